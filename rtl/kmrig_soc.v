@@ -1,0 +1,199 @@
+// kmrig_soc: the reference SoC. A host-side Wishbone B4 classic master port (driven by the
+// bridge core on a board, by the C harness in bridge/sim on the Verilator model) reaches,
+// through kmrig_wb_interconnect, the enumeration ROM, the sysid block, two timers (one in
+// memory space, one in I/O-port space) and the interrupt controller. The address map and the
+// ROM come from rtl/soc.json (rtl/gen/*.vh). Bus conventions: docs/rtl.md.
+//
+// Simulation-only ports, tied off on a board:
+//   tick_i       cycles the current clock edge stands for. 1 on hardware. The harness drives
+//                n > 1 to skip n - 1 idle cycles in one evaluation; legal only while the bus
+//                is idle and n <= next_event_o. With SIM_SKIP = 0 it is ignored (taken as 1)
+//                and next_event_o reads all ones, so synthesis drops the skip logic.
+//   next_event_o the number of cycles that may be collapsed into the next edge: the minimum
+//                over the peripherals of the distance to their next non-linear state change.
+module kmrig_soc #(
+    parameter integer SIM_SKIP = 1
+) (
+    input  wire        clk_i,
+    input  wire        rst_ni,
+    input  wire [31:0] tick_i,
+    input  wire [7:0]  bus_gap_i,     // idle cycles between bus cycles (kmrig_wb_interconnect)
+
+    // host Wishbone master port: byte address, io_i = 1 selects I/O-port space
+    input  wire        wb_cyc_i,
+    input  wire        wb_stb_i,
+    input  wire        wb_we_i,
+    input  wire        wb_io_i,
+    input  wire [31:0] wb_adr_i,
+    input  wire [3:0]  wb_sel_i,
+    input  wire [31:0] wb_dat_i,
+    output wire [31:0] wb_dat_o,
+    output wire        wb_ack_o,
+    output wire        wb_err_o,
+
+    input  wire [5:0]  irq_ext_i,     // interrupt lines 2..7, for peripherals outside the SoC
+    output wire [7:0]  irq_vec_o,     // pending & ~mask per line (the host's interrupt vector)
+    output wire        irq_o,
+    output wire [63:0] timestamp_o,
+    output wire [31:0] next_event_o
+);
+`include "kmrig_soc_map.vh"
+
+    localparam integer NS = KMRIG_SOC_NSLAVES;
+
+    wire [31:0] tick = (SIM_SKIP != 0) ? tick_i : 32'h00000001;
+
+    wire          s_cyc;
+    wire [NS-1:0] s_stb;
+    wire          s_we;
+    wire [31:0]   s_adr;
+    wire [3:0]    s_sel;
+    wire [31:0]   s_wdat;
+    wire [NS*32-1:0] s_rdat;
+    wire [NS-1:0] s_ack;
+    wire [NS-1:0] s_err;
+
+    kmrig_wb_interconnect #(
+        .N        (NS),
+        .WIN_BASE (KMRIG_SOC_WIN_BASE),
+        .WIN_MASK (KMRIG_SOC_WIN_MASK),
+        .WIN_IO   (KMRIG_SOC_WIN_IO)
+    ) u_xbar (
+        .clk_i   (clk_i),
+        .rst_ni  (rst_ni),
+        .tick_i  (tick),
+        .gap_i   (bus_gap_i),
+        .m_cyc_i (wb_cyc_i),
+        .m_stb_i (wb_stb_i),
+        .m_we_i  (wb_we_i),
+        .m_io_i  (wb_io_i),
+        .m_adr_i (wb_adr_i),
+        .m_sel_i (wb_sel_i),
+        .m_dat_i (wb_dat_i),
+        .m_dat_o (wb_dat_o),
+        .m_ack_o (wb_ack_o),
+        .m_err_o (wb_err_o),
+        .s_cyc_o (s_cyc),
+        .s_stb_o (s_stb),
+        .s_we_o  (s_we),
+        .s_adr_o (s_adr),
+        .s_sel_o (s_sel),
+        .s_dat_o (s_wdat),
+        .s_dat_i (s_rdat),
+        .s_ack_i (s_ack),
+        .s_err_i (s_err)
+    );
+
+    kmrig_enum_rom u_rom (
+        .clk_i    (clk_i),
+        .rst_ni   (rst_ni),
+        .wb_cyc_i (s_cyc),
+        .wb_stb_i (s_stb[KMRIG_SOC_SLV_ROM]),
+        .wb_we_i  (s_we),
+        .wb_adr_i (s_adr),
+        .wb_sel_i (s_sel),
+        .wb_dat_i (s_wdat),
+        .wb_dat_o (s_rdat[32*KMRIG_SOC_SLV_ROM +: 32]),
+        .wb_ack_o (s_ack[KMRIG_SOC_SLV_ROM]),
+        .wb_err_o (s_err[KMRIG_SOC_SLV_ROM])
+    );
+
+    wire [63:0] timestamp;
+    wire [31:0] sysid_next;
+
+    kmrig_sysid #(
+        .ID       (KMRIG_SOC_ID),
+        .VERSION  (KMRIG_SOC_VERSION),
+        .CLOCK_HZ (KMRIG_SOC_CLOCK_HZ)
+    ) u_sysid (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .tick_i       (tick),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_SYSID]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_SYSID +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_SYSID]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_SYSID]),
+        .timestamp_o  (timestamp),
+        .next_event_o (sysid_next)
+    );
+
+    wire        timer0_irq;
+    wire [31:0] timer0_next;
+
+    kmrig_timer u_timer0 (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .tick_i       (tick),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_TIMER0]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_TIMER0 +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_TIMER0]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_TIMER0]),
+        .irq_o        (timer0_irq),
+        .next_event_o (timer0_next)
+    );
+
+    wire        timer1_irq;
+    wire [31:0] timer1_next;
+
+    kmrig_timer u_timer1 (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .tick_i       (tick),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_TIMER1]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_TIMER1 +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_TIMER1]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_TIMER1]),
+        .irq_o        (timer1_irq),
+        .next_event_o (timer1_next)
+    );
+
+    // Lines below KMRIG_SOC_IRQ_EXT_FIRST belong to the timers, the rest come from irq_ext_i.
+    wire [7:0] irq_lines = ({2'b00, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
+                         | ({7'h00, timer0_irq} << KMRIG_SOC_TIMER0_IRQ)
+                         | ({7'h00, timer1_irq} << KMRIG_SOC_TIMER1_IRQ);
+    wire [31:0] intc_next;
+
+    kmrig_intc #(
+        .N (KMRIG_SOC_IRQ_LINES)
+    ) u_intc (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_INTC]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_INTC +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_INTC]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_INTC]),
+        .irq_i        (irq_lines),
+        .timestamp_i  (timestamp),
+        .irq_vec_o    (irq_vec_o),
+        .irq_o        (irq_o),
+        .next_event_o (intc_next)
+    );
+
+    // Skip-ahead distance: the smallest next_event over the peripherals.
+    wire [31:0] next_ab = (sysid_next < timer0_next) ? sysid_next : timer0_next;
+    wire [31:0] next_cd = (timer1_next < intc_next) ? timer1_next : intc_next;
+    wire [31:0] next_event_min = (next_ab < next_cd) ? next_ab : next_cd;
+
+    assign timestamp_o  = timestamp;
+    assign next_event_o = (SIM_SKIP != 0) ? next_event_min : 32'hFFFFFFFF;
+endmodule

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Lint and synthesis check of the reference SoC:
+#   verilator --lint-only -Wall (waivers are inline, each with its reason)
+#   yosys synth_ice40 -top kmrig_soc, as simulated (SIM_SKIP=1) and as on a board (SIM_SKIP=0)
+# Usage: rtl/lint.sh [verilator|yosys]...   (default: both). VERILATOR / YOSYS override the
+# tool paths. Exit status 77 (ctest SKIP_RETURN_CODE) when a requested tool is missing.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+VERILATOR=${VERILATOR:-verilator}
+YOSYS=${YOSYS:-yosys}
+SOURCES="kmrig_soc.v kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmrig_timer.v kmrig_intc.v"
+checks=${*:-verilator yosys}
+cd "$here"
+
+for check in $checks; do
+    case $check in
+    verilator)
+        if ! command -v "$VERILATOR" >/dev/null 2>&1; then
+            echo "SKIP: $VERILATOR not found"; exit 77
+        fi
+        # shellcheck disable=SC2086
+        "$VERILATOR" --lint-only -Wall -Igen --top-module kmrig_soc $SOURCES
+        echo "verilator --lint-only -Wall: clean"
+        ;;
+    yosys)
+        if ! command -v "$YOSYS" >/dev/null 2>&1; then
+            echo "SKIP: $YOSYS not found"; exit 77
+        fi
+        tmp=$(mktemp -d)
+        trap 'rm -rf "$tmp"' EXIT
+        for skip in 1 0; do
+            "$YOSYS" -q -l "$tmp/yosys$skip.log" -p "read_verilog -Igen $SOURCES; \
+                chparam -set SIM_SKIP $skip kmrig_soc; synth_ice40 -top kmrig_soc; \
+                tee -o $tmp/stat$skip.txt stat" >/dev/null
+            echo "yosys synth_ice40 (SIM_SKIP=$skip):"
+            sed -n '/Number of cells/,/^$/p' "$tmp/stat$skip.txt"
+        done
+        if grep "^Warning" "$tmp"/yosys*.log; then
+            echo "FAIL: yosys warnings"; exit 1
+        fi
+        ;;
+    *)
+        echo "usage: $0 [verilator|yosys]..." >&2; exit 2
+        ;;
+    esac
+done
