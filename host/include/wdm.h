@@ -1,0 +1,17 @@
+/*
+ * wdm.h - the WDM driver interface as kmrig provides it. Split by component under ddk/ for
+ * maintenance; a driver includes <wdm.h> or <ntddk.h> as on Windows.
+ */
+#ifndef KMRIG_WDM_H
+#define KMRIG_WDM_H
+
+#include "ntdef.h"
+#include "ddk/list.h"
+#include "ddk/ke.h"
+#include "ddk/rtl.h"
+#include "ddk/ex.h"
+#include "ddk/ob.h"
+#include "ddk/ps.h"
+#include "ddk/seh.h"
+
+#endif

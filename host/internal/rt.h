@@ -1,0 +1,57 @@
+/*
+ * rt.h - the runtime instance: every piece of runtime state hangs off struct kmrig_runtime.
+ * Components embed their state here (Ke) or own a private struct behind a pointer that their
+ * Xxp/Xxi Initialize routine allocates and their Shutdown frees.
+ */
+#ifndef KMRIG_INTERNAL_RT_H
+#define KMRIG_INTERNAL_RT_H
+
+#include <ntddk.h>
+#include <kmrig/runtime.h>
+#include "ke.h"
+
+struct _EXP_STATE;
+struct _OBP_STATE;
+struct _PSP_STATE;
+struct _IOP_STATE;
+struct _RTLP_STATE;
+
+struct kmrig_runtime {
+    kmrig_config Config;
+    unsigned Verify;            /* effective KMRIG_VERIFY_* flags (0 when verify_off) */
+    KI_STATE Ke;                /* processors, scheduler, clock, timers */
+    struct _EXP_STATE *Ex;      /* pool, lookasides, work queues, callbacks */
+    struct _OBP_STATE *Ob;      /* object headers, handle table */
+    struct _PSP_STATE *Ps;      /* thread ids, notify routines */
+    struct _IOP_STATE *Io;      /* I/O manager */
+};
+
+/* The instance of the calling runtime thread; NULL on a thread that is not attached. */
+static inline struct kmrig_runtime *KiRuntime(void)
+{
+    PKTHREAD t = KiCurrentThreadOrNull();
+    return t ? t->Runtime : NULL;
+}
+
+/* Component lifecycle: called in this order by kmrig_runtime_create, Shutdown in reverse by
+ * destroy. Shutdown is called if and only if Initialize succeeded. */
+NTSTATUS ExpInitialize(struct kmrig_runtime *rt);
+VOID ExpShutdown(struct kmrig_runtime *rt);
+NTSTATUS ObpInitialize(struct kmrig_runtime *rt);
+VOID ObpShutdown(struct kmrig_runtime *rt);
+NTSTATUS PspInitialize(struct kmrig_runtime *rt);
+VOID PspShutdown(struct kmrig_runtime *rt);
+
+/* Logging (host/rig/log.c). */
+void KmLog(struct kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define KmLogError(...) KmLog(KiRuntime(), KMRIG_LOG_ERROR, __VA_ARGS__)
+#define KmLogWarn(...) KmLog(KiRuntime(), KMRIG_LOG_WARN, __VA_ARGS__)
+#define KmLogInfo(...) KmLog(KiRuntime(), KMRIG_LOG_INFO, __VA_ARGS__)
+#define KmLogDebug(...) KmLog(KiRuntime(), KMRIG_LOG_DEBUG, __VA_ARGS__)
+
+/* A routine that is not implemented yet: logs its name and returns STATUS_NOT_IMPLEMENTED. */
+#define KM_NOT_IMPLEMENTED()                                                                       \
+    (KmLogError("%s: not implemented in kmrig", __func__), STATUS_NOT_IMPLEMENTED)
+
+#endif

@@ -1,0 +1,153 @@
+/* Runtime instances: create, destroy, attach, detach. */
+#define _GNU_SOURCE
+#include "rt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* 2024-01-01T00:00:00Z in NT time (100 ns since 1601-01-01). */
+#define KMRIG_DEFAULT_EPOCH 133485408000000000LL
+
+void kmrig_config_init(kmrig_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->processors = KMRIG_PROCESSORS_DEFAULT;
+    cfg->time_mode = KMRIG_TIME_VIRTUAL;
+    cfg->epoch = KMRIG_DEFAULT_EPOCH;
+    cfg->quantum_ns = 10000000;
+    cfg->time_query_cost_ns = 50;
+    cfg->verify = KMRIG_VERIFY_DEFAULT;
+    cfg->log_level = KMRIG_LOG_WARN;
+}
+
+int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
+{
+    kmrig_config defaults;
+    if (!cfg_in) {
+        kmrig_config_init(&defaults);
+        cfg_in = &defaults;
+    }
+    if (KiCurrentThreadOrNull())
+        return -EBUSY; /* this thread already belongs to an instance */
+    if (cfg_in->processors > MAXIMUM_PROCESSORS)
+        return -EINVAL;
+    struct kmrig_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return -ENOMEM;
+    rt->Config = *cfg_in;
+    if (!rt->Config.processors)
+        rt->Config.processors = KMRIG_PROCESSORS_DEFAULT;
+    if (!rt->Config.epoch)
+        rt->Config.epoch = KMRIG_DEFAULT_EPOCH;
+    rt->Verify = rt->Config.verify_off ? 0 : rt->Config.verify;
+    KI_STATE *ke = &rt->Ke;
+    ke->BootSystemTime = (ULONGLONG)rt->Config.epoch;
+    ke->QuantumNs = rt->Config.quantum_ns ? rt->Config.quantum_ns : 10000000;
+    ke->TimeQueryCostNs = rt->Config.time_query_cost_ns ? rt->Config.time_query_cost_ns : 50;
+    ke->BudgetNs = rt->Config.time_budget_ns;
+    if (rt->Config.clock) {
+        ke->Clock = rt->Config.clock;
+        ke->ClockCtx = rt->Config.clock_ctx;
+    } else if (rt->Config.time_mode == KMRIG_TIME_WALL) {
+        ke->Clock = KiWallClockOps();
+        ke->ClockCtx = ke->WallClock = KiWallClockCreate();
+    } else {
+        ke->Clock = KiVirtualClockOps();
+        ke->ClockCtx = ke->VirtualClock = KiVirtualClockCreate();
+    }
+    if (!ke->ClockCtx && !rt->Config.clock) {
+        free(rt);
+        return -ENOMEM;
+    }
+    if (!NT_SUCCESS(KiInitialize(rt))) {
+        KiShutdown(rt);
+        free(rt);
+        return -ENOMEM;
+    }
+    if (!KiAttachHostThread(rt, TRUE)) {
+        KiShutdown(rt);
+        free(rt);
+        return -ENOMEM;
+    }
+    NTSTATUS s = ObpInitialize(rt);
+    if (NT_SUCCESS(s)) {
+        s = PspInitialize(rt);
+        if (NT_SUCCESS(s)) {
+            s = ExpInitialize(rt);
+            if (!NT_SUCCESS(s))
+                PspShutdown(rt);
+        }
+        if (!NT_SUCCESS(s))
+            ObpShutdown(rt);
+    }
+    if (!NT_SUCCESS(s)) {
+        KiDetachHostThread(KiCurrentThread());
+        KiShutdown(rt);
+        free(rt);
+        return -ENOMEM;
+    }
+    *out = rt;
+    return 0;
+}
+
+void kmrig_runtime_destroy(kmrig_runtime *rt)
+{
+    PKTHREAD t = KiCurrentThreadOrNull();
+    if (!t || t->Runtime != rt)
+        KiFatal("kmrig_runtime_destroy: call it from the thread attached to that runtime");
+    if (t->Prcb->Irql != PASSIVE_LEVEL)
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
+                     (ULONG_PTR)"kmrig_runtime_destroy");
+    ExpShutdown(rt);
+    PspShutdown(rt);
+    ObpShutdown(rt);
+    KiDetachHostThread(t);
+    KiShutdown(rt);
+    free(rt->Ke.Prcb);
+    free(rt->Ke.VirtualClock);
+    free(rt->Ke.WallClock);
+    free(rt);
+}
+
+void kmrig_runtime_detach(kmrig_runtime *rt)
+{
+    PKTHREAD t = KiCurrentThreadOrNull();
+    if (!t || t->Runtime != rt)
+        KiFatal("kmrig_runtime_detach: this thread is not attached to that runtime");
+    KiAcquireDispatcherLock(rt);
+    rt->Ke.Detached++;
+    KiReleaseDispatcherLock(rt);
+    KiDetachHostThread(t);
+}
+
+void kmrig_runtime_attach(kmrig_runtime *rt)
+{
+    if (KiCurrentThreadOrNull())
+        KiFatal("kmrig_runtime_attach: this thread is attached already");
+    KiAttachHostThread(rt, TRUE);
+    KiAcquireDispatcherLock(rt);
+    rt->Ke.Detached--;
+    KiReleaseDispatcherLock(rt);
+}
+
+kmrig_runtime *kmrig_runtime_current(void)
+{
+    return KiRuntime();
+}
+
+uint64_t kmrig_runtime_now_ns(kmrig_runtime *rt)
+{
+    return KiNowNs(rt);
+}
+
+void kmrig_runtime_run_for(kmrig_runtime *rt, uint64_t ns)
+{
+    LARGE_INTEGER d;
+    d.QuadPart = -(LONGLONG)((ns + 99) / 100);
+    if (d.QuadPart == 0)
+        d.QuadPart = -1;
+    KeDelayExecutionThread(KernelMode, FALSE, &d);
+}
