@@ -164,6 +164,7 @@ def gen_h(soc, windows):
     d("KMRIG_SOC_CLOCK_HZ", "%du" % s["clock_hz"])
     d("KMRIG_SOC_IRQ_LINES", "%d" % s["irq_lines"])
     ext = ((1 << s["irq_lines"]) - 1) & ~((1 << s["irq_ext_first"]) - 1)
+    d("KMRIG_SOC_IRQ_EXT_FIRST", "%d /* irq_ext_i[0] is this line */" % s["irq_ext_first"])
     d("KMRIG_SOC_IRQ_EXT_MASK", "0x%02Xu /* lines driven by irq_ext_i */" % ext)
     o += ["", "/* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */"]
     irq_of = {p["name"]: p["irq"] for p in soc["peripherals"]}

@@ -46,7 +46,7 @@ module kmrig_soc #(
     wire          s_cyc;
     wire [NS-1:0] s_stb;
     wire          s_we;
-    wire [31:0]   s_adr;
+    wire [NS*32-1:0] s_adr;
     wire [3:0]    s_sel;
     wire [31:0]   s_wdat;
     wire [NS*32-1:0] s_rdat;
@@ -90,7 +90,7 @@ module kmrig_soc #(
         .wb_cyc_i (s_cyc),
         .wb_stb_i (s_stb[KMRIG_SOC_SLV_ROM]),
         .wb_we_i  (s_we),
-        .wb_adr_i (s_adr),
+        .wb_adr_i (s_adr[32*KMRIG_SOC_SLV_ROM +: 32]),
         .wb_sel_i (s_sel),
         .wb_dat_i (s_wdat),
         .wb_dat_o (s_rdat[32*KMRIG_SOC_SLV_ROM +: 32]),
@@ -112,7 +112,7 @@ module kmrig_soc #(
         .wb_cyc_i     (s_cyc),
         .wb_stb_i     (s_stb[KMRIG_SOC_SLV_SYSID]),
         .wb_we_i      (s_we),
-        .wb_adr_i     (s_adr),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_SYSID +: 32]),
         .wb_sel_i     (s_sel),
         .wb_dat_i     (s_wdat),
         .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_SYSID +: 32]),
@@ -132,7 +132,7 @@ module kmrig_soc #(
         .wb_cyc_i     (s_cyc),
         .wb_stb_i     (s_stb[KMRIG_SOC_SLV_TIMER0]),
         .wb_we_i      (s_we),
-        .wb_adr_i     (s_adr),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_TIMER0 +: 32]),
         .wb_sel_i     (s_sel),
         .wb_dat_i     (s_wdat),
         .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_TIMER0 +: 32]),
@@ -152,7 +152,7 @@ module kmrig_soc #(
         .wb_cyc_i     (s_cyc),
         .wb_stb_i     (s_stb[KMRIG_SOC_SLV_TIMER1]),
         .wb_we_i      (s_we),
-        .wb_adr_i     (s_adr),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_TIMER1 +: 32]),
         .wb_sel_i     (s_sel),
         .wb_dat_i     (s_wdat),
         .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_TIMER1 +: 32]),
@@ -176,7 +176,7 @@ module kmrig_soc #(
         .wb_cyc_i     (s_cyc),
         .wb_stb_i     (s_stb[KMRIG_SOC_SLV_INTC]),
         .wb_we_i      (s_we),
-        .wb_adr_i     (s_adr),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_INTC +: 32]),
         .wb_sel_i     (s_sel),
         .wb_dat_i     (s_wdat),
         .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_INTC +: 32]),

@@ -3,7 +3,9 @@
 // Slave i owns the window (adr & WIN_MASK[i]) == WIN_BASE[i] in the address space WIN_IO[i]
 // (io_i = 1: I/O-port space, 0: memory space); windows must not overlap (rtl/gen_soc.py
 // checks). Address, data, byte selects and WE go to every slave; STB only to the one that
-// matches. A cycle that matches no window ends with ERR one edge later. ACK/ERR/data come back
+// matches. Each slave gets the address as an offset in its window (adr & ~WIN_MASK[i]), so a
+// slave decodes the same offsets wherever its window is. A cycle that matches no window ends
+// with ERR one edge later. ACK/ERR/data come back
 // OR-ed, data gated by each slave's ACK, so a slave only drives data while it acknowledges.
 //
 // Idle gap: after each completed cycle the interconnect holds off the next one for gap_i
@@ -39,7 +41,7 @@ module kmrig_wb_interconnect #(
     output wire            s_cyc_o,
     output wire [N-1:0]    s_stb_o,
     output wire            s_we_o,
-    output wire [31:0]     s_adr_o,
+    output wire [N*32-1:0] s_adr_o,     // slave i: bits [32*i +: 32]
     output wire [3:0]      s_sel_o,
     output wire [31:0]     s_dat_o,
     input  wire [N*32-1:0] s_dat_i,
@@ -89,7 +91,12 @@ module kmrig_wb_interconnect #(
     assign s_cyc_o = m_cyc_i;
     assign s_stb_o = hit & {N{active}};
     assign s_we_o  = m_we_i;
-    assign s_adr_o = m_adr_i;
+    genvar k;
+    generate
+        for (k = 0; k < N; k = k + 1) begin : g_offset
+            assign s_adr_o[32*k +: 32] = m_adr_i & ~WIN_MASK[32*k +: 32];
+        end
+    endgenerate
     assign s_sel_o = m_sel_i;
     assign s_dat_o = m_dat_i;
     assign m_ack_o = |s_ack_i;

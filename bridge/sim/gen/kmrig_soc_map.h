@@ -9,6 +9,7 @@
 #define KMRIG_SOC_VERSION                        0x00010000u
 #define KMRIG_SOC_CLOCK_HZ                       50000000u
 #define KMRIG_SOC_IRQ_LINES                      8
+#define KMRIG_SOC_IRQ_EXT_FIRST                  2 /* irq_ext_i[0] is this line */
 #define KMRIG_SOC_IRQ_EXT_MASK                   0xFCu /* lines driven by irq_ext_i */
 
 /* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */

@@ -1,0 +1,106 @@
+/*
+ * kmrig/simsoc.h - the reference SoC (rtl/kmrig_soc.v) as an in-process Verilator model.
+ *
+ * The model is driven cycle by cycle through the SoC's host Wishbone master port: every call
+ * advances the model's clock by a known, deterministic number of cycles, and nothing else does.
+ * The same sequence of calls on a fresh model gives the same cycle counts, register values and
+ * interrupt vector, bit for bit. Time is virtual: cycles / clock_hz seconds.
+ *
+ * Lifecycle: kmrig_simsoc_open()/create() build a model and take it out of reset (cycle 0);
+ * kmrig_simsoc_destroy() is called if and only if open succeeded. Each model owns its Verilator
+ * context, so several models may live in one process. A model is not thread-safe: the caller
+ * serialises calls on one model (different models may be used from different threads).
+ *
+ * Cost model of this harness (docs/rtl.md): a bus access takes 2 cycles (the cycle that the
+ * slave acknowledges, then one idle cycle) plus wait states plus the configured idle gap.
+ *
+ * Plain C, usable from C and C++; no wchar_t, nothing here depends on -fshort-wchar.
+ */
+#ifndef KMRIG_SIMSOC_H
+#define KMRIG_SIMSOC_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Negative return codes. */
+#define KMRIG_SIM_OK 0
+#define KMRIG_SIM_EINVAL (-1)   /* bad argument: size not 1/2/4, misaligned, I/O port > 0xFFFF */
+#define KMRIG_SIM_EBUS (-2)     /* the access ended with Wishbone ERR (unmapped address) */
+#define KMRIG_SIM_ETIMEOUT (-3) /* no ACK/ERR within bus_timeout cycles */
+#define KMRIG_SIM_ENOMEM (-4)
+#define KMRIG_SIM_ENOTSUP (-5) /* waves asked for, but the model was built without FST */
+#define KMRIG_SIM_EIO (-6)     /* the waveform file could not be opened */
+
+typedef struct kmrig_simsoc kmrig_simsoc;
+
+struct kmrig_simsoc_config {
+    uint64_t clock_hz;      /* clock frequency for time conversion and waves; 0: 50 MHz */
+    const char *waves_path; /* FST waveform file to write, or NULL for none (no cost) */
+    unsigned idle_gap;      /* idle cycles the interconnect inserts between bus cycles, 0..255 */
+    unsigned bus_timeout;   /* cycles to wait for ACK/ERR before KMRIG_SIM_ETIMEOUT; 0: 1024 */
+    int no_skip;            /* nonzero: evaluate every cycle, never skip idle stretches
+                               (same results, slower; for checking the skipping) */
+};
+
+/* Counters for measuring the harness (not part of the model's state). */
+struct kmrig_simsoc_stats {
+    uint64_t edges;          /* clock edges evaluated (a skip counts one) */
+    uint64_t skipped_cycles; /* cycles advanced without their own evaluation */
+    uint64_t bus_cycles;     /* Wishbone cycles run (reads + writes, including failed ones) */
+    uint64_t bus_errors;     /* ... of which ended with ERR or a timeout */
+};
+
+/* Fills cfg with the defaults (the same that a NULL cfg gives). */
+void kmrig_simsoc_config_init(struct kmrig_simsoc_config *cfg);
+
+/* Creates a model; cfg may be NULL for the defaults. Returns 0 and sets *out, or a negative
+ * KMRIG_SIM_E* code. */
+int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg, kmrig_simsoc **out);
+/* As kmrig_simsoc_open, returning the model or NULL. */
+kmrig_simsoc *kmrig_simsoc_create(const struct kmrig_simsoc_config *cfg);
+/* Finishes the model (Verilator final(), closes the waveform file) and frees it. NULL is ok. */
+void kmrig_simsoc_destroy(kmrig_simsoc *m);
+
+/* Cycles elapsed since reset was released. Equals the sysid timestamp counter. */
+uint64_t kmrig_simsoc_cycles(const kmrig_simsoc *m);
+uint64_t kmrig_simsoc_clock_hz(const kmrig_simsoc *m);
+
+/* One Wishbone cycle to completion. io_space: 0 memory, 1 I/O port. addr: byte address,
+ * naturally aligned to size (1, 2 or 4); the access uses the byte lanes of addr & 3 (an 8-bit
+ * register at byte offset 1 is sel = 0b0010, data[15:8]). read stores the value, shifted down
+ * to bit 0, in *value (0 on error). Returns 0 or KMRIG_SIM_EINVAL/EBUS/ETIMEOUT. */
+int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
+                      uint32_t *value);
+int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
+                       uint32_t value);
+
+/* Advances exactly `cycles` cycles. Stretches in which every peripheral reports that nothing
+ * but free-running counters changes are advanced in one evaluation; the result is the same as
+ * evaluating every cycle (struct kmrig_simsoc_config.no_skip). */
+void kmrig_simsoc_run(kmrig_simsoc *m, uint64_t cycles);
+/* Advances until the interrupt vector differs from its value at the call, or max_cycles have
+ * passed. Returns the cycles advanced (<= max_cycles; the vector has changed iff the return is
+ * below max_cycles or kmrig_simsoc_irq() now differs). */
+uint64_t kmrig_simsoc_run_until_irq_change(kmrig_simsoc *m, uint64_t max_cycles);
+/* Cycles until the model's next event (a state change other than a free-running count), as the
+ * peripherals report it; UINT32_MAX when they are all idle. Reading it costs nothing. */
+uint64_t kmrig_simsoc_next_event(const kmrig_simsoc *m);
+
+/* Interrupt vector: bit n = line n pending and not masked in the interrupt controller. */
+uint32_t kmrig_simsoc_irq(const kmrig_simsoc *m);
+/* Drives the interrupt inputs that come from outside the SoC (lines in KMRIG_SOC_IRQ_EXT_MASK
+ * of kmrig_soc_map.h; other bits are ignored). Sampled by the interrupt controller at the next
+ * clock edge. */
+void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines);
+
+void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats);
+const char *kmrig_simsoc_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

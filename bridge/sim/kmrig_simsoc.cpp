@@ -1,0 +1,352 @@
+// kmrig_simsoc.cpp - the C API of kmrig/simsoc.h over a Verilated SoC top.
+//
+// Follows Verilator's examples/make_tracing_c/sim_main.cpp: each model owns its
+// VerilatedContext, the clock is stepped with timeInc/eval, final() runs at destroy, and
+// nothing here prints or exits. The top is chosen at build time (kmrig_add_sim_model in
+// cmake/KmrigSim.cmake): KMRIG_SIM_TOP_CLASS / KMRIG_SIM_TOP_HEADER name the Verilated class.
+// The top must have the port contract of rtl/kmrig_soc.v (docs/rtl.md, "Simulation ports").
+//
+// Built without -fshort-wchar and without sanitizers (cmake/KmrigSim.cmake); no wchar_t
+// crosses the C API.
+
+#include <kmrig/simsoc.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <new>
+
+#include <verilated.h>
+#if VM_TRACE_FST
+#include <verilated_fst_c.h>
+#endif
+
+#include "kmrig_soc_map.h"
+
+#ifndef KMRIG_SIM_TOP_CLASS
+#error "KMRIG_SIM_TOP_CLASS (the Verilated top class) must be defined"
+#endif
+#include KMRIG_SIM_TOP_HEADER
+
+static_assert(sizeof(wchar_t) == 4, "the Verilator side must not be built with -fshort-wchar");
+
+namespace {
+
+constexpr uint64_t default_clock_hz = 50000000;
+constexpr unsigned default_bus_timeout = 1024;
+constexpr unsigned reset_cycles = 4;
+constexpr uint64_t max_tick = 0xFFFFFFFFu; // tick_i is 32 bits wide
+
+} // namespace
+
+struct kmrig_simsoc {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<KMRIG_SIM_TOP_CLASS> top;
+#if VM_TRACE_FST
+    std::unique_ptr<VerilatedFstC> fst;
+#endif
+    uint64_t clock_hz = default_clock_hz;
+    uint64_t half_ps[2] = {0, 0}; // how long the clock stays low [0] and high [1], in ps
+    unsigned bus_timeout = default_bus_timeout;
+    bool no_skip = false;
+    bool tracing = false;
+    uint64_t cycles = 0;
+    kmrig_simsoc_stats stats = {};
+
+    // One clock phase: time passes, the clock changes, the model settles, the wave is dumped.
+    void phase(int level, uint64_t ps)
+    {
+        ctx->timeInc(ps);
+        top->clk_i = level;
+        top->eval();
+#if VM_TRACE_FST
+        if (tracing)
+            fst->dump(ctx->time());
+#endif
+    }
+
+    // One rising edge standing for `tick` cycles (tick > 1 only while the bus is idle and
+    // tick <= next_event_o). The low phase absorbs the skipped time, so waves show real time.
+    void edge(uint64_t tick)
+    {
+        top->tick_i = static_cast<uint32_t>(tick);
+        phase(0, half_ps[1] + (tick - 1) * (half_ps[0] + half_ps[1]));
+        phase(1, half_ps[0]);
+        cycles += tick;
+        stats.edges++;
+        stats.skipped_cycles += tick - 1;
+    }
+
+    // The longest step allowed now, at most `limit` cycles.
+    uint64_t step_for(uint64_t limit) const
+    {
+        if (no_skip || limit <= 1)
+            return 1;
+        uint64_t n = top->next_event_o;
+        if (n == 0)
+            n = 1;
+        if (n > limit)
+            n = limit;
+        return n > max_tick ? max_tick : n;
+    }
+
+    int access(int io, uint32_t addr, unsigned size, bool we, uint32_t wdata, uint32_t *rdata);
+};
+
+extern "C" {
+
+void kmrig_simsoc_config_init(struct kmrig_simsoc_config *cfg)
+{
+    cfg->clock_hz = default_clock_hz;
+    cfg->waves_path = nullptr;
+    cfg->idle_gap = 0;
+    cfg->bus_timeout = default_bus_timeout;
+    cfg->no_skip = 0;
+}
+
+int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **out)
+{
+    struct kmrig_simsoc_config cfg;
+    kmrig_simsoc_config_init(&cfg);
+    if (cfg_in)
+        cfg = *cfg_in;
+    *out = nullptr;
+    if (cfg.idle_gap > 255)
+        return KMRIG_SIM_EINVAL;
+    if (cfg.clock_hz == 0)
+        cfg.clock_hz = default_clock_hz;
+    if (cfg.bus_timeout == 0)
+        cfg.bus_timeout = default_bus_timeout;
+#if !VM_TRACE_FST
+    if (cfg.waves_path)
+        return KMRIG_SIM_ENOTSUP;
+#endif
+
+    std::unique_ptr<kmrig_simsoc> m(new (std::nothrow) kmrig_simsoc);
+    if (!m)
+        return KMRIG_SIM_ENOMEM;
+    m->clock_hz = cfg.clock_hz;
+    uint64_t period_ps = (1000000000000ull + cfg.clock_hz / 2) / cfg.clock_hz;
+    if (period_ps < 2)
+        period_ps = 2;
+    m->half_ps[0] = period_ps / 2;
+    m->half_ps[1] = period_ps - period_ps / 2;
+    m->bus_timeout = cfg.bus_timeout;
+    m->no_skip = cfg.no_skip != 0;
+
+    m->ctx.reset(new (std::nothrow) VerilatedContext);
+    if (!m->ctx)
+        return KMRIG_SIM_ENOMEM;
+    m->ctx->debug(0);
+    m->ctx->randReset(0); // deterministic: uninitialised state is 0 (and reset covers all)
+    m->ctx->traceEverOn(cfg.waves_path != nullptr);
+    m->top.reset(new (std::nothrow) KMRIG_SIM_TOP_CLASS{m->ctx.get(), "TOP"});
+    if (!m->top)
+        return KMRIG_SIM_ENOMEM;
+
+#if VM_TRACE_FST
+    if (cfg.waves_path) {
+        // VerilatedFstC::open does not survive a file it cannot create: try it first.
+        std::FILE *probe = std::fopen(cfg.waves_path, "wb");
+        if (!probe)
+            return KMRIG_SIM_EIO;
+        std::fclose(probe);
+        m->fst.reset(new (std::nothrow) VerilatedFstC);
+        if (!m->fst)
+            return KMRIG_SIM_ENOMEM;
+        m->top->trace(m->fst.get(), 99);
+        m->fst->open(cfg.waves_path);
+        if (!m->fst->isOpen())
+            return KMRIG_SIM_EIO;
+        m->tracing = true;
+    }
+#endif
+
+    auto *top = m->top.get();
+    top->clk_i = 0;
+    top->rst_ni = 0;
+    top->tick_i = 1;
+    top->bus_gap_i = static_cast<uint8_t>(cfg.idle_gap);
+    top->wb_cyc_i = 0;
+    top->wb_stb_i = 0;
+    top->wb_we_i = 0;
+    top->wb_io_i = 0;
+    top->wb_adr_i = 0;
+    top->wb_sel_i = 0;
+    top->wb_dat_i = 0;
+    top->irq_ext_i = 0;
+    top->eval();
+    for (unsigned i = 0; i < reset_cycles; i++) {
+        m->phase(0, m->half_ps[1]);
+        m->phase(1, m->half_ps[0]);
+    }
+    top->rst_ni = 1; // released while the clock is high: the next rising edge is cycle 1
+    top->eval();
+    m->cycles = 0;
+    m->stats = kmrig_simsoc_stats{};
+    *out = m.release();
+    return KMRIG_SIM_OK;
+}
+
+kmrig_simsoc *kmrig_simsoc_create(const struct kmrig_simsoc_config *cfg)
+{
+    kmrig_simsoc *m = nullptr;
+    return kmrig_simsoc_open(cfg, &m) == KMRIG_SIM_OK ? m : nullptr;
+}
+
+void kmrig_simsoc_destroy(kmrig_simsoc *m)
+{
+    if (!m)
+        return;
+    m->top->final();
+#if VM_TRACE_FST
+    if (m->fst)
+        m->fst->close();
+#endif
+    delete m;
+}
+
+uint64_t kmrig_simsoc_cycles(const kmrig_simsoc *m)
+{
+    return m->cycles;
+}
+
+uint64_t kmrig_simsoc_clock_hz(const kmrig_simsoc *m)
+{
+    return m->clock_hz;
+}
+
+} // extern "C"
+
+int kmrig_simsoc::access(int io, uint32_t addr, unsigned size, bool we, uint32_t wdata,
+                         uint32_t *rdata)
+{
+    if ((size != 1 && size != 2 && size != 4) || (addr & (size - 1)) != 0 ||
+        (io && addr > 0x10000u - size))
+        return KMRIG_SIM_EINVAL;
+    const unsigned lane = addr & 3u;
+    const uint32_t mask = size == 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1);
+
+    top->wb_cyc_i = 1;
+    top->wb_stb_i = 1;
+    top->wb_we_i = we;
+    top->wb_io_i = io ? 1 : 0;
+    top->wb_adr_i = addr;
+    top->wb_sel_i = static_cast<uint8_t>(((1u << size) - 1) << lane);
+    top->wb_dat_i = we ? (wdata & mask) << (8 * lane) : 0;
+
+    int rc = KMRIG_SIM_ETIMEOUT;
+    for (unsigned n = 0; n < bus_timeout; n++) {
+        edge(1);
+        if (top->wb_ack_o) {
+            rc = KMRIG_SIM_OK;
+            break;
+        }
+        if (top->wb_err_o) {
+            rc = KMRIG_SIM_EBUS;
+            break;
+        }
+    }
+    uint32_t data = top->wb_dat_o;
+
+    top->wb_cyc_i = 0;
+    top->wb_stb_i = 0;
+    top->wb_we_i = 0;
+    top->wb_sel_i = 0;
+    top->wb_dat_i = 0;
+    edge(1); // the master idles one edge between cycles (kmrig_wb_interconnect)
+
+    stats.bus_cycles++;
+    if (rc != KMRIG_SIM_OK)
+        stats.bus_errors++;
+    if (rdata)
+        *rdata = rc == KMRIG_SIM_OK ? (data >> (8 * lane)) & mask : 0;
+    return rc;
+}
+
+extern "C" {
+
+int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
+                      uint32_t *value)
+{
+    uint32_t v = 0;
+    int rc = m->access(io_space, addr, size, false, 0, &v);
+    if (value)
+        *value = v;
+    return rc;
+}
+
+int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
+                       uint32_t value)
+{
+    return m->access(io_space, addr, size, true, value, nullptr);
+}
+
+void kmrig_simsoc_run(kmrig_simsoc *m, uint64_t cycles)
+{
+    while (cycles) {
+        uint64_t n = m->step_for(cycles);
+        m->edge(n);
+        cycles -= n;
+    }
+}
+
+uint64_t kmrig_simsoc_run_until_irq_change(kmrig_simsoc *m, uint64_t max_cycles)
+{
+    const uint32_t start = m->top->irq_vec_o;
+    uint64_t done = 0;
+    while (done < max_cycles) {
+        uint64_t n = m->step_for(max_cycles - done);
+        m->edge(n);
+        done += n;
+        if (m->top->irq_vec_o != start)
+            break;
+    }
+    return done;
+}
+
+uint64_t kmrig_simsoc_next_event(const kmrig_simsoc *m)
+{
+    return m->top->next_event_o;
+}
+
+uint32_t kmrig_simsoc_irq(const kmrig_simsoc *m)
+{
+    return m->top->irq_vec_o;
+}
+
+void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines)
+{
+    m->top->irq_ext_i = static_cast<uint8_t>((lines & KMRIG_SOC_IRQ_EXT_MASK) >>
+                                             KMRIG_SOC_IRQ_EXT_FIRST);
+    m->top->eval(); // settle next_event_o on the new inputs (no clock edge)
+}
+
+void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats)
+{
+    *stats = m->stats;
+}
+
+const char *kmrig_simsoc_strerror(int code)
+{
+    switch (code) {
+    case KMRIG_SIM_OK:
+        return "success";
+    case KMRIG_SIM_EINVAL:
+        return "invalid argument (size, alignment or port range)";
+    case KMRIG_SIM_EBUS:
+        return "bus error (no device at this address)";
+    case KMRIG_SIM_ETIMEOUT:
+        return "bus timeout (the device did not acknowledge)";
+    case KMRIG_SIM_ENOMEM:
+        return "out of memory";
+    case KMRIG_SIM_ENOTSUP:
+        return "not supported by this build (waves need a model built with FST tracing)";
+    case KMRIG_SIM_EIO:
+        return "cannot open the waveform file";
+    default:
+        return "unknown error";
+    }
+}
+
+} // extern "C"
