@@ -151,8 +151,10 @@ VOID KiRetireDpcList(PKTHREAD t)
         pthread_mutex_unlock(&p->DpcLock);
         Dpc->ProcessorHistory |= (KAFFINITY)1 << p->Number;
         p->DpcRoutineActive = TRUE;
+        atomic_store(&p->InDpc, true);
         routine(Dpc, ctx, a1, a2);
         p = t->Prcb;
+        atomic_store(&p->InDpc, false);
         p->DpcRoutineActive = FALSE;
         p->DpcCount++;
         if (p->Irql != DISPATCH_LEVEL)
@@ -171,7 +173,7 @@ VOID NTAPI KeFlushQueuedDpcs(VOID)
     for (;;) {
         BOOLEAN busy = FALSE;
         for (ULONG i = 0; i < rt->Ke.NumberProcessors; i++)
-            if (atomic_load(&rt->Ke.Prcb[i].DpcQueueDepth))
+            if (atomic_load(&rt->Ke.Prcb[i].DpcQueueDepth) || atomic_load(&rt->Ke.Prcb[i].InDpc))
                 busy = TRUE;
         if (!busy)
             return;

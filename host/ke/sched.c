@@ -571,6 +571,7 @@ NTSTATUS KiInitialize(struct kmrig_runtime *rt)
     KeInitializeSpinLock(&ke->BugCheckLock);
     atomic_store(&ke->NextTimerDue, UINT64_MAX);
     ke->IdleProcessors = ke->NumberProcessors;
+    ke->Detached = 1; /* the clock waits until the creating thread has attached */
     for (ULONG i = 0; i < ke->NumberProcessors; i++) {
         PKPRCB p = &ke->Prcb[i];
         p->Number = i;

@@ -72,6 +72,9 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
         free(rt);
         return -ENOMEM;
     }
+    KiAcquireDispatcherLock(rt);
+    ke->Detached--;
+    KiReleaseDispatcherLock(rt);
     NTSTATUS s = ObpInitialize(rt);
     if (NT_SUCCESS(s)) {
         s = PspInitialize(rt);
@@ -104,6 +107,9 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
     ExpShutdown(rt);
     PspShutdown(rt);
     ObpShutdown(rt);
+    KiAcquireDispatcherLock(rt);
+    rt->Ke.Detached++; /* stopping: nothing must advance or report a deadlock any more */
+    KiReleaseDispatcherLock(rt);
     KiDetachHostThread(t);
     KiShutdown(rt);
     free(rt->Ke.Prcb);
