@@ -30,7 +30,8 @@
 
 static_assert(sizeof(wchar_t) == 4, "the Verilator side must not be built with -fshort-wchar");
 
-namespace {
+namespace
+{
 
 constexpr uint64_t default_clock_hz = 50000000;
 constexpr unsigned default_bus_timeout = 1024;
@@ -266,8 +267,7 @@ int kmrig_simsoc::access(int io, uint32_t addr, unsigned size, bool we, uint32_t
 
 extern "C" {
 
-int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
-                      uint32_t *value)
+int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t *value)
 {
     uint32_t v = 0;
     int rc = m->access(io_space, addr, size, false, 0, &v);
@@ -276,8 +276,7 @@ int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned siz
     return rc;
 }
 
-int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
-                       uint32_t value)
+int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t value)
 {
     return m->access(io_space, addr, size, true, value, nullptr);
 }
@@ -317,8 +316,8 @@ uint32_t kmrig_simsoc_irq(const kmrig_simsoc *m)
 
 void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines)
 {
-    m->top->irq_ext_i = static_cast<uint8_t>((lines & KMRIG_SOC_IRQ_EXT_MASK) >>
-                                             KMRIG_SOC_IRQ_EXT_FIRST);
+    m->top->irq_ext_i =
+        static_cast<uint8_t>((lines & KMRIG_SOC_IRQ_EXT_MASK) >> KMRIG_SOC_IRQ_EXT_FIRST);
     m->top->eval(); // settle next_event_o on the new inputs (no clock edge)
 }
 

@@ -257,8 +257,8 @@ static void test_simsoc_timer1_in_io_space(void **state)
     (void)state;
     kmrig_simsoc *m = sim_new(NULL);
     wr(m, MEM, INTC(MASK), 1, 0xFF & ~(1u << KMRIG_SOC_TIMER1_IRQ));
-    wr(m, IO, TIMER1(LOAD), 2, 0x1234);      /* 16-bit port write, bits 15:0 */
-    wr(m, IO, TIMER1(LOAD) + 2, 1, 0x01);    /* 8-bit port write, bits 23:16 */
+    wr(m, IO, TIMER1(LOAD), 2, 0x1234);   /* 16-bit port write, bits 15:0 */
+    wr(m, IO, TIMER1(LOAD) + 2, 1, 0x01); /* 8-bit port write, bits 23:16 */
     assert_int_equal(rd(m, IO, TIMER1(LOAD), 4), 0x011234);
     uint64_t c = kmrig_simsoc_cycles(m);
     wr(m, IO, TIMER1(CTRL), 1, KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_IRQ_EN);
@@ -470,8 +470,8 @@ static void test_simsoc_run_skipping_matches_stepping(void **state)
     assert_int_equal(skip.n, step.n);
     for (unsigned i = 0; i < skip.n; i++) {
         if (skip.v[i] != step.v[i])
-            fail_msg("trace differs at %u: skip %llu, step %llu", i,
-                     (unsigned long long)skip.v[i], (unsigned long long)step.v[i]);
+            fail_msg("trace differs at %u: skip %llu, step %llu", i, (unsigned long long)skip.v[i],
+                     (unsigned long long)step.v[i]);
     }
     struct kmrig_simsoc_stats sa, sb;
     kmrig_simsoc_get_stats(a, &sa);

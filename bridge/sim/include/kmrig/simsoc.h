@@ -72,10 +72,8 @@ uint64_t kmrig_simsoc_clock_hz(const kmrig_simsoc *m);
  * naturally aligned to size (1, 2 or 4); the access uses the byte lanes of addr & 3 (an 8-bit
  * register at byte offset 1 is sel = 0b0010, data[15:8]). read stores the value, shifted down
  * to bit 0, in *value (0 on error). Returns 0 or KMRIG_SIM_EINVAL/EBUS/ETIMEOUT. */
-int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
-                      uint32_t *value);
-int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size,
-                       uint32_t value);
+int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t *value);
+int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t value);
 
 /* Advances exactly `cycles` cycles. Stretches in which every peripheral reports that nothing
  * but free-running counters changes are advanced in one evaluation; the result is the same as
