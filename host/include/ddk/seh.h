@@ -92,6 +92,8 @@ DECLSPEC_NORETURN VOID KmSehLeave(KMRIG_SEH_FRAME *Frame);
  * iteration, moves ARMED to BODY, BODY to LEFT (unlinking the frame), LEFT and HANDLER to DONE, and
  * passes the exception on after an abnormal __finally. A raise or __leave longjmps back into
  * iteration 1. */
+/* (clang-format takes __except for a keyword and would write "__except (filter)".) */
+/* clang-format off */
 #define __try                                                                                      \
     for (KMRIG_SEH_FRAME _kmseh_f __attribute__((cleanup(KmSehCleanup))) = {.State = KMSEH_ARM};   \
          _kmseh_f.State != KMSEH_DONE; KmSehStep(&_kmseh_f))                                       \
@@ -100,9 +102,10 @@ DECLSPEC_NORETURN VOID KmSehLeave(KMRIG_SEH_FRAME *Frame);
                 KmSehPush(&_kmseh_f);                                                              \
         } else if (_kmseh_f.State == KMSEH_BODY)
 
-#define __except (filter)                                                                          \
+#define __except(filter)                                                                          \
     else if (_kmseh_f.State == KMSEH_CAUGHT && KmSehFilter(&_kmseh_f, (LONG)(filter)))
 
+/* clang-format on */
 #define __finally else if (KmSehEnterFinally(&_kmseh_f))
 
 #define __leave KmSehLeave(&_kmseh_f)
