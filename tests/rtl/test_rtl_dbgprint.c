@@ -101,13 +101,6 @@ static void test_rtl_format_ms_wide_text_is_utf8(void **state)
     check_fmt("\xef\xbf\xbd!", "%ws", L"\xd800!");         /* lone surrogate */
     check_fmt("[  \xc3\xa9]", "[%3ws]", L"\x00e9");        /* width in characters */
     check_fmt("\xe2\x82\xac", "%C", (WCHAR)0x20AC);
-    unsigned flags = 0;
-    char buf[32];
-    va_list none;
-    (void)none;
-    RtlpFormatMsV(buf, sizeof buf, "%s", "plain");
-    assert_string_equal(buf, "plain");
-    assert_int_equal(flags, 0);
 }
 
 static int format_flags(unsigned *flags, const char *fmt, ...)
@@ -154,9 +147,10 @@ static void test_rtl_format_ms_truncates_and_counts(void **state)
     n = RtlpFormatMsV(small, sizeof small, "%ws", L"0123456789");
     assert_int_equal(n, 10);
     assert_string_equal(small, "0123456");
-    n = RtlpFormatMsV(small, 0, "%d", 123);
+    kmtest_junk(small, sizeof small);
+    n = RtlpFormatMsV(small, 0, "%d", 123); /* no room at all: nothing written */
     assert_int_equal(n, 3);
-    assert_int_equal((UCHAR)small[0], 0xA5 ^ 0xA5 ? 0 : (UCHAR)small[0]);
+    assert_int_equal((UCHAR)small[0], 0xA5);
     n = RtlpFormatMsV(small, 1, "%d", 123);
     assert_int_equal(n, 3);
     assert_string_equal(small, "");
