@@ -235,19 +235,24 @@ typedef FREE_FUNCTION_EX *PFREE_FUNCTION_EX;
     };                                                                                             \
     ULONG Future[2];
 
-typedef struct DECLSPEC_CACHEALIGN _GENERAL_LOOKASIDE {
+/* The WDK declares GENERAL_LOOKASIDE and the lookaside lists DECLSPEC_CACHEALIGN (64), which only
+ * pads them to 0x80 there: pool blocks are 16-byte aligned, and a driver routinely puts a lookaside
+ * list in pool. kmrig keeps the size with explicit padding and the alignment of SLIST_HEADER (16),
+ * so a lookaside list in pool is not a misaligned object. */
+typedef struct _GENERAL_LOOKASIDE {
     GENERAL_LOOKASIDE_LAYOUT
+    UCHAR CacheLinePadding[0x20];
 } GENERAL_LOOKASIDE, *PGENERAL_LOOKASIDE;
 
 typedef struct _GENERAL_LOOKASIDE_POOL {
     GENERAL_LOOKASIDE_LAYOUT
 } GENERAL_LOOKASIDE_POOL, *PGENERAL_LOOKASIDE_POOL;
 
-typedef struct DECLSPEC_CACHEALIGN _NPAGED_LOOKASIDE_LIST {
+typedef struct _NPAGED_LOOKASIDE_LIST {
     GENERAL_LOOKASIDE L;
 } NPAGED_LOOKASIDE_LIST, *PNPAGED_LOOKASIDE_LIST;
 
-typedef struct DECLSPEC_CACHEALIGN _PAGED_LOOKASIDE_LIST {
+typedef struct _PAGED_LOOKASIDE_LIST {
     GENERAL_LOOKASIDE L;
 } PAGED_LOOKASIDE_LIST, *PPAGED_LOOKASIDE_LIST;
 
