@@ -54,12 +54,12 @@ typedef struct _KI_VECTOR {
 
 typedef struct _KPRCB {
     ULONG Number;
-    KIRQL Irql;                       /* holder only */
-    struct _KTHREAD *CurrentThread;   /* dispatcher lock; NULL: idle */
+    KIRQL Irql;                     /* holder only */
+    struct _KTHREAD *CurrentThread; /* dispatcher lock; NULL: idle */
     struct _KTHREAD *DpcThread;
-    atomic_uint Pending;              /* KI_PENDING_* */
-    pthread_mutex_t DpcLock;          /* the DPC queue; taken at any IRQL */
-    SINGLE_LIST_ENTRY DpcHead;        /* queue of KDPC.DpcListEntry */
+    atomic_uint Pending;       /* KI_PENDING_* */
+    pthread_mutex_t DpcLock;   /* the DPC queue; taken at any IRQL */
+    SINGLE_LIST_ENTRY DpcHead; /* queue of KDPC.DpcListEntry */
     PSINGLE_LIST_ENTRY DpcTail;
     atomic_uint DpcQueueDepth;
     BOOLEAN DpcRoutineActive;
@@ -71,18 +71,18 @@ typedef struct _KPRCB {
 } KPRCB, *PKPRCB;
 
 typedef struct _KTHREAD {
-    DISPATCHER_HEADER Header;        /* signalled when the thread terminates */
+    DISPATCHER_HEADER Header; /* signalled when the thread terminates */
     struct kmrig_runtime *Runtime;
-    volatile KTHREAD_STATE State;    /* dispatcher lock */
-    PKPRCB Prcb;                     /* the processor held (Running) or last held */
+    volatile KTHREAD_STATE State; /* dispatcher lock */
+    PKPRCB Prcb;                  /* the processor held (Running) or last held */
     KAFFINITY Affinity;
     KPRIORITY Priority;
     KPRIORITY BasePriority;
     BOOLEAN SystemThread;
     BOOLEAN IsDpcThread;
-    BOOLEAN Adopted;                 /* an outside pthread attached by the harness */
+    BOOLEAN Adopted; /* an outside pthread attached by the harness */
     BOOLEAN Alerted;
-    pthread_cond_t Cv;               /* waits here (with the dispatcher lock) for a baton */
+    pthread_cond_t Cv; /* waits here (with the dispatcher lock) for a baton */
     LIST_ENTRY ReadyEntry;
     /* Waiting */
     PKWAIT_BLOCK WaitBlockList;
@@ -91,11 +91,11 @@ typedef struct _KTHREAD {
     BOOLEAN Alertable;
     NTSTATUS WaitStatus;
     KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS + 1];
-    KTIMER Timer;                    /* wait timeout */
-    LONG KernelApcDisable;           /* critical regions: < 0 inside */
-    KIRQL WaitIrql;                  /* the IRQL the thread had when it gave its processor up */
-    LIST_ENTRY MutantListHead;       /* mutexes owned */
-    ULONGLONG QuantumStart;          /* ns */
+    KTIMER Timer;              /* wait timeout */
+    LONG KernelApcDisable;     /* critical regions: < 0 inside */
+    KIRQL WaitIrql;            /* the IRQL the thread had when it gave its processor up */
+    LIST_ENTRY MutantListHead; /* mutexes owned */
+    ULONGLONG QuantumStart;    /* ns */
     /* Stack as IoGetStackLimits reports it */
     ULONG_PTR StackBase, StackLimit;
     /* Ps */
@@ -104,17 +104,17 @@ typedef struct _KTHREAD {
     PVOID StartRoutine;
     PVOID StartContext;
     NTSTATUS ExitStatus;
-    LIST_ENTRY ThreadListEntry;      /* all threads of the instance */
+    LIST_ENTRY ThreadListEntry;        /* all threads of the instance */
     void (*Reaper)(struct _KTHREAD *); /* runs last when the thread ends (drops Ob's ref) */
 } KTHREAD;
 
 typedef struct _KI_STATE {
     pthread_mutex_t DispatcherLock;
     ULONG NumberProcessors;
-    PKPRCB Prcb;                      /* [NumberProcessors] */
+    PKPRCB Prcb; /* [NumberProcessors] */
     LIST_ENTRY ReadyList[MAXIMUM_PRIORITY + 1];
     atomic_uint ReadyCount;
-    ULONG IdleProcessors;             /* count of processors with CurrentThread == NULL */
+    ULONG IdleProcessors; /* count of processors with CurrentThread == NULL */
     LIST_ENTRY ThreadList;
     ULONG ThreadCount;
     /* Clock */
@@ -124,11 +124,11 @@ typedef struct _KI_STATE {
     pthread_cond_t ClockCv;
     BOOLEAN ClockRunning;
     BOOLEAN Shutdown;
-    ULONG Detached;                    /* creator detached: virtual clock frozen */
-    ULONG Busy;                        /* threads in a busy() time charge */
-    LIST_ENTRY TimerList;              /* KTIMERs by DueTime (interrupt time, 100 ns) */
-    atomic_ullong NextTimerDue;        /* ns; UINT64_MAX when no timer is set */
-    ULONGLONG BootSystemTime;          /* NT system time at ns 0 */
+    ULONG Detached;             /* creator detached: virtual clock frozen */
+    ULONG Busy;                 /* threads in a busy() time charge */
+    LIST_ENTRY TimerList;       /* KTIMERs by DueTime (interrupt time, 100 ns) */
+    atomic_ullong NextTimerDue; /* ns; UINT64_MAX when no timer is set */
+    ULONGLONG BootSystemTime;   /* NT system time at ns 0 */
     ULONGLONG TimeQueryCostNs;
     ULONGLONG QuantumNs;
     ULONGLONG BudgetNs;
@@ -165,13 +165,13 @@ VOID KiDetachHostThread(PKTHREAD Thread);
 VOID KiAcquireDispatcherLock(struct kmrig_runtime *rt);
 VOID KiReleaseDispatcherLock(struct kmrig_runtime *rt);
 VOID KiReadyThread(struct kmrig_runtime *rt, PKTHREAD Thread);
-VOID KiSwapThread(struct kmrig_runtime *rt, PKTHREAD Thread); /* gives the baton up, waits for one */
+VOID KiSwapThread(struct kmrig_runtime *rt,
+                  PKTHREAD Thread); /* gives the baton up, waits for one */
 VOID KiWakeProcessorForWork(struct kmrig_runtime *rt, PKPRCB Prcb);
 /* Memory: a zeroed KTHREAD-sized block the caller owns (Ps: an Ob object), or NULL to allocate. */
 PKTHREAD KiCreateThread(struct kmrig_runtime *rt, PKTHREAD Memory, void (*Start)(PKTHREAD),
-                        PVOID StartRoutine,
-                        PVOID StartContext, KPRIORITY Priority, BOOLEAN DpcThread,
-                        PKPRCB Bound);
+                        PVOID StartRoutine, PVOID StartContext, KPRIORITY Priority,
+                        BOOLEAN DpcThread, PKPRCB Bound);
 VOID KiTerminateThread(PKTHREAD Thread, NTSTATUS ExitStatus); /* no return */
 
 /* Delivery point: call with no lock held, at any IRQL. */
@@ -195,12 +195,13 @@ LONG KiSignalObject(struct kmrig_runtime *rt, PDISPATCHER_HEADER Object); /* wak
 VOID KiWaitTest(struct kmrig_runtime *rt, PDISPATCHER_HEADER Object);
 VOID KiInsertTimer(struct kmrig_runtime *rt, PKTIMER Timer, ULONGLONG DueNs);
 BOOLEAN KiRemoveTimer(struct kmrig_runtime *rt, PKTIMER Timer);
-VOID KiExpireTimers(struct kmrig_runtime *rt, ULONGLONG NowNs); /* dispatcher lock held */
+VOID KiExpireTimers(struct kmrig_runtime *rt, ULONGLONG NowNs);      /* dispatcher lock held */
 ULONGLONG KiDueTimeToNs(struct kmrig_runtime *rt, LONGLONG DueTime); /* NT due time -> ns */
 
 /* Time */
 ULONGLONG KiNowNs(struct kmrig_runtime *rt);
-VOID KiChargeTime(struct kmrig_runtime *rt, ULONGLONG ns); /* a busy cost on the calling processor */
+VOID KiChargeTime(struct kmrig_runtime *rt,
+                  ULONGLONG ns); /* a busy cost on the calling processor */
 const struct kmrig_clock_ops *KiWallClockOps(void);
 const struct kmrig_clock_ops *KiVirtualClockOps(void);
 void *KiVirtualClockCreate(void);

@@ -18,12 +18,12 @@ struct _RTLP_STATE;
 
 struct kmrig_runtime {
     kmrig_config Config;
-    unsigned Verify;            /* effective KMRIG_VERIFY_* flags (0 when verify_off) */
-    KI_STATE Ke;                /* processors, scheduler, clock, timers */
-    struct _EXP_STATE *Ex;      /* pool, lookasides, work queues, callbacks */
-    struct _OBP_STATE *Ob;      /* object headers, handle table */
-    struct _PSP_STATE *Ps;      /* thread ids, notify routines */
-    struct _IOP_STATE *Io;      /* I/O manager */
+    unsigned Verify;       /* effective KMRIG_VERIFY_* flags (0 when verify_off) */
+    KI_STATE Ke;           /* processors, scheduler, clock, timers */
+    struct _EXP_STATE *Ex; /* pool, lookasides, work queues, callbacks */
+    struct _OBP_STATE *Ob; /* object headers, handle table */
+    struct _PSP_STATE *Ps; /* thread ids, notify routines */
+    struct _IOP_STATE *Io; /* I/O manager */
 };
 
 /* The instance of the calling runtime thread; NULL on a thread that is not attached. */

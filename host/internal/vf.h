@@ -8,7 +8,8 @@
 #include "rt.h"
 
 /* Parameter 1 values of DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) used by kmrig. */
-#define VF_IRQL_TOO_HIGH 0x1000     /* kmrig: routine called above its IRQL rule; p2 = IRQL,
+#define VF_IRQL_TOO_HIGH                                                                           \
+    0x1000                          /* kmrig: routine called above its IRQL rule; p2 = IRQL,       \
                                        p3 = max IRQL, p4 = routine name (char *) */
 #define VF_IRQL_TOO_LOW 0x1001      /* kmrig: routine called below its IRQL rule */
 #define VF_WAIT_AT_DISPATCH 0x1002  /* nonzero-timeout wait at DISPATCH_LEVEL or above */

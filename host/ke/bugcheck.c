@@ -21,37 +21,68 @@ static atomic_int KiBugCheckActive; /* process-wide by nature: the process is go
 static const char *KiBugCheckName(ULONG code)
 {
     switch (code) {
-    case APC_INDEX_MISMATCH: return "APC_INDEX_MISMATCH";
-    case IRQL_NOT_GREATER_OR_EQUAL: return "IRQL_NOT_GREATER_OR_EQUAL";
-    case IRQL_NOT_LESS_OR_EQUAL: return "IRQL_NOT_LESS_OR_EQUAL";
-    case MAXIMUM_WAIT_OBJECTS_EXCEEDED: return "MAXIMUM_WAIT_OBJECTS_EXCEEDED";
-    case MUTEX_LEVEL_NUMBER_VIOLATION: return "MUTEX_LEVEL_NUMBER_VIOLATION";
-    case SPIN_LOCK_ALREADY_OWNED: return "SPIN_LOCK_ALREADY_OWNED";
-    case SPIN_LOCK_NOT_OWNED: return "SPIN_LOCK_NOT_OWNED";
-    case THREAD_NOT_MUTEX_OWNER: return "THREAD_NOT_MUTEX_OWNER";
-    case BAD_POOL_HEADER: return "BAD_POOL_HEADER";
-    case KMODE_EXCEPTION_NOT_HANDLED: return "KMODE_EXCEPTION_NOT_HANDLED";
-    case KERNEL_APC_PENDING_DURING_EXIT: return "KERNEL_APC_PENDING_DURING_EXIT";
-    case NO_MORE_IRP_STACK_LOCATIONS: return "NO_MORE_IRP_STACK_LOCATIONS";
-    case MULTIPLE_IRP_COMPLETE_REQUESTS: return "MULTIPLE_IRP_COMPLETE_REQUESTS";
-    case CANCEL_STATE_IN_COMPLETED_IRP: return "CANCEL_STATE_IN_COMPLETED_IRP";
-    case SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: return "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED";
-    case MUTEX_ALREADY_OWNED: return "MUTEX_ALREADY_OWNED";
-    case BAD_POOL_CALLER: return "BAD_POOL_CALLER";
-    case DRIVER_VERIFIER_DETECTED_VIOLATION: return "DRIVER_VERIFIER_DETECTED_VIOLATION";
-    case DRIVER_CORRUPTED_EXPOOL: return "DRIVER_CORRUPTED_EXPOOL";
-    case TIMER_OR_DPC_INVALID: return "TIMER_OR_DPC_INVALID";
-    case IRQL_UNEXPECTED_VALUE: return "IRQL_UNEXPECTED_VALUE";
-    case DRIVER_VERIFIER_IOMANAGER_VIOLATION: return "DRIVER_VERIFIER_IOMANAGER_VIOLATION";
-    case DRIVER_IRQL_NOT_LESS_OR_EQUAL: return "DRIVER_IRQL_NOT_LESS_OR_EQUAL";
-    case WORKER_THREAD_RETURNED_AT_BAD_IRQL: return "WORKER_THREAD_RETURNED_AT_BAD_IRQL";
-    case RESOURCE_NOT_OWNED: return "RESOURCE_NOT_OWNED";
-    case MANUALLY_INITIATED_CRASH: return "MANUALLY_INITIATED_CRASH";
-    case KERNEL_SECURITY_CHECK_FAILURE: return "KERNEL_SECURITY_CHECK_FAILURE";
-    case KMRIG_BUGCHECK_DEADLOCK: return "KMRIG_DEADLOCK";
-    case KMRIG_BUGCHECK_TIME_BUDGET: return "KMRIG_TIME_BUDGET_EXCEEDED";
-    case KMRIG_BUGCHECK_HARNESS: return "KMRIG_HARNESS_MISUSE";
-    default: return "";
+    case APC_INDEX_MISMATCH:
+        return "APC_INDEX_MISMATCH";
+    case IRQL_NOT_GREATER_OR_EQUAL:
+        return "IRQL_NOT_GREATER_OR_EQUAL";
+    case IRQL_NOT_LESS_OR_EQUAL:
+        return "IRQL_NOT_LESS_OR_EQUAL";
+    case MAXIMUM_WAIT_OBJECTS_EXCEEDED:
+        return "MAXIMUM_WAIT_OBJECTS_EXCEEDED";
+    case MUTEX_LEVEL_NUMBER_VIOLATION:
+        return "MUTEX_LEVEL_NUMBER_VIOLATION";
+    case SPIN_LOCK_ALREADY_OWNED:
+        return "SPIN_LOCK_ALREADY_OWNED";
+    case SPIN_LOCK_NOT_OWNED:
+        return "SPIN_LOCK_NOT_OWNED";
+    case THREAD_NOT_MUTEX_OWNER:
+        return "THREAD_NOT_MUTEX_OWNER";
+    case BAD_POOL_HEADER:
+        return "BAD_POOL_HEADER";
+    case KMODE_EXCEPTION_NOT_HANDLED:
+        return "KMODE_EXCEPTION_NOT_HANDLED";
+    case KERNEL_APC_PENDING_DURING_EXIT:
+        return "KERNEL_APC_PENDING_DURING_EXIT";
+    case NO_MORE_IRP_STACK_LOCATIONS:
+        return "NO_MORE_IRP_STACK_LOCATIONS";
+    case MULTIPLE_IRP_COMPLETE_REQUESTS:
+        return "MULTIPLE_IRP_COMPLETE_REQUESTS";
+    case CANCEL_STATE_IN_COMPLETED_IRP:
+        return "CANCEL_STATE_IN_COMPLETED_IRP";
+    case SYSTEM_THREAD_EXCEPTION_NOT_HANDLED:
+        return "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED";
+    case MUTEX_ALREADY_OWNED:
+        return "MUTEX_ALREADY_OWNED";
+    case BAD_POOL_CALLER:
+        return "BAD_POOL_CALLER";
+    case DRIVER_VERIFIER_DETECTED_VIOLATION:
+        return "DRIVER_VERIFIER_DETECTED_VIOLATION";
+    case DRIVER_CORRUPTED_EXPOOL:
+        return "DRIVER_CORRUPTED_EXPOOL";
+    case TIMER_OR_DPC_INVALID:
+        return "TIMER_OR_DPC_INVALID";
+    case IRQL_UNEXPECTED_VALUE:
+        return "IRQL_UNEXPECTED_VALUE";
+    case DRIVER_VERIFIER_IOMANAGER_VIOLATION:
+        return "DRIVER_VERIFIER_IOMANAGER_VIOLATION";
+    case DRIVER_IRQL_NOT_LESS_OR_EQUAL:
+        return "DRIVER_IRQL_NOT_LESS_OR_EQUAL";
+    case WORKER_THREAD_RETURNED_AT_BAD_IRQL:
+        return "WORKER_THREAD_RETURNED_AT_BAD_IRQL";
+    case RESOURCE_NOT_OWNED:
+        return "RESOURCE_NOT_OWNED";
+    case MANUALLY_INITIATED_CRASH:
+        return "MANUALLY_INITIATED_CRASH";
+    case KERNEL_SECURITY_CHECK_FAILURE:
+        return "KERNEL_SECURITY_CHECK_FAILURE";
+    case KMRIG_BUGCHECK_DEADLOCK:
+        return "KMRIG_DEADLOCK";
+    case KMRIG_BUGCHECK_TIME_BUDGET:
+        return "KMRIG_TIME_BUDGET_EXCEEDED";
+    case KMRIG_BUGCHECK_HARNESS:
+        return "KMRIG_HARNESS_MISUSE";
+    default:
+        return "";
     }
 }
 
@@ -92,9 +123,8 @@ VOID KiBugCheckRt(struct kmrig_runtime *rt, ULONG Code, ULONG_PTR P1, ULONG_PTR 
     }
     PKTHREAD t = KiCurrentThreadOrNull();
     char head[512];
-    int n = snprintf(head, sizeof head,
-                     "BUGCHECK 0x%08X (0x%llx, 0x%llx, 0x%llx, 0x%llx) %s\n", Code,
-                     (unsigned long long)P1, (unsigned long long)P2, (unsigned long long)P3,
+    int n = snprintf(head, sizeof head, "BUGCHECK 0x%08X (0x%llx, 0x%llx, 0x%llx, 0x%llx) %s\n",
+                     Code, (unsigned long long)P1, (unsigned long long)P2, (unsigned long long)P3,
                      (unsigned long long)P4, KiBugCheckName(Code));
     char where[256];
     int m;
@@ -179,8 +209,8 @@ BOOLEAN NTAPI KeRegisterBugCheckCallback(PKBUGCHECK_CALLBACK_RECORD CallbackReco
         CallbackRecord->Buffer = Buffer;
         CallbackRecord->Length = Length;
         CallbackRecord->Component = Component;
-        CallbackRecord->Checksum = (ULONG_PTR)CallbackRoutine + (ULONG_PTR)Buffer + Length +
-                                   (ULONG_PTR)Component;
+        CallbackRecord->Checksum =
+            (ULONG_PTR)CallbackRoutine + (ULONG_PTR)Buffer + Length + (ULONG_PTR)Component;
         CallbackRecord->State = BufferInserted;
         InsertTailList(&rt->Ke.BugCheckCallbackList, &CallbackRecord->Entry);
     }

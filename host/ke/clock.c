@@ -95,8 +95,8 @@ static uint64_t KiWIdle(void *ctx, uint64_t deadline)
             pthread_cond_wait(&c->Cv, &c->Lock);
             continue;
         }
-        uint64_t abs = (uint64_t)c->Start.tv_sec * 1000000000ull + (uint64_t)c->Start.tv_nsec +
-                       deadline;
+        uint64_t abs =
+            (uint64_t)c->Start.tv_sec * 1000000000ull + (uint64_t)c->Start.tv_nsec + deadline;
         struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
         pthread_cond_timedwait(&c->Cv, &c->Lock, &ts);
     }
@@ -213,7 +213,7 @@ VOID NTAPI KeStallExecutionProcessor(ULONG MicroSeconds)
 
 /* ---- time queries ----------------------------------------------------------------------- */
 
-#define KI_TIME_INCREMENT 156250 /* 15.625 ms in 100 ns units, the default clock tick */
+#define KI_TIME_INCREMENT 156250   /* 15.625 ms in 100 ns units, the default clock tick */
 #define KI_PERF_FREQUENCY 10000000 /* 10 MHz, as on current Windows */
 
 static ULONGLONG KiQueryNs(void)

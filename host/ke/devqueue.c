@@ -53,7 +53,8 @@ BOOLEAN NTAPI KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEU
     } else {
         /* After every entry whose key is <= SortKey: equal keys stay FIFO. */
         PLIST_ENTRY h = &DeviceQueue->DeviceListHead, e = h->Blink;
-        while (e != h && CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey > SortKey)
+        while (e != h &&
+               CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey > SortKey)
             e = e->Blink;
         InsertHeadList(e, &Entry->DeviceListEntry);
         inserted = TRUE;
@@ -75,8 +76,8 @@ PKDEVICE_QUEUE_ENTRY NTAPI KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
     if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
         DeviceQueue->Busy = FALSE;
     } else {
-        entry = CONTAINING_RECORD(RemoveHeadList(&DeviceQueue->DeviceListHead),
-                                  KDEVICE_QUEUE_ENTRY, DeviceListEntry);
+        entry = CONTAINING_RECORD(RemoveHeadList(&DeviceQueue->DeviceListHead), KDEVICE_QUEUE_ENTRY,
+                                  DeviceListEntry);
         entry->Inserted = FALSE;
     }
     KeReleaseSpinLockFromDpcLevel(&DeviceQueue->Lock);
@@ -97,7 +98,8 @@ PKDEVICE_QUEUE_ENTRY NTAPI KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, 
     } else {
         /* The first entry whose key is >= SortKey; if none, wrap to the first entry. */
         PLIST_ENTRY e = h->Flink;
-        while (e != h && CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey < SortKey)
+        while (e != h &&
+               CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey < SortKey)
             e = e->Flink;
         if (e == h)
             e = h->Flink;

@@ -57,8 +57,8 @@ static inline void KipAcquireSpinLock(PKTHREAD t, PKSPIN_LOCK SpinLock)
         while (__atomic_load_n(SpinLock, __ATOMIC_RELAXED) != 0)
             __builtin_ia32_pause();
         expected = 0;
-        if (__atomic_compare_exchange_n(SpinLock, &expected, (ULONG_PTR)t, FALSE,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(SpinLock, &expected, (ULONG_PTR)t, FALSE, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
             return;
     }
 }

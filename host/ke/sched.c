@@ -465,7 +465,8 @@ static BOOLEAN KiAllIdle(struct kmrig_runtime *rt)
 static void KiReportWaits(struct kmrig_runtime *rt, char *buf, size_t n)
 {
     size_t off = 0;
-    for (PLIST_ENTRY e = rt->Ke.ThreadList.Flink; e != &rt->Ke.ThreadList && off < n; e = e->Flink) {
+    for (PLIST_ENTRY e = rt->Ke.ThreadList.Flink; e != &rt->Ke.ThreadList && off < n;
+         e = e->Flink) {
         PKTHREAD t = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
         if (t->IsDpcThread)
             continue;
@@ -515,15 +516,14 @@ static void *KiClockThreadMain(void *arg)
             KiBugCheckRt(rt, KMRIG_BUGCHECK_TIME_BUDGET, (ULONG_PTR)rt->Ke.BudgetNs, after, 0, 0);
         }
         continue;
-    deadlock: {
-            char waits[2048] = "";
-            KiReportWaits(rt, waits, sizeof waits);
-            KmLog(rt, KMRIG_LOG_ERROR,
-                  "deadlock: every thread waits and no timer or device event can wake one:%s",
-                  waits);
-            KiReleaseDispatcherLock(rt);
-            KiBugCheckRt(rt, KMRIG_BUGCHECK_DEADLOCK, KiNowNs(rt), 0, 0, 0);
-        }
+    deadlock : {
+        char waits[2048] = "";
+        KiReportWaits(rt, waits, sizeof waits);
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "deadlock: every thread waits and no timer or device event can wake one:%s", waits);
+        KiReleaseDispatcherLock(rt);
+        KiBugCheckRt(rt, KMRIG_BUGCHECK_DEADLOCK, KiNowNs(rt), 0, 0, 0);
+    }
     }
     KiReleaseDispatcherLock(rt);
     return NULL;

@@ -56,7 +56,8 @@ VOID KiExpireTimers(struct kmrig_runtime *rt, ULONGLONG NowNs)
         if (Timer->Period)
             KiInsertTimer(rt, Timer, due + (ULONGLONG)Timer->Period * 1000000ull);
         if (Timer->Dpc) {
-            PKPRCB p = &rt->Ke.Prcb[Timer->Processor < rt->Ke.NumberProcessors ? Timer->Processor : 0];
+            PKPRCB p =
+                &rt->Ke.Prcb[Timer->Processor < rt->Ke.NumberProcessors ? Timer->Processor : 0];
             /* As on NT: the expiry time, low and high 32 bits. */
             ULONGLONG when = rt->Ke.BootSystemTime + due / 100;
             KiQueueDpcOnPrcb(rt, p, Timer->Dpc, (PVOID)(ULONG_PTR)(ULONG)when,
@@ -68,8 +69,8 @@ VOID KiExpireTimers(struct kmrig_runtime *rt, ULONGLONG NowNs)
 
 VOID NTAPI KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 {
-    Timer->Header.Type = (UCHAR)(Type == NotificationTimer ? TimerNotificationObject
-                                                            : TimerSynchronizationObject);
+    Timer->Header.Type =
+        (UCHAR)(Type == NotificationTimer ? TimerNotificationObject : TimerSynchronizationObject);
     Timer->Header.Signalling = 0;
     Timer->Header.Size = sizeof(KTIMER) / sizeof(LONG);
     Timer->Header.Reserved1 = 0;

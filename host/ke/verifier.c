@@ -38,6 +38,6 @@ VOID VfCheckIrqlEq(KIRQL Irql, const char *Routine)
 {
     PKTHREAD t;
     if (VfpActive(&t) && t->Prcb->Irql != Irql)
-        VfpIrqlViolation(t->Prcb->Irql > Irql ? VF_IRQL_TOO_HIGH : VF_IRQL_TOO_LOW,
-                         t->Prcb->Irql, Irql, Routine);
+        VfpIrqlViolation(t->Prcb->Irql > Irql ? VF_IRQL_TOO_HIGH : VF_IRQL_TOO_LOW, t->Prcb->Irql,
+                         Irql, Routine);
 }

@@ -92,7 +92,8 @@ restart:
         }
         if (wb->WaitType == WaitAny) {
             BOOLEAN abandoned = KiWaitSatisfy(Object, t);
-            KiUnwaitThread(rt, t, (abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_WAIT_0) + wb->WaitKey);
+            KiUnwaitThread(rt, t,
+                           (abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_WAIT_0) + wb->WaitKey);
             goto restart;
         }
         /* WaitAll: only if every object of that wait is signalled for t. */
@@ -226,9 +227,8 @@ NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
     return KiWait(1, &Object, WaitAny, Alertable, Timeout, NULL, __func__);
 }
 
-NTSTATUS NTAPI KeWaitForMutexObject(PVOID Mutex, KWAIT_REASON WaitReason,
-                                    KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
-                                    PLARGE_INTEGER Timeout)
+NTSTATUS NTAPI KeWaitForMutexObject(PVOID Mutex, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                    BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
     return KiWait(1, &Mutex, WaitAny, Alertable, Timeout, NULL, __func__);
 }
@@ -269,8 +269,8 @@ BOOLEAN NTAPI KeAlertThread(PKTHREAD Thread, KPROCESSOR_MODE AlertMode)
 
 VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
-    Event->Header.Type = (UCHAR)(Type == NotificationEvent ? EventNotificationObject
-                                                            : EventSynchronizationObject);
+    Event->Header.Type =
+        (UCHAR)(Type == NotificationEvent ? EventNotificationObject : EventSynchronizationObject);
     Event->Header.Signalling = 0;
     Event->Header.Size = sizeof(KEVENT) / sizeof(LONG);
     Event->Header.Reserved1 = 0;

@@ -137,8 +137,8 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
         ClientId->UniqueProcess = PSP_SYSTEM_PROCESS_ID;
         ClientId->UniqueThread = t->UniqueThread;
     }
-    if (!KiCreateThread(rt, t, PspSystemThreadStartup, (PVOID)StartRoutine, StartContext, 8,
-                        FALSE, NULL)) {
+    if (!KiCreateThread(rt, t, PspSystemThreadStartup, (PVOID)StartRoutine, StartContext, 8, FALSE,
+                        NULL)) {
         ZwClose(*ThreadHandle);
         *ThreadHandle = NULL;
         ObfDereferenceObject(t);
@@ -208,8 +208,7 @@ BOOLEAN NTAPI PsGetVersion(PULONG MajorVersion, PULONG MinorVersion, PULONG Buil
 }
 
 /* Notify routine tables: add to a free slot, or remove an existing entry. */
-static NTSTATUS PspSetNotify(struct kmrig_runtime *rt, PVOID *Table, PVOID Routine,
-                             BOOLEAN Remove)
+static NTSTATUS PspSetNotify(struct kmrig_runtime *rt, PVOID *Table, PVOID Routine, BOOLEAN Remove)
 {
     PSP_STATE *ps = rt->Ps;
     NTSTATUS s;

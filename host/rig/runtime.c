@@ -103,7 +103,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
         KiFatal("kmrig_runtime_destroy: call it from the thread attached to that runtime");
     if (t->Prcb->Irql != PASSIVE_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
-                     (ULONG_PTR)"kmrig_runtime_destroy");
+                     (ULONG_PTR) "kmrig_runtime_destroy");
     ExpShutdown(rt);
     PspShutdown(rt);
     ObpShutdown(rt);

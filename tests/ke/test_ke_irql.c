@@ -13,8 +13,8 @@ static void test_ke_get_current_irql_starts_passive(void **state)
 static void test_ke_raise_lower_irql_round_trip(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
-    static const KIRQL levels[] = {PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL, 5, CLOCK_LEVEL,
-                                   HIGH_LEVEL};
+    static const KIRQL levels[] = {PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL, 5,
+                                   CLOCK_LEVEL,   HIGH_LEVEL};
     for (size_t i = 0; i < ARRAYSIZE(levels); i++) {
         KIRQL old = 0xEE;
         KeRaiseIrql(levels[i], &old);

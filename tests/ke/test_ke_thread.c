@@ -20,18 +20,19 @@ static void test_ps_create_system_thread_handle_wait_and_close(void **state)
     HANDLE h = NULL;
     CLIENT_ID cid;
     g_ran = 0;
-    assert_int_equal(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, &cid, simple_thread,
-                                          (PVOID)7),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, &cid, simple_thread, (PVOID)7),
+        STATUS_SUCCESS);
     assert_non_null(h);
     assert_ptr_equal(cid.UniqueProcess, PsGetCurrentProcessId());
     PVOID obj = NULL;
     OBJECT_HANDLE_INFORMATION info;
-    assert_int_equal(ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode, &obj,
-                                               &info),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode, &obj, &info),
+        STATUS_SUCCESS);
     assert_int_equal(info.GrantedAccess, THREAD_ALL_ACCESS);
-    assert_int_equal(KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
+    assert_int_equal(KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, NULL),
+                     STATUS_SUCCESS);
     assert_int_equal(g_ran, 7);
     assert_ptr_equal(g_tid, cid.UniqueThread);
     assert_ptr_equal(PsGetThreadId(obj), cid.UniqueThread);
@@ -69,15 +70,9 @@ static VOID NTAPI thread_notify(HANDLE pid, HANDLE tid, BOOLEAN create)
 {
     InterlockedIncrement((PLONG)(create ? &g_creates : &g_exits));
 }
-static VOID NTAPI empty_thread(PVOID ctx)
-{
-}
-static VOID NTAPI process_notify(HANDLE parent, HANDLE pid, BOOLEAN create)
-{
-}
-static VOID NTAPI image_notify(PUNICODE_STRING name, HANDLE pid, PIMAGE_INFO info)
-{
-}
+static VOID NTAPI empty_thread(PVOID ctx) {}
+static VOID NTAPI process_notify(HANDLE parent, HANDLE pid, BOOLEAN create) {}
+static VOID NTAPI image_notify(PUNICODE_STRING name, HANDLE pid, PIMAGE_INFO info) {}
 
 static void test_ps_set_create_thread_notify_routine(void **state)
 {

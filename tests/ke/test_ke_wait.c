@@ -28,8 +28,9 @@ static VOID NTAPI waiter_thread(PVOID ctx)
 static HANDLE start_waiter(WAITER *w)
 {
     HANDLE h;
-    assert_int_equal(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, waiter_thread, w),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, waiter_thread, w),
+        STATUS_SUCCESS);
     return h;
 }
 
@@ -146,8 +147,8 @@ static void test_ke_wait_for_multiple_objects_wait_all_event_and_mutex(void **st
     /* We own the mutex; the waiter needs both. */
     assert_int_equal(KeWaitForMutexObject(&mx, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
     volatile LONG woken = 0;
-    WAITER w = {.objects = {&ev, &mx}, .count = 2, .type = WaitAll, .woken = &woken,
-                .release_mutex = TRUE};
+    WAITER w = {
+        .objects = {&ev, &mx}, .count = 2, .type = WaitAll, .woken = &woken, .release_mutex = TRUE};
     HANDLE h = start_waiter(&w);
     settle();
     KeSetEvent(&ev, 0, FALSE);
@@ -179,13 +180,13 @@ static void test_ke_wait_for_multiple_objects_wait_any_index(void **state)
     KeSetEvent(&ev[1], 0, FALSE);
     KeSetEvent(&ev[2], 0, FALSE);
     PVOID objs[3] = {&ev[0], &ev[1], &ev[2]};
-    assert_int_equal(KeWaitForMultipleObjects(3, objs, WaitAny, Executive, KernelMode, FALSE, NULL,
-                                              NULL),
-                     STATUS_WAIT_1);
+    assert_int_equal(
+        KeWaitForMultipleObjects(3, objs, WaitAny, Executive, KernelMode, FALSE, NULL, NULL),
+        STATUS_WAIT_1);
     LARGE_INTEGER to = kmtest_ms(1);
-    assert_int_equal(KeWaitForMultipleObjects(3, objs, WaitAll, Executive, KernelMode, FALSE, &to,
-                                              NULL),
-                     STATUS_TIMEOUT);
+    assert_int_equal(
+        KeWaitForMultipleObjects(3, objs, WaitAll, Executive, KernelMode, FALSE, &to, NULL),
+        STATUS_TIMEOUT);
     kmrig_runtime_destroy(rt);
 }
 
@@ -199,9 +200,9 @@ static void test_ke_wait_for_multiple_objects_more_than_three_needs_wait_blocks(
         KeInitializeEvent(&ev[i], NotificationEvent, TRUE);
         objs[i] = &ev[i];
     }
-    assert_int_equal(KeWaitForMultipleObjects(8, objs, WaitAll, Executive, KernelMode, FALSE, NULL,
-                                              blocks),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        KeWaitForMultipleObjects(8, objs, WaitAll, Executive, KernelMode, FALSE, NULL, blocks),
+        STATUS_SUCCESS);
     kmrig_runtime_destroy(rt);
 }
 

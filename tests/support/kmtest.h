@@ -27,7 +27,7 @@ int kmtest_main(int argc, char **argv, const char *group, const struct CMUnitTes
 #define KMTEST_MAIN(tests)                                                                         \
     int main(int argc, char **argv)                                                                \
     {                                                                                              \
-        return kmtest_main(argc, argv, __FILE__, tests, sizeof(tests) / sizeof((tests)[0]));      \
+        return kmtest_main(argc, argv, __FILE__, tests, sizeof(tests) / sizeof((tests)[0]));       \
     }
 
 /* A runtime with test defaults: virtual time, verifier on, `processors` processors. The calling

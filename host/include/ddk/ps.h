@@ -14,11 +14,9 @@ typedef struct _CLIENT_ID {
 typedef VOID NTAPI KSTART_ROUTINE(PVOID StartContext);
 typedef KSTART_ROUTINE *PKSTART_ROUTINE;
 
-typedef VOID NTAPI CREATE_PROCESS_NOTIFY_ROUTINE(HANDLE ParentId, HANDLE ProcessId,
-                                                 BOOLEAN Create);
+typedef VOID NTAPI CREATE_PROCESS_NOTIFY_ROUTINE(HANDLE ParentId, HANDLE ProcessId, BOOLEAN Create);
 typedef CREATE_PROCESS_NOTIFY_ROUTINE *PCREATE_PROCESS_NOTIFY_ROUTINE;
-typedef VOID NTAPI CREATE_THREAD_NOTIFY_ROUTINE(HANDLE ProcessId, HANDLE ThreadId,
-                                                BOOLEAN Create);
+typedef VOID NTAPI CREATE_THREAD_NOTIFY_ROUTINE(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create);
 typedef CREATE_THREAD_NOTIFY_ROUTINE *PCREATE_THREAD_NOTIFY_ROUTINE;
 
 typedef struct _IMAGE_INFO {
@@ -80,17 +78,16 @@ NTKERNELAPI HANDLE NTAPI PsGetCurrentProcessId(VOID);
 NTKERNELAPI HANDLE NTAPI PsGetCurrentThreadId(VOID);
 NTKERNELAPI HANDLE NTAPI PsGetThreadId(PETHREAD Thread);
 NTKERNELAPI BOOLEAN NTAPI PsIsSystemThread(PETHREAD Thread);
-NTKERNELAPI BOOLEAN NTAPI PsGetVersion(PULONG MajorVersion, PULONG MinorVersion,
-                                       PULONG BuildNumber, PUNICODE_STRING CSDVersion);
-NTKERNELAPI NTSTATUS NTAPI PsSetCreateProcessNotifyRoutine(
-    PCREATE_PROCESS_NOTIFY_ROUTINE NotifyRoutine, BOOLEAN Remove);
-NTKERNELAPI NTSTATUS NTAPI PsSetCreateThreadNotifyRoutine(
-    PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
-NTKERNELAPI NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(
-    PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI BOOLEAN NTAPI PsGetVersion(PULONG MajorVersion, PULONG MinorVersion, PULONG BuildNumber,
+                                       PUNICODE_STRING CSDVersion);
+NTKERNELAPI NTSTATUS NTAPI
+PsSetCreateProcessNotifyRoutine(PCREATE_PROCESS_NOTIFY_ROUTINE NotifyRoutine, BOOLEAN Remove);
+NTKERNELAPI NTSTATUS NTAPI
+PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI NTSTATUS NTAPI
+PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
 NTKERNELAPI NTSTATUS NTAPI PsSetLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine);
-NTKERNELAPI NTSTATUS NTAPI PsRemoveLoadImageNotifyRoutine(
-    PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI NTSTATUS NTAPI PsRemoveLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine);
 NTSYSAPI NTSTATUS NTAPI ZwSetInformationThread(HANDLE ThreadHandle,
                                                THREADINFOCLASS ThreadInformationClass,
                                                PVOID ThreadInformation,

@@ -60,32 +60,32 @@ enum kmrig_log_level {
 
 /* Verifier checks (KMRIG_VERIFY_DEFAULT is on in tests and by default). */
 enum {
-    KMRIG_VERIFY_IRQL = 1u << 0,     /* routine called above its documented IRQL */
-    KMRIG_VERIFY_LOCKS = 1u << 1,    /* releasing a spin lock / mutex not held */
-    KMRIG_VERIFY_POOL = 1u << 2,     /* double free, wrong tag, leaks by tag at unload */
-    KMRIG_VERIFY_WAITS = 1u << 3,    /* nonzero-timeout wait at DISPATCH_LEVEL */
-    KMRIG_VERIFY_IO = 1u << 4,       /* IRP rules (I/O manager) */
-    KMRIG_VERIFY_DMA = 1u << 5,      /* device DMA outside a mapping */
+    KMRIG_VERIFY_IRQL = 1u << 0,  /* routine called above its documented IRQL */
+    KMRIG_VERIFY_LOCKS = 1u << 1, /* releasing a spin lock / mutex not held */
+    KMRIG_VERIFY_POOL = 1u << 2,  /* double free, wrong tag, leaks by tag at unload */
+    KMRIG_VERIFY_WAITS = 1u << 3, /* nonzero-timeout wait at DISPATCH_LEVEL */
+    KMRIG_VERIFY_IO = 1u << 4,    /* IRP rules (I/O manager) */
+    KMRIG_VERIFY_DMA = 1u << 5,   /* device DMA outside a mapping */
     KMRIG_VERIFY_DEFAULT = 0x3f,
 };
 
 typedef void (*kmrig_log_fn)(void *ctx, enum kmrig_log_level level, const char *msg);
 
 typedef struct kmrig_config {
-    unsigned processors;      /* 0: KMRIG_PROCESSORS_DEFAULT (1); at most 64 */
+    unsigned processors; /* 0: KMRIG_PROCESSORS_DEFAULT (1); at most 64 */
     enum kmrig_time_mode time_mode;
     const struct kmrig_clock_ops *clock; /* custom source (a device model); overrides time_mode */
     void *clock_ctx;
-    int64_t epoch;            /* system time at start, NT units (100 ns since 1601-01-01 UTC);
-                                 0: 2024-01-01T00:00:00Z. Fixed per run so dates repeat. */
-    int32_t tz_bias_minutes;  /* UTC - local, in minutes (as the Windows TIME_ZONE bias) */
-    uint64_t quantum_ns;      /* preemption quantum of a PASSIVE thread; 0: 10 ms */
-    uint64_t time_budget_ns;  /* simulated time after which the run fails; 0: none */
+    int64_t epoch;               /* system time at start, NT units (100 ns since 1601-01-01 UTC);
+                                    0: 2024-01-01T00:00:00Z. Fixed per run so dates repeat. */
+    int32_t tz_bias_minutes;     /* UTC - local, in minutes (as the Windows TIME_ZONE bias) */
+    uint64_t quantum_ns;         /* preemption quantum of a PASSIVE thread; 0: 10 ms */
+    uint64_t time_budget_ns;     /* simulated time after which the run fails; 0: none */
     uint64_t time_query_cost_ns; /* virtual time charged per time query; 0: 50 ns */
-    unsigned verify;          /* KMRIG_VERIFY_* flags; use KMRIG_VERIFY_DEFAULT */
-    int verify_off;           /* nonzero: verifier fully off (benchmarks) */
+    unsigned verify;             /* KMRIG_VERIFY_* flags; use KMRIG_VERIFY_DEFAULT */
+    int verify_off;              /* nonzero: verifier fully off (benchmarks) */
     enum kmrig_log_level log_level;
-    kmrig_log_fn log_fn;      /* NULL: stderr */
+    kmrig_log_fn log_fn; /* NULL: stderr */
     void *log_ctx;
 } kmrig_config;
 
