@@ -18,7 +18,7 @@ typedef struct _EXP_WORKER_START {
     PEXP_WORK_QUEUE Queue;
 } EXP_WORKER_START;
 
-static const ULONG ExpWorkerCount[EXP_WORK_QUEUES] = {2, 2, 1};
+static const ULONG ExpWorkerCount[EXP_WORK_QUEUES] = {2, 2, 1}; /* <= EXP_WORKERS_PER_QUEUE */
 static const KPRIORITY ExpWorkerPriority[EXP_WORK_QUEUES] = {13, 12, 15};
 
 static PEXP_WORK_QUEUE ExpQueueOf(PEXP_STATE ex, WORK_QUEUE_TYPE Type)
@@ -65,14 +65,11 @@ static VOID NTAPI ExpWorkerThread(PVOID Context)
                          (ULONG_PTR)parameter, (ULONG_PTR)item);
         }
     }
-    if (atomic_fetch_sub(&ex->WorkersRunning, 1) == 1)
-        KeSetEvent(&ex->WorkersGone, 0, FALSE);
 }
 
 NTSTATUS ExpInitializeWorkers(struct kmrig_runtime *rt)
 {
     PEXP_STATE ex = rt->Ex;
-    KeInitializeEvent(&ex->WorkersGone, NotificationEvent, FALSE);
     for (int i = 0; i < EXP_WORK_QUEUES; i++) {
         PEXP_WORK_QUEUE q = &ex->WorkQueue[i];
         InitializeListHead(&q->Items);
@@ -80,45 +77,48 @@ NTSTATUS ExpInitializeWorkers(struct kmrig_runtime *rt)
         KeInitializeSemaphore(&q->Semaphore, 0, MAXLONG);
         q->Priority = ExpWorkerPriority[i];
     }
-    ex->WorkersStarted = TRUE;
     for (int i = 0; i < EXP_WORK_QUEUES; i++) {
         PEXP_WORK_QUEUE q = &ex->WorkQueue[i];
         for (ULONG k = 0; k < ExpWorkerCount[i]; k++) {
             HANDLE h;
-            atomic_fetch_add(&ex->WorkersRunning, 1);
+            PVOID thread = NULL;
             NTSTATUS s =
                 PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ExpWorkerThread, q);
+            if (NT_SUCCESS(s)) {
+                s = ObReferenceObjectByHandle(h, THREAD_ALL_ACCESS, *PsThreadType, KernelMode,
+                                              &thread, NULL);
+                ZwClose(h);
+            }
             if (!NT_SUCCESS(s)) {
-                atomic_fetch_sub(&ex->WorkersRunning, 1);
                 ExpShutdownWorkers(rt);
                 return s;
             }
-            PVOID thread;
-            if (NT_SUCCESS(ObReferenceObjectByHandle(h, THREAD_ALL_ACCESS, *PsThreadType,
-                                                     KernelMode, &thread, NULL))) {
-                KeSetPriorityThread(thread, q->Priority);
-                ObDereferenceObject(thread);
-            }
-            ZwClose(h);
-            q->Threads++;
+            KeSetPriorityThread(thread, q->Priority);
+            q->ThreadObjects[q->Threads++] = thread;
         }
     }
     return STATUS_SUCCESS;
 }
 
+/* Stops the workers: each wakes once more, finds its queue empty and the stop flag set, and
+ * returns; the thread objects tell when they have ended. Items still queued are not run. */
 VOID ExpShutdownWorkers(struct kmrig_runtime *rt)
 {
     PEXP_STATE ex = rt->Ex;
-    if (!ex->WorkersStarted)
-        return;
     __atomic_store_n(&ex->WorkersStopping, TRUE, __ATOMIC_RELEASE);
-    for (int i = 0; i < EXP_WORK_QUEUES; i++)
-        if (ex->WorkQueue[i].Threads)
-            KeReleaseSemaphore(&ex->WorkQueue[i].Semaphore, 0, (LONG)ex->WorkQueue[i].Threads,
-                               FALSE);
-    if (atomic_load(&ex->WorkersRunning))
-        KeWaitForSingleObject(&ex->WorkersGone, Executive, KernelMode, FALSE, NULL);
-    ex->WorkersStarted = FALSE;
+    for (int i = 0; i < EXP_WORK_QUEUES; i++) {
+        PEXP_WORK_QUEUE q = &ex->WorkQueue[i];
+        if (q->Threads)
+            KeReleaseSemaphore(&q->Semaphore, 0, (LONG)q->Threads, FALSE);
+    }
+    for (int i = 0; i < EXP_WORK_QUEUES; i++) {
+        PEXP_WORK_QUEUE q = &ex->WorkQueue[i];
+        for (ULONG k = 0; k < q->Threads; k++) {
+            KeWaitForSingleObject(q->ThreadObjects[k], Executive, KernelMode, FALSE, NULL);
+            ObDereferenceObject(q->ThreadObjects[k]);
+        }
+        q->Threads = 0;
+    }
 }
 
 VOID NTAPI ExInitializeWorkItem(PWORK_QUEUE_ITEM Item, PWORKER_THREAD_ROUTINE Routine,

@@ -50,12 +50,14 @@ typedef struct _EXP_POOL_RECORD {
 #define EXP_POOL_FREED_KEEP 4096u /* freed records kept to recognise a double free */
 
 #define EXP_WORK_QUEUES 3 /* Critical, Delayed, HyperCritical */
+#define EXP_WORKERS_PER_QUEUE 2
 
 typedef struct _EXP_WORK_QUEUE {
     LIST_ENTRY Items;
     KSPIN_LOCK Lock;
     KSEMAPHORE Semaphore; /* one count per queued item, plus one per worker at shutdown */
     ULONG Threads;
+    PVOID ThreadObjects[EXP_WORKERS_PER_QUEUE]; /* referenced KTHREADs, waited for at shutdown */
     KPRIORITY Priority;
 } EXP_WORK_QUEUE, *PEXP_WORK_QUEUE;
 
@@ -70,13 +72,10 @@ typedef struct _EXP_STATE {
     pthread_mutex_t ListLock;
     LIST_ENTRY LookasideList; /* GENERAL_LOOKASIDE.ListEntry */
     LIST_ENTRY ResourceList;  /* ERESOURCE.SystemResourcesList */
-    LIST_ENTRY CallbackList;  /* EXP_CALLBACK_OBJECT.Link */
+    LIST_ENTRY CallbackList;  /* CALLBACK_OBJECT.Link */
     /* System worker threads */
     EXP_WORK_QUEUE WorkQueue[EXP_WORK_QUEUES];
-    BOOLEAN WorkersStarted;
     volatile BOOLEAN WorkersStopping;
-    atomic_uint WorkersRunning;
-    KEVENT WorkersGone; /* set by the last worker to exit */
 } EXP_STATE, *PEXP_STATE;
 
 /* Pool */
