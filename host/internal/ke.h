@@ -80,7 +80,8 @@ typedef struct _KTHREAD {
     KPRIORITY BasePriority;
     BOOLEAN SystemThread;
     BOOLEAN IsDpcThread;
-    BOOLEAN Adopted; /* an outside pthread attached by the harness */
+    BOOLEAN Adopted;  /* an outside pthread attached by the harness */
+    BOOLEAN ObObject; /* the body of an Ob thread object (PsCreateSystemThread) */
     BOOLEAN Alerted;
     pthread_cond_t Cv; /* waits here (with the dispatcher lock) for a baton */
     LIST_ENTRY ReadyEntry;

@@ -300,16 +300,16 @@ VOID KiTerminateThread(PKTHREAD t, NTSTATUS ExitStatus)
     KiReleaseProcessor(rt, p);
     pthread_cond_broadcast(&rt->Ke.ClockCv);
     BOOLEAN adopted = t->Adopted;
-    void (*reaper)(PKTHREAD) = t->Reaper;
+    /* The thread object's memory belongs to whoever created it: Ps drops the thread's reference
+     * on itself in the reaper, here, under the dispatcher lock, so that a waiter released above
+     * (it cannot run before we unlock) already sees the final reference count. The object may go
+     * away in the reaper: t is not touched after it. DPC threads are freed by KiShutdown. */
+    if (t->Reaper && !adopted)
+        t->Reaper(t);
     KiReleaseDispatcherLock(rt);
     KiTlsThread = NULL;
     if (adopted)
         return;
-    /* The thread object's memory belongs to whoever created it: Ps drops its reference in the
-     * reaper (the object may go away there: t is not touched after it); DPC threads are freed by
-     * KiShutdown. */
-    if (reaper)
-        reaper(t);
     pthread_exit(NULL);
 }
 

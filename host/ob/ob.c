@@ -93,8 +93,8 @@ BOOLEAN ObpIsObject(PVOID p)
 static POBJECT_HEADER ObpHeader(PVOID Object, const char *Routine)
 {
     if (!ObpIsObject(Object))
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1020 /* kmrig: not an Ob object */,
-                     (ULONG_PTR)Object, 0, (ULONG_PTR)Routine);
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, VF_NOT_AN_OBJECT, (ULONG_PTR)Object, 0,
+                     (ULONG_PTR)Routine);
     return OBJECT_TO_OBJECT_HEADER(Object);
 }
 
@@ -227,7 +227,7 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
     if (Handle == NtCurrentThread()) {
         if (ObjectType && ObjectType != &ObpThreadType)
             return STATUS_OBJECT_TYPE_MISMATCH;
-        if (!ObpIsObject(t))
+        if (!t->ObObject)
             return STATUS_INVALID_HANDLE; /* the harness's own thread is not an Ob object */
         ObfReferenceObject(t);
         *Object = t;

@@ -62,7 +62,7 @@ VOID PspShutdown(struct kmrig_runtime *rt)
         KiAcquireDispatcherLock(rt);
         for (PLIST_ENTRY e = rt->Ke.ThreadList.Flink; e != &rt->Ke.ThreadList; e = e->Flink) {
             PKTHREAD t = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
-            if (t != self && !t->IsDpcThread && !t->Adopted && ObpIsObject(t)) {
+            if (t != self && !t->IsDpcThread && !t->Adopted && t->ObObject) {
                 wait = t;
                 ObfReferenceObject(t);
                 break;
@@ -125,6 +125,7 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
     t->UniqueThread = (HANDLE)(ps->NextThreadId += 4);
     pthread_mutex_unlock(&ps->Lock);
     t->Reaper = PspReaper;
+    t->ObObject = TRUE;
     /* The handle's reference first: the thread may run and end before we return. */
     ULONG attrs = ObjectAttributes ? ObjectAttributes->Attributes : OBJ_KERNEL_HANDLE;
     NTSTATUS s = ObpCreateHandle(rt, t, DesiredAccess ? DesiredAccess : THREAD_ALL_ACCESS, attrs,
@@ -151,7 +152,7 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
 NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     PKTHREAD t = KiCurrentThread();
-    if (!ObpIsObject(t) || t->IsDpcThread)
+    if (!t->ObObject || t->IsDpcThread)
         return STATUS_INVALID_PARAMETER; /* not a system thread created by PsCreateSystemThread */
     if (t->Prcb->Irql != PASSIVE_LEVEL)
         VfCheckIrqlMax(PASSIVE_LEVEL, "PsTerminateSystemThread");
