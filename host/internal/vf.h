@@ -7,13 +7,19 @@
 
 #include "rt.h"
 
-/* Parameter 1 values of DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) used by kmrig. */
-#define VF_IRQL_TOO_HIGH                                                                           \
-    0x1000                          /* kmrig: routine called above its IRQL rule; p2 = IRQL,       \
-                                       p3 = max IRQL, p4 = routine name (char *) */
-#define VF_IRQL_TOO_LOW 0x1001      /* kmrig: routine called below its IRQL rule */
-#define VF_WAIT_AT_DISPATCH 0x1002  /* nonzero-timeout wait at DISPATCH_LEVEL or above */
-#define VF_POOL_LEAK_AT_UNLOAD 0x62 /* pool still allocated at unload; p2 = name, p3 = count */
+/* Parameter 1 values of DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) of kmrig's own. They live at
+ * 0x4B4D0000 and up, clear of the WDK's own 0xC4 codes (0x1000 is its self-deadlock code). */
+#define VF_KMRIG_BASE 0x4B4D0000u
+/* A routine called above its IRQL rule: p2 = IRQL, p3 = the rule's IRQL, p4 = routine (char *). */
+#define VF_IRQL_TOO_HIGH (VF_KMRIG_BASE + 0)
+#define VF_IRQL_TOO_LOW (VF_KMRIG_BASE + 1) /* ... below its IRQL rule */
+#define VF_WAIT_AT_DISPATCH                                                                        \
+    (VF_KMRIG_BASE + 2) /* nonzero-timeout wait at DISPATCH_LEVEL or above */
+#define VF_DEVICE_QUEUE_INVALID (VF_KMRIG_BASE + 0x10)  /* not a device queue */
+#define VF_DEVICE_QUEUE_NOT_BUSY (VF_KMRIG_BASE + 0x11) /* remove from a queue not busy */
+#define VF_PRIORITY_RANGE (VF_KMRIG_BASE + 0x12)        /* thread priority out of range */
+#define VF_NOT_AN_OBJECT (VF_KMRIG_BASE + 0x20)         /* Ob routine on a non-Ob pointer */
+#define VF_POOL_LEAK_AT_UNLOAD 0x62 /* WDK: pool still allocated at unload; p4 = block count */
 
 static inline BOOLEAN VfOn(struct kmrig_runtime *rt, unsigned check)
 {

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "rt.h"
+#include "vf.h"
 
 #include <execinfo.h>
 #include <fcntl.h>
@@ -136,7 +137,8 @@ VOID KiBugCheckRt(struct kmrig_runtime *rt, ULONG Code, ULONG_PTR P1, ULONG_PTR 
     else
         m = snprintf(where, sizeof where, "  on a runtime service thread (clock), time %llu ns\n",
                      rt ? (unsigned long long)KiNowNs(rt) : 0ull);
-    if (P4 && (Code == DRIVER_VERIFIER_DETECTED_VIOLATION) && P1 >= 0x1000 && P1 < 0x1010) {
+    if (P4 && (Code == DRIVER_VERIFIER_DETECTED_VIOLATION) && P1 >= VF_KMRIG_BASE &&
+        P1 < VF_KMRIG_BASE + 3) {
         m += snprintf(where + m, sizeof where - (size_t)m, "  routine: %s\n", (const char *)P4);
     }
     KiRunBugCheckCallbacks(rt);

@@ -17,8 +17,8 @@ VOID NTAPI KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 static void KipCheckQueue(PKDEVICE_QUEUE q)
 {
     if (q->Type != DeviceQueueObject)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1010 /* kmrig: not a device queue */,
-                     (ULONG_PTR)q, q->Type, 0);
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, VF_DEVICE_QUEUE_INVALID, (ULONG_PTR)q,
+                     q->Type, 0);
 }
 
 BOOLEAN NTAPI KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY Entry)
@@ -71,7 +71,7 @@ PKDEVICE_QUEUE_ENTRY NTAPI KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
     PKDEVICE_QUEUE_ENTRY entry = NULL;
     KeAcquireSpinLockAtDpcLevel(&DeviceQueue->Lock);
     if (!DeviceQueue->Busy)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1011 /* kmrig: queue not busy */,
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, VF_DEVICE_QUEUE_NOT_BUSY,
                      (ULONG_PTR)DeviceQueue, 0, 0);
     if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
         DeviceQueue->Busy = FALSE;
@@ -91,7 +91,8 @@ PKDEVICE_QUEUE_ENTRY NTAPI KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, 
     PKDEVICE_QUEUE_ENTRY entry = NULL;
     KeAcquireSpinLockAtDpcLevel(&DeviceQueue->Lock);
     if (!DeviceQueue->Busy)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1011, (ULONG_PTR)DeviceQueue, 0, 0);
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, VF_DEVICE_QUEUE_NOT_BUSY,
+                     (ULONG_PTR)DeviceQueue, 0, 0);
     PLIST_ENTRY h = &DeviceQueue->DeviceListHead;
     if (IsListEmpty(h)) {
         DeviceQueue->Busy = FALSE;

@@ -61,8 +61,8 @@ KPRIORITY NTAPI KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
 {
     VF_IRQL_MAX(DISPATCH_LEVEL);
     if (Priority < LOW_PRIORITY + 1 || Priority > HIGH_PRIORITY)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1012 /* kmrig: priority range */,
-                     (ULONG_PTR)Thread, (ULONG_PTR)Priority, 0);
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, VF_PRIORITY_RANGE, (ULONG_PTR)Thread,
+                     (ULONG_PTR)Priority, 0);
     struct kmrig_runtime *rt = Thread->Runtime;
     KiAcquireDispatcherLock(rt);
     KPRIORITY old = Thread->Priority;
