@@ -11,8 +11,8 @@
  * 0x4B4D0000 and up, clear of the WDK's own 0xC4 codes (0x1000 is its self-deadlock code). */
 #define VF_KMRIG_BASE 0x4B4D0000u
 /* A routine called above its IRQL rule: p2 = IRQL, p3 = the rule's IRQL, p4 = routine (char *). */
-#define VF_IRQL_TOO_HIGH (VF_KMRIG_BASE + 0)
-#define VF_IRQL_TOO_LOW (VF_KMRIG_BASE + 1) /* ... below its IRQL rule */
+#define VF_IRQL_TOO_HIGH KMRIG_VF_IRQL_TOO_HIGH
+#define VF_IRQL_TOO_LOW KMRIG_VF_IRQL_TOO_LOW /* ... below its IRQL rule */
 #define VF_WAIT_AT_DISPATCH                                                                        \
     (VF_KMRIG_BASE + 2) /* nonzero-timeout wait at DISPATCH_LEVEL or above */
 #define VF_DEVICE_QUEUE_INVALID (VF_KMRIG_BASE + 0x10)  /* not a device queue */

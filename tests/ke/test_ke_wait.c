@@ -238,7 +238,7 @@ static void test_ke_wait_nonzero_timeout_at_dispatch_is_verifier_violation(void 
     ULONG_PTR p[4];
     assert_int_equal(kmtest_bugcheck_of(wait_at_dispatch, NULL, p),
                      DRIVER_VERIFIER_DETECTED_VIOLATION);
-    assert_int_equal(p[0], 0x4B4D0002); /* kmrig: wait at DISPATCH_LEVEL */
+    assert_int_equal(p[0], KMRIG_VF_WAIT_AT_DISPATCH);
 }
 
 static void test_ke_wait_zero_timeout_at_dispatch_is_allowed(void **state)

@@ -715,7 +715,7 @@ static void test_rtl_string_routines_irql_rules(void **state)
     ULONG_PTR p[4];
     assert_int_equal(kmtest_bugcheck_of(convert_at_dispatch, NULL, p),
                      DRIVER_VERIFIER_DETECTED_VIOLATION);
-    assert_int_equal(p[0], 0x1000); /* VF_IRQL_TOO_HIGH */
+    assert_int_equal(p[0], KMRIG_VF_IRQL_TOO_HIGH);
     assert_int_equal(p[1], DISPATCH_LEVEL);
     assert_int_equal(p[2], PASSIVE_LEVEL);
     assert_int_equal(kmtest_bugcheck_of(init_at_dispatch, NULL, NULL), 0);

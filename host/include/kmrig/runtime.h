@@ -124,6 +124,12 @@ void kmrig_log(kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, .
 #define KMRIG_BUGCHECK_TIME_BUDGET 0x4B4D0002u /* the simulated-time budget ran out */
 #define KMRIG_BUGCHECK_HARNESS 0x4B4D0003u     /* the harness API was misused */
 
+/* Parameter 1 of DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) for kmrig's own checks (the WDK's own
+ * 0xC4 codes stay as the WDK defines them). */
+#define KMRIG_VF_IRQL_TOO_HIGH 0x4B4D0000u    /* p2 = IRQL, p3 = rule's IRQL, p4 = routine name */
+#define KMRIG_VF_IRQL_TOO_LOW 0x4B4D0001u     /* same parameters */
+#define KMRIG_VF_WAIT_AT_DISPATCH 0x4B4D0002u /* p2 = IRQL, p3 = timeout, p4 = routine name */
+
 /* Process exit status of a test process that bugchecked. */
 #define KMRIG_EXIT_BUGCHECK 66
 /* If set, KeBugCheckEx also writes its report to this file (the test runner reads it). */
