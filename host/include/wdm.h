@@ -13,5 +13,12 @@
 #include "ddk/ob.h"
 #include "ddk/ps.h"
 #include "ddk/seh.h"
+#include "ddk/iotypes.h"
+#include "ddk/cmres.h"
+#include "ddk/se.h"
+#include "ddk/mm.h"
+#include "ddk/io.h"
+#include "ddk/hal.h"
+#include "ddk/cm.h"
 
 #endif

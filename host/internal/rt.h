@@ -15,6 +15,10 @@ struct _OBP_STATE;
 struct _PSP_STATE;
 struct _IOP_STATE;
 struct _RTLP_STATE;
+struct _SEP_STATE;
+struct _CMP_STATE;
+struct _MMP_STATE;
+struct _HALP_STATE;
 
 struct kmrig_runtime {
     kmrig_config Config;
@@ -23,7 +27,11 @@ struct kmrig_runtime {
     struct _EXP_STATE *Ex; /* pool, lookasides, work queues, callbacks */
     struct _OBP_STATE *Ob; /* object headers, handle table */
     struct _PSP_STATE *Ps; /* thread ids, notify routines */
-    struct _IOP_STATE *Io; /* I/O manager */
+    struct _SEP_STATE *Se;   /* security: the caller's token model */
+    struct _CMP_STATE *Cm;   /* configuration manager: the registry hive */
+    struct _MMP_STATE *Mm;   /* memory: MDL bookkeeping, sections, driver paging */
+    struct _HALP_STATE *Hal; /* HAL: the link, I/O windows, interrupt lines, DMA */
+    struct _IOP_STATE *Io;   /* I/O manager */
 };
 
 /* The instance of the calling runtime thread; NULL on a thread that is not attached. */
@@ -41,6 +49,16 @@ NTSTATUS ObpInitialize(struct kmrig_runtime *rt);
 VOID ObpShutdown(struct kmrig_runtime *rt);
 NTSTATUS PspInitialize(struct kmrig_runtime *rt);
 VOID PspShutdown(struct kmrig_runtime *rt);
+NTSTATUS SepInitialize(struct kmrig_runtime *rt);
+VOID SepShutdown(struct kmrig_runtime *rt);
+NTSTATUS CmpInitialize(struct kmrig_runtime *rt);
+VOID CmpShutdown(struct kmrig_runtime *rt);
+NTSTATUS MmpInitialize(struct kmrig_runtime *rt);
+VOID MmpShutdown(struct kmrig_runtime *rt);
+NTSTATUS HalpInitialize(struct kmrig_runtime *rt);
+VOID HalpShutdown(struct kmrig_runtime *rt);
+NTSTATUS IopInitialize(struct kmrig_runtime *rt);
+VOID IopShutdown(struct kmrig_runtime *rt);
 
 /* Logging (host/rig/log.c). */
 void KmLog(struct kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, ...)

@@ -11,6 +11,42 @@
 /* 2024-01-01T00:00:00Z in NT time (100 ns since 1601-01-01). */
 #define KMRIG_DEFAULT_EPOCH 133485408000000000LL
 
+/* The components in initialization order; shutdown runs in reverse. Io comes last: its root bus
+ * enumerates what the HAL's link reports, and at shutdown it unloads the drivers (which
+ * disconnect their interrupts and free their DMA) before the HAL closes the link. */
+static const struct {
+    const char *Name;
+    NTSTATUS (*Initialize)(struct kmrig_runtime *rt);
+    VOID (*Shutdown)(struct kmrig_runtime *rt);
+} KmpComponents[] = {
+    {"Ob", ObpInitialize, ObpShutdown},  {"Ps", PspInitialize, PspShutdown},
+    {"Ex", ExpInitialize, ExpShutdown},  {"Se", SepInitialize, SepShutdown},
+    {"Cm", CmpInitialize, CmpShutdown},  {"Mm", MmpInitialize, MmpShutdown},
+    {"Hal", HalpInitialize, HalpShutdown}, {"Io", IopInitialize, IopShutdown},
+};
+#define KMP_COMPONENTS (sizeof KmpComponents / sizeof KmpComponents[0])
+
+/* Shuts down the first n components, last first. */
+static void KmpShutdownComponents(struct kmrig_runtime *rt, size_t n)
+{
+    while (n--)
+        KmpComponents[n].Shutdown(rt);
+}
+
+static NTSTATUS KmpInitializeComponents(struct kmrig_runtime *rt)
+{
+    for (size_t i = 0; i < KMP_COMPONENTS; i++) {
+        NTSTATUS s = KmpComponents[i].Initialize(rt);
+        if (!NT_SUCCESS(s)) {
+            KmLog(rt, KMRIG_LOG_ERROR, "runtime: %s failed to initialize (0x%08X)",
+                  KmpComponents[i].Name, (unsigned)s);
+            KmpShutdownComponents(rt, i);
+            return s;
+        }
+    }
+    return STATUS_SUCCESS;
+}
+
 void kmrig_config_init(kmrig_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -75,17 +111,7 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     KiAcquireDispatcherLock(rt);
     ke->Detached--;
     KiReleaseDispatcherLock(rt);
-    NTSTATUS s = ObpInitialize(rt);
-    if (NT_SUCCESS(s)) {
-        s = PspInitialize(rt);
-        if (NT_SUCCESS(s)) {
-            s = ExpInitialize(rt);
-            if (!NT_SUCCESS(s))
-                PspShutdown(rt);
-        }
-        if (!NT_SUCCESS(s))
-            ObpShutdown(rt);
-    }
+    NTSTATUS s = KmpInitializeComponents(rt);
     if (!NT_SUCCESS(s)) {
         KiDetachHostThread(KiCurrentThread());
         KiShutdown(rt);
@@ -104,9 +130,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
     if (t->Prcb->Irql != PASSIVE_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
                      (ULONG_PTR) "kmrig_runtime_destroy");
-    ExpShutdown(rt);
-    PspShutdown(rt);
-    ObpShutdown(rt);
+    KmpShutdownComponents(rt, KMP_COMPONENTS);
     KiAcquireDispatcherLock(rt);
     rt->Ke.Detached++; /* stopping: nothing must advance or report a deadlock any more */
     KiReleaseDispatcherLock(rt);
