@@ -28,6 +28,9 @@ typedef struct _OBJECT_HEADER {
 extern OBJECT_TYPE ObpThreadType, ObpProcessType, ObpEventType, ObpSemaphoreType, ObpFileType,
     ObpDeviceType, ObpDriverType, ObpKeyType, ObpTokenType;
 
+/* Delete procedures of the types whose bodies own memory (their components define them). */
+VOID CmpDeleteKeyObject(PVOID Object);
+
 /* A new object with one pointer reference, zeroed body. */
 PVOID ObpCreateObject(struct kmrig_runtime *rt, POBJECT_TYPE Type, SIZE_T BodySize);
 /* Is p the body of an Ob object? */

@@ -16,7 +16,7 @@ OBJECT_TYPE ObpSemaphoreType = {"Semaphore", NULL, 4};
 OBJECT_TYPE ObpFileType = {"File", NULL, 5};
 OBJECT_TYPE ObpDeviceType = {"Device", NULL, 6};
 OBJECT_TYPE ObpDriverType = {"Driver", NULL, 7};
-OBJECT_TYPE ObpKeyType = {"Key", NULL, 8};
+OBJECT_TYPE ObpKeyType = {"Key", CmpDeleteKeyObject, 8}; /* host/cm/cm.c */
 OBJECT_TYPE ObpTokenType = {"Token", NULL, 9};
 
 /* The WDK exports POBJECT_TYPE *XxxType: a pointer to the type pointer. Types are constant
