@@ -181,7 +181,12 @@ def gen_h(soc, windows):
             rn = "KMRIG_%s_%s" % (ident(blk), r["name"])
             d(rn, "0x%02Xu /* %s: %s */" % (num(r["offset"]), r["access"], r["doc"]))
             for f in r.get("fields", []):
-                d("%s_%s" % (rn, f["name"]), "(1u << %d)" % f["bit"])
+                if "bits" in f:  # multi-bit field "hi:lo": a mask and a shift
+                    hi, lo = (int(x) for x in f["bits"].split(":"))
+                    d("%s_%s_MASK" % (rn, f["name"]), "(0x%Xu << %d)" % ((1 << (hi - lo + 1)) - 1, lo))
+                    d("%s_%s_SHIFT" % (rn, f["name"]), "%d" % lo)
+                else:
+                    d("%s_%s" % (rn, f["name"]), "(1u << %d)" % f["bit"])
     o += ["", "/* Enumeration ROM layout version %d (docs/rtl.md) */" % soc["rom"]["layout"]]
     d("KMRIG_ROM_MAGIC", "0x%08Xu" % num(soc["rom"]["magic"]))
     d("KMRIG_ROM_LAYOUT", "%d" % soc["rom"]["layout"])

@@ -1,7 +1,8 @@
 // kmrig_soc: the reference SoC. A host-side Wishbone B4 classic master port (driven by the
 // bridge core on a board, by the C harness in bridge/sim on the Verilator model) reaches,
 // through kmrig_wb_interconnect, the enumeration ROM, the sysid block, two timers (one in
-// memory space, one in I/O-port space) and the interrupt controller. The address map and the
+// memory space, one in I/O-port space), a 16550 UART (I/O port 0x3F8) and the interrupt
+// controller. The address map and the
 // ROM come from rtl/soc.json (rtl/gen/*.vh). Bus conventions: docs/rtl.md.
 //
 // Simulation-only ports, tied off on a board:
@@ -31,7 +32,13 @@ module kmrig_soc #(
     output wire        wb_ack_o,
     output wire        wb_err_o,
 
-    input  wire [5:0]  irq_ext_i,     // interrupt lines 2..7, for peripherals outside the SoC
+    // uart0 serial and modem pins (active high; the board top adds the RS-232 inversions)
+    output wire        uart_tx_o,
+    input  wire        uart_rx_i,     // tie to 1 (mark) when unused
+    output wire [3:0]  uart_mcr_o,    // {OUT2, OUT1, RTS, DTR}
+    input  wire [3:0]  uart_msr_i,    // {DCD, RI, DSR, CTS}
+
+    input  wire [4:0]  irq_ext_i,     // interrupt lines 3..7, for peripherals outside the SoC
     output wire [7:0]  irq_vec_o,     // pending & ~mask per line (the host's interrupt vector)
     output wire        irq_o,
     output wire [63:0] timestamp_o,
@@ -162,10 +169,36 @@ module kmrig_soc #(
         .next_event_o (timer1_next)
     );
 
-    // Lines below KMRIG_SOC_IRQ_EXT_FIRST belong to the timers, the rest come from irq_ext_i.
-    wire [7:0] irq_lines = ({2'b00, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
+    wire        uart0_irq;
+    wire [31:0] uart0_next;
+
+    kmrig_uart16550 u_uart0 (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .tick_i       (tick),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_UART0]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_UART0 +: 32]),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_UART0 +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_UART0]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_UART0]),
+        .tx_o         (uart_tx_o),
+        .rx_i         (uart_rx_i),
+        .mcr_o        (uart_mcr_o),
+        .msr_i        (uart_msr_i),
+        .irq_o        (uart0_irq),
+        .next_event_o (uart0_next)
+    );
+
+    // Lines below KMRIG_SOC_IRQ_EXT_FIRST belong to the SoC's peripherals, the rest come from
+    // irq_ext_i.
+    wire [7:0] irq_lines = ({3'b000, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
                          | ({7'h00, timer0_irq} << KMRIG_SOC_TIMER0_IRQ)
-                         | ({7'h00, timer1_irq} << KMRIG_SOC_TIMER1_IRQ);
+                         | ({7'h00, timer1_irq} << KMRIG_SOC_TIMER1_IRQ)
+                         | ({7'h00, uart0_irq} << KMRIG_SOC_UART0_IRQ);
     wire [31:0] intc_next;
 
     kmrig_intc #(
@@ -192,7 +225,8 @@ module kmrig_soc #(
     // Skip-ahead distance: the smallest next_event over the peripherals.
     wire [31:0] next_ab = (sysid_next < timer0_next) ? sysid_next : timer0_next;
     wire [31:0] next_cd = (timer1_next < intc_next) ? timer1_next : intc_next;
-    wire [31:0] next_event_min = (next_ab < next_cd) ? next_ab : next_cd;
+    wire [31:0] next_ae = (next_ab < uart0_next) ? next_ab : uart0_next;
+    wire [31:0] next_event_min = (next_ae < next_cd) ? next_ae : next_cd;
 
     assign timestamp_o  = timestamp;
     assign next_event_o = (SIM_SKIP != 0) ? next_event_min : 32'hFFFFFFFF;

@@ -51,6 +51,7 @@ struct kmrig_simsoc {
     unsigned bus_timeout = default_bus_timeout;
     bool no_skip = false;
     bool tracing = false;
+    bool uart_plug = false;
     uint64_t cycles = 0;
     kmrig_simsoc_stats stats = {};
 
@@ -76,6 +77,24 @@ struct kmrig_simsoc {
         cycles += tick;
         stats.edges++;
         stats.skipped_cycles += tick - 1;
+        if (uart_plug)
+            plug();
+    }
+
+    // The loopback plug: the UART's outputs as this edge left them, wired to its inputs.
+    void plug()
+    {
+        const uint8_t mcr = top->uart_mcr_o;
+        uint8_t msr = 0;
+        if (mcr & KMRIG_SIM_UART_RTS)
+            msr |= KMRIG_SIM_UART_CTS;
+        if (mcr & KMRIG_SIM_UART_DTR)
+            msr |= KMRIG_SIM_UART_DSR | KMRIG_SIM_UART_DCD;
+        if (top->uart_rx_i != top->uart_tx_o || top->uart_msr_i != msr) {
+            top->uart_rx_i = top->uart_tx_o;
+            top->uart_msr_i = msr;
+            top->eval(); // settle next_event_o on the new inputs (no clock edge)
+        }
     }
 
     // The longest step allowed now, at most `limit` cycles.
@@ -176,6 +195,8 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     top->wb_sel_i = 0;
     top->wb_dat_i = 0;
     top->irq_ext_i = 0;
+    top->uart_rx_i = 1;
+    top->uart_msr_i = 0;
     top->eval();
     for (unsigned i = 0; i < reset_cycles; i++) {
         m->phase(0, m->half_ps[1]);
@@ -319,6 +340,53 @@ void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines)
     m->top->irq_ext_i =
         static_cast<uint8_t>((lines & KMRIG_SOC_IRQ_EXT_MASK) >> KMRIG_SOC_IRQ_EXT_FIRST);
     m->top->eval(); // settle next_event_o on the new inputs (no clock edge)
+}
+
+void kmrig_simsoc_uart_set_rx(kmrig_simsoc *m, int level)
+{
+    if (m->uart_plug)
+        return;
+    m->top->uart_rx_i = level ? 1 : 0;
+    m->top->eval();
+}
+
+int kmrig_simsoc_uart_tx(const kmrig_simsoc *m)
+{
+    return m->top->uart_tx_o;
+}
+
+void kmrig_simsoc_uart_set_modem(kmrig_simsoc *m, unsigned lines)
+{
+    if (m->uart_plug)
+        return;
+    m->top->uart_msr_i = static_cast<uint8_t>(lines & 0xFu);
+    m->top->eval();
+}
+
+unsigned kmrig_simsoc_uart_modem(const kmrig_simsoc *m)
+{
+    return m->top->uart_mcr_o;
+}
+
+void kmrig_simsoc_uart_set_loopback(kmrig_simsoc *m, int on)
+{
+    m->uart_plug = on != 0;
+    if (m->uart_plug)
+        m->plug();
+}
+
+uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cycles)
+{
+    const uint8_t start = m->top->uart_tx_o;
+    uint64_t done = 0;
+    while (done < max_cycles) {
+        uint64_t n = m->step_for(max_cycles - done);
+        m->edge(n);
+        done += n;
+        if (m->top->uart_tx_o != start)
+            break;
+    }
+    return done;
 }
 
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats)

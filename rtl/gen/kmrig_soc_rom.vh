@@ -8,9 +8,9 @@ function [31:0] kmrig_soc_rom_word;
     begin
         case (idx)
         6'd0: kmrig_soc_rom_word = 32'h4B4D5245;
-        6'd1: kmrig_soc_rom_word = 32'h08200401;
-        6'd2: kmrig_soc_rom_word = 32'h00010000;
-        6'd3: kmrig_soc_rom_word = 32'h1EE484B4;
+        6'd1: kmrig_soc_rom_word = 32'h08200501;
+        6'd2: kmrig_soc_rom_word = 32'h00010100;
+        6'd3: kmrig_soc_rom_word = 32'h5218F753;
         6'd4: kmrig_soc_rom_word = 32'h4B4D0001;
         6'd5: kmrig_soc_rom_word = 32'h00000008;
         6'd6: kmrig_soc_rom_word = 32'h00001000;
@@ -35,14 +35,22 @@ function [31:0] kmrig_soc_rom_word;
         6'd25: kmrig_soc_rom_word = 32'h49545C47;
         6'd26: kmrig_soc_rom_word = 32'h0052454D;
         6'd27: kmrig_soc_rom_word = 32'h00000000;
-        6'd28: kmrig_soc_rom_word = 32'h4B4D0003;
-        6'd29: kmrig_soc_rom_word = 32'h00000008;
-        6'd30: kmrig_soc_rom_word = 32'h00003000;
-        6'd31: kmrig_soc_rom_word = 32'h00000100;
-        6'd32: kmrig_soc_rom_word = 32'h49524D4B;
-        6'd33: kmrig_soc_rom_word = 32'h4E495C47;
-        6'd34: kmrig_soc_rom_word = 32'h00004354;
+        6'd28: kmrig_soc_rom_word = 32'h4B4D0004;
+        6'd29: kmrig_soc_rom_word = 32'h00000203;
+        6'd30: kmrig_soc_rom_word = 32'h000003F8;
+        6'd31: kmrig_soc_rom_word = 32'h00000008;
+        6'd32: kmrig_soc_rom_word = 32'h504E502A;
+        6'd33: kmrig_soc_rom_word = 32'h31303530;
+        6'd34: kmrig_soc_rom_word = 32'h00000000;
         6'd35: kmrig_soc_rom_word = 32'h00000000;
+        6'd36: kmrig_soc_rom_word = 32'h4B4D0003;
+        6'd37: kmrig_soc_rom_word = 32'h00000008;
+        6'd38: kmrig_soc_rom_word = 32'h00003000;
+        6'd39: kmrig_soc_rom_word = 32'h00000100;
+        6'd40: kmrig_soc_rom_word = 32'h49524D4B;
+        6'd41: kmrig_soc_rom_word = 32'h4E495C47;
+        6'd42: kmrig_soc_rom_word = 32'h00004354;
+        6'd43: kmrig_soc_rom_word = 32'h00000000;
         default: kmrig_soc_rom_word = 32'h00000000;
         endcase
     end

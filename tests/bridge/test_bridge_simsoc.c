@@ -127,7 +127,7 @@ static void test_simsoc_unmapped_bus_error(void **state)
     assert_int_equal(kmrig_simsoc_read(m, MEM, 0x00004000, 4, &v), KMRIG_SIM_EBUS);
     assert_int_equal(v, 0);
     assert_int_equal(kmrig_simsoc_write(m, MEM, 0x80000000, 4, 1), KMRIG_SIM_EBUS);
-    assert_int_equal(kmrig_simsoc_read(m, IO, 0x3F8, 1, &v), KMRIG_SIM_EBUS);
+    assert_int_equal(kmrig_simsoc_read(m, IO, 0x2F8, 1, &v), KMRIG_SIM_EBUS);
     /* the address space bit matters: timer1 is in port space, timer0 in memory space */
     assert_int_equal(kmrig_simsoc_read(m, MEM, KMRIG_SOC_TIMER1_BASE, 4, &v), KMRIG_SIM_EBUS);
     assert_int_equal(kmrig_simsoc_read(m, IO, KMRIG_SOC_TIMER0_BASE, 4, &v), KMRIG_SIM_EBUS);
@@ -373,6 +373,8 @@ static void test_simsoc_enum_rom_matches_header(void **state)
          KMRIG_SOC_TIMER0_IRQ},
         {"KMRIG\\TIMER", KMRIG_SOC_TIMER1_BASE, KMRIG_SOC_TIMER1_SIZE, KMRIG_SOC_TIMER1_IO,
          KMRIG_SOC_TIMER1_IRQ},
+        {"*PNP0501", KMRIG_SOC_UART0_BASE, KMRIG_SOC_UART0_SIZE, KMRIG_SOC_UART0_IO,
+         KMRIG_SOC_UART0_IRQ},
         {"KMRIG\\INTC", KMRIG_SOC_INTC_BASE, KMRIG_SOC_INTC_SIZE, KMRIG_SOC_INTC_IO,
          KMRIG_SOC_INTC_IRQ},
     };
@@ -420,8 +422,9 @@ static void put(struct trace *t, uint64_t v)
 
 static void scenario(kmrig_simsoc *m, struct trace *t)
 {
+    const uint32_t ext = 1u << KMRIG_SOC_IRQ_EXT_FIRST;
     wr(m, MEM, INTC(MASK), 4, 0x00);
-    wr(m, MEM, INTC(MODE), 4, 0x05); /* line 0 and 2 edge, 1 level */
+    wr(m, MEM, INTC(MODE), 4, 0x01 | ext); /* line 0 and the first external line edge */
     wr(m, MEM, TIMER0(LOAD), 4, 997);
     wr(m, MEM, TIMER0(CTRL), 4, 7);
     wr(m, IO, TIMER1(LOAD), 4, 12345);
@@ -435,7 +438,7 @@ static void scenario(kmrig_simsoc *m, struct trace *t)
         put(t, intc_ts(m, 0));
         put(t, intc_ts(m, 1));
         if (i == 7)
-            kmrig_simsoc_set_irq_ext(m, 1u << 2);
+            kmrig_simsoc_set_irq_ext(m, ext);
         if (i == 9)
             kmrig_simsoc_set_irq_ext(m, 0);
         uint32_t active = rd(m, MEM, INTC(ACTIVE), 4);
@@ -445,8 +448,8 @@ static void scenario(kmrig_simsoc *m, struct trace *t)
         }
         if (active & 2)
             wr(m, IO, TIMER1(STATUS), 4, 1);
-        if (active & 4)
-            wr(m, MEM, INTC(EOI), 4, 4);
+        if (active & ext)
+            wr(m, MEM, INTC(EOI), 4, ext);
         kmrig_simsoc_run(m, 100 + 37 * i);
     }
     uint32_t lo = rd(m, MEM, SYSID(TS_LO), 4);

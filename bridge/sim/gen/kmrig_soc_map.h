@@ -6,11 +6,11 @@
 
 /* SoC identity */
 #define KMRIG_SOC_ID                             0x4B4D5247u
-#define KMRIG_SOC_VERSION                        0x00010000u
+#define KMRIG_SOC_VERSION                        0x00010100u
 #define KMRIG_SOC_CLOCK_HZ                       50000000u
 #define KMRIG_SOC_IRQ_LINES                      8
-#define KMRIG_SOC_IRQ_EXT_FIRST                  2 /* irq_ext_i[0] is this line */
-#define KMRIG_SOC_IRQ_EXT_MASK                   0xFCu /* lines driven by irq_ext_i */
+#define KMRIG_SOC_IRQ_EXT_FIRST                  3 /* irq_ext_i[0] is this line */
+#define KMRIG_SOC_IRQ_EXT_MASK                   0xF8u /* lines driven by irq_ext_i */
 
 /* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */
 #define KMRIG_SOC_ROM_BASE                       0x00000000u
@@ -29,6 +29,10 @@
 #define KMRIG_SOC_TIMER1_SIZE                    0x20u
 #define KMRIG_SOC_TIMER1_IO                      1
 #define KMRIG_SOC_TIMER1_IRQ                     1
+#define KMRIG_SOC_UART0_BASE                     0x000003F8u
+#define KMRIG_SOC_UART0_SIZE                     0x8u
+#define KMRIG_SOC_UART0_IO                       1
+#define KMRIG_SOC_UART0_IRQ                      2
 #define KMRIG_SOC_INTC_BASE                      0x00003000u
 #define KMRIG_SOC_INTC_SIZE                      0x100u
 #define KMRIG_SOC_INTC_IO                        0
@@ -51,6 +55,63 @@
 #define KMRIG_TIMER_COUNT                        0x08u /* rw: down counter; expiry when it reaches 0 */
 #define KMRIG_TIMER_STATUS                       0x0Cu /* w1c: status */
 #define KMRIG_TIMER_STATUS_PENDING               (1u << 0)
+
+/* uart registers (byte offsets in the window) */
+#define KMRIG_UART_RBR                           0x00u /* ro: DLAB=0 read: receive buffer (head of the RX FIFO, read pops it) */
+#define KMRIG_UART_THR                           0x00u /* wo: DLAB=0 write: transmit holding register (pushes the TX FIFO) */
+#define KMRIG_UART_DLL                           0x00u /* rw: DLAB=1: divisor latch bits 7:0; a bit is 16 * divisor cycles, 0 means 65536 */
+#define KMRIG_UART_IER                           0x01u /* rw: DLAB=0: interrupt enable */
+#define KMRIG_UART_IER_ERBFI                     (1u << 0)
+#define KMRIG_UART_IER_ETBEI                     (1u << 1)
+#define KMRIG_UART_IER_ELSI                      (1u << 2)
+#define KMRIG_UART_IER_EDSSI                     (1u << 3)
+#define KMRIG_UART_DLM                           0x01u /* rw: DLAB=1: divisor latch bits 15:8 */
+#define KMRIG_UART_IIR                           0x02u /* ro: interrupt identification; reset 0x01 */
+#define KMRIG_UART_IIR_NOINT                     (1u << 0)
+#define KMRIG_UART_IIR_ID_MASK                   (0x7u << 1)
+#define KMRIG_UART_IIR_ID_SHIFT                  1
+#define KMRIG_UART_IIR_FIFO_MASK                 (0x3u << 6)
+#define KMRIG_UART_IIR_FIFO_SHIFT                6
+#define KMRIG_UART_FCR                           0x02u /* wo: FIFO control; bits 7:1 apply only when bit 0 is written 1 */
+#define KMRIG_UART_FCR_ENABLE                    (1u << 0)
+#define KMRIG_UART_FCR_RXRESET                   (1u << 1)
+#define KMRIG_UART_FCR_TXRESET                   (1u << 2)
+#define KMRIG_UART_FCR_TRIGGER_MASK              (0x3u << 6)
+#define KMRIG_UART_FCR_TRIGGER_SHIFT             6
+#define KMRIG_UART_LCR                           0x03u /* rw: line control */
+#define KMRIG_UART_LCR_WLS_MASK                  (0x3u << 0)
+#define KMRIG_UART_LCR_WLS_SHIFT                 0
+#define KMRIG_UART_LCR_STB                       (1u << 2)
+#define KMRIG_UART_LCR_PEN                       (1u << 3)
+#define KMRIG_UART_LCR_EPS                       (1u << 4)
+#define KMRIG_UART_LCR_STICK                     (1u << 5)
+#define KMRIG_UART_LCR_BREAK                     (1u << 6)
+#define KMRIG_UART_LCR_DLAB                      (1u << 7)
+#define KMRIG_UART_MCR                           0x04u /* rw: modem control */
+#define KMRIG_UART_MCR_DTR                       (1u << 0)
+#define KMRIG_UART_MCR_RTS                       (1u << 1)
+#define KMRIG_UART_MCR_OUT1                      (1u << 2)
+#define KMRIG_UART_MCR_OUT2                      (1u << 3)
+#define KMRIG_UART_MCR_LOOP                      (1u << 4)
+#define KMRIG_UART_LSR                           0x05u /* ro: line status; reset 0x60; reading clears OE, PE, FE, BI */
+#define KMRIG_UART_LSR_DR                        (1u << 0)
+#define KMRIG_UART_LSR_OE                        (1u << 1)
+#define KMRIG_UART_LSR_PE                        (1u << 2)
+#define KMRIG_UART_LSR_FE                        (1u << 3)
+#define KMRIG_UART_LSR_BI                        (1u << 4)
+#define KMRIG_UART_LSR_THRE                      (1u << 5)
+#define KMRIG_UART_LSR_TEMT                      (1u << 6)
+#define KMRIG_UART_LSR_RXFE                      (1u << 7)
+#define KMRIG_UART_MSR                           0x06u /* ro: modem status; reading clears bits 3:0 */
+#define KMRIG_UART_MSR_DCTS                      (1u << 0)
+#define KMRIG_UART_MSR_DDSR                      (1u << 1)
+#define KMRIG_UART_MSR_TERI                      (1u << 2)
+#define KMRIG_UART_MSR_DDCD                      (1u << 3)
+#define KMRIG_UART_MSR_CTS                       (1u << 4)
+#define KMRIG_UART_MSR_DSR                       (1u << 5)
+#define KMRIG_UART_MSR_RI                        (1u << 6)
+#define KMRIG_UART_MSR_DCD                       (1u << 7)
+#define KMRIG_UART_SCR                           0x07u /* rw: scratch */
 
 /* intc registers (byte offsets in the window) */
 #define KMRIG_INTC_PENDING                       0x00u /* ro: pending lines (level lines follow the input, edge lines latch) */
@@ -84,15 +145,17 @@
 #define KMRIG_ROM_FLAG_CORE                      (1u << 3) /* part of the bridge, not a PnP child */
 
 /* Expected ROM contents (words at KMRIG_SOC_ROM_BASE + 4*i) */
-#define KMRIG_SOC_ROM_WORDS                      36
+#define KMRIG_SOC_ROM_WORDS                      44
 static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {
-    0x4B4D5245u, 0x08200401u, 0x00010000u, 0x1EE484B4u,
+    0x4B4D5245u, 0x08200501u, 0x00010100u, 0x5218F753u,
     0x4B4D0001u, 0x00000008u, 0x00001000u, 0x00000100u,
     0x49524D4Bu, 0x59535C47u, 0x00444953u, 0x00000000u,
     0x4B4D0002u, 0x00000002u, 0x00002000u, 0x00000100u,
     0x49524D4Bu, 0x49545C47u, 0x0052454Du, 0x00000000u,
     0x4B4D0002u, 0x00010103u, 0x00000340u, 0x00000020u,
     0x49524D4Bu, 0x49545C47u, 0x0052454Du, 0x00000000u,
+    0x4B4D0004u, 0x00000203u, 0x000003F8u, 0x00000008u,
+    0x504E502Au, 0x31303530u, 0x00000000u, 0x00000000u,
     0x4B4D0003u, 0x00000008u, 0x00003000u, 0x00000100u,
     0x49524D4Bu, 0x4E495C47u, 0x00004354u, 0x00000000u,
 };

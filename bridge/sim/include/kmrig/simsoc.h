@@ -94,6 +94,37 @@ uint32_t kmrig_simsoc_irq(const kmrig_simsoc *m);
  * clock edge. */
 void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines);
 
+/* uart0 pins (rtl/kmrig_uart16550.v, docs/rtl.md "uart0"). Levels are logic levels, active
+ * high: the serial line idles at 1 (mark), a modem line reads 1 when asserted. Inputs set from C
+ * are evaluated at once and sampled by the UART's synchronisers at the next clock edges, like
+ * kmrig_simsoc_set_irq_ext. At open, rx is 1 and the modem inputs are 0. */
+#define KMRIG_SIM_UART_CTS 0x1u  /* kmrig_simsoc_uart_set_modem() bits = MSR[7:4] */
+#define KMRIG_SIM_UART_DSR 0x2u
+#define KMRIG_SIM_UART_RI 0x4u
+#define KMRIG_SIM_UART_DCD 0x8u
+#define KMRIG_SIM_UART_DTR 0x1u  /* kmrig_simsoc_uart_modem() bits = MCR[3:0] */
+#define KMRIG_SIM_UART_RTS 0x2u
+#define KMRIG_SIM_UART_OUT1 0x4u
+#define KMRIG_SIM_UART_OUT2 0x8u
+/* Drives the receive line (0 or 1). Ignored while the loopback plug is in. */
+void kmrig_simsoc_uart_set_rx(kmrig_simsoc *m, int level);
+/* The transmit line as the last clock edge left it (1 while idle and in MCR loopback). */
+int kmrig_simsoc_uart_tx(const kmrig_simsoc *m);
+/* Drives the modem status inputs (KMRIG_SIM_UART_CTS/DSR/RI/DCD). Ignored while the plug is in. */
+void kmrig_simsoc_uart_set_modem(kmrig_simsoc *m, unsigned lines);
+/* The modem control outputs (KMRIG_SIM_UART_DTR/RTS/OUT1/OUT2; 0 in MCR loopback). */
+unsigned kmrig_simsoc_uart_modem(const kmrig_simsoc *m);
+/* A loopback plug on the serial port, as on a bench: nonzero connects TX to RX, RTS to CTS and
+ * DTR to DSR and DCD (RI reads 0) outside the UART, from now on, until called with 0 (the
+ * inputs then keep their last level). The harness copies the outputs to the inputs after every
+ * clock edge, so a level change reaches the UART's synchroniser one edge after it left, exactly
+ * as a wire would, and idle skipping stays exact. */
+void kmrig_simsoc_uart_set_loopback(kmrig_simsoc *m, int on);
+/* Advances until the transmit line differs from its level at the call, or max_cycles have
+ * passed; returns the cycles advanced (as kmrig_simsoc_run_until_irq_change). Skips idle
+ * stretches, so timing a character costs a few evaluations per bit. */
+uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cycles);
+
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats);
 const char *kmrig_simsoc_strerror(int code);
 
