@@ -203,6 +203,9 @@ ULONGLONG KiDueTimeToNs(struct kmrig_runtime *rt, LONGLONG DueTime); /* NT due t
 ULONGLONG KiNowNs(struct kmrig_runtime *rt);
 VOID KiChargeTime(struct kmrig_runtime *rt,
                   ULONGLONG ns); /* a busy cost on the calling processor */
+/* The time source moved by itself on the calling processor (a device access took time):
+ * timers due, quantum end, budget. */
+VOID KiTimeMoved(struct kmrig_runtime *rt);
 const struct kmrig_clock_ops *KiWallClockOps(void);
 const struct kmrig_clock_ops *KiVirtualClockOps(void);
 void *KiVirtualClockCreate(void);

@@ -175,6 +175,11 @@ static void KiAfterTimeMoved(struct kmrig_runtime *rt, ULONGLONG now)
     }
 }
 
+VOID KiTimeMoved(struct kmrig_runtime *rt)
+{
+    KiAfterTimeMoved(rt, KiNowNs(rt));
+}
+
 VOID KiChargeTime(struct kmrig_runtime *rt, ULONGLONG ns)
 {
     if (!ns)

@@ -493,8 +493,12 @@ static void *KiClockThreadMain(void *arg)
         ULONGLONG due = atomic_load(&rt->Ke.NextTimerDue);
         if (clk->is_virtual && due == UINT64_MAX && !clk->has_events)
             goto deadlock;
-        if (clk->is_virtual && rt->Ke.BudgetNs && due > rt->Ke.BudgetNs)
+        /* Stop at the budget; but with no timer pending, a source with events is asked for its
+         * next event, so that a device that has none is reported as the deadlock it is. */
+        if (clk->is_virtual && rt->Ke.BudgetNs && due > rt->Ke.BudgetNs &&
+            !(due == UINT64_MAX && clk->has_events))
             due = rt->Ke.BudgetNs;
+        ULONGLONG before = clk->now_ns(rt->Ke.ClockCtx);
         KiReleaseDispatcherLock(rt);
         ULONGLONG after = clk->idle(rt->Ke.ClockCtx, due);
         KiAcquireDispatcherLock(rt);
@@ -506,6 +510,10 @@ static void *KiClockThreadMain(void *arg)
         }
         if (!clk->is_virtual || !KiAllIdle(rt))
             continue;
+        /* A virtual source with events that could not move (no timer, and the device says
+         * nothing will change by itself) leaves every thread waiting for good. */
+        if (after == before && atomic_load(&rt->Ke.NextTimerDue) == UINT64_MAX)
+            goto deadlock;
         if (rt->Ke.BudgetNs && after >= rt->Ke.BudgetNs) {
             char waits[2048] = "";
             KiReportWaits(rt, waits, sizeof waits);

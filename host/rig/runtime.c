@@ -1,6 +1,7 @@
 /* Runtime instances: create, destroy, attach, detach. */
 #define _GNU_SOURCE
 #include "rt.h"
+#include "hal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,9 +85,20 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     ke->QuantumNs = rt->Config.quantum_ns ? rt->Config.quantum_ns : 10000000;
     ke->TimeQueryCostNs = rt->Config.time_query_cost_ns ? rt->Config.time_query_cost_ns : 50;
     ke->BudgetNs = rt->Config.time_budget_ns;
+    if (rt->Config.target) {
+        int rc = HalpOpenTarget(rt, rt->Config.target);
+        if (rc) {
+            HalpCloseTarget(rt);
+            free(rt);
+            return rc;
+        }
+    }
     if (rt->Config.clock) {
         ke->Clock = rt->Config.clock;
         ke->ClockCtx = rt->Config.clock_ctx;
+    } else if (rt->Hal && rt->Hal->DeviceClock) {
+        ke->Clock = &HalpDeviceClockOps;
+        ke->ClockCtx = rt->Hal;
     } else if (rt->Config.time_mode == KMRIG_TIME_WALL) {
         ke->Clock = KiWallClockOps();
         ke->ClockCtx = ke->WallClock = KiWallClockCreate();
@@ -95,16 +107,19 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
         ke->ClockCtx = ke->VirtualClock = KiVirtualClockCreate();
     }
     if (!ke->ClockCtx && !rt->Config.clock) {
+        HalpCloseTarget(rt);
         free(rt);
         return -ENOMEM;
     }
     if (!NT_SUCCESS(KiInitialize(rt))) {
         KiShutdown(rt);
+        HalpCloseTarget(rt);
         free(rt);
         return -ENOMEM;
     }
     if (!KiAttachHostThread(rt, TRUE)) {
         KiShutdown(rt);
+        HalpCloseTarget(rt);
         free(rt);
         return -ENOMEM;
     }
@@ -115,6 +130,7 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     if (!NT_SUCCESS(s)) {
         KiDetachHostThread(KiCurrentThread());
         KiShutdown(rt);
+        HalpCloseTarget(rt);
         free(rt);
         return -ENOMEM;
     }
@@ -136,6 +152,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
     KiReleaseDispatcherLock(rt);
     KiDetachHostThread(t);
     KiShutdown(rt);
+    HalpCloseTarget(rt);
     free(rt->Ke.Prcb);
     free(rt->Ke.VirtualClock);
     free(rt->Ke.WallClock);

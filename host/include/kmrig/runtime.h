@@ -74,6 +74,9 @@ typedef void (*kmrig_log_fn)(void *ctx, enum kmrig_log_level level, const char *
 typedef struct kmrig_config {
     unsigned processors; /* 0: KMRIG_PROCESSORS_DEFAULT (1); at most 64 */
     enum kmrig_time_mode time_mode;
+    const char *target; /* the device target's URI ("sim", "sim:waves=x.fst", "loop", ...; see
+                           kmrig/link.h), or NULL for none. A virtual-time target (the model)
+                           becomes the time source unless `clock` is set. */
     const struct kmrig_clock_ops *clock; /* custom source (a device model); overrides time_mode */
     void *clock_ctx;
     int64_t epoch;               /* system time at start, NT units (100 ns since 1601-01-01 UTC);
@@ -129,6 +132,9 @@ void kmrig_log(kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, .
 #define KMRIG_VF_IRQL_TOO_HIGH 0x4B4D0000u    /* p2 = IRQL, p3 = rule's IRQL, p4 = routine name */
 #define KMRIG_VF_IRQL_TOO_LOW 0x4B4D0001u     /* same parameters */
 #define KMRIG_VF_WAIT_AT_DISPATCH 0x4B4D0002u /* p2 = IRQL, p3 = timeout, p4 = routine name */
+#define KMRIG_VF_BAD_INTERRUPT_OBJECT 0x4B4D0030u /* p2 = the pointer, p4 = routine name */
+#define KMRIG_VF_BAD_IO_UNMAP 0x4B4D0031u /* MmUnmapIoSpace of no mapping: p2 = address */
+#define KMRIG_VF_BAD_PORT 0x4B4D0032u /* READ/WRITE_PORT_* above 0xFFFF: p2 = port, p3 = size */
 
 /* Process exit status of a test process that bugchecked. */
 #define KMRIG_EXIT_BUGCHECK 66

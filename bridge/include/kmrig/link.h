@@ -1,0 +1,176 @@
+/*
+ * kmrig/link.h - how host accesses reach a device: the link interface and its transports.
+ *
+ * A link is one open connection to one target (a Verilator model in process, a board over USB,
+ * a loopback for tests). The runtime's HAL sends every port/register access, interrupt-unit
+ * operation and (for virtual-time targets) every advance of the clock through it.
+ *
+ * Two layers:
+ *   - the core (kmrig_link_* functions below) validates arguments, serialises calls with the
+ *     link's lock, converts time, counts statistics, and owns the instance memory;
+ *   - a transport implements struct kmrig_link_ops. The registry (kmrig_link_transports())
+ *     lists every transport this build knows, alphabetically, including those compiled out,
+ *     so that opening one says why it is not available instead of "unknown".
+ *
+ * Threading: the core holds the link's lock around every hook, so a transport never sees two
+ * calls at once. The DMA handler (kmrig_link_set_dma_handler) is called from inside a hook, with
+ * the lock held; it must not call back into the link.
+ *
+ * Plain C (no NT types, no wchar_t): usable from the runtime, from tools and from C++.
+ */
+#ifndef KMRIG_LINK_H
+#define KMRIG_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return codes: 0 or one of these. Each stays distinct through the layers (a timeout is never
+ * reported as a bus error). */
+#define KMRIG_LINK_OK 0
+#define KMRIG_LINK_EINVAL (-1)     /* bad argument (size, alignment, port > 0xFFFF, line) */
+#define KMRIG_LINK_EBUS (-2)       /* the bus cycle ended with an error (nothing decoded it) */
+#define KMRIG_LINK_ETIMEOUT (-3)   /* the device did not answer in time */
+#define KMRIG_LINK_ENOMEM (-4)
+#define KMRIG_LINK_ENOTSUP (-5)    /* the transport cannot do this */
+#define KMRIG_LINK_EIO (-6)        /* the transport failed (file, USB, socket) */
+#define KMRIG_LINK_ENOTBUILT (-7)  /* the transport exists but this build lacks it */
+#define KMRIG_LINK_ENOENT (-8)     /* no transport of that name */
+#define KMRIG_LINK_EGONE (-9)      /* the link dropped; reopen it */
+#define KMRIG_LINK_EMISMATCH (-10) /* the gateware does not match this host (see the log) */
+
+/* Address spaces of a bus access. */
+#define KMRIG_SPACE_MEM 0u
+#define KMRIG_SPACE_IO 1u
+
+/* Interrupt-unit operations (kmrig_link_irq_control). */
+enum kmrig_irq_op {
+    KMRIG_IRQ_MASK = 0,   /* hide the line (it stays latched) */
+    KMRIG_IRQ_UNMASK = 1, /* deliver the line */
+    KMRIG_IRQ_LEVEL = 2,  /* level-sensitive: pending while the input is high */
+    KMRIG_IRQ_EDGE = 3,   /* rising edge, latched until EOI */
+    KMRIG_IRQ_EOI = 4,    /* end of interrupt: clear the line's latched edge */
+};
+
+/* What a target is; filled by the transport's open(). */
+struct kmrig_link_info {
+    uint64_t clock_hz;      /* device clock (timestamps count it) */
+    unsigned irq_lines;     /* lines of the interrupt unit (at most 32) */
+    uint32_t soc_id;        /* SoC identification (sysid ID) */
+    uint32_t soc_version;   /* SoC / gateware version */
+    int virtual_time;       /* nonzero: the target's clock is the time base and only moves
+                               through kmrig_link_advance() and accesses (a model) */
+    char description[96];   /* for logs: "Verilator model kmrig_soc 1.0.0 @ 50 MHz" */
+};
+
+struct kmrig_link;
+
+/* A device-initiated DMA access to host memory at a bus address. write: nonzero when the device
+ * writes (data holds size bytes to store), zero when it reads (store size bytes in data).
+ * Returns 0, or KMRIG_LINK_EBUS when the range is not mapped for DMA (the device sees a bus
+ * error; no host memory is touched). Called with the link's lock held. */
+typedef int (*kmrig_link_dma_fn)(void *ctx, int write, uint64_t bus_addr, void *data,
+                                 size_t size);
+
+/* The transport interface. Hooks marked optional may be NULL.
+ * Lifecycle: close() is called if and only if open() succeeded. The core allocates priv_size
+ * zeroed bytes for the transport's state before open() (kmrig_link_priv()).
+ * Every hook is called with the link's lock held and returns 0 or a KMRIG_LINK_E* code. */
+struct kmrig_link_ops {
+    const char *name;    /* URI scheme, e.g. "sim" */
+    const char *summary; /* one line for `kmrig info` and error messages */
+    size_t priv_size;
+    /* NULL when this build lacks the transport: then `missing` says why. */
+    const char *missing;
+
+    /* Required. args: the URI after "name:" ("" when none). Fills *info. */
+    int (*open)(struct kmrig_link *link, const char *args, struct kmrig_link_info *info);
+    /* Required. */
+    void (*close)(struct kmrig_link *link);
+
+    /* Required. One naturally aligned bus access of 1, 2 or 4 bytes, to completion. *ts gets the
+     * device timestamp (cycles) at completion. A read stores the value in *value (bit 0 = the
+     * byte at addr). */
+    int (*read)(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                uint32_t *value, uint64_t *ts);
+    int (*write)(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                 uint32_t value, uint64_t *ts);
+
+    /* Required. Lines pending and unmasked now (bit n = line n). */
+    int (*irq_pending)(struct kmrig_link *link, uint32_t *lines);
+    /* Required. One enum kmrig_irq_op on one line. */
+    int (*irq_control)(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
+    /* Optional. Device timestamp (cycles) of the line's last rising edge. */
+    int (*irq_timestamp)(struct kmrig_link *link, unsigned line, uint64_t *ts);
+
+    /* Required for virtual_time targets, else NULL. Device time in cycles. */
+    uint64_t (*now)(struct kmrig_link *link);
+    /* Required for virtual_time targets. Advances up to `cycles`; with stop_on_irq, stops as
+     * soon as the pending-and-unmasked line set changes. Returns the cycles advanced. */
+    uint64_t (*advance)(struct kmrig_link *link, uint64_t cycles, int stop_on_irq);
+    /* Optional (virtual_time). Cycles until the device's next internal event (a timer expiry,
+     * a character shifted out), or UINT64_MAX when nothing will ever change by itself. */
+    uint64_t (*next_event)(struct kmrig_link *link);
+};
+
+/* Statistics kept by the core. */
+struct kmrig_link_stats {
+    uint64_t reads, writes;   /* accesses issued */
+    uint64_t errors;          /* accesses that failed (any code) */
+    uint64_t irq_ops;         /* irq_control calls */
+    uint64_t advanced_cycles; /* cycles moved by kmrig_link_advance */
+    uint64_t dma_reads, dma_writes, dma_faults;
+};
+
+/* Opens a target by URI: "sim", "sim:ARGS", "loop", "null", ... Returns 0 and sets *out, or a
+ * KMRIG_LINK_E* code; *err (if not NULL, n bytes) receives a sentence saying what went wrong
+ * and what to do. */
+int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t n);
+/* Closes the link and frees it. NULL is ok. */
+void kmrig_link_close(struct kmrig_link *link);
+
+const struct kmrig_link_info *kmrig_link_get_info(const struct kmrig_link *link);
+const char *kmrig_link_name(const struct kmrig_link *link);
+void kmrig_link_get_stats(struct kmrig_link *link, struct kmrig_link_stats *stats);
+const char *kmrig_link_strerror(int code);
+
+/* Bus accesses (validated: size 1/2/4, aligned, I/O ports <= 0xFFFF). ts may be NULL. */
+int kmrig_link_read(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                    uint32_t *value, uint64_t *ts);
+int kmrig_link_write(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                     uint32_t value, uint64_t *ts);
+
+int kmrig_link_irq_pending(struct kmrig_link *link, uint32_t *lines);
+int kmrig_link_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
+int kmrig_link_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts);
+
+/* Virtual-time targets: device time in cycles and in ns (cycles * 1e9 / clock_hz, rounded
+ * down), advancing, and the next internal event. On other targets now() is 0 and advance()
+ * returns KMRIG_LINK_ENOTSUP through *advanced = 0. */
+uint64_t kmrig_link_now(struct kmrig_link *link);
+uint64_t kmrig_link_cycles_to_ns(const struct kmrig_link *link, uint64_t cycles);
+/* The least number of cycles whose duration is at least ns. */
+uint64_t kmrig_link_ns_to_cycles(const struct kmrig_link *link, uint64_t ns);
+uint64_t kmrig_link_advance(struct kmrig_link *link, uint64_t cycles, int stop_on_irq);
+uint64_t kmrig_link_next_event(struct kmrig_link *link);
+
+/* The handler for device-initiated DMA; NULL refuses every DMA access (bus error). */
+void kmrig_link_set_dma_handler(struct kmrig_link *link, kmrig_link_dma_fn fn, void *ctx);
+
+/* For transports: their private state, and the DMA entry they call when the device masters
+ * the bus (counts, logs faults, and calls the handler). */
+void *kmrig_link_priv(struct kmrig_link *link);
+int kmrig_link_dma(struct kmrig_link *link, int write, uint64_t bus_addr, void *data, size_t size);
+
+/* The registry of transports, alphabetical: stores up to max entries in out and returns how
+ * many there are. An entry whose `missing` is set is not available in this program. */
+size_t kmrig_link_transports(const struct kmrig_link_ops **out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,339 @@
+/* The link core: the transport registry, open/close, argument checks, the lock, time
+ * conversion and statistics (kmrig/link.h). */
+#include <kmrig/link.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kmrig_link {
+    const struct kmrig_link_ops *ops;
+    pthread_mutex_t lock;
+    struct kmrig_link_info info;
+    struct kmrig_link_stats stats;
+    kmrig_link_dma_fn dma_fn;
+    void *dma_ctx;
+    void *priv;
+};
+
+extern const struct kmrig_link_ops kmrig_link_loop_ops;
+extern const struct kmrig_link_ops kmrig_link_null_ops;
+/* Weak: defined only when the program links kmrig::sim (the model and its transport). */
+extern const struct kmrig_link_ops kmrig_link_sim_ops __attribute__((weak));
+
+static const struct kmrig_link_ops ftdi_ops = {
+    .name = "ftdi",
+    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) through libftdi1",
+    .missing = "the ftdi transport is not written yet in this version of kmrig; use sim",
+};
+static const struct kmrig_link_ops pcie_ops = {
+    .name = "pcie",
+    .summary = "PCIe endpoint through VFIO",
+    .missing = "the pcie transport is not written yet in this version of kmrig; use sim",
+};
+static const struct kmrig_link_ops tcp_ops = {
+    .name = "tcp",
+    .summary = "a target exported by `kmrig serve` over TCP",
+    .missing = "the tcp transport is not written yet in this version of kmrig; use sim",
+};
+static const struct kmrig_link_ops usb_ops = {
+    .name = "usb",
+    .summary = "any bulk USB device through libusb-1.0",
+    .missing = "the usb transport is not written yet in this version of kmrig; use sim",
+};
+
+static const struct kmrig_link_ops sim_missing_ops = {
+    .name = "sim",
+    .summary = "the reference SoC as an in-process Verilator model (virtual time)",
+#ifdef KMRIG_SIM_BUILT
+    .missing = "this program was not linked with the model: link it with kmrig::sim",
+#else
+    .missing = "Verilator was not found when kmrig was configured (apt-get install verilator, "
+               "then configure again)",
+#endif
+};
+
+/* Alphabetical. */
+static const struct kmrig_link_ops *const fixed[] = {
+    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &pcie_ops, NULL, &tcp_ops, &usb_ops,
+};
+#define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
+
+static const struct kmrig_link_ops *transport(size_t i)
+{
+    if (fixed[i])
+        return fixed[i];
+    return &kmrig_link_sim_ops ? &kmrig_link_sim_ops : &sim_missing_ops; /* slot 4 */
+}
+
+size_t kmrig_link_transports(const struct kmrig_link_ops **out, size_t max)
+{
+    for (size_t i = 0; i < NTRANSPORTS && i < max; i++)
+        out[i] = transport(i);
+    return NTRANSPORTS;
+}
+
+const char *kmrig_link_strerror(int code)
+{
+    switch (code) {
+    case KMRIG_LINK_OK: return "success";
+    case KMRIG_LINK_EINVAL: return "invalid argument";
+    case KMRIG_LINK_EBUS: return "bus error (no device decoded the address)";
+    case KMRIG_LINK_ETIMEOUT: return "the device did not answer in time";
+    case KMRIG_LINK_ENOMEM: return "out of memory";
+    case KMRIG_LINK_ENOTSUP: return "not supported by this transport";
+    case KMRIG_LINK_EIO: return "transport I/O error";
+    case KMRIG_LINK_ENOTBUILT: return "transport not built";
+    case KMRIG_LINK_ENOENT: return "no such transport";
+    case KMRIG_LINK_EGONE: return "the link dropped";
+    case KMRIG_LINK_EMISMATCH: return "gateware does not match this host";
+    default: return "unknown error";
+    }
+}
+
+static void say(char *err, size_t n, const char *fmt, const char *a, const char *b)
+{
+    if (err && n)
+        snprintf(err, n, fmt, a, b);
+}
+
+int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t n)
+{
+    *out = NULL;
+    if (err && n)
+        err[0] = 0;
+    if (!uri || !*uri) {
+        say(err, n, "no target given%s%s", "", "");
+        return KMRIG_LINK_EINVAL;
+    }
+    const char *colon = strchr(uri, ':');
+    size_t len = colon ? (size_t)(colon - uri) : strlen(uri);
+    const char *args = colon ? colon + 1 : "";
+    /* "tcp://host" style: drop the slashes after the scheme. */
+    while (colon && *args == '/')
+        args++;
+    const struct kmrig_link_ops *ops = NULL;
+    for (size_t i = 0; i < NTRANSPORTS; i++)
+        if (strlen(transport(i)->name) == len && !strncmp(transport(i)->name, uri, len))
+            ops = transport(i);
+    if (!ops) {
+        say(err, n, "unknown target '%s' (transports: ftdi loop null pcie sim tcp usb)%s", uri,
+            "");
+        return KMRIG_LINK_ENOENT;
+    }
+    if (ops->missing) {
+        say(err, n, "target '%s': not built: %s", uri, ops->missing);
+        return KMRIG_LINK_ENOTBUILT;
+    }
+    struct kmrig_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return KMRIG_LINK_ENOMEM;
+    l->ops = ops;
+    if (ops->priv_size && !(l->priv = calloc(1, ops->priv_size))) {
+        free(l);
+        return KMRIG_LINK_ENOMEM;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    int rc = ops->open(l, args, &l->info);
+    if (rc == KMRIG_LINK_OK && l->info.irq_lines > 32)
+        rc = KMRIG_LINK_EINVAL;
+    if (rc == KMRIG_LINK_OK && l->info.virtual_time &&
+        (!ops->now || !ops->advance || !l->info.clock_hz))
+        rc = KMRIG_LINK_EINVAL;
+    if (rc != KMRIG_LINK_OK) {
+        if (err && n && !err[0])
+            snprintf(err, n, "target '%s': %s", uri, kmrig_link_strerror(rc));
+        pthread_mutex_destroy(&l->lock);
+        free(l->priv);
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return KMRIG_LINK_OK;
+}
+
+void kmrig_link_close(struct kmrig_link *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->lock);
+    l->ops->close(l);
+    pthread_mutex_unlock(&l->lock);
+    pthread_mutex_destroy(&l->lock);
+    free(l->priv);
+    free(l);
+}
+
+const struct kmrig_link_info *kmrig_link_get_info(const struct kmrig_link *l)
+{
+    return &l->info;
+}
+
+const char *kmrig_link_name(const struct kmrig_link *l)
+{
+    return l->ops->name;
+}
+
+void *kmrig_link_priv(struct kmrig_link *l)
+{
+    return l->priv;
+}
+
+void kmrig_link_get_stats(struct kmrig_link *l, struct kmrig_link_stats *s)
+{
+    pthread_mutex_lock(&l->lock);
+    *s = l->stats;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static int check_access(unsigned space, uint64_t addr, unsigned size)
+{
+    if (space > KMRIG_SPACE_IO || (size != 1 && size != 2 && size != 4) || (addr & (size - 1)))
+        return KMRIG_LINK_EINVAL;
+    if (space == KMRIG_SPACE_IO && addr + size > 0x10000)
+        return KMRIG_LINK_EINVAL;
+    if (addr > UINT32_MAX)
+        return KMRIG_LINK_EINVAL; /* the reference bus has 32-bit addresses */
+    return KMRIG_LINK_OK;
+}
+
+int kmrig_link_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
+                    uint32_t *value, uint64_t *ts)
+{
+    uint64_t t = 0;
+    *value = 0;
+    int rc = check_access(space, addr, size);
+    pthread_mutex_lock(&l->lock);
+    l->stats.reads++;
+    if (rc == KMRIG_LINK_OK)
+        rc = l->ops->read(l, space, addr, size, value, &t);
+    if (rc != KMRIG_LINK_OK)
+        l->stats.errors++;
+    pthread_mutex_unlock(&l->lock);
+    if (ts)
+        *ts = t;
+    return rc;
+}
+
+int kmrig_link_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
+                     uint32_t value, uint64_t *ts)
+{
+    uint64_t t = 0;
+    int rc = check_access(space, addr, size);
+    if (size < 4)
+        value &= (1u << (8 * size)) - 1;
+    pthread_mutex_lock(&l->lock);
+    l->stats.writes++;
+    if (rc == KMRIG_LINK_OK)
+        rc = l->ops->write(l, space, addr, size, value, &t);
+    if (rc != KMRIG_LINK_OK)
+        l->stats.errors++;
+    pthread_mutex_unlock(&l->lock);
+    if (ts)
+        *ts = t;
+    return rc;
+}
+
+int kmrig_link_irq_pending(struct kmrig_link *l, uint32_t *lines)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = l->ops->irq_pending(l, lines);
+    pthread_mutex_unlock(&l->lock);
+    if (rc != KMRIG_LINK_OK)
+        *lines = 0;
+    return rc;
+}
+
+int kmrig_link_irq_control(struct kmrig_link *l, unsigned line, enum kmrig_irq_op op)
+{
+    if (line >= l->info.irq_lines || (unsigned)op > KMRIG_IRQ_EOI)
+        return KMRIG_LINK_EINVAL;
+    pthread_mutex_lock(&l->lock);
+    l->stats.irq_ops++;
+    int rc = l->ops->irq_control(l, line, op);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int kmrig_link_irq_timestamp(struct kmrig_link *l, unsigned line, uint64_t *ts)
+{
+    *ts = 0;
+    if (line >= l->info.irq_lines)
+        return KMRIG_LINK_EINVAL;
+    if (!l->ops->irq_timestamp)
+        return KMRIG_LINK_ENOTSUP;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->ops->irq_timestamp(l, line, ts);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+uint64_t kmrig_link_now(struct kmrig_link *l)
+{
+    if (!l->ops->now)
+        return 0;
+    pthread_mutex_lock(&l->lock);
+    uint64_t c = l->ops->now(l);
+    pthread_mutex_unlock(&l->lock);
+    return c;
+}
+
+uint64_t kmrig_link_cycles_to_ns(const struct kmrig_link *l, uint64_t cycles)
+{
+    if (!l->info.clock_hz)
+        return 0;
+    return (uint64_t)((unsigned __int128)cycles * 1000000000u / l->info.clock_hz);
+}
+
+uint64_t kmrig_link_ns_to_cycles(const struct kmrig_link *l, uint64_t ns)
+{
+    if (!l->info.clock_hz)
+        return 0;
+    unsigned __int128 c = ((unsigned __int128)ns * l->info.clock_hz + 999999999u) / 1000000000u;
+    return c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
+}
+
+uint64_t kmrig_link_advance(struct kmrig_link *l, uint64_t cycles, int stop_on_irq)
+{
+    if (!l->ops->advance || !cycles)
+        return 0;
+    pthread_mutex_lock(&l->lock);
+    uint64_t done = l->ops->advance(l, cycles, stop_on_irq);
+    l->stats.advanced_cycles += done;
+    pthread_mutex_unlock(&l->lock);
+    return done;
+}
+
+uint64_t kmrig_link_next_event(struct kmrig_link *l)
+{
+    if (!l->ops->next_event)
+        return UINT64_MAX;
+    pthread_mutex_lock(&l->lock);
+    uint64_t n = l->ops->next_event(l);
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
+void kmrig_link_set_dma_handler(struct kmrig_link *l, kmrig_link_dma_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&l->lock);
+    l->dma_fn = fn;
+    l->dma_ctx = ctx;
+    pthread_mutex_unlock(&l->lock);
+}
+
+int kmrig_link_dma(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size)
+{
+    int rc = l->dma_fn ? l->dma_fn(l->dma_ctx, write, bus_addr, data, size) : KMRIG_LINK_EBUS;
+    if (write)
+        l->stats.dma_writes++;
+    else
+        l->stats.dma_reads++;
+    if (rc != KMRIG_LINK_OK) {
+        l->stats.dma_faults++;
+        if (!write)
+            memset(data, 0xFF, size);
+    }
+    return rc;
+}

@@ -1,0 +1,249 @@
+/* Interrupts: HalGetInterruptVector, IoConnectInterrupt/IoDisconnectInterrupt, the line
+ * service routine that runs KINTERRUPT chains, KeSynchronizeExecution. The scheme is in
+ * host/internal/hal.h. */
+#include "hal.h"
+#include "vf.h"
+
+#include <stdlib.h>
+
+ULONG NTAPI HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
+                                  ULONG BusInterruptLevel, ULONG BusInterruptVector, PKIRQL Irql,
+                                  PKAFFINITY Affinity)
+{
+    struct kmrig_runtime *rt = KiRuntime();
+    VF_IRQL_MAX(PASSIVE_LEVEL);
+    (void)BusInterruptVector;
+    HALP_STATE *h = rt->Hal;
+    /* The target's interrupt unit is the one bus: line = BusInterruptLevel (ISA meaning). */
+    if (!h->Link || BusNumber != 0 || BusInterruptLevel >= h->Info.irq_lines ||
+        (InterfaceType != Internal && InterfaceType != Isa && InterfaceType != PNPBus &&
+         InterfaceType != PNPISABus)) {
+        KmLog(rt, KMRIG_LOG_WARN,
+              "HalGetInterruptVector(type %d, bus %u, level %u): no such interrupt line on "
+              "this target",
+              (int)InterfaceType, (unsigned)BusNumber, (unsigned)BusInterruptLevel);
+        *Irql = 0;
+        *Affinity = 0;
+        return 0;
+    }
+    *Irql = h->Lines[BusInterruptLevel].Irql;
+    *Affinity = KeQueryActiveProcessors();
+    return h->Lines[BusInterruptLevel].Vector;
+}
+
+/* ---- delivery ---------------------------------------------------------------------------- */
+
+BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt)
+{
+    HALP_STATE *h = rt->Hal;
+    if (!h || !h->Link || !atomic_load_explicit(&h->ConnectedLines, memory_order_acquire))
+        return FALSE;
+    uint32_t lines;
+    if (kmrig_link_irq_pending(h->Link, &lines) != KMRIG_LINK_OK)
+        return FALSE;
+    atomic_fetch_add_explicit(&h->Polls, 1, memory_order_relaxed);
+    lines &= atomic_load(&h->ConnectedLines) & ~atomic_load(&h->InService);
+    BOOLEAN any = FALSE;
+    while (lines) {
+        unsigned l = (unsigned)__builtin_ctz(lines);
+        lines &= lines - 1;
+        if (atomic_fetch_or(&h->Requested, 1u << l) & (1u << l))
+            continue; /* requested already, not serviced yet */
+        KiRequestInterrupt(rt, h->Lines[l].Processor, h->Lines[l].Vector);
+        any = TRUE;
+    }
+    return any;
+}
+
+/* The vector's service routine: called by the kernel at the line's DIRQL on the processor the
+ * vector was requested on. */
+static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID Context)
+{
+    HALP_STATE *h = rt->Hal;
+    HALP_LINE *ln = Context;
+    unsigned bit = 1u << ln->Line;
+    PKTHREAD t = KiCurrentThread();
+    (void)Vector;
+    atomic_fetch_or(&h->InService, bit);
+    atomic_fetch_and(&h->Requested, ~bit);
+    pthread_rwlock_rdlock(&h->ChainLock);
+    if (ln->Mode == Latched) /* acknowledge first: an edge during the ISRs is latched again */
+        kmrig_link_irq_control(h->Link, ln->Line, KMRIG_IRQ_EOI);
+    BOOLEAN claimed = FALSE;
+    PKINTERRUPT first = NULL;
+    for (PLIST_ENTRY e = ln->Chain.Flink; e != &ln->Chain; e = e->Flink) {
+        PKINTERRUPT i = CONTAINING_RECORD(e, KINTERRUPT, InterruptListEntry);
+        if (!first)
+            first = i;
+        KIRQL old = KiRaiseIrql(t, i->SynchronizeIrql);
+        KeAcquireSpinLockAtDpcLevel(i->ActualLock);
+        BOOLEAN r = i->ServiceRoutine(i, i->ServiceContext);
+        KeReleaseSpinLockFromDpcLevel(i->ActualLock);
+        t->Prcb->Irql = old;
+        i->ServiceCount++;
+        if (r) {
+            i->ClaimCount++;
+            claimed = TRUE;
+            if (ln->Mode == LevelSensitive)
+                break; /* NT: a level chain stops at the first ISR that claims */
+        }
+    }
+    ln->Services++;
+    ln->UnclaimedRun = claimed ? 0 : ln->UnclaimedRun + 1;
+    ULONG run = ln->UnclaimedRun;
+    BOOLEAN chained = first && first->InterruptListEntry.Flink != &ln->Chain;
+    pthread_rwlock_unlock(&h->ChainLock);
+    atomic_fetch_and(&h->InService, ~bit);
+    if (!claimed && first && ln->Mode == Latched)
+        KmLog(rt, KMRIG_LOG_WARN, "interrupt on line %u: no ISR claimed it", (unsigned)ln->Line);
+    if (run >= HALP_STORM_UNCLAIMED && ln->Mode == LevelSensitive) {
+        kmrig_link_irq_control(h->Link, ln->Line, KMRIG_IRQ_MASK);
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "interrupt storm on line %u (vector 0x%x): the line stayed asserted and no ISR "
+              "claimed it %u times in a row",
+              (unsigned)ln->Line, (unsigned)ln->Vector, (unsigned)run);
+        KeBugCheckEx(HARDWARE_INTERRUPT_STORM, (ULONG_PTR)(first ? first->ServiceRoutine : NULL),
+                     (ULONG_PTR)(first ? first->ServiceContext : NULL), (ULONG_PTR)first,
+                     chained ? 2 : 1);
+    }
+}
+
+/* ---- connect / disconnect ---------------------------------------------------------------- */
+
+NTSTATUS NTAPI IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                                  PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
+                                  KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                                  BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                                  BOOLEAN FloatingSave)
+{
+    struct kmrig_runtime *rt = KiRuntime();
+    VF_IRQL_MAX(PASSIVE_LEVEL);
+    HALP_STATE *h = rt->Hal;
+    *InterruptObject = NULL;
+    KAFFINITY active = KeQueryActiveProcessors();
+    if (!ServiceRoutine || SynchronizeIrql < Irql || !(ProcessorEnableMask & active) ||
+        (InterruptMode != LevelSensitive && InterruptMode != Latched))
+        return STATUS_INVALID_PARAMETER;
+    if (!h->Link || Vector < HALP_VECTOR_BASE || Vector - HALP_VECTOR_BASE >= h->Info.irq_lines) {
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "IoConnectInterrupt: vector 0x%x is not an interrupt line of this target",
+              (unsigned)Vector);
+        return STATUS_INVALID_PARAMETER;
+    }
+    ULONG line = Vector - HALP_VECTOR_BASE;
+    HALP_LINE *ln = &h->Lines[line];
+    if (Irql != ln->Irql) {
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "IoConnectInterrupt: Irql %u does not match vector 0x%x (DIRQL %u): pass the "
+              "translated resource's u.Interrupt.Level",
+              Irql, (unsigned)Vector, ln->Irql);
+        return STATUS_INVALID_PARAMETER;
+    }
+    PKINTERRUPT i = calloc(1, sizeof *i);
+    if (!i)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    i->Type = 22; /* InterruptObject */
+    i->Size = sizeof *i;
+    i->ServiceRoutine = ServiceRoutine;
+    i->ServiceContext = ServiceContext;
+    KeInitializeSpinLock(&i->SpinLock);
+    i->ActualLock = SpinLock ? SpinLock : &i->SpinLock;
+    i->Vector = Vector;
+    i->Irql = Irql;
+    i->SynchronizeIrql = SynchronizeIrql;
+    i->ShareVector = ShareVector;
+    i->FloatingSave = FloatingSave;
+    i->Mode = InterruptMode;
+    i->Affinity = ProcessorEnableMask & active;
+    i->Line = line;
+    i->Runtime = rt;
+
+    pthread_mutex_lock(&h->Lock);
+    BOOLEAN first = IsListEmpty(&ln->Chain);
+    if (!first) {
+        PKINTERRUPT other = CONTAINING_RECORD(ln->Chain.Flink, KINTERRUPT, InterruptListEntry);
+        if (!ShareVector || !other->ShareVector || other->Mode != InterruptMode) {
+            pthread_mutex_unlock(&h->Lock);
+            free(i);
+            KmLog(rt, KMRIG_LOG_ERROR,
+                  "IoConnectInterrupt: vector 0x%x is connected already and %s", (unsigned)Vector,
+                  other->Mode != InterruptMode ? "with another interrupt mode"
+                                               : "not shared by both connections");
+            return STATUS_INVALID_PARAMETER;
+        }
+    }
+    pthread_rwlock_wrlock(&h->ChainLock);
+    InsertTailList(&ln->Chain, &i->InterruptListEntry);
+    ln->Connected++;
+    pthread_rwlock_unlock(&h->ChainLock);
+    if (first) {
+        ln->Mode = InterruptMode;
+        ln->Processor = (ULONG)__builtin_ctzll(i->Affinity);
+        ln->UnclaimedRun = 0;
+        KiConnectVector(rt, Vector, ln->Irql, HalpInterruptService, ln);
+        kmrig_link_irq_control(h->Link, line,
+                               InterruptMode == Latched ? KMRIG_IRQ_EDGE : KMRIG_IRQ_LEVEL);
+        if (InterruptMode == Latched) /* an edge latched before anyone listened is stale */
+            kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_EOI);
+        kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_UNMASK);
+        atomic_fetch_or(&h->ConnectedLines, 1u << line);
+    }
+    pthread_mutex_unlock(&h->Lock);
+    *InterruptObject = i;
+    KmLog(rt, KMRIG_LOG_DEBUG, "IoConnectInterrupt: ISR %p on line %u, vector 0x%x, DIRQL %u%s",
+          (void *)(ULONG_PTR)ServiceRoutine, (unsigned)line, (unsigned)Vector, Irql,
+          InterruptMode == Latched ? ", latched" : ", level-sensitive");
+    HalpPollInterrupts(rt); /* the line may be pending already */
+    KiDeliver(KiCurrentThread());
+    return STATUS_SUCCESS;
+}
+
+VOID NTAPI IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
+{
+    struct kmrig_runtime *rt = KiRuntime();
+    VF_IRQL_MAX(PASSIVE_LEVEL);
+    HALP_STATE *h = rt->Hal;
+    PKINTERRUPT i = InterruptObject;
+    if (!i || i->Runtime != rt || i->Line >= HALP_MAX_LINES)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_INTERRUPT_OBJECT,
+                     (ULONG_PTR)i, 0, (ULONG_PTR) "IoDisconnectInterrupt");
+    HALP_LINE *ln = &h->Lines[i->Line];
+    pthread_mutex_lock(&h->Lock);
+    BOOLEAN last = ln->Connected == 1;
+    if (last) {
+        atomic_fetch_and(&h->ConnectedLines, ~(1u << i->Line));
+        kmrig_link_irq_control(h->Link, i->Line, KMRIG_IRQ_MASK);
+    }
+    /* Taking the chain lock for writing waits for an ISR of this chain running elsewhere. */
+    pthread_rwlock_wrlock(&h->ChainLock);
+    RemoveEntryList(&i->InterruptListEntry);
+    ln->Connected--;
+    pthread_rwlock_unlock(&h->ChainLock);
+    if (last) {
+        KiDisconnectVector(rt, i->Vector);
+        atomic_fetch_and(&h->Requested, ~(1u << i->Line));
+    }
+    pthread_mutex_unlock(&h->Lock);
+    free(i);
+}
+
+/* ---- synchronisation with an ISR --------------------------------------------------------- */
+
+BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt,
+                                     PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
+                                     PVOID SynchronizeContext)
+{
+    struct kmrig_runtime *rt = KiRuntime();
+    if (!Interrupt || Interrupt->Runtime != rt)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_INTERRUPT_OBJECT,
+                     (ULONG_PTR)Interrupt, 0, (ULONG_PTR) "KeSynchronizeExecution");
+    if (VfOn(rt, KMRIG_VERIFY_IRQL))
+        VfCheckIrqlMax(Interrupt->SynchronizeIrql, "KeSynchronizeExecution");
+    KIRQL old;
+    KeRaiseIrql(Interrupt->SynchronizeIrql, &old);
+    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    BOOLEAN r = SynchronizeRoutine(SynchronizeContext);
+    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    KeLowerIrql(old);
+    return r;
+}

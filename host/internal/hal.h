@@ -1,0 +1,109 @@
+/*
+ * hal.h - HAL internals: the instance's target (a link), the I/O windows that MmMapIoSpace
+ * hands out, interrupt lines and their KINTERRUPT chains, and the device clock.
+ *
+ * Routing. A register pointer is a host address inside a PROT_NONE reservation that
+ * MmMapIoSpace made (so a driver that dereferences it instead of calling READ_REGISTER_* faults
+ * at once); the window table maps it back to a bus address. A port "address" is a cookie routed
+ * by value (0..0xFFFF), never dereferenced.
+ *
+ * Interrupts. Line n of the target's interrupt unit is vector HALP_VECTOR_BASE + n at DIRQL
+ * HalpLineIrql(n). After anything that can change device state (an access, an advance of the
+ * device clock) the HAL polls the link's pending lines and requests the vector of every
+ * connected line that is pending, not in service and not already requested. The vector's
+ * service routine (HalpInterruptService) runs the KINTERRUPT chain on the processor; a latched
+ * (edge) line is EOIed before the ISRs run, so an edge during them is kept. A level line that is
+ * still high after its ISRs is requested again at the next poll, i.e. after the DPCs and
+ * threads of that processor had their chance: DPCs are not starved. A level line that no ISR
+ * claims 1000 times in a row is an interrupt storm: bugcheck HARDWARE_INTERRUPT_STORM (0xF2).
+ */
+#ifndef KMRIG_INTERNAL_HAL_H
+#define KMRIG_INTERNAL_HAL_H
+
+#include "rt.h"
+#include <kmrig/link.h>
+
+#define HALP_VECTOR_BASE 0x40u
+#define HALP_MAX_LINES 32u
+#define HALP_MAX_WINDOWS 1024u
+#define HALP_STORM_UNCLAIMED 1000u
+
+typedef struct _KINTERRUPT {
+    CSHORT Type;
+    CSHORT Size;
+    LIST_ENTRY InterruptListEntry;
+    PKSERVICE_ROUTINE ServiceRoutine;
+    PVOID ServiceContext;
+    KSPIN_LOCK SpinLock;    /* used when the driver passed no lock */
+    PKSPIN_LOCK ActualLock; /* the driver's lock or &SpinLock */
+    ULONG Vector;
+    KIRQL Irql;
+    KIRQL SynchronizeIrql;
+    BOOLEAN ShareVector;
+    BOOLEAN FloatingSave;
+    KINTERRUPT_MODE Mode;
+    KAFFINITY Affinity;
+    ULONG Line;
+    struct kmrig_runtime *Runtime;
+    ULONGLONG ServiceCount; /* times its ISR ran */
+    ULONGLONG ClaimCount;   /* ... and returned TRUE */
+} KINTERRUPT;
+
+typedef struct _HALP_LINE {
+    ULONG Line;
+    ULONG Vector;
+    KIRQL Irql;
+    KINTERRUPT_MODE Mode;
+    ULONG Processor;     /* where it is delivered */
+    LIST_ENTRY Chain;    /* KINTERRUPTs (HALP_STATE.ChainLock) */
+    ULONG Connected;     /* KINTERRUPTs in Chain */
+    ULONG UnclaimedRun;  /* consecutive services no ISR claimed */
+    ULONGLONG Services;  /* times the chain ran */
+} HALP_LINE;
+
+typedef struct _HALP_WINDOW {
+    ULONG_PTR Va;      /* what MmMapIoSpace returned */
+    SIZE_T Length;     /* NumberOfBytes */
+    ULONGLONG Bus;     /* bus (physical) address of Va */
+    PVOID Reserved;    /* the PROT_NONE reservation (page aligned) */
+    SIZE_T ReservedSize;
+    atomic_bool Dead;  /* unmapped: touching it is a page fault */
+} HALP_WINDOW;
+
+typedef struct _HALP_STATE {
+    struct kmrig_runtime *Runtime;
+    struct kmrig_link *Link; /* NULL: no target */
+    struct kmrig_link_info Info;
+    BOOLEAN DeviceClock;     /* the link's clock is the runtime's time base */
+
+    pthread_mutex_t Lock;       /* connect/disconnect, window table appends */
+    pthread_rwlock_t ChainLock; /* KINTERRUPT chains: read while ISRs run */
+    HALP_LINE Lines[HALP_MAX_LINES];
+    atomic_uint ConnectedLines; /* lines with at least one KINTERRUPT, unmasked */
+    atomic_uint Requested;      /* lines whose vector is requested, not yet serviced */
+    atomic_uint InService;      /* lines whose chain is running */
+
+    HALP_WINDOW Windows[HALP_MAX_WINDOWS];
+    atomic_uint WindowCount; /* entries published (release) */
+
+    atomic_ullong BusErrors; /* accesses that failed */
+    atomic_ullong Polls;
+} HALP_STATE;
+
+/* Opens the target named in the configuration (before the kernel starts, so that its clock can
+ * be the time base) and closes it (after the kernel stopped). */
+int HalpOpenTarget(struct kmrig_runtime *rt, const char *uri);
+VOID HalpCloseTarget(struct kmrig_runtime *rt);
+/* The device clock as the kernel's time source. */
+extern const struct kmrig_clock_ops HalpDeviceClockOps;
+
+/* Requests the vectors of pending connected lines. Any thread, no lock held. TRUE when it
+ * requested at least one. */
+BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
+
+static inline KIRQL HalpLineIrql(ULONG Line)
+{
+    return (KIRQL)(4 + (Line < 7 ? Line : 7)); /* DIRQLs 4..11, below SYNCH_LEVEL */
+}
+
+#endif
