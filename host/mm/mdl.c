@@ -68,8 +68,9 @@ SIZE_T NTAPI MmSizeOfMdl(PVOID Base, SIZE_T Length)
     return sizeof(MDL) + sizeof(PFN_NUMBER) * (SIZE_T)ADDRESS_AND_SIZE_TO_SPAN_PAGES(Base, Length);
 }
 
-/* The IRP's MdlAddress. The IRP is the I/O manager's; its x64 WDK layout puts MdlAddress right
- * after Type and Size, at offset 8, and ddk/io.h pins that offset. */
+/* The IRP's MdlAddress. The IRP is the I/O manager's structure; every x64 WDK puts MdlAddress
+ * right after Type and Size, at offset 8, and the I/O manager pins that offset with a C_ASSERT.
+ * Reaching it by offset keeps Mm independent of the order in which ddk/io.h grows. */
 static PMDL *MiIrpMdlAddress(PIRP Irp)
 {
     return (PMDL *)((PUCHAR)Irp + 8);

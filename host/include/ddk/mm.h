@@ -1,7 +1,7 @@
 /*
  * ddk/mm.h - memory manager: PAGE_SIZE and page macros, MDLs, probing, sections, pageable code.
  *
- * What kmrig's memory manager is (docs/architecture.md, "Memory"):
+ * What kmrig's memory manager is:
  *  - There is one address space, the host process's. The "system address" of a buffer an MDL
  *    describes is the host buffer itself: MmGetSystemAddressForMdlSafe returns
  *    MmGetMdlVirtualAddress(Mdl). Nothing is ever paged out, so locking only records state.
