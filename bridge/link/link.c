@@ -143,7 +143,11 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         rc = KMRIG_LINK_EINVAL;
     if (rc != KMRIG_LINK_OK) {
         if (err && n && !err[0])
-            snprintf(err, n, "target '%s': %s", uri, kmrig_link_strerror(rc));
+            snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
+                     rc == KMRIG_LINK_EINVAL ? " (arguments: " : "",
+                     rc == KMRIG_LINK_EINVAL ? (ops->usage && *ops->usage ? ops->usage : "none")
+                                             : "",
+                     rc == KMRIG_LINK_EINVAL ? ")" : "");
         pthread_mutex_destroy(&l->lock);
         free(l->priv);
         free(l);

@@ -210,6 +210,7 @@ const struct kmrig_link_ops kmrig_link_loop_ops = {
     .name = "loop",
     .summary = "loopback test target: RAM, 8 interrupt lines, a timer, virtual time",
     .priv_size = sizeof(struct loop),
+    .usage = "",
     .open = loop_open,
     .close = loop_close,
     .read = loop_read,

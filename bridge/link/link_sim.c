@@ -190,6 +190,7 @@ const struct kmrig_link_ops kmrig_link_sim_ops = {
     .name = "sim",
     .summary = "the reference SoC as an in-process Verilator model (virtual time)",
     .priv_size = sizeof(struct sim),
+    .usage = "waves=FILE.fst, gap=0..255, hz=N, noskip, timeout=N; comma-separated",
     .open = sim_open,
     .close = sim_close,
     .read = sim_read,

@@ -16,7 +16,7 @@ static void KmpVLog(struct kmrig_runtime *rt, enum kmrig_log_level level, const 
         rt->Config.log_fn(rt->Config.log_ctx, level, msg);
         return;
     }
-    if (rt)
+    if (rt && rt->Ke.Clock) /* (no clock yet while the target opens) */
         fprintf(stderr, "kmrig[%llu ns] %s: %s\n", (unsigned long long)KiNowNs(rt),
                 KmpLevelNames[level], msg);
     else

@@ -83,6 +83,7 @@ struct kmrig_link_ops {
     const char *name;    /* URI scheme, e.g. "sim" */
     const char *summary; /* one line for `kmrig info` and error messages */
     size_t priv_size;
+    const char *usage; /* the URI arguments open() accepts, for error messages ("" for none) */
     /* NULL when this build lacks the transport: then `missing` says why. */
     const char *missing;
 
