@@ -404,6 +404,24 @@ static void test_mm_mdl_verifier_irql(void **state)
     assert_int_equal(p[2], DISPATCH_LEVEL);
 }
 
+static void verifier_off_mdl_misuse(void *arg)
+{
+    kmrig_config cfg;
+    kmrig_config_init(&cfg);
+    cfg.verify_off = 1;
+    kmrig_runtime *rt = kmtest_runtime_cfg(&cfg);
+    UCHAR data[16];
+    PMDL m = IoAllocateMdl(data, sizeof data, FALSE, FALSE, NULL);
+    PVOID va = MmMapLockedPages(m, KernelMode); /* unlocked: not checked, still the buffer */
+    if (va != data)
+        KeBugCheckEx(0xDEAD, (ULONG_PTR)va, 0, 0, 0);
+    MmUnmapLockedPages(data + 1, m); /* ignored */
+    MmUnmapLockedPages(va, m);
+    MmUnlockPages(m); /* not locked: ignored */
+    IoFreeMdl(m);
+    kmrig_runtime_destroy(rt);
+}
+
 static void test_mm_map_locked_pages_verifier(void **state)
 {
     ULONG_PTR p[4];
@@ -414,6 +432,8 @@ static void test_mm_map_locked_pages_verifier(void **state)
     assert_int_equal(kmtest_bugcheck_of(unmap_wrong_address, NULL, p),
                      DRIVER_VERIFIER_DETECTED_VIOLATION);
     assert_int_equal(p[0], KMRIG_VF_MDL_BAD_UNMAP);
+    /* With the verifier off the same misuse is not reported. */
+    assert_int_equal(kmtest_bugcheck_of(verifier_off_mdl_misuse, NULL, p), 0);
 }
 
 static void test_io_free_mdl_of_locked_mdl_bugchecks(void **state)
