@@ -102,70 +102,99 @@ static const HALP_WINDOW *HalpFindWindow(struct kmrig_runtime *rt, const volatil
     return NULL;
 }
 
-#define HALP_REG_READ(Name, Type, Size)                                                            \
-    Type NTAPI Name(volatile Type *Register)                                                       \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, FALSE);                          \
-        if (!w)                                                                                    \
-            return *Register; /* ordinary memory: as on NT, a plain load */                       \
-        return (Type)HalpBusRead(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va),     \
-                                 Size, #Name);                                                     \
-    }
+static ULONG HalpRegRead(volatile void *Register, unsigned Size, const char *Routine)
+{
+    struct kmrig_runtime *rt = HalpRuntime(Routine);
+    const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, FALSE);
+    if (!w) /* ordinary memory: as on NT, a plain load */
+        return Size == 1 ? *(volatile UCHAR *)Register
+                         : Size == 2 ? *(volatile USHORT *)Register : *(volatile ULONG *)Register;
+    return HalpBusRead(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Routine);
+}
 
-#define HALP_REG_WRITE(Name, Type, Size)                                                           \
-    VOID NTAPI Name(volatile Type *Register, Type Value)                                           \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, TRUE);                           \
-        if (!w) {                                                                                  \
-            *Register = Value;                                                                     \
-            return;                                                                                \
-        }                                                                                          \
-        HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Value,     \
-                     #Name);                                                                       \
+static void HalpRegWrite(volatile void *Register, unsigned Size, ULONG Value, const char *Routine)
+{
+    struct kmrig_runtime *rt = HalpRuntime(Routine);
+    const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, TRUE);
+    if (!w) {
+        if (Size == 1)
+            *(volatile UCHAR *)Register = (UCHAR)Value;
+        else if (Size == 2)
+            *(volatile USHORT *)Register = (USHORT)Value;
+        else
+            *(volatile ULONG *)Register = Value;
+        return;
     }
+    HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Value,
+                 Routine);
+}
 
-/* Buffers walk incrementing register addresses. */
-#define HALP_REG_READ_BUFFER(Name, Type, Size)                                                     \
-    VOID NTAPI Name(volatile Type *Register, Type *Buffer, ULONG Count)                            \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        for (ULONG i = 0; i < Count; i++) {                                                        \
-            const HALP_WINDOW *w = HalpFindWindow(rt, Register + i, Size, FALSE);                  \
-            Buffer[i] = w ? (Type)HalpBusRead(rt, KMRIG_SPACE_MEM,                                 \
-                                              w->Bus + ((ULONG_PTR)(Register + i) - w->Va), Size,  \
-                                              #Name)                                               \
-                          : Register[i];                                                           \
-        }                                                                                          \
-    }
+UCHAR NTAPI READ_REGISTER_UCHAR(volatile UCHAR *Register)
+{
+    return (UCHAR)HalpRegRead(Register, 1, __func__);
+}
 
-#define HALP_REG_WRITE_BUFFER(Name, Type, Size)                                                    \
-    VOID NTAPI Name(volatile Type *Register, Type *Buffer, ULONG Count)                            \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        for (ULONG i = 0; i < Count; i++) {                                                        \
-            const HALP_WINDOW *w = HalpFindWindow(rt, Register + i, Size, TRUE);                   \
-            if (w)                                                                                 \
-                HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)(Register + i) - w->Va),   \
-                             Size, Buffer[i], #Name);                                              \
-            else                                                                                   \
-                Register[i] = Buffer[i];                                                           \
-        }                                                                                          \
-    }
+USHORT NTAPI READ_REGISTER_USHORT(volatile USHORT *Register)
+{
+    return (USHORT)HalpRegRead(Register, 2, __func__);
+}
 
-HALP_REG_READ(READ_REGISTER_UCHAR, UCHAR, 1)
-HALP_REG_READ(READ_REGISTER_USHORT, USHORT, 2)
-HALP_REG_READ(READ_REGISTER_ULONG, ULONG, 4)
-HALP_REG_WRITE(WRITE_REGISTER_UCHAR, UCHAR, 1)
-HALP_REG_WRITE(WRITE_REGISTER_USHORT, USHORT, 2)
-HALP_REG_WRITE(WRITE_REGISTER_ULONG, ULONG, 4)
-HALP_REG_READ_BUFFER(READ_REGISTER_BUFFER_UCHAR, UCHAR, 1)
-HALP_REG_READ_BUFFER(READ_REGISTER_BUFFER_USHORT, USHORT, 2)
-HALP_REG_READ_BUFFER(READ_REGISTER_BUFFER_ULONG, ULONG, 4)
-HALP_REG_WRITE_BUFFER(WRITE_REGISTER_BUFFER_UCHAR, UCHAR, 1)
-HALP_REG_WRITE_BUFFER(WRITE_REGISTER_BUFFER_USHORT, USHORT, 2)
-HALP_REG_WRITE_BUFFER(WRITE_REGISTER_BUFFER_ULONG, ULONG, 4)
+ULONG NTAPI READ_REGISTER_ULONG(volatile ULONG *Register)
+{
+    return HalpRegRead(Register, 4, __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_UCHAR(volatile UCHAR *Register, UCHAR Value)
+{
+    HalpRegWrite(Register, 1, Value, __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_USHORT(volatile USHORT *Register, USHORT Value)
+{
+    HalpRegWrite(Register, 2, Value, __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_ULONG(volatile ULONG *Register, ULONG Value)
+{
+    HalpRegWrite(Register, 4, Value, __func__);
+}
+
+/* Buffers walk incrementing register addresses (x86 `rep movs`). */
+VOID NTAPI READ_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = (UCHAR)HalpRegRead(Register + i, 1, __func__);
+}
+
+VOID NTAPI READ_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = (USHORT)HalpRegRead(Register + i, 2, __func__);
+}
+
+VOID NTAPI READ_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = HalpRegRead(Register + i, 4, __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpRegWrite(Register + i, 1, Buffer[i], __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpRegWrite(Register + i, 2, Buffer[i], __func__);
+}
+
+VOID NTAPI WRITE_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpRegWrite(Register + i, 4, Buffer[i], __func__);
+}
 
 /* ---- ports: the pointer is the port number ----------------------------------------------- */
 
@@ -183,48 +212,81 @@ static ULONGLONG HalpPort(struct kmrig_runtime *rt, const void *Port, unsigned S
     return p;
 }
 
-#define HALP_PORT_READ(Name, Type, Size)                                                           \
-    Type NTAPI Name(Type *Port)                                                                    \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        return (Type)HalpBusRead(rt, KMRIG_SPACE_IO, HalpPort(rt, Port, Size, #Name), Size, #Name); \
-    }
+static ULONG HalpPortRead(const void *Port, unsigned Size, const char *Routine)
+{
+    struct kmrig_runtime *rt = HalpRuntime(Routine);
+    return HalpBusRead(rt, KMRIG_SPACE_IO, HalpPort(rt, Port, Size, Routine), Size, Routine);
+}
 
-#define HALP_PORT_WRITE(Name, Type, Size)                                                          \
-    VOID NTAPI Name(Type *Port, Type Value)                                                        \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        HalpBusWrite(rt, KMRIG_SPACE_IO, HalpPort(rt, Port, Size, #Name), Size, Value, #Name);     \
-    }
+static void HalpPortWrite(const void *Port, unsigned Size, ULONG Value, const char *Routine)
+{
+    struct kmrig_runtime *rt = HalpRuntime(Routine);
+    HalpBusWrite(rt, KMRIG_SPACE_IO, HalpPort(rt, Port, Size, Routine), Size, Value, Routine);
+}
 
-/* Buffers repeat the one port (a FIFO). */
-#define HALP_PORT_READ_BUFFER(Name, Type, Size)                                                    \
-    VOID NTAPI Name(Type *Port, Type *Buffer, ULONG Count)                                         \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        ULONGLONG p = HalpPort(rt, Port, Size, #Name);                                             \
-        for (ULONG i = 0; i < Count; i++)                                                          \
-            Buffer[i] = (Type)HalpBusRead(rt, KMRIG_SPACE_IO, p, Size, #Name);                     \
-    }
+UCHAR NTAPI READ_PORT_UCHAR(PUCHAR Port)
+{
+    return (UCHAR)HalpPortRead(Port, 1, __func__);
+}
 
-#define HALP_PORT_WRITE_BUFFER(Name, Type, Size)                                                   \
-    VOID NTAPI Name(Type *Port, Type *Buffer, ULONG Count)                                         \
-    {                                                                                              \
-        struct kmrig_runtime *rt = HalpRuntime(#Name);                                             \
-        ULONGLONG p = HalpPort(rt, Port, Size, #Name);                                             \
-        for (ULONG i = 0; i < Count; i++)                                                          \
-            HalpBusWrite(rt, KMRIG_SPACE_IO, p, Size, Buffer[i], #Name);                           \
-    }
+USHORT NTAPI READ_PORT_USHORT(PUSHORT Port)
+{
+    return (USHORT)HalpPortRead(Port, 2, __func__);
+}
 
-HALP_PORT_READ(READ_PORT_UCHAR, UCHAR, 1)
-HALP_PORT_READ(READ_PORT_USHORT, USHORT, 2)
-HALP_PORT_READ(READ_PORT_ULONG, ULONG, 4)
-HALP_PORT_WRITE(WRITE_PORT_UCHAR, UCHAR, 1)
-HALP_PORT_WRITE(WRITE_PORT_USHORT, USHORT, 2)
-HALP_PORT_WRITE(WRITE_PORT_ULONG, ULONG, 4)
-HALP_PORT_READ_BUFFER(READ_PORT_BUFFER_UCHAR, UCHAR, 1)
-HALP_PORT_READ_BUFFER(READ_PORT_BUFFER_USHORT, USHORT, 2)
-HALP_PORT_READ_BUFFER(READ_PORT_BUFFER_ULONG, ULONG, 4)
-HALP_PORT_WRITE_BUFFER(WRITE_PORT_BUFFER_UCHAR, UCHAR, 1)
-HALP_PORT_WRITE_BUFFER(WRITE_PORT_BUFFER_USHORT, USHORT, 2)
-HALP_PORT_WRITE_BUFFER(WRITE_PORT_BUFFER_ULONG, ULONG, 4)
+ULONG NTAPI READ_PORT_ULONG(PULONG Port)
+{
+    return HalpPortRead(Port, 4, __func__);
+}
+
+VOID NTAPI WRITE_PORT_UCHAR(PUCHAR Port, UCHAR Value)
+{
+    HalpPortWrite(Port, 1, Value, __func__);
+}
+
+VOID NTAPI WRITE_PORT_USHORT(PUSHORT Port, USHORT Value)
+{
+    HalpPortWrite(Port, 2, Value, __func__);
+}
+
+VOID NTAPI WRITE_PORT_ULONG(PULONG Port, ULONG Value)
+{
+    HalpPortWrite(Port, 4, Value, __func__);
+}
+
+/* Buffers repeat the one port (a FIFO; x86 `rep ins`/`rep outs`). */
+VOID NTAPI READ_PORT_BUFFER_UCHAR(PUCHAR Port, PUCHAR Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = (UCHAR)HalpPortRead(Port, 1, __func__);
+}
+
+VOID NTAPI READ_PORT_BUFFER_USHORT(PUSHORT Port, PUSHORT Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = (USHORT)HalpPortRead(Port, 2, __func__);
+}
+
+VOID NTAPI READ_PORT_BUFFER_ULONG(PULONG Port, PULONG Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        Buffer[i] = HalpPortRead(Port, 4, __func__);
+}
+
+VOID NTAPI WRITE_PORT_BUFFER_UCHAR(PUCHAR Port, PUCHAR Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpPortWrite(Port, 1, Buffer[i], __func__);
+}
+
+VOID NTAPI WRITE_PORT_BUFFER_USHORT(PUSHORT Port, PUSHORT Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpPortWrite(Port, 2, Buffer[i], __func__);
+}
+
+VOID NTAPI WRITE_PORT_BUFFER_ULONG(PULONG Port, PULONG Buffer, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        HalpPortWrite(Port, 4, Buffer[i], __func__);
+}
