@@ -1,8 +1,10 @@
 // kmrig_soc: the reference SoC. A host-side Wishbone B4 classic master port (driven by the
 // bridge core on a board, by the C harness in bridge/sim on the Verilator model) reaches,
 // through kmrig_wb_interconnect, the enumeration ROM, the sysid block, two timers (one in
-// memory space, one in I/O-port space), a 16550 UART (I/O port 0x3F8) and the interrupt
-// controller. The address map and the
+// memory space, one in I/O-port space), a 16550 UART (I/O port 0x3F8), a scatter-gather DMA
+// engine and the interrupt controller. The DMA engine reaches host memory through the DMA
+// port, a Wishbone B4 classic master out of the SoC (64-bit bus addresses) that the host
+// serves: the bridge core on a board, a C callback on the model. The address map and the
 // ROM come from rtl/soc.json (rtl/gen/*.vh). Bus conventions: docs/rtl.md.
 //
 // Simulation-only ports, tied off on a board:
@@ -38,7 +40,18 @@ module kmrig_soc #(
     output wire [3:0]  uart_mcr_o,    // {OUT2, OUT1, RTS, DTR}
     input  wire [3:0]  uart_msr_i,    // {DCD, RI, DSR, CTS}
 
-    input  wire [4:0]  irq_ext_i,     // interrupt lines 3..7, for peripherals outside the SoC
+    // DMA port: Wishbone B4 classic master to host memory, byte addresses = bus addresses
+    output wire        dma_cyc_o,
+    output wire        dma_stb_o,
+    output wire        dma_we_o,
+    output wire [63:0] dma_adr_o,
+    output wire [3:0]  dma_sel_o,
+    output wire [31:0] dma_dat_o,
+    input  wire [31:0] dma_dat_i,
+    input  wire        dma_ack_i,
+    input  wire        dma_err_i,
+
+    input  wire [3:0]  irq_ext_i,     // interrupt lines 4..7, for peripherals outside the SoC
     output wire [7:0]  irq_vec_o,     // pending & ~mask per line (the host's interrupt vector)
     output wire        irq_o,
     output wire [63:0] timestamp_o,
@@ -193,12 +206,41 @@ module kmrig_soc #(
         .next_event_o (uart0_next)
     );
 
+    wire        dma0_irq;
+    wire [31:0] dma0_next;
+
+    kmrig_dma u_dma0 (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_DMA0]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_DMA0 +: 32]),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_DMA0 +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_DMA0]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_DMA0]),
+        .m_cyc_o      (dma_cyc_o),
+        .m_stb_o      (dma_stb_o),
+        .m_we_o       (dma_we_o),
+        .m_adr_o      (dma_adr_o),
+        .m_sel_o      (dma_sel_o),
+        .m_dat_o      (dma_dat_o),
+        .m_dat_i      (dma_dat_i),
+        .m_ack_i      (dma_ack_i),
+        .m_err_i      (dma_err_i),
+        .irq_o        (dma0_irq),
+        .next_event_o (dma0_next)
+    );
+
     // Lines below KMRIG_SOC_IRQ_EXT_FIRST belong to the SoC's peripherals, the rest come from
     // irq_ext_i.
-    wire [7:0] irq_lines = ({3'b000, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
+    wire [7:0] irq_lines = ({4'h0, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
                          | ({7'h00, timer0_irq} << KMRIG_SOC_TIMER0_IRQ)
                          | ({7'h00, timer1_irq} << KMRIG_SOC_TIMER1_IRQ)
-                         | ({7'h00, uart0_irq} << KMRIG_SOC_UART0_IRQ);
+                         | ({7'h00, uart0_irq} << KMRIG_SOC_UART0_IRQ)
+                         | ({7'h00, dma0_irq} << KMRIG_SOC_DMA0_IRQ);
     wire [31:0] intc_next;
 
     kmrig_intc #(
@@ -226,7 +268,8 @@ module kmrig_soc #(
     wire [31:0] next_ab = (sysid_next < timer0_next) ? sysid_next : timer0_next;
     wire [31:0] next_cd = (timer1_next < intc_next) ? timer1_next : intc_next;
     wire [31:0] next_ae = (next_ab < uart0_next) ? next_ab : uart0_next;
-    wire [31:0] next_event_min = (next_ae < next_cd) ? next_ae : next_cd;
+    wire [31:0] next_cf = (next_cd < dma0_next) ? next_cd : dma0_next;
+    wire [31:0] next_event_min = (next_ae < next_cf) ? next_ae : next_cf;
 
     assign timestamp_o  = timestamp;
     assign next_event_o = (SIM_SKIP != 0) ? next_event_min : 32'hFFFFFFFF;

@@ -52,6 +52,8 @@ struct kmrig_simsoc {
     bool no_skip = false;
     bool tracing = false;
     bool uart_plug = false;
+    kmrig_simsoc_dma_fn dma_fn = nullptr;
+    void *dma_ctx = nullptr;
     uint64_t cycles = 0;
     kmrig_simsoc_stats stats = {};
 
@@ -79,6 +81,53 @@ struct kmrig_simsoc {
         stats.skipped_cycles += tick - 1;
         if (uart_plug)
             plug();
+        serve_dma();
+    }
+
+    // The DMA port's slave side: answers the cycle the master presents after this edge, for
+    // the master to take at the next edge (an asynchronous ACK in Wishbone classic terms).
+    void serve_dma()
+    {
+        uint8_t ack = 0, err = 0;
+        uint32_t rdata = top->dma_dat_i;
+        if (top->dma_cyc_o && top->dma_stb_o) {
+            unsigned lane = 0, size = 0;
+            switch (top->dma_sel_o) {
+            case 0x1: case 0x2: case 0x4: case 0x8:
+                size = 1;
+                lane = top->dma_sel_o == 1 ? 0 : top->dma_sel_o == 2 ? 1 : top->dma_sel_o == 4 ? 2 : 3;
+                break;
+            case 0x3: case 0xC:
+                size = 2;
+                lane = top->dma_sel_o == 3 ? 0 : 2;
+                break;
+            case 0xF:
+                size = 4;
+                break;
+            default:
+                break; // not a naturally aligned 1/2/4-byte access: bus error
+            }
+            const uint64_t addr = (static_cast<uint64_t>(top->dma_adr_o) & ~uint64_t{3}) + lane;
+            const uint32_t mask = size == 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1);
+            int rc = -1;
+            if (size && dma_fn) {
+                uint32_t data = top->dma_we_o ? (top->dma_dat_o >> (8 * lane)) & mask : 0;
+                rc = dma_fn(dma_ctx, top->dma_we_o ? 1 : 0, addr, size, &data);
+                if (rc == 0 && !top->dma_we_o)
+                    rdata = (data & mask) << (8 * lane);
+            }
+            ack = rc == 0;
+            err = rc != 0;
+            stats.dma_cycles++;
+            if (err)
+                stats.dma_errors++;
+        }
+        if (ack != top->dma_ack_i || err != top->dma_err_i || rdata != top->dma_dat_i) {
+            top->dma_ack_i = ack;
+            top->dma_err_i = err;
+            top->dma_dat_i = rdata;
+            top->eval();
+        }
     }
 
     // The loopback plug: the UART's outputs as this edge left them, wired to its inputs.
@@ -197,6 +246,9 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     top->irq_ext_i = 0;
     top->uart_rx_i = 1;
     top->uart_msr_i = 0;
+    top->dma_dat_i = 0;
+    top->dma_ack_i = 0;
+    top->dma_err_i = 0;
     top->eval();
     for (unsigned i = 0; i < reset_cycles; i++) {
         m->phase(0, m->half_ps[1]);
@@ -387,6 +439,12 @@ uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cyc
             break;
     }
     return done;
+}
+
+void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void *ctx)
+{
+    m->dma_fn = fn;
+    m->dma_ctx = ctx;
 }
 
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats)

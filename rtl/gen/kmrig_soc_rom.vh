@@ -8,9 +8,9 @@ function [31:0] kmrig_soc_rom_word;
     begin
         case (idx)
         6'd0: kmrig_soc_rom_word = 32'h4B4D5245;
-        6'd1: kmrig_soc_rom_word = 32'h08200501;
-        6'd2: kmrig_soc_rom_word = 32'h00010100;
-        6'd3: kmrig_soc_rom_word = 32'h5218F753;
+        6'd1: kmrig_soc_rom_word = 32'h08200601;
+        6'd2: kmrig_soc_rom_word = 32'h00010200;
+        6'd3: kmrig_soc_rom_word = 32'h75E4BA72;
         6'd4: kmrig_soc_rom_word = 32'h4B4D0001;
         6'd5: kmrig_soc_rom_word = 32'h00000008;
         6'd6: kmrig_soc_rom_word = 32'h00001000;
@@ -43,14 +43,22 @@ function [31:0] kmrig_soc_rom_word;
         6'd33: kmrig_soc_rom_word = 32'h31303530;
         6'd34: kmrig_soc_rom_word = 32'h00000000;
         6'd35: kmrig_soc_rom_word = 32'h00000000;
-        6'd36: kmrig_soc_rom_word = 32'h4B4D0003;
-        6'd37: kmrig_soc_rom_word = 32'h00000008;
-        6'd38: kmrig_soc_rom_word = 32'h00003000;
+        6'd36: kmrig_soc_rom_word = 32'h4B4D0005;
+        6'd37: kmrig_soc_rom_word = 32'h00000306;
+        6'd38: kmrig_soc_rom_word = 32'h00004000;
         6'd39: kmrig_soc_rom_word = 32'h00000100;
         6'd40: kmrig_soc_rom_word = 32'h49524D4B;
-        6'd41: kmrig_soc_rom_word = 32'h4E495C47;
-        6'd42: kmrig_soc_rom_word = 32'h00004354;
+        6'd41: kmrig_soc_rom_word = 32'h47535C47;
+        6'd42: kmrig_soc_rom_word = 32'h00414D44;
         6'd43: kmrig_soc_rom_word = 32'h00000000;
+        6'd44: kmrig_soc_rom_word = 32'h4B4D0003;
+        6'd45: kmrig_soc_rom_word = 32'h00000008;
+        6'd46: kmrig_soc_rom_word = 32'h00003000;
+        6'd47: kmrig_soc_rom_word = 32'h00000100;
+        6'd48: kmrig_soc_rom_word = 32'h49524D4B;
+        6'd49: kmrig_soc_rom_word = 32'h4E495C47;
+        6'd50: kmrig_soc_rom_word = 32'h00004354;
+        6'd51: kmrig_soc_rom_word = 32'h00000000;
         default: kmrig_soc_rom_word = 32'h00000000;
         endcase
     end

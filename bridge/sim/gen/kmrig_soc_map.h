@@ -6,11 +6,11 @@
 
 /* SoC identity */
 #define KMRIG_SOC_ID                             0x4B4D5247u
-#define KMRIG_SOC_VERSION                        0x00010100u
+#define KMRIG_SOC_VERSION                        0x00010200u
 #define KMRIG_SOC_CLOCK_HZ                       50000000u
 #define KMRIG_SOC_IRQ_LINES                      8
-#define KMRIG_SOC_IRQ_EXT_FIRST                  3 /* irq_ext_i[0] is this line */
-#define KMRIG_SOC_IRQ_EXT_MASK                   0xF8u /* lines driven by irq_ext_i */
+#define KMRIG_SOC_IRQ_EXT_FIRST                  4 /* irq_ext_i[0] is this line */
+#define KMRIG_SOC_IRQ_EXT_MASK                   0xF0u /* lines driven by irq_ext_i */
 
 /* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */
 #define KMRIG_SOC_ROM_BASE                       0x00000000u
@@ -33,6 +33,10 @@
 #define KMRIG_SOC_UART0_SIZE                     0x8u
 #define KMRIG_SOC_UART0_IO                       1
 #define KMRIG_SOC_UART0_IRQ                      2
+#define KMRIG_SOC_DMA0_BASE                      0x00004000u
+#define KMRIG_SOC_DMA0_SIZE                      0x100u
+#define KMRIG_SOC_DMA0_IO                        0
+#define KMRIG_SOC_DMA0_IRQ                       3
 #define KMRIG_SOC_INTC_BASE                      0x00003000u
 #define KMRIG_SOC_INTC_SIZE                      0x100u
 #define KMRIG_SOC_INTC_IO                        0
@@ -113,6 +117,47 @@
 #define KMRIG_UART_MSR_DCD                       (1u << 7)
 #define KMRIG_UART_SCR                           0x07u /* rw: scratch */
 
+/* dma registers (byte offsets in the window) */
+#define KMRIG_DMA_CTRL                           0x00u /* rw: control; RUN clears itself when the engine stops */
+#define KMRIG_DMA_CTRL_RUN                       (1u << 0)
+#define KMRIG_DMA_CTRL_IRQ_EN                    (1u << 1)
+#define KMRIG_DMA_CTRL_FIFO_RESET                (1u << 2)
+#define KMRIG_DMA_STATUS                         0x04u /* rw: BUSY ro; DONE, ERROR, DESC_IRQ write 1 to clear; ERR_CODE ro */
+#define KMRIG_DMA_STATUS_BUSY                    (1u << 0)
+#define KMRIG_DMA_STATUS_DONE                    (1u << 1)
+#define KMRIG_DMA_STATUS_ERROR                   (1u << 2)
+#define KMRIG_DMA_STATUS_DESC_IRQ                (1u << 3)
+#define KMRIG_DMA_STATUS_ERR_CODE_MASK           (0xFu << 8)
+#define KMRIG_DMA_STATUS_ERR_CODE_SHIFT          8
+#define KMRIG_DMA_DESC_LO                        0x08u /* rw: bus address of the first (while running: current) descriptor, bits 31:0; writable while idle */
+#define KMRIG_DMA_DESC_HI                        0x0Cu /* rw: ... bits 63:32 */
+#define KMRIG_DMA_BYTES                          0x10u /* ro: bytes moved since the last start */
+#define KMRIG_DMA_DESCS                          0x14u /* ro: descriptors completed since the last start */
+#define KMRIG_DMA_ERR_ADDR_LO                    0x18u /* ro: bus address of the failing access (the descriptor for ERR_CODE 5), bits 31:0 */
+#define KMRIG_DMA_ERR_ADDR_HI                    0x1Cu /* ro: ... bits 63:32 */
+#define KMRIG_DMA_FIFO_LEVEL                     0x20u /* ro: words in the loopback FIFO */
+#define KMRIG_DMA_FIFO_DEPTH                     0x24u /* ro: capacity of the loopback FIFO in words */
+
+/* dmadesc registers (byte offsets in the window) */
+#define KMRIG_DMADESC_SRC_LO                     0x00u /* ro: source bus address bits 31:0 (OP 0, 1) */
+#define KMRIG_DMADESC_SRC_HI                     0x04u /* ro: ... bits 63:32 */
+#define KMRIG_DMADESC_DST_LO                     0x08u /* ro: destination bus address bits 31:0 (OP 0, 2) */
+#define KMRIG_DMADESC_DST_HI                     0x0Cu /* ro: ... bits 63:32 */
+#define KMRIG_DMADESC_NEXT_LO                    0x10u /* ro: next descriptor bits 31:0 (ignored with LAST) */
+#define KMRIG_DMADESC_NEXT_HI                    0x14u /* ro: ... bits 63:32 */
+#define KMRIG_DMADESC_CTRL                       0x18u /* rw: written back with OWN cleared when done */
+#define KMRIG_DMADESC_CTRL_LEN_MASK              (0xFFFFFFu << 0)
+#define KMRIG_DMADESC_CTRL_LEN_SHIFT             0
+#define KMRIG_DMADESC_CTRL_OP_MASK               (0x3u << 24)
+#define KMRIG_DMADESC_CTRL_OP_SHIFT              24
+#define KMRIG_DMADESC_CTRL_IRQ                   (1u << 28)
+#define KMRIG_DMADESC_CTRL_LAST                  (1u << 29)
+#define KMRIG_DMADESC_CTRL_OWN                   (1u << 31)
+#define KMRIG_DMADESC_STATUS                     0x1Cu /* wo: written by the engine after CTRL */
+#define KMRIG_DMADESC_STATUS_BYTES_MASK          (0xFFFFFFu << 0)
+#define KMRIG_DMADESC_STATUS_BYTES_SHIFT         0
+#define KMRIG_DMADESC_STATUS_DONE                (1u << 31)
+
 /* intc registers (byte offsets in the window) */
 #define KMRIG_INTC_PENDING                       0x00u /* ro: pending lines (level lines follow the input, edge lines latch) */
 #define KMRIG_INTC_MASK                          0x04u /* rw: 1 = line masked; reset all ones */
@@ -145,9 +190,9 @@
 #define KMRIG_ROM_FLAG_CORE                      (1u << 3) /* part of the bridge, not a PnP child */
 
 /* Expected ROM contents (words at KMRIG_SOC_ROM_BASE + 4*i) */
-#define KMRIG_SOC_ROM_WORDS                      44
+#define KMRIG_SOC_ROM_WORDS                      52
 static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {
-    0x4B4D5245u, 0x08200501u, 0x00010100u, 0x5218F753u,
+    0x4B4D5245u, 0x08200601u, 0x00010200u, 0x75E4BA72u,
     0x4B4D0001u, 0x00000008u, 0x00001000u, 0x00000100u,
     0x49524D4Bu, 0x59535C47u, 0x00444953u, 0x00000000u,
     0x4B4D0002u, 0x00000002u, 0x00002000u, 0x00000100u,
@@ -156,6 +201,8 @@ static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {
     0x49524D4Bu, 0x49545C47u, 0x0052454Du, 0x00000000u,
     0x4B4D0004u, 0x00000203u, 0x000003F8u, 0x00000008u,
     0x504E502Au, 0x31303530u, 0x00000000u, 0x00000000u,
+    0x4B4D0005u, 0x00000306u, 0x00004000u, 0x00000100u,
+    0x49524D4Bu, 0x47535C47u, 0x00414D44u, 0x00000000u,
     0x4B4D0003u, 0x00000008u, 0x00003000u, 0x00000100u,
     0x49524D4Bu, 0x4E495C47u, 0x00004354u, 0x00000000u,
 };

@@ -51,6 +51,8 @@ struct kmrig_simsoc_stats {
     uint64_t skipped_cycles; /* cycles advanced without their own evaluation */
     uint64_t bus_cycles;     /* Wishbone cycles run (reads + writes, including failed ones) */
     uint64_t bus_errors;     /* ... of which ended with ERR or a timeout */
+    uint64_t dma_cycles;     /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
+    uint64_t dma_errors;     /* ... of which the handler refused (or no handler was set) */
 };
 
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
@@ -124,6 +126,23 @@ void kmrig_simsoc_uart_set_loopback(kmrig_simsoc *m, int on);
  * passed; returns the cycles advanced (as kmrig_simsoc_run_until_irq_change). Skips idle
  * stretches, so timing a character costs a few evaluations per bit. */
 uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cycles);
+
+/* The DMA port (docs/rtl.md, "DMA port"): bus-master peripherals (dma0) reach host memory
+ * through it. The harness serves it as a Wishbone slave: for every cycle a master presents, it
+ * calls fn once, synchronously, from inside whichever call is advancing the clock (run,
+ * run_until_*, read, write), on the caller's thread. One call per Wishbone cycle: one word or
+ * part of one (bursts may later come as several calls); the answer reaches the master on the
+ * next edge, so a master that keeps the port busy moves one word per cycle.
+ *   write: 1 the device writes memory (*data holds the value), 0 it reads (store in *data);
+ *   bus_addr: byte address of the lowest byte, naturally aligned to size (1, 2 or 4);
+ *   data: the value in bits 8*size-1:0 (the harness does the byte lanes, as in read/write).
+ * Return 0 to complete the cycle, nonzero to end it with a bus error: the master sees a DMA
+ * fault (dma0: STATUS.ERROR, its code and address, and its interrupt). fn must not call any
+ * kmrig_simsoc_* function on the same model. fn = NULL (the default) refuses every cycle.
+ * Setting a handler takes effect for the next cycle. */
+typedef int (*kmrig_simsoc_dma_fn)(void *ctx, int write, uint64_t bus_addr, unsigned size,
+                                   uint32_t *data);
+void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void *ctx);
 
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats);
 const char *kmrig_simsoc_strerror(int code);
