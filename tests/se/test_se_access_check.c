@@ -20,7 +20,7 @@ typedef struct {
     ULONG Acl[128];
 } DESC;
 
-static UCHAR user_sid_buf[16];
+static ULONG user_sid_buf[SECURITY_MAX_SID_SIZE / sizeof(ULONG)];
 
 static PSID user_sid(void)
 {
