@@ -20,7 +20,7 @@ typedef struct _OBJECT_HEADER {
     atomic_llong HandleCount;
     POBJECT_TYPE Type;
     struct kmrig_runtime *Runtime;
-    QUAD Body;
+    DECLSPEC_ALIGN(16) QUAD Body; /* 16: DEVICE_OBJECT, IRP... are 16-aligned types */
 } OBJECT_HEADER, *POBJECT_HEADER;
 
 #define OBJECT_TO_OBJECT_HEADER(o) CONTAINING_RECORD((o), OBJECT_HEADER, Body)
@@ -38,5 +38,41 @@ BOOLEAN ObpIsObject(PVOID p);
 /* A handle to Object (takes a reference). */
 NTSTATUS ObpCreateHandle(struct kmrig_runtime *rt, PVOID Object, ACCESS_MASK Access,
                          ULONG Attributes, PHANDLE Handle);
+
+
+/* ---- The object name space (host/ob/namespace.c) ----
+ * A tree of directory objects from the root "\", with symbolic links (resolved on lookup,
+ * \DosDevices -> \?? -> \GLOBAL??). A directory entry holds a pointer reference only while the
+ * object is permanent (OBJ_PERMANENT, named devices, symbolic links from IoCreateSymbolicLink);
+ * a temporary object's name goes away when the object is deleted (its type's DeleteProcedure
+ * calls ObpDeleteObjectName) or, if it has no handle open, when it is made temporary.
+ * Names compare case-insensitively. The name-space lock is a host mutex held for a few
+ * instructions, never across driver code. */
+#define OBP_FLAG_NAMED 0x00000001u     /* OBJECT_HEADER.Flags: the object has a name */
+#define OBP_FLAG_PERMANENT 0x00000002u /* the directory entry holds a reference */
+
+extern OBJECT_TYPE ObpDirectoryType, ObpSymbolicLinkType;
+
+NTSTATUS ObpInitializeNamespace(struct kmrig_runtime *rt);
+VOID ObpShutdownNamespace(struct kmrig_runtime *rt);
+/* Inserts Object under Name (absolute, or relative to the directory RootDirectory).
+ * Attributes: OBJ_PERMANENT, OBJ_OPENIF (an existing object of the same type is returned in
+ * *Existing, referenced, with STATUS_OBJECT_NAME_EXISTS). */
+NTSTATUS ObpInsertObjectName(struct kmrig_runtime *rt, PVOID Object, PCUNICODE_STRING Name,
+                             PVOID RootDirectory, ULONG Attributes, PVOID *Existing);
+/* Looks Name up, following symbolic links (a final link too unless OBJ_OPENLINK). Returns the
+ * object referenced. When the walk reaches a non-directory object with path left (a device
+ * with a file name), it stops there and *Remaining receives a malloc'd copy of the rest (from
+ * its backslash; the caller free()s Remaining->Buffer); without Remaining that is
+ * STATUS_OBJECT_PATH_NOT_FOUND. Other failures: STATUS_OBJECT_NAME_NOT_FOUND,
+ * STATUS_OBJECT_PATH_NOT_FOUND, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_PATH_SYNTAX_BAD. */
+NTSTATUS ObpLookupObjectName(struct kmrig_runtime *rt, PCUNICODE_STRING Name, PVOID RootDirectory,
+                             ULONG Attributes, PVOID *Object, PUNICODE_STRING Remaining);
+/* Removes the object's name (a no-op for unnamed objects). For delete procedures. */
+VOID ObpDeleteObjectName(PVOID Object);
+/* ObMakeTemporaryObject: drops the permanent reference; the name goes now if no handle is open. */
+VOID ObpMakeTemporaryObject(PVOID Object);
+/* A new symbolic link object (referenced, unnamed) to Target. */
+NTSTATUS ObpCreateSymbolicLink(struct kmrig_runtime *rt, PCUNICODE_STRING Target, PVOID *Link);
 
 #endif

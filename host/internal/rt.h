@@ -12,6 +12,7 @@
 
 struct _EXP_STATE;
 struct _OBP_STATE;
+struct _OBP_NAMESPACE;
 struct _PSP_STATE;
 struct _IOP_STATE;
 struct _RTLP_STATE;
@@ -32,6 +33,7 @@ struct kmrig_runtime {
     struct _MMP_STATE *Mm;   /* memory: MDL bookkeeping, sections, driver paging */
     struct _HALP_STATE *Hal; /* HAL: the link, I/O windows, interrupt lines, DMA */
     struct _IOP_STATE *Io;   /* I/O manager */
+    struct _OBP_NAMESPACE *ObNamespace; /* object name space (host/ob/namespace.c, set up by Io) */
 };
 
 /* The instance of the calling runtime thread; NULL on a thread that is not attached. */
