@@ -78,6 +78,18 @@ typedef struct _EXP_STATE {
     volatile BOOLEAN WorkersStopping;
 } EXP_STATE, *PEXP_STATE;
 
+/* Lookaside lists: the free blocks of processor 0 are the list's own ListHead; those of the other
+ * processors are in one cache-line-aligned side block per list, whose address is kept in
+ * GENERAL_LOOKASIDE.Future (reserved). Each cache is touched only by the holder of its processor's
+ * baton (see lookaside.c), so the hit path needs no interlocked instruction. Slot 0 of the side
+ * block is its header; slot n is processor n's cache. */
+typedef union DECLSPEC_ALIGN(64) _EXP_LOOKASIDE_CACHE {
+    SLIST_HEADER ListHead; /* slots 1..Processors-1: that processor's free blocks */
+    ULONG Processors;      /* slot 0: the processor count of the instance */
+    UCHAR Line[EXP_CACHE_LINE];
+} EXP_LOOKASIDE_CACHE, *PEXP_LOOKASIDE_CACHE;
+C_ASSERT(sizeof(EXP_LOOKASIDE_CACHE) == EXP_CACHE_LINE);
+
 /* Pool */
 NTSTATUS ExpInitializePool(struct kmrig_runtime *rt);
 VOID ExpShutdownPool(struct kmrig_runtime *rt);

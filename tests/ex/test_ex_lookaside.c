@@ -1,5 +1,5 @@
 /* Lookaside lists: layouts, hits and misses, Depth, statistics, custom allocators, verifier. */
-#include "kmtest.h"
+#include "ex_test.h"
 
 #include <string.h>
 
@@ -124,6 +124,159 @@ static void test_ex_paged_lookaside_uses_paged_pool(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+/* ---- per-processor caches ---- */
+
+typedef struct {
+    PNPAGED_LOOKASIDE_LIST List;
+    PVOID Block[2];
+    int Count;
+    int Free; /* 1: free Block[0..Count-1]; 0: allocate them */
+    ULONG Processor;
+} ON_PROCESSOR;
+
+static VOID NTAPI lookaside_dpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    ON_PROCESSOR *c = Context;
+    c->Processor = KeGetCurrentProcessorNumber();
+    for (int i = 0; i < c->Count; i++) {
+        if (c->Free)
+            ExFreeToNPagedLookasideList(c->List, c->Block[i]);
+        else
+            c->Block[i] = ExAllocateFromNPagedLookasideList(c->List);
+    }
+}
+
+/* The test thread may move between processors while it waits: the list operations run in DPCs
+ * targeted at the processor under test. */
+static void run_on_processor(ON_PROCESSOR *c, CCHAR Processor, int Free)
+{
+    KDPC dpc;
+    KeInitializeDpc(&dpc, lookaside_dpc, c);
+    KeSetTargetProcessorDpc(&dpc, Processor);
+    c->Free = Free;
+    assert_true(KeInsertQueueDpc(&dpc, NULL, NULL));
+    KeFlushQueuedDpcs();
+    assert_int_equal(c->Processor, (ULONG)Processor);
+}
+
+/* Each processor keeps its own free blocks (processor 0's are ListHead); counters are the list's;
+ * delete frees the blocks every processor holds. */
+static void test_ex_npaged_lookaside_caches_per_processor(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(2);
+    static NPAGED_LOOKASIDE_LIST la;
+    memset(&counts, 0, sizeof counts);
+    kmtest_junk(&la, sizeof la);
+    ExInitializeNPagedLookasideList(&la, counting_alloc, counting_free, 0, 64, 'ppLa', 0);
+    ON_PROCESSOR c1 = {.List = &la, .Count = 2}, c0 = {.List = &la, .Count = 1};
+    run_on_processor(&c1, 1, 0); /* two misses on processor 1 */
+    assert_int_equal(counts.Allocs, 2);
+    run_on_processor(&c1, 1, 1); /* kept by processor 1, not by ListHead */
+    assert_int_equal(la.L.TotalFrees, 2);
+    assert_int_equal(la.L.FreeMisses, 0);
+    assert_int_equal(ExQueryDepthSList(&la.L.ListHead), 0);
+    run_on_processor(&c0, 0, 0); /* processor 0 has nothing cached: a miss */
+    assert_int_equal(counts.Allocs, 3);
+    PVOID kept[2] = {c1.Block[0], c1.Block[1]};
+    run_on_processor(&c1, 1, 0); /* processor 1 gets its own blocks back, LIFO: hits */
+    assert_ptr_equal(c1.Block[0], kept[1]);
+    assert_ptr_equal(c1.Block[1], kept[0]);
+    assert_int_equal(counts.Allocs, 3);
+    assert_int_equal(la.L.TotalAllocates, 5);
+    assert_int_equal(la.L.AllocateMisses, 3);
+    run_on_processor(&c1, 1, 1);
+    run_on_processor(&c0, 0, 1);
+    assert_int_equal(ExQueryDepthSList(&la.L.ListHead), 1);
+    assert_int_equal(counts.Frees, 0);
+    ExDeleteNPagedLookasideList(&la);
+    assert_int_equal(counts.Frees, 3);
+    kmrig_runtime_destroy(rt);
+}
+
+/* Threads on four processors allocate, hand blocks to each other through an S-list and free what
+ * they receive, so blocks move between processor caches. No block is handed out twice, the
+ * counters add up, and the pool leak check at destroy finds no lost block. */
+#define LA_THREADS 6
+#define LA_ROUNDS 4000
+#define LA_MAGIC 0x4C6F6F6B41736964ull
+
+typedef struct DECLSPEC_ALIGN(16) {
+    SLIST_ENTRY Entry; /* the lookaside's link while free, the exchange's while handed over */
+    volatile LONG64 Live;
+    ULONG Owner;
+} LA_BLOCK;
+
+static NPAGED_LOOKASIDE_LIST StressList;
+static SLIST_HEADER Exchange;
+static volatile LONG StressErrors, StressAllocs, StressFrees;
+
+static void stress_free(LA_BLOCK *b)
+{
+    if (InterlockedExchange64(&b->Live, 0) != (LONG64)LA_MAGIC)
+        InterlockedIncrement(&StressErrors);
+    InterlockedIncrement(&StressFrees);
+    ExFreeToNPagedLookasideList(&StressList, b);
+}
+
+static VOID NTAPI stress_thread(PVOID Context)
+{
+    ULONG id = (ULONG)(ULONG_PTR)Context;
+    LA_BLOCK *held[8];
+    int n = 0;
+    for (int r = 0; r < LA_ROUNDS; r++) {
+        switch ((r * 7 + id) % 4) {
+        case 0:
+        case 1:
+            if (n < 8) {
+                LA_BLOCK *b = ExAllocateFromNPagedLookasideList(&StressList);
+                InterlockedIncrement(&StressAllocs);
+                if (InterlockedExchange64(&b->Live, (LONG64)LA_MAGIC) == (LONG64)LA_MAGIC)
+                    InterlockedIncrement(&StressErrors); /* handed out twice */
+                b->Owner = id;
+                held[n++] = b;
+            }
+            break;
+        case 2:
+            if (n)
+                InterlockedPushEntrySList(&Exchange, &held[--n]->Entry);
+            break;
+        default: {
+            PSLIST_ENTRY e = InterlockedPopEntrySList(&Exchange);
+            if (e)
+                stress_free(CONTAINING_RECORD(e, LA_BLOCK, Entry));
+            else if (n)
+                stress_free(held[--n]);
+        }
+        }
+    }
+    while (n)
+        stress_free(held[--n]);
+}
+
+static void test_ex_npaged_lookaside_concurrent_processors(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(4);
+    StressErrors = StressAllocs = StressFrees = 0;
+    InitializeSListHead(&Exchange);
+    ExInitializeNPagedLookasideList(&StressList, NULL, NULL, 0, sizeof(LA_BLOCK), 'ssLa', 0);
+    HANDLE h[LA_THREADS];
+    for (ULONG t = 0; t < LA_THREADS; t++)
+        h[t] = ex_start(stress_thread, (PVOID)(ULONG_PTR)t);
+    for (ULONG t = 0; t < LA_THREADS; t++)
+        ex_join(h[t]);
+    PSLIST_ENTRY e;
+    while ((e = InterlockedPopEntrySList(&Exchange)) != NULL)
+        stress_free(CONTAINING_RECORD(e, LA_BLOCK, Entry));
+    assert_int_equal(StressErrors, 0);
+    assert_int_equal(StressAllocs, StressFrees);
+    /* Counters are plain increments, approximate under contention (as NT's), never above. */
+    assert_true(StressList.L.TotalAllocates <= (ULONG)StressAllocs);
+    assert_true(StressList.L.AllocateMisses <= StressList.L.TotalAllocates);
+    assert_true(ExQueryDepthSList(&StressList.L.ListHead) <= StressList.L.MaximumDepth);
+    ExDeleteNPagedLookasideList(&StressList);
+    kmrig_runtime_destroy(rt); /* the pool leak check fails the test if a block was lost */
+}
+
 /* ---- verifier ---- */
 
 static void free_pool_with_live_lookaside(void *arg)
@@ -185,6 +338,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ex_npaged_lookaside_hits_misses_and_depth),
     cmocka_unit_test(test_ex_lookaside_depth_grows_with_misses),
     cmocka_unit_test(test_ex_paged_lookaside_uses_paged_pool),
+    cmocka_unit_test(test_ex_npaged_lookaside_caches_per_processor),
+    cmocka_unit_test(test_ex_npaged_lookaside_concurrent_processors),
     cmocka_unit_test(test_ex_lookaside_verifier_checks),
 };
 KMTEST_MAIN(tests)
