@@ -126,11 +126,29 @@ static void ExpTrack(struct kmrig_runtime *rt, PVOID P, PEXP_POOL_HEADER h, PVOI
     pthread_mutex_unlock(&ex->PoolLock);
 }
 
-PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLEAN Zero,
-                      PVOID Caller)
+/* The calling thread, after the verifier's IRQL rule (checked inline: with the verifier off the
+ * fast path pays one test on the thread it needs anyway). */
+static inline PKTHREAD ExpPoolEntry(KIRQL Max, const char *Routine)
 {
-    struct kmrig_runtime *rt = KiRuntime();
-    BOOLEAN verify = VfOn(rt, KMRIG_VERIFY_POOL);
+    PKTHREAD t = KiCurrentThreadOrNull();
+    if (__builtin_expect(t != NULL && (t->Runtime->Verify & KMRIG_VERIFY_IRQL), 0) &&
+        t->Prcb->Irql > Max)
+        VfCheckIrqlMax(Max, Routine);
+    return t;
+}
+
+#define EXP_POOL_ENTRY(max) ExpPoolEntry((max), __func__)
+
+static inline BOOLEAN ExpPoolVerify(PKTHREAD Thread)
+{
+    return __builtin_expect(Thread != NULL && (Thread->Runtime->Verify & KMRIG_VERIFY_POOL), 0);
+}
+
+static __attribute__((noinline)) PVOID ExpAllocatePoolSlow(PKTHREAD Thread, POOL_TYPE PoolType,
+                                                           SIZE_T NumberOfBytes, ULONG Tag,
+                                                           BOOLEAN Zero, PVOID Caller)
+{
+    BOOLEAN verify = ExpPoolVerify(Thread);
     POOL_TYPE base = (POOL_TYPE)(PoolType & 7);
     if (verify) {
         if (base == NonPagedPoolMustSucceed || base == NonPagedPoolCacheAlignedMustS)
@@ -170,8 +188,37 @@ PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLE
     h->Flags = 0;
     h->NumberOfBytes = NumberOfBytes;
     if (verify)
-        ExpTrack(rt, p, h, Caller);
+        ExpTrack(Thread->Runtime, p, h, Caller);
     return p;
+}
+
+/* The common case inline (verifier off, below a page, 16-byte alignment, not zeroed): a malloc
+ * and the header; everything else is ExpAllocatePoolSlow. */
+static inline __attribute__((always_inline)) PVOID
+ExpAllocatePoolThread(PKTHREAD Thread, POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                      BOOLEAN Zero, PVOID Caller)
+{
+    if (__builtin_expect(!ExpPoolVerify(Thread) && !Zero && NumberOfBytes < EXP_PAGE_SIZE &&
+                             !(PoolType & 4),
+                         1)) {
+        PEXP_POOL_HEADER h = malloc(sizeof(EXP_POOL_HEADER) + NumberOfBytes);
+        if (!h)
+            return NULL;
+        h->Tag = Tag;
+        h->Offset = sizeof(EXP_POOL_HEADER);
+        h->PoolType = ExpIsPaged(PoolType) ? 1 : 0;
+        h->Flags = 0;
+        h->NumberOfBytes = NumberOfBytes;
+        return h + 1;
+    }
+    return ExpAllocatePoolSlow(Thread, PoolType, NumberOfBytes, Tag, Zero, Caller);
+}
+
+PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLEAN Zero,
+                      PVOID Caller)
+{
+    return ExpAllocatePoolThread(KiCurrentThreadOrNull(), PoolType, NumberOfBytes, Tag, Zero,
+                                 Caller);
 }
 
 static DECLSPEC_NORETURN void ExpBadFree(PEXP_STATE ex, PVOID P, PEXP_POOL_RECORD r)
@@ -187,14 +234,26 @@ static DECLSPEC_NORETURN void ExpBadFree(PEXP_STATE ex, PVOID P, PEXP_POOL_RECOR
     KeBugCheckEx(BAD_POOL_CALLER, EXP_BPC_INVALID_ADDRESS, (ULONG_PTR)P, 0, 0);
 }
 
-VOID ExpFreePool(PVOID P, ULONG Tag, BOOLEAN CheckTag)
+static void ExpFreePoolVerified(struct kmrig_runtime *rt, PVOID P, ULONG Tag, BOOLEAN CheckTag);
+
+static inline __attribute__((always_inline)) void ExpFreePoolThread(PKTHREAD Thread, PVOID P,
+                                                                    ULONG Tag, BOOLEAN CheckTag)
 {
-    struct kmrig_runtime *rt = KiRuntime();
-    if (!VfOn(rt, KMRIG_VERIFY_POOL)) {
-        PEXP_POOL_HEADER h = (PEXP_POOL_HEADER)P - 1;
-        free((PUCHAR)P - h->Offset);
+    if (ExpPoolVerify(Thread)) {
+        ExpFreePoolVerified(Thread->Runtime, P, Tag, CheckTag);
         return;
     }
+    PEXP_POOL_HEADER h = (PEXP_POOL_HEADER)P - 1;
+    free((PUCHAR)P - h->Offset);
+}
+
+VOID ExpFreePool(PVOID P, ULONG Tag, BOOLEAN CheckTag)
+{
+    ExpFreePoolThread(KiCurrentThreadOrNull(), P, Tag, CheckTag);
+}
+
+static void ExpFreePoolVerified(struct kmrig_runtime *rt, PVOID P, ULONG Tag, BOOLEAN CheckTag)
+{
     PEXP_STATE ex = rt->Ex;
     PEXP_POOL_RECORD *link = NULL;
     pthread_mutex_lock(&ex->PoolLock);
@@ -300,33 +359,36 @@ VOID ExpCheckPoolLeaks(struct kmrig_runtime *rt)
 
 PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
-    return ExpAllocatePool(PoolType, NumberOfBytes, Tag, (PoolType & POOL_ZERO_ALLOCATION) != 0,
-                           __builtin_return_address(0));
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    return ExpAllocatePoolThread(t, PoolType, NumberOfBytes, Tag,
+                                 (PoolType & POOL_ZERO_ALLOCATION) != 0,
+                                 __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
-    return ExpAllocatePool(PoolType, NumberOfBytes, EXP_TAG_NONE, FALSE,
-                           __builtin_return_address(0));
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    return ExpAllocatePoolThread(t, PoolType, NumberOfBytes, EXP_TAG_NONE, FALSE,
+                                 __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
                                           EX_POOL_PRIORITY Priority)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
-    return ExpAllocatePool(PoolType, NumberOfBytes, Tag, FALSE, __builtin_return_address(0));
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    return ExpAllocatePoolThread(t, PoolType, NumberOfBytes, Tag, FALSE,
+                                 __builtin_return_address(0));
 }
 
 /* Quota: kmrig has no per-process quota to charge; what remains of the contract is the failure
  * mode: raise STATUS_INSUFFICIENT_RESOURCES unless POOL_QUOTA_FAIL_INSTEAD_OF_RAISE is given. */
 PVOID NTAPI ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
     BOOLEAN raise = !(PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE);
     POOL_TYPE type = (POOL_TYPE)(PoolType & ~POOL_QUOTA_FAIL_INSTEAD_OF_RAISE);
-    PVOID p = ExpAllocatePool(type, NumberOfBytes, Tag, FALSE, __builtin_return_address(0));
+    PVOID p =
+        ExpAllocatePoolThread(t, type, NumberOfBytes, Tag, FALSE, __builtin_return_address(0));
     if (!p && raise)
         ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
     return p;
@@ -334,11 +396,11 @@ PVOID NTAPI ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
 
 PVOID NTAPI ExAllocatePoolWithQuota(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
     BOOLEAN raise = !(PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE);
     POOL_TYPE type = (POOL_TYPE)(PoolType & ~POOL_QUOTA_FAIL_INSTEAD_OF_RAISE);
-    PVOID p =
-        ExpAllocatePool(type, NumberOfBytes, EXP_TAG_NONE, FALSE, __builtin_return_address(0));
+    PVOID p = ExpAllocatePoolThread(t, type, NumberOfBytes, EXP_TAG_NONE, FALSE,
+                                    __builtin_return_address(0));
     if (!p && raise)
         ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
     return p;
@@ -353,7 +415,7 @@ PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
                              POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED;
     POOL_FLAGS kinds =
         Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
-    VF_IRQL_MAX((Flags & POOL_FLAG_PAGED) ? APC_LEVEL : DISPATCH_LEVEL);
+    PKTHREAD t = EXP_POOL_ENTRY((Flags & POOL_FLAG_PAGED) ? APC_LEVEL : DISPATCH_LEVEL);
     if ((Flags & 0xFFFFFFFFull & ~known) || kinds == 0 || (kinds & (kinds - 1))) {
         if (Flags & POOL_FLAG_RAISE_ON_FAILURE)
             ExRaiseStatus(STATUS_INVALID_PARAMETER);
@@ -362,8 +424,8 @@ PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
     POOL_TYPE type = (Flags & POOL_FLAG_PAGED) ? PagedPool : NonPagedPoolNx;
     if (Flags & POOL_FLAG_CACHE_ALIGNED)
         type = (POOL_TYPE)(type | 4);
-    PVOID p = ExpAllocatePool(type, NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED),
-                              __builtin_return_address(0));
+    PVOID p = ExpAllocatePoolThread(t, type, NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED),
+                                    __builtin_return_address(0));
     if (!p && (Flags & POOL_FLAG_RAISE_ON_FAILURE))
         ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
     return p;
@@ -371,24 +433,26 @@ PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 
 PVOID NTAPI ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
-    return ExpAllocatePool(PoolType, NumberOfBytes, Tag, TRUE, __builtin_return_address(0));
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    return ExpAllocatePoolThread(t, PoolType, NumberOfBytes, Tag, TRUE,
+                                 __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    VF_IRQL_MAX(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
-    return ExpAllocatePool(PoolType, NumberOfBytes, Tag, FALSE, __builtin_return_address(0));
+    PKTHREAD t = EXP_POOL_ENTRY(ExpIsPaged(PoolType) ? APC_LEVEL : DISPATCH_LEVEL);
+    return ExpAllocatePoolThread(t, PoolType, NumberOfBytes, Tag, FALSE,
+                                 __builtin_return_address(0));
 }
 
 VOID NTAPI ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
-    VF_IRQL_MAX(DISPATCH_LEVEL);
-    ExpFreePool(P, Tag, Tag != 0);
+    PKTHREAD t = EXP_POOL_ENTRY(DISPATCH_LEVEL);
+    ExpFreePoolThread(t, P, Tag, Tag != 0);
 }
 
 VOID NTAPI ExFreePool(PVOID P)
 {
-    VF_IRQL_MAX(DISPATCH_LEVEL);
-    ExpFreePool(P, 0, FALSE);
+    PKTHREAD t = EXP_POOL_ENTRY(DISPATCH_LEVEL);
+    ExpFreePoolThread(t, P, 0, FALSE);
 }
