@@ -434,6 +434,7 @@ typedef DRIVER_CANCEL *PDRIVER_CANCEL;
 typedef NTSTATUS NTAPI IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, PIRP Irp,
                                              PVOID Context);
 typedef IO_COMPLETION_ROUTINE *PIO_COMPLETION_ROUTINE;
+#define STATUS_CONTINUE_COMPLETION STATUS_SUCCESS
 typedef VOID NTAPI DRIVER_REINITIALIZE(PDRIVER_OBJECT DriverObject, PVOID Context, ULONG Count);
 typedef DRIVER_REINITIALIZE *PDRIVER_REINITIALIZE;
 typedef VOID NTAPI IO_DPC_ROUTINE(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp,
@@ -1096,6 +1097,7 @@ NTKERNELAPI PKEVENT NTAPI IoCreateNotificationEvent(PUNICODE_STRING EventName,
                                                     PHANDLE EventHandle);
 NTKERNELAPI PKEVENT NTAPI IoCreateSynchronizationEvent(PUNICODE_STRING EventName,
                                                        PHANDLE EventHandle);
+#undef IoGetCurrentProcess /* ddk/ps.h's alias: the WDK exports a function */
 NTKERNELAPI PEPROCESS NTAPI IoGetCurrentProcess(VOID);
 NTKERNELAPI BOOLEAN NTAPI IoIsWdmVersionAvailable(UCHAR MajorVersion, UCHAR MinorVersion);
 NTKERNELAPI ULONG NTAPI IoGetFunctionCodeFromCtlCode(ULONG ControlCode);
