@@ -79,12 +79,14 @@ static inline USHORT ExpCacheDepth(PSLIST_HEADER h)
     return (USHORT)(__atomic_load_n(&h->Alignment, __ATOMIC_RELAXED) & 0xFFFF);
 }
 
+/* Depth (bits 0-15) +/- 1 and Sequence (bits 16-63) + 1 in one add: a cache never holds more
+ * than MaximumDepth blocks and pops only when it holds one, so Depth never carries or borrows,
+ * and Sequence wraps with the quadword. */
 static inline void ExpCacheCounts(PSLIST_HEADER h, int DepthDelta)
 {
     ULONGLONG a = __atomic_load_n(&h->Alignment, __ATOMIC_RELAXED);
-    ULONGLONG depth = ((a & 0xFFFF) + (ULONGLONG)(LONGLONG)DepthDelta) & 0xFFFF;
-    ULONGLONG seq = ((a >> 16) + 1) & 0xFFFFFFFFFFFFull;
-    __atomic_store_n(&h->Alignment, depth | (seq << 16), __ATOMIC_RELAXED);
+    __atomic_store_n(&h->Alignment, a + 0x10000ull + (ULONGLONG)(LONGLONG)DepthDelta,
+                     __ATOMIC_RELAXED);
 }
 
 static inline PSLIST_ENTRY ExpCachePop(PSLIST_HEADER h)
