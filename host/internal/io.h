@@ -42,6 +42,7 @@
 #define IOP_VF_MARKED_NOT_PENDING 0x23E   /* IoMarkIrpPending without STATUS_PENDING: p2 = IRP */
 #define IOP_VF_DOUBLE_DELETE 0x240        /* IoDeleteDevice twice: p2 = device */
 #define IOP_VF_IRP_LEAKED 0x4B4D0100u     /* IRPs allocated at shutdown: p2 = an IRP, p3 = count */
+#define IOP_VF_REMOVE_LOCK_UNDERFLOW 0x4B4D0101u /* released more than acquired: p2 = lock, p3 = tag */
 /* Completing an IRP twice is MULTIPLE_IRP_COMPLETE_REQUESTS (0x44, p1 = IRP), as on NT. */
 
 /* DEVOBJ_EXTENSION.ExtensionFlags */

@@ -391,3 +391,51 @@ NTSTATUS NTAPI IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK 
     *DeviceObject = IoGetRelatedDeviceObject(f);
     return STATUS_SUCCESS;
 }
+
+NTSTATUS NTAPI IoAttachDevice(PDEVICE_OBJECT SourceDevice, PUNICODE_STRING TargetDevice,
+                              PDEVICE_OBJECT *AttachedDevice)
+{
+    VF_IRQL_MAX(PASSIVE_LEVEL);
+    PFILE_OBJECT f;
+    PDEVICE_OBJECT target;
+    *AttachedDevice = NULL;
+    NTSTATUS s = IoGetDeviceObjectPointer(TargetDevice, FILE_READ_ATTRIBUTES, &f, &target);
+    if (!NT_SUCCESS(s))
+        return s;
+    /* Close the file first, so the stack sees its close before the new device is on top. */
+    ObfReferenceObject(target);
+    ObfDereferenceObject(f);
+    PDEVICE_OBJECT below = IoAttachDeviceToDeviceStack(SourceDevice, target);
+    ObfDereferenceObject(target);
+    if (!below)
+        return STATUS_NO_SUCH_DEVICE;
+    *AttachedDevice = below;
+    return STATUS_SUCCESS;
+}
+
+PDEVICE_OBJECT NTAPI IoGetLowerDeviceObject(PDEVICE_OBJECT DeviceObject)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    PIOP_STATE io = IopState(IopRuntime());
+    KIRQL irql;
+    KeAcquireSpinLock(&io->DatabaseLock, &irql);
+    PDEVICE_OBJECT lower = DeviceObject->DeviceObjectExtension->AttachedTo;
+    if (lower)
+        ObfReferenceObject(lower);
+    KeReleaseSpinLock(&io->DatabaseLock, irql);
+    return lower;
+}
+
+PDEVICE_OBJECT NTAPI IoGetDeviceAttachmentBaseRef(PDEVICE_OBJECT DeviceObject)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    PIOP_STATE io = IopState(IopRuntime());
+    KIRQL irql;
+    KeAcquireSpinLock(&io->DatabaseLock, &irql);
+    PDEVICE_OBJECT base = DeviceObject;
+    while (base->DeviceObjectExtension->AttachedTo)
+        base = base->DeviceObjectExtension->AttachedTo;
+    ObfReferenceObject(base);
+    KeReleaseSpinLock(&io->DatabaseLock, irql);
+    return base;
+}

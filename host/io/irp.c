@@ -811,3 +811,23 @@ NTSTATUS IopSynchronousRequest(PFILE_OBJECT FileObject, UCHAR MajorFunction, ULO
     }
     return s;
 }
+
+static NTSTATUS NTAPI IopSignalCompletion(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    KeSetEvent(Context, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+BOOLEAN NTAPI IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    VF_IRQL_MAX(PASSIVE_LEVEL);
+    if (Irp->CurrentLocation <= 1)
+        return FALSE; /* no stack location left for the lower driver */
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    IoSetCompletionRoutine(Irp, IopSignalCompletion, &ev, TRUE, TRUE, TRUE);
+    if (IoCallDriver(DeviceObject, Irp) == STATUS_PENDING)
+        KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    return TRUE;
+}

@@ -103,8 +103,9 @@ VOID NTAPI IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelabl
 
 struct _IO_WORKITEM {
     WORK_QUEUE_ITEM Item;
-    PDEVICE_OBJECT DeviceObject;
+    PDEVICE_OBJECT DeviceObject; /* or the driver object given to IoInitializeWorkItem */
     PIO_WORKITEM_ROUTINE Routine;
+    PIO_WORKITEM_ROUTINE_EX RoutineEx;
     PVOID Context;
 };
 
@@ -124,21 +125,52 @@ static VOID NTAPI IopWorkItemWorker(PVOID Parameter)
     PIO_WORKITEM w = Parameter;
     PDEVICE_OBJECT d = w->DeviceObject;
     /* The routine may free the work item: nothing of it is read afterwards. */
-    w->Routine(d, w->Context);
+    if (w->RoutineEx)
+        w->RoutineEx(d, w->Context, w);
+    else
+        w->Routine(d, w->Context);
     ObfDereferenceObject(d);
+}
+
+static VOID IopQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE Routine,
+                             PIO_WORKITEM_ROUTINE_EX RoutineEx, WORK_QUEUE_TYPE QueueType,
+                             PVOID Context)
+{
+    /* The device (or driver) object stays referenced until the routine has run, so its driver
+     * can delete it meanwhile. */
+    ObfReferenceObject(IoWorkItem->DeviceObject);
+    IoWorkItem->Routine = Routine;
+    IoWorkItem->RoutineEx = RoutineEx;
+    IoWorkItem->Context = Context;
+    ExInitializeWorkItem(&IoWorkItem->Item, IopWorkItemWorker, IoWorkItem);
+    ExQueueWorkItem(&IoWorkItem->Item, QueueType);
 }
 
 VOID NTAPI IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
                            WORK_QUEUE_TYPE QueueType, PVOID Context)
 {
     VF_IRQL_MAX(DISPATCH_LEVEL);
-    /* The device object stays referenced until the routine has run, so a driver can delete it
-     * meanwhile (its unload waits for nothing of ours). */
-    ObfReferenceObject(IoWorkItem->DeviceObject);
-    IoWorkItem->Routine = WorkerRoutine;
-    IoWorkItem->Context = Context;
-    ExInitializeWorkItem(&IoWorkItem->Item, IopWorkItemWorker, IoWorkItem);
-    ExQueueWorkItem(&IoWorkItem->Item, QueueType);
+    IopQueueWorkItem(IoWorkItem, WorkerRoutine, NULL, QueueType, Context);
+}
+
+VOID NTAPI IoQueueWorkItemEx(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine,
+                             WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    IopQueueWorkItem(IoWorkItem, NULL, WorkerRoutine, QueueType, Context);
+}
+
+VOID NTAPI IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    memset(IoWorkItem, 0, sizeof *IoWorkItem);
+    IoWorkItem->DeviceObject = IoObject;
+}
+
+VOID NTAPI IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    IoWorkItem->DeviceObject = NULL;
 }
 
 VOID NTAPI IoFreeWorkItem(PIO_WORKITEM IoWorkItem)

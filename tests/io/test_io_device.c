@@ -314,6 +314,39 @@ static void test_io_attach_device_to_device_stack_three_deep(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+
+static void test_io_attach_device_by_name_and_lower_device(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDRIVER_OBJECT bus = counting_driver(rt, L"Bus2"), filt = io_load(rt, L"Filt2");
+    PDEVICE_OBJECT pdo = io_device(bus, L"\\Device\\Serial7", 0), f1 = io_device(filt, NULL, 0),
+                   f2 = io_device(filt, NULL, 0), attached = NULL;
+    UNICODE_STRING n = io_us(L"\\Device\\Serial7"), none = io_us(L"\\Device\\Serial8");
+    assert_int_equal(IoAttachDevice(f1, &n, &attached), STATUS_SUCCESS);
+    assert_ptr_equal(attached, pdo);
+    assert_int_equal(Creates, 1); /* the target was opened and closed */
+    assert_int_equal(Closes, 1);
+    assert_int_equal(IoAttachDevice(f2, &none, &attached), STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_null(attached);
+    /* The create now goes to f1, the top: let it through. */
+    filt->MajorFunction[IRP_MJ_CREATE] = count_dispatch;
+    filt->MajorFunction[IRP_MJ_CLEANUP] = count_dispatch;
+    filt->MajorFunction[IRP_MJ_CLOSE] = count_dispatch;
+    assert_int_equal(IoAttachDevice(f2, &n, &attached), STATUS_SUCCESS);
+    assert_ptr_equal(attached, f1);
+    PDEVICE_OBJECT lower = IoGetLowerDeviceObject(f2);
+    assert_ptr_equal(lower, f1);
+    ObDereferenceObject(lower);
+    assert_null(IoGetLowerDeviceObject(pdo));
+    PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(f2);
+    assert_ptr_equal(base, pdo);
+    ObDereferenceObject(base);
+    base = IoGetDeviceAttachmentBaseRef(pdo);
+    assert_ptr_equal(base, pdo);
+    ObDereferenceObject(base);
+    kmrig_runtime_destroy(rt);
+}
+
 /* ---- driver objects ---- */
 
 static int Reinits;
@@ -492,6 +525,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_assign_arc_name),
     cmocka_unit_test(test_io_get_device_object_pointer),
     cmocka_unit_test(test_io_attach_device_to_device_stack_three_deep),
+    cmocka_unit_test(test_io_attach_device_by_name_and_lower_device),
     cmocka_unit_test(test_io_register_driver_reinitialization),
     cmocka_unit_test(test_io_allocate_driver_object_extension),
     cmocka_unit_test(test_io_register_shutdown_notification),

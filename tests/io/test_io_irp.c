@@ -378,6 +378,44 @@ static void test_io_complete_request_more_processing_required_resumes(void **sta
     kmrig_runtime_destroy(rt);
 }
 
+
+/* IoForwardIrpSynchronously: the function driver sends the IRP down and waits for it. */
+static BOOLEAN Forwarded;
+static NTSTATUS NTAPI forward_sync(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    EXT *x = DeviceObject->DeviceExtension;
+    Forwarded = IoForwardIrpSynchronously(x->Lower, Irp);
+    if (Forwarded)
+        Irp->IoStatus.Information += 100;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return Irp->IoStatus.Status;
+}
+
+static void test_io_forward_irp_synchronously(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(2);
+    STACK s;
+    build_stack(rt, &s);
+    s.Fn->MajorFunction[IRP_MJ_READ] = forward_sync;
+    for (int pend = 0; pend < 2; pend++) {
+        memset(&Trace, 0, sizeof Trace);
+        s.Bus->MajorFunction[IRP_MJ_READ] = pend ? bus_pend_to_worker : bus_dispatch;
+        PIRP irp = owned_irp(&s, IRP_MJ_READ);
+        assert_int_equal(IoCallDriver(s.Top, irp), STATUS_SUCCESS);
+        assert_true(Forwarded);
+        assert_int_equal(irp->IoStatus.Information, 105);
+        assert_int_equal(Trace.Count, 2); /* the filter's and the owner's routines */
+        IoFreeIrp(irp);
+    }
+    /* No stack location left below: FALSE, nothing sent. */
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    assert_int_equal(IoCallDriver(s.Fdo, irp), STATUS_SUCCESS);
+    assert_false(Forwarded);
+    IoFreeIrp(irp);
+    kmrig_runtime_destroy(rt);
+}
+
 /* PendingReturned: the bus pends, every routine above sees PendingReturned and marks the IRP
  * pending; each dispatch routine returns STATUS_PENDING. */
 static void test_io_complete_request_pending_returned_propagates(void **state)
@@ -503,6 +541,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_complete_request_invoke_on_success_error_cancel),
     cmocka_unit_test(test_io_complete_request_more_processing_required_resumes),
     cmocka_unit_test(test_io_complete_request_pending_returned_propagates),
+    cmocka_unit_test(test_io_forward_irp_synchronously),
     cmocka_unit_test(test_io_call_driver_function_and_po_call_driver),
     cmocka_unit_test(test_io_make_associated_irp_completes_master),
 };

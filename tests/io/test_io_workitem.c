@@ -41,7 +41,9 @@ static void test_io_queue_work_item_runs_at_passive_on_worker(void **state)
         assert_ptr_equal(SeenContext, (PVOID)0x77);
         assert_int_equal(SeenIrql, PASSIVE_LEVEL);
         assert_ptr_not_equal(SeenThread, KeGetCurrentThread());
-        assert_int_equal(RefsInRoutine, refs + 1); /* referenced while queued and running */
+        /* Referenced while queued and running (the previous round's worker may still hold its
+         * reference for a moment after setting the event). */
+        assert_true(RefsInRoutine >= refs + 1 && RefsInRoutine <= refs + 2);
     }
     IoFreeWorkItem(w);
     assert_true(IoSizeofWorkItem() >= sizeof(WORK_QUEUE_ITEM));
@@ -78,8 +80,49 @@ static void test_io_queue_work_item_keeps_device_referenced(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+
+/* IoInitializeWorkItem in caller storage, for a driver object, with the Ex routine. */
+static PVOID SeenObject;
+static PIO_WORKITEM SeenItem;
+static VOID NTAPI work_ex(PVOID IoObject, PVOID Context, PIO_WORKITEM IoWorkItem)
+{
+    SeenObject = IoObject;
+    SeenContext = Context;
+    SeenItem = IoWorkItem;
+    SeenIrql = KeGetCurrentIrql();
+    KeSetEvent(&Ran, IO_NO_INCREMENT, FALSE);
+}
+
+static void test_io_initialize_work_item_and_queue_ex(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDRIVER_OBJECT d = io_load(rt, L"Work3");
+    PIO_WORKITEM w = ExAllocatePoolWithTag(NonPagedPool, IoSizeofWorkItem(), 'kroW');
+    kmtest_junk(w, IoSizeofWorkItem());
+    IoInitializeWorkItem(d, w);
+    KeInitializeEvent(&Ran, NotificationEvent, FALSE);
+    IoQueueWorkItemEx(w, work_ex, CriticalWorkQueue, (PVOID)0x99);
+    KeWaitForSingleObject(&Ran, Executive, KernelMode, FALSE, NULL);
+    assert_ptr_equal(SeenObject, d);
+    assert_ptr_equal(SeenContext, (PVOID)0x99);
+    assert_ptr_equal(SeenItem, w);
+    assert_int_equal(SeenIrql, PASSIVE_LEVEL);
+    /* The same item again, with the classic routine and a device. */
+    PDEVICE_OBJECT dev = io_device(d, NULL, 0);
+    IoUninitializeWorkItem(w);
+    IoInitializeWorkItem(dev, w);
+    KeInitializeEvent(&Ran, NotificationEvent, FALSE);
+    IoQueueWorkItem(w, work, DelayedWorkQueue, (PVOID)0x98);
+    KeWaitForSingleObject(&Ran, Executive, KernelMode, FALSE, NULL);
+    assert_ptr_equal(SeenDevice, dev);
+    IoUninitializeWorkItem(w);
+    ExFreePoolWithTag(w, 'kroW');
+    kmrig_runtime_destroy(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_queue_work_item_runs_at_passive_on_worker),
     cmocka_unit_test(test_io_queue_work_item_keeps_device_referenced),
+    cmocka_unit_test(test_io_initialize_work_item_and_queue_ex),
 };
 KMTEST_MAIN(tests)
