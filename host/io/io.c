@@ -28,6 +28,8 @@ typedef struct _IOP_SHUTDOWN_ENTRY {
     PDEVICE_OBJECT DeviceObject;
 } IOP_SHUTDOWN_ENTRY, *PIOP_SHUTDOWN_ENTRY;
 
+static VOID IopTearDownDevices(struct kmrig_runtime *rt, PDRIVER_OBJECT d);
+
 static pthread_once_t IopTypesOnce = PTHREAD_ONCE_INIT;
 static void IopInitializeTypes(void)
 {
@@ -105,6 +107,7 @@ VOID IopShutdown(struct kmrig_runtime *rt)
         if (!d->DriverUnload)
             KmLog(rt, KMRIG_LOG_WARN, "io: %s has no unload routine; dropped at shutdown",
                   IopNarrow(&d->DriverName, name, sizeof name));
+        ObfReferenceObject(d);
         NTSTATUS s = IopUnloadDriver(d);
         if (!NT_SUCCESS(s)) {
             /* Not unloadable: take it off the list and drop it anyway. */
@@ -115,7 +118,10 @@ VOID IopShutdown(struct kmrig_runtime *rt)
             }
             pthread_mutex_unlock(&io->Lock);
             ObpMakeTemporaryObject(d);
+            ObfDereferenceObject(d); /* the load reference */
         }
+        IopTearDownDevices(rt, d);
+        ObfDereferenceObject(d);
     }
     IopShutdownTimers(rt);
     IopShutdownIrpVerifier(rt); /* bugchecks on IRPs still allocated */
@@ -145,6 +151,22 @@ VOID IopDeleteDriverObject(PVOID Object)
         free(CONTAINING_RECORD(RemoveHeadList(&p->ClientExtensions), IOP_CLIENT_EXTENSION, Link));
     while (!IsListEmpty(&p->Reinitialize))
         free(CONTAINING_RECORD(RemoveHeadList(&p->Reinitialize), IOP_REINIT, Link));
+}
+
+/* Deletes the devices a driver left behind (a failed DriverEntry, an unload that forgot some,
+ * a driver with no unload routine at shutdown), so nothing of it outlives the runtime. */
+static VOID IopTearDownDevices(struct kmrig_runtime *rt, PDRIVER_OBJECT d)
+{
+    char name[96];
+    if (d->DeviceObject)
+        KmLog(rt, KMRIG_LOG_WARN, "io: deleting the devices %s left",
+              IopNarrow(&d->DriverName, name, sizeof name));
+    while (d->DeviceObject) {
+        PDEVICE_OBJECT x = d->DeviceObject;
+        if (x->DeviceObjectExtension->AttachedTo)
+            IoDetachDevice(x->DeviceObjectExtension->AttachedTo);
+        IoDeleteDevice(x);
+    }
 }
 
 static VOID IopRunReinitialization(PDRIVER_OBJECT d)
@@ -204,6 +226,7 @@ NTSTATUS IopLoadDriver(struct kmrig_runtime *rt, PCWSTR ServiceName, PDRIVER_INI
         char name[96];
         KmLog(rt, KMRIG_LOG_INFO, "io: DriverEntry of %s failed 0x%08X",
               IopNarrow(&d->DriverName, name, sizeof name), (unsigned)s);
+        IopTearDownDevices(rt, d);
         ObpMakeTemporaryObject(d);
         ObfDereferenceObject(d);
         return s;
@@ -238,13 +261,7 @@ NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject)
         return STATUS_INVALID_DEVICE_REQUEST;
     DriverObject->Flags |= DRVO_UNLOAD_INVOKED;
     DriverObject->DriverUnload(DriverObject);
-    ULONG left = 0;
-    for (PDEVICE_OBJECT dev = DriverObject->DeviceObject; dev; dev = dev->NextDevice)
-        left++;
-    char name[96];
-    if (left)
-        KmLog(rt, KMRIG_LOG_WARN, "io: %s unloaded with %u device object(s) not deleted",
-              IopNarrow(&DriverObject->DriverName, name, sizeof name), left);
+    IopTearDownDevices(rt, DriverObject); /* what DriverUnload did not delete */
     ObpMakeTemporaryObject(DriverObject);
     ObfDereferenceObject(DriverObject); /* the load reference */
     return STATUS_SUCCESS;

@@ -218,7 +218,7 @@ PIRP NTAPI IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 {
     VF_IRQL_MAX(DISPATCH_LEVEL);
     struct kmrig_runtime *rt = IopRuntime();
-    if (StackSize < 1)
+    if (StackSize < 0)
         return NULL;
     USHORT size = (USHORT)(sizeof(IRP) + StackSize * sizeof(IO_STACK_LOCATION));
     PIRP irp = ExAllocatePoolWithTag(NonPagedPoolNx, size, IOP_TAG_IRP);

@@ -517,6 +517,46 @@ static void test_io_unload_driver_without_unload_routine(void **state)
     kmrig_runtime_destroy(rt); /* dropped at shutdown anyway */
 }
 
+
+static NTSTATUS NTAPI entry_creates_then_fails(PDRIVER_OBJECT d, PUNICODE_STRING RegistryPath)
+{
+    PDEVICE_OBJECT dev;
+    UNICODE_STRING n = io_us(L"\\Device\\Half");
+    assert_int_equal(IoCreateDevice(d, 0, &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev),
+                     STATUS_SUCCESS);
+    return STATUS_INSUFFICIENT_RESOURCES;
+}
+
+static VOID NTAPI sloppy_unload(PDRIVER_OBJECT d)
+{
+    Unloads++; /* forgets its devices */
+}
+
+static void test_io_unload_driver_deletes_leftover_devices(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDRIVER_OBJECT d;
+    PVOID o;
+    UNICODE_STRING half = io_us(L"\\Device\\Half"), left = io_us(L"\\Device\\Left");
+    assert_int_equal(IopLoadDriver(rt, L"Half", entry_creates_then_fails, NULL, &d),
+                     STATUS_INSUFFICIENT_RESOURCES);
+    assert_int_equal(ObpLookupObjectName(rt, &half, NULL, 0, &o, NULL),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+    d = io_load(rt, L"Sloppy");
+    d->DriverUnload = sloppy_unload;
+    io_device(d, L"\\Device\\Left", 0);
+    Unloads = 0;
+    assert_int_equal(IopUnloadDriver(d), STATUS_SUCCESS);
+    assert_int_equal(Unloads, 1);
+    assert_int_equal(ObpLookupObjectName(rt, &left, NULL, 0, &o, NULL),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+    /* A driver without an unload routine is torn down at shutdown. */
+    d = io_load(rt, L"Forever");
+    d->DriverUnload = NULL;
+    io_device(d, L"\\Device\\Forever", 0);
+    kmrig_runtime_destroy(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_create_device_initializes_fields),
     cmocka_unit_test(test_io_create_device_names),
@@ -532,5 +572,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_register_shutdown_notification_deleted_device),
     cmocka_unit_test(test_io_unload_driver),
     cmocka_unit_test(test_io_unload_driver_without_unload_routine),
+    cmocka_unit_test(test_io_unload_driver_deletes_leftover_devices),
 };
 KMTEST_MAIN(tests)

@@ -26,7 +26,11 @@ static void test_io_allocate_irp_initializes(void **state)
     irp = IoAllocateIrp(1, TRUE);
     assert_true(irp->AllocationFlags & IRP_QUOTA_CHARGED);
     IoFreeIrp(irp);
-    assert_null(IoAllocateIrp(0, FALSE));
+    irp = IoAllocateIrp(0, FALSE); /* no stack location: only the IRP */
+    assert_int_equal(irp->Size, sizeof(IRP));
+    assert_int_equal(irp->CurrentLocation, 1);
+    IoFreeIrp(irp);
+    assert_null(IoAllocateIrp(-1, FALSE));
     KIRQL old;
     KeRaiseIrql(DISPATCH_LEVEL, &old); /* allowed up to DISPATCH_LEVEL */
     irp = IoAllocateIrp(2, FALSE);
@@ -478,6 +482,72 @@ static void test_io_call_driver_function_and_po_call_driver(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+
+/* The 3-deep stack: the function driver's and the filter's routines see success, an error, and
+ * a cancellation (the bus's queued IRP cancelled through IoCancelIrp). */
+static VOID NTAPI bus_cancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    io_complete(Irp, STATUS_CANCELLED, 0);
+}
+
+static NTSTATUS NTAPI bus_queue_cancelable(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    IoMarkIrpPending(Irp);
+    IoSetCancelRoutine(Irp, bus_cancel);
+    BusPended = Irp;
+    return STATUS_PENDING;
+}
+
+static NTSTATUS Statuses[8];
+static BOOLEAN Cancels[8];
+static NTSTATUS NTAPI status_completion(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    Statuses[Trace.Count] = Irp->IoStatus.Status;
+    Cancels[Trace.Count] = Irp->Cancel;
+    return trace_completion(DeviceObject, Irp, Context);
+}
+
+static NTSTATUS NTAPI pass_down_status(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    EXT *x = DeviceObject->DeviceExtension;
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    IoSetCompletionRoutine(Irp, status_completion, (PVOID)(ULONG_PTR)x->Id, TRUE, TRUE, TRUE);
+    return IoCallDriver(x->Lower, Irp);
+}
+
+static void test_io_three_deep_stack_success_error_cancel(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    STACK s;
+    build_stack(rt, &s);
+    s.Fn->MajorFunction[IRP_MJ_WRITE] = pass_down_status;
+    s.Filter->MajorFunction[IRP_MJ_WRITE] = pass_down_status;
+    static const NTSTATUS outcome[] = {STATUS_SUCCESS, STATUS_IO_DEVICE_ERROR, STATUS_CANCELLED};
+    for (int i = 0; i < 3; i++) {
+        memset(&Trace, 0, sizeof Trace);
+        BusStatus = outcome[i];
+        s.Bus->MajorFunction[IRP_MJ_WRITE] = i == 2 ? bus_queue_cancelable : bus_dispatch;
+        PIRP irp = owned_irp(&s, IRP_MJ_WRITE);
+        NTSTATUS st = IoCallDriver(s.Top, irp);
+        if (i == 2) {
+            assert_int_equal(st, STATUS_PENDING);
+            assert_int_equal(Trace.Count, 0);
+            assert_true(IoCancelIrp(irp)); /* the originator cancels its request */
+        } else {
+            assert_int_equal(st, outcome[i]);
+        }
+        assert_int_equal(Trace.Count, 3);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(Statuses[k], outcome[i]);
+            assert_int_equal(Cancels[k], i == 2);
+        }
+        assert_int_equal(irp->IoStatus.Status, outcome[i]);
+        IoFreeIrp(irp);
+    }
+    kmrig_runtime_destroy(rt);
+}
+
 /* ---- associated IRPs ---- */
 
 static int MasterDone;
@@ -543,6 +613,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_complete_request_pending_returned_propagates),
     cmocka_unit_test(test_io_forward_irp_synchronously),
     cmocka_unit_test(test_io_call_driver_function_and_po_call_driver),
+    cmocka_unit_test(test_io_three_deep_stack_success_error_cancel),
     cmocka_unit_test(test_io_make_associated_irp_completes_master),
 };
 KMTEST_MAIN(tests)
