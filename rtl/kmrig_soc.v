@@ -2,9 +2,10 @@
 // bridge core on a board, by the C harness in bridge/sim on the Verilator model) reaches,
 // through kmrig_wb_interconnect, the enumeration ROM, the sysid block, two timers (one in
 // memory space, one in I/O-port space), a 16550 UART (I/O port 0x3F8), a scatter-gather DMA
-// engine and the interrupt controller. The DMA engine reaches host memory through the DMA
-// port, a Wishbone B4 classic master out of the SoC (64-bit bus addresses) that the host
-// serves: the bridge core on a board, a C callback on the model. The address map and the
+// engine, a system DMA controller (channel 0 serves the UART, channel 1 the sdma1_* pins) and
+// the interrupt controller. Both DMA masters reach host memory through the DMA port, a
+// Wishbone B4 classic master out of the SoC (64-bit bus addresses) that the host serves: the
+// bridge core on a board, a C callback on the model. The address map and the
 // ROM come from rtl/soc.json (rtl/gen/*.vh). Bus conventions: docs/rtl.md.
 //
 // Simulation-only ports, tied off on a board:
@@ -51,7 +52,15 @@ module kmrig_soc #(
     input  wire        dma_ack_i,
     input  wire        dma_err_i,
 
-    input  wire [3:0]  irq_ext_i,     // interrupt lines 4..7, for peripherals outside the SoC
+    // system DMA channel 1, for a device outside the SoC (fly-by byte handshake)
+    input  wire        sdma1_rdy_in_i,   // the device has a byte for memory
+    input  wire        sdma1_rdy_out_i,  // the device can take a byte from memory
+    input  wire [7:0]  sdma1_dat_i,
+    output wire        sdma1_dack_o,     // this edge takes sdma1_dat_i / gives sdma1_dat_o
+    output wire        sdma1_dack_wr_o,  // 1: takes (device -> memory), 0: gives
+    output wire [7:0]  sdma1_dat_o,
+
+    input  wire [2:0]  irq_ext_i,     // interrupt lines 5..7, for peripherals outside the SoC
     output wire [7:0]  irq_vec_o,     // pending & ~mask per line (the host's interrupt vector)
     output wire        irq_o,
     output wire [63:0] timestamp_o,
@@ -184,6 +193,12 @@ module kmrig_soc #(
 
     wire        uart0_irq;
     wire [31:0] uart0_next;
+    wire        uart0_rxrdy;
+    wire        uart0_txrdy;
+    wire [7:0]  uart0_dma_rx_dat;
+    wire [1:0]  sdma_dack;
+    wire        sdma_dack_wr;
+    wire [7:0]  sdma_dev_dat;
 
     kmrig_uart16550 u_uart0 (
         .clk_i        (clk_i),
@@ -202,12 +217,26 @@ module kmrig_soc #(
         .rx_i         (uart_rx_i),
         .mcr_o        (uart_mcr_o),
         .msr_i        (uart_msr_i),
+        .rxrdy_o      (uart0_rxrdy),
+        .txrdy_o      (uart0_txrdy),
+        .dma_rx_pop_i (sdma_dack[0] & sdma_dack_wr),
+        .dma_rx_dat_o (uart0_dma_rx_dat),
+        .dma_tx_push_i(sdma_dack[0] & ~sdma_dack_wr),
+        .dma_tx_dat_i (sdma_dev_dat),
         .irq_o        (uart0_irq),
         .next_event_o (uart0_next)
     );
 
     wire        dma0_irq;
     wire [31:0] dma0_next;
+    wire        dma0_cyc;
+    wire        dma0_stb;
+    wire        dma0_we;
+    wire [63:0] dma0_adr;
+    wire [3:0]  dma0_sel;
+    wire [31:0] dma0_wdat;
+    wire        dma0_ack;
+    wire        dma0_err;
 
     kmrig_dma u_dma0 (
         .clk_i        (clk_i),
@@ -221,26 +250,105 @@ module kmrig_soc #(
         .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_DMA0 +: 32]),
         .wb_ack_o     (s_ack[KMRIG_SOC_SLV_DMA0]),
         .wb_err_o     (s_err[KMRIG_SOC_SLV_DMA0]),
-        .m_cyc_o      (dma_cyc_o),
-        .m_stb_o      (dma_stb_o),
-        .m_we_o       (dma_we_o),
-        .m_adr_o      (dma_adr_o),
-        .m_sel_o      (dma_sel_o),
-        .m_dat_o      (dma_dat_o),
+        .m_cyc_o      (dma0_cyc),
+        .m_stb_o      (dma0_stb),
+        .m_we_o       (dma0_we),
+        .m_adr_o      (dma0_adr),
+        .m_sel_o      (dma0_sel),
+        .m_dat_o      (dma0_wdat),
         .m_dat_i      (dma_dat_i),
-        .m_ack_i      (dma_ack_i),
-        .m_err_i      (dma_err_i),
+        .m_ack_i      (dma0_ack),
+        .m_err_i      (dma0_err),
         .irq_o        (dma0_irq),
         .next_event_o (dma0_next)
     );
 
+    wire        sdma_irq;
+    wire [31:0] sdma_next;
+    wire        sdma_cyc;
+    wire        sdma_stb;
+    wire        sdma_we;
+    wire [63:0] sdma_adr;
+    wire [3:0]  sdma_sel;
+    wire [31:0] sdma_wdat;
+    wire        sdma_ack;
+    wire        sdma_err;
+
+    kmrig_sysdma #(
+        .N (2)
+    ) u_sysdma (
+        .clk_i        (clk_i),
+        .rst_ni       (rst_ni),
+        .wb_cyc_i     (s_cyc),
+        .wb_stb_i     (s_stb[KMRIG_SOC_SLV_SYSDMA]),
+        .wb_we_i      (s_we),
+        .wb_adr_i     (s_adr[32*KMRIG_SOC_SLV_SYSDMA +: 32]),
+        .wb_sel_i     (s_sel),
+        .wb_dat_i     (s_wdat),
+        .wb_dat_o     (s_rdat[32*KMRIG_SOC_SLV_SYSDMA +: 32]),
+        .wb_ack_o     (s_ack[KMRIG_SOC_SLV_SYSDMA]),
+        .wb_err_o     (s_err[KMRIG_SOC_SLV_SYSDMA]),
+        .m_cyc_o      (sdma_cyc),
+        .m_stb_o      (sdma_stb),
+        .m_we_o       (sdma_we),
+        .m_adr_o      (sdma_adr),
+        .m_sel_o      (sdma_sel),
+        .m_dat_o      (sdma_wdat),
+        .m_dat_i      (dma_dat_i),
+        .m_ack_i      (sdma_ack),
+        .m_err_i      (sdma_err),
+        .rdy_in_i     ({sdma1_rdy_in_i, uart0_rxrdy}),
+        .rdy_out_i    ({sdma1_rdy_out_i, uart0_txrdy}),
+        .dev_dat_i    ({sdma1_dat_i, uart0_dma_rx_dat}),
+        .dack_o       (sdma_dack),
+        .dack_wr_o    (sdma_dack_wr),
+        .dev_dat_o    (sdma_dev_dat),
+        .irq_o        (sdma_irq),
+        .next_event_o (sdma_next)
+    );
+
+    assign sdma1_dack_o    = sdma_dack[1];
+    assign sdma1_dack_wr_o = sdma_dack_wr;
+    assign sdma1_dat_o     = sdma_dev_dat;
+
+    // The DMA port: the system DMA controller (byte transfers for slow devices) first.
+    kmrig_dma_arbiter u_dma_arb (
+        .clk_i   (clk_i),
+        .rst_ni  (rst_ni),
+        .a_cyc_i (sdma_cyc),
+        .a_stb_i (sdma_stb),
+        .a_we_i  (sdma_we),
+        .a_adr_i (sdma_adr),
+        .a_sel_i (sdma_sel),
+        .a_dat_i (sdma_wdat),
+        .a_ack_o (sdma_ack),
+        .a_err_o (sdma_err),
+        .b_cyc_i (dma0_cyc),
+        .b_stb_i (dma0_stb),
+        .b_we_i  (dma0_we),
+        .b_adr_i (dma0_adr),
+        .b_sel_i (dma0_sel),
+        .b_dat_i (dma0_wdat),
+        .b_ack_o (dma0_ack),
+        .b_err_o (dma0_err),
+        .s_cyc_o (dma_cyc_o),
+        .s_stb_o (dma_stb_o),
+        .s_we_o  (dma_we_o),
+        .s_adr_o (dma_adr_o),
+        .s_sel_o (dma_sel_o),
+        .s_dat_o (dma_dat_o),
+        .s_ack_i (dma_ack_i),
+        .s_err_i (dma_err_i)
+    );
+
     // Lines below KMRIG_SOC_IRQ_EXT_FIRST belong to the SoC's peripherals, the rest come from
     // irq_ext_i.
-    wire [7:0] irq_lines = ({4'h0, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
+    wire [7:0] irq_lines = ({5'h00, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)
                          | ({7'h00, timer0_irq} << KMRIG_SOC_TIMER0_IRQ)
                          | ({7'h00, timer1_irq} << KMRIG_SOC_TIMER1_IRQ)
                          | ({7'h00, uart0_irq} << KMRIG_SOC_UART0_IRQ)
-                         | ({7'h00, dma0_irq} << KMRIG_SOC_DMA0_IRQ);
+                         | ({7'h00, dma0_irq} << KMRIG_SOC_DMA0_IRQ)
+                         | ({7'h00, sdma_irq} << KMRIG_SOC_SYSDMA_IRQ);
     wire [31:0] intc_next;
 
     kmrig_intc #(
@@ -268,7 +376,8 @@ module kmrig_soc #(
     wire [31:0] next_ab = (sysid_next < timer0_next) ? sysid_next : timer0_next;
     wire [31:0] next_cd = (timer1_next < intc_next) ? timer1_next : intc_next;
     wire [31:0] next_ae = (next_ab < uart0_next) ? next_ab : uart0_next;
-    wire [31:0] next_cf = (next_cd < dma0_next) ? next_cd : dma0_next;
+    wire [31:0] next_dma = (dma0_next < sdma_next) ? dma0_next : sdma_next;
+    wire [31:0] next_cf = (next_cd < next_dma) ? next_cd : next_dma;
     wire [31:0] next_event_min = (next_ae < next_cf) ? next_ae : next_cf;
 
     assign timestamp_o  = timestamp;

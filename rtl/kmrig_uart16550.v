@@ -14,6 +14,9 @@
 //   skipping can collapse a bit into one evaluation.
 // - Loopback (MCR[4]): the transmitter's serial output feeds the receiver, MCR DTR/RTS/OUT1/OUT2
 //   feed MSR DSR/CTS/RI/DCD, tx_o idles at 1 and mcr_o reads 0.
+// - System DMA (fly-by, as an 8237 serves a 16550): rxrdy_o / txrdy_o are the RXRDY / TXRDY
+//   requests (FCR[3] selects mode 1 for TXRDY); dma_rx_pop_i takes the head of the RX FIFO
+//   (dma_rx_dat_o) as an RBR read would, dma_tx_push_i pushes dma_tx_dat_i as a THR write would.
 // Idle skipping: next_event_o is the distance to the next change that is not a linear count:
 // the end of the current TX bit, the next RX sample, the next character-timeout step, or 1
 // while an input synchroniser or a modem status bit is about to change.
@@ -39,6 +42,13 @@ module kmrig_uart16550 (
     input  wire        rx_i,          // serial in
     output wire [3:0]  mcr_o,         // {OUT2, OUT1, RTS, DTR}, 1 = asserted
     input  wire [3:0]  msr_i,         // {DCD, RI, DSR, CTS}, 1 = asserted
+
+    output wire        rxrdy_o,       // RX FIFO not empty
+    output wire        txrdy_o,       // mode 0: TX FIFO empty; mode 1: TX FIFO not full
+    input  wire        dma_rx_pop_i,
+    output wire [7:0]  dma_rx_dat_o,
+    input  wire        dma_tx_push_i,
+    input  wire [7:0]  dma_tx_dat_i,
     output wire        irq_o,
     output wire [31:0] next_event_o
 );
@@ -64,6 +74,7 @@ module kmrig_uart16550 (
     reg [4:0]  mcr_q;
     reg [7:0]  scr_q;
     reg        fifo_en_q;
+    reg        dma_mode_q;
     reg [1:0]  rx_trig_q;
 
     // RX FIFO: {BI, FE, PE, data} per entry
@@ -116,7 +127,7 @@ module kmrig_uart16550 (
     wire       dlab = lcr_q[7];
     wire [7:0] rsel = wb_adr_i[2] ? {wb_sel_i, 4'b0000} : {4'b0000, wb_sel_i};
     // Reads of IER, LCR, MCR and SCR have no side effect, writes to LSR and MSR are ignored,
-    // FCR[5:3] (DMA mode select, reserved) has no function here.
+    // FCR[5:4] are reserved.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] rd_r = rsel & {8{rd}};
     wire [7:0] wr_r = rsel & {8{wr}};
@@ -170,8 +181,11 @@ module kmrig_uart16550 (
     wire       tx_last  = tx_bits_q == 4'd1;
     wire       tx_load  = txf_nemp & ~txf_rst & (~tx_busy_q | (tx_exp & tx_last));
     // With FIFOs off a THR write over a full holding register replaces it.
-    wire       tx_push  = thr_wr & (~txf_full | tx_load | ~fifo_en_q);
-    wire       tx_pop   = tx_load | (thr_wr & txf_full & ~tx_load & ~fifo_en_q);
+    // A DMA push on the same edge as a THR write is lost (the driver owns THR or lends it).
+    wire       thr_in   = thr_wr | dma_tx_push_i;
+    wire [7:0] thr_dat  = thr_wr ? wd0 : dma_tx_dat_i;
+    wire       tx_push  = thr_in & (~txf_full | tx_load | ~fifo_en_q);
+    wire       tx_pop   = tx_load | (thr_in & txf_full & ~tx_load & ~fifo_en_q);
     wire [7:0] tx_head  = txf_mem[txf_rd_q];
 
     reg        tx_par;
@@ -217,7 +231,7 @@ module kmrig_uart16550 (
     wire [4:0]  rx_cap   = fifo_en_q ? 5'd16 : 5'd1;
     wire        rxf_full = rxf_cnt_q >= rx_cap;
     wire        rxf_nemp = rxf_cnt_q != 5'd0;
-    wire        rx_rdpop = rbr_rd & rxf_nemp;
+    wire        rx_rdpop = (rbr_rd | dma_rx_pop_i) & rxf_nemp;
     wire        rx_ovr   = rx_stop_smp & rxf_full & ~rx_rdpop;
     // With FIFOs off an overrun replaces the held character; with FIFOs on it is dropped.
     wire        rx_push  = rx_stop_smp & (~rxf_full | rx_rdpop | ~fifo_en_q) & ~rxf_rst;
@@ -281,7 +295,7 @@ module kmrig_uart16550 (
             rxf_mem[rxf_wr_q] <= rx_word;
         end
         if (tx_push) begin
-            txf_mem[txf_wr_q] <= wd0;
+            txf_mem[txf_wr_q] <= thr_dat;
         end
     end
 
@@ -296,6 +310,7 @@ module kmrig_uart16550 (
             mcr_q       <= 5'h00;
             scr_q       <= 8'h00;
             fifo_en_q   <= 1'b0;
+            dma_mode_q  <= 1'b0;
             rx_trig_q   <= 2'd0;
             rxf_rd_q    <= 4'h0;
             rxf_wr_q    <= 4'h0;
@@ -346,7 +361,8 @@ module kmrig_uart16550 (
             if (fcr_wr) begin
                 fifo_en_q <= wd2[0];
                 if (wd2[0]) begin
-                    rx_trig_q <= wd2[7:6];
+                    rx_trig_q  <= wd2[7:6];
+                    dma_mode_q <= wd2[3];
                 end
             end
 
@@ -504,5 +520,8 @@ module kmrig_uart16550 (
     assign tx_o         = loop ? 1'b1 : sout;
     assign mcr_o        = loop ? 4'h0 : mcr_q[3:0];
     assign irq_o        = any_int;
+    assign rxrdy_o      = rxf_nemp;
+    assign txrdy_o      = (fifo_en_q & dma_mode_q) ? ~txf_full : ~txf_nemp;
+    assign dma_rx_dat_o = rx_head[7:0];
     assign next_event_o = soon ? 32'h00000001 : (trx_next < cti_next) ? trx_next : cti_next;
 endmodule

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 VERILATOR=${VERILATOR:-verilator}
 YOSYS=${YOSYS:-yosys}
 SOURCES="kmrig_soc.v kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmrig_timer.v kmrig_intc.v \
-    kmrig_uart16550.v kmrig_dma.v"
+    kmrig_uart16550.v kmrig_dma.v kmrig_sysdma.v kmrig_dma_arbiter.v"
 checks=${*:-verilator yosys}
 cd "$here"
 

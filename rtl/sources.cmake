@@ -9,7 +9,9 @@ set(KMRIG_SOC_RTL_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/kmrig_timer.v
     ${CMAKE_CURRENT_LIST_DIR}/kmrig_intc.v
     ${CMAKE_CURRENT_LIST_DIR}/kmrig_uart16550.v
-    ${CMAKE_CURRENT_LIST_DIR}/kmrig_dma.v)
+    ${CMAKE_CURRENT_LIST_DIR}/kmrig_dma.v
+    ${CMAKE_CURRENT_LIST_DIR}/kmrig_sysdma.v
+    ${CMAKE_CURRENT_LIST_DIR}/kmrig_dma_arbiter.v)
 set(KMRIG_SOC_RTL_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/gen)
 set(KMRIG_SOC_RTL_GENERATED
     ${CMAKE_CURRENT_LIST_DIR}/gen/kmrig_soc_map.vh

@@ -249,6 +249,9 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     top->dma_dat_i = 0;
     top->dma_ack_i = 0;
     top->dma_err_i = 0;
+    top->sdma1_rdy_in_i = 0; // no device on system DMA channel 1 in this harness
+    top->sdma1_rdy_out_i = 0;
+    top->sdma1_dat_i = 0;
     top->eval();
     for (unsigned i = 0; i < reset_cycles; i++) {
         m->phase(0, m->half_ps[1]);

@@ -124,7 +124,7 @@ static void test_simsoc_unmapped_bus_error(void **state)
     (void)state;
     kmrig_simsoc *m = sim_new(NULL);
     uint32_t v = 1;
-    assert_int_equal(kmrig_simsoc_read(m, MEM, 0x00005000, 4, &v), KMRIG_SIM_EBUS);
+    assert_int_equal(kmrig_simsoc_read(m, MEM, 0x00006000, 4, &v), KMRIG_SIM_EBUS);
     assert_int_equal(v, 0);
     assert_int_equal(kmrig_simsoc_write(m, MEM, 0x80000000, 4, 1), KMRIG_SIM_EBUS);
     assert_int_equal(kmrig_simsoc_read(m, IO, 0x2F8, 1, &v), KMRIG_SIM_EBUS);
@@ -377,6 +377,8 @@ static void test_simsoc_enum_rom_matches_header(void **state)
          KMRIG_SOC_UART0_IRQ},
         {"KMRIG\\SGDMA", KMRIG_SOC_DMA0_BASE, KMRIG_SOC_DMA0_SIZE, KMRIG_SOC_DMA0_IO,
          KMRIG_SOC_DMA0_IRQ},
+        {"KMRIG\\SYSDMA", KMRIG_SOC_SYSDMA_BASE, KMRIG_SOC_SYSDMA_SIZE, KMRIG_SOC_SYSDMA_IO,
+         KMRIG_SOC_SYSDMA_IRQ},
         {"KMRIG\\INTC", KMRIG_SOC_INTC_BASE, KMRIG_SOC_INTC_SIZE, KMRIG_SOC_INTC_IO,
          KMRIG_SOC_INTC_IRQ},
     };
@@ -390,7 +392,8 @@ static void test_simsoc_enum_rom_matches_header(void **state)
         assert_int_equal(ent[KMRIG_ROM_ENT_BASE / 4], want[e].base);
         assert_int_equal(ent[KMRIG_ROM_ENT_SIZE / 4], want[e].size);
         assert_int_equal(!!(flags & KMRIG_ROM_FLAG_IO), want[e].io);
-        assert_int_equal(!!(flags & KMRIG_ROM_FLAG_DMA), want[e].base == KMRIG_SOC_DMA0_BASE);
+        assert_int_equal(!!(flags & KMRIG_ROM_FLAG_DMA), want[e].base == KMRIG_SOC_DMA0_BASE ||
+                                                             want[e].base == KMRIG_SOC_SYSDMA_BASE);
         if (want[e].irq < 0) {
             assert_int_equal(flags & KMRIG_ROM_FLAG_IRQ, 0);
         } else {

@@ -6,11 +6,11 @@
 
 /* SoC identity */
 #define KMRIG_SOC_ID                             0x4B4D5247u
-#define KMRIG_SOC_VERSION                        0x00010200u
+#define KMRIG_SOC_VERSION                        0x00010300u
 #define KMRIG_SOC_CLOCK_HZ                       50000000u
 #define KMRIG_SOC_IRQ_LINES                      8
-#define KMRIG_SOC_IRQ_EXT_FIRST                  4 /* irq_ext_i[0] is this line */
-#define KMRIG_SOC_IRQ_EXT_MASK                   0xF0u /* lines driven by irq_ext_i */
+#define KMRIG_SOC_IRQ_EXT_FIRST                  5 /* irq_ext_i[0] is this line */
+#define KMRIG_SOC_IRQ_EXT_MASK                   0xE0u /* lines driven by irq_ext_i */
 
 /* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */
 #define KMRIG_SOC_ROM_BASE                       0x00000000u
@@ -37,6 +37,10 @@
 #define KMRIG_SOC_DMA0_SIZE                      0x100u
 #define KMRIG_SOC_DMA0_IO                        0
 #define KMRIG_SOC_DMA0_IRQ                       3
+#define KMRIG_SOC_SYSDMA_BASE                    0x00005000u
+#define KMRIG_SOC_SYSDMA_SIZE                    0x100u
+#define KMRIG_SOC_SYSDMA_IO                      0
+#define KMRIG_SOC_SYSDMA_IRQ                     4
 #define KMRIG_SOC_INTC_BASE                      0x00003000u
 #define KMRIG_SOC_INTC_SIZE                      0x100u
 #define KMRIG_SOC_INTC_IO                        0
@@ -138,6 +142,26 @@
 #define KMRIG_DMA_FIFO_LEVEL                     0x20u /* ro: words in the loopback FIFO */
 #define KMRIG_DMA_FIFO_DEPTH                     0x24u /* ro: capacity of the loopback FIFO in words */
 
+/* sysdma registers (byte offsets in the window) */
+#define KMRIG_SYSDMA_CHANNELS                    2
+#define KMRIG_SYSDMA_CH(n)                       (0x20u * (n)) /* channel n's registers */
+#define KMRIG_SYSDMA_ADDR                        0x00u /* rw: write: base and current bus address (32-bit); read: current address */
+#define KMRIG_SYSDMA_COUNT                       0x04u /* rw: write: base and current count in bytes (24-bit); read: bytes still to move (ReadDmaCounter) */
+#define KMRIG_SYSDMA_MODE                        0x08u /* rw: transfer mode */
+#define KMRIG_SYSDMA_MODE_XFER_MASK              (0x3u << 0)
+#define KMRIG_SYSDMA_MODE_XFER_SHIFT             0
+#define KMRIG_SYSDMA_MODE_AUTOINIT               (1u << 2)
+#define KMRIG_SYSDMA_MODE_DEC                    (1u << 3)
+#define KMRIG_SYSDMA_CTRL                        0x0Cu /* rw: channel control; reset MASK = 1 */
+#define KMRIG_SYSDMA_CTRL_MASK                   (1u << 0)
+#define KMRIG_SYSDMA_CTRL_IRQ_EN                 (1u << 1)
+#define KMRIG_SYSDMA_STATUS                      0x10u /* rw: TC and ERROR write 1 to clear; REQ is the device's request for XFER */
+#define KMRIG_SYSDMA_STATUS_TC                   (1u << 0)
+#define KMRIG_SYSDMA_STATUS_ERROR                (1u << 1)
+#define KMRIG_SYSDMA_STATUS_REQ                  (1u << 2)
+#define KMRIG_SYSDMA_BASE_ADDR                   0x14u /* ro: base address (reloaded on autoinitialize) */
+#define KMRIG_SYSDMA_BASE_COUNT                  0x18u /* ro: base count */
+
 /* dmadesc registers (byte offsets in the window) */
 #define KMRIG_DMADESC_SRC_LO                     0x00u /* ro: source bus address bits 31:0 (OP 0, 1) */
 #define KMRIG_DMADESC_SRC_HI                     0x04u /* ro: ... bits 63:32 */
@@ -179,7 +203,7 @@
 #define KMRIG_ROM_HDR_BYTES                      16u
 #define KMRIG_ROM_ENTRY_BYTES                    32u
 #define KMRIG_ROM_ENT_ID                         0x00u /* [31:16] vendor, [15:0] device */
-#define KMRIG_ROM_ENT_FLAGS                      0x04u /* [7:0] flags, [15:8] irq line, [23:16] instance */
+#define KMRIG_ROM_ENT_FLAGS                      0x04u /* [7:0] flags, [15:8] irq line, [23:16] instance, [31:24] system DMA channel */
 #define KMRIG_ROM_ENT_BASE                       0x08u
 #define KMRIG_ROM_ENT_SIZE                       0x0Cu
 #define KMRIG_ROM_ENT_NAME                       0x10u /* hardware ID, ASCII, NUL-padded */
@@ -188,21 +212,24 @@
 #define KMRIG_ROM_FLAG_IRQ                       (1u << 1)
 #define KMRIG_ROM_FLAG_DMA                       (1u << 2)
 #define KMRIG_ROM_FLAG_CORE                      (1u << 3) /* part of the bridge, not a PnP child */
+#define KMRIG_ROM_FLAG_SDMA                      (1u << 4) /* uses the system DMA channel in [31:24] */
 
 /* Expected ROM contents (words at KMRIG_SOC_ROM_BASE + 4*i) */
-#define KMRIG_SOC_ROM_WORDS                      52
+#define KMRIG_SOC_ROM_WORDS                      60
 static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {
-    0x4B4D5245u, 0x08200601u, 0x00010200u, 0x75E4BA72u,
+    0x4B4D5245u, 0x08200701u, 0x00010300u, 0x46A47569u,
     0x4B4D0001u, 0x00000008u, 0x00001000u, 0x00000100u,
     0x49524D4Bu, 0x59535C47u, 0x00444953u, 0x00000000u,
     0x4B4D0002u, 0x00000002u, 0x00002000u, 0x00000100u,
     0x49524D4Bu, 0x49545C47u, 0x0052454Du, 0x00000000u,
     0x4B4D0002u, 0x00010103u, 0x00000340u, 0x00000020u,
     0x49524D4Bu, 0x49545C47u, 0x0052454Du, 0x00000000u,
-    0x4B4D0004u, 0x00000203u, 0x000003F8u, 0x00000008u,
+    0x4B4D0004u, 0x00000213u, 0x000003F8u, 0x00000008u,
     0x504E502Au, 0x31303530u, 0x00000000u, 0x00000000u,
     0x4B4D0005u, 0x00000306u, 0x00004000u, 0x00000100u,
     0x49524D4Bu, 0x47535C47u, 0x00414D44u, 0x00000000u,
+    0x4B4D0006u, 0x0000040Eu, 0x00005000u, 0x00000100u,
+    0x49524D4Bu, 0x59535C47u, 0x414D4453u, 0x00000000u,
     0x4B4D0003u, 0x00000008u, 0x00003000u, 0x00000100u,
     0x49524D4Bu, 0x4E495C47u, 0x00004354u, 0x00000000u,
 };
