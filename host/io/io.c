@@ -422,3 +422,36 @@ PCONFIGURATION_INFORMATION NTAPI IoGetConfigurationInformation(VOID)
     VF_IRQL_MAX(PASSIVE_LEVEL);
     return &IopState(IopRuntime())->Configuration;
 }
+
+BOOLEAN NTAPI IoIsOperationSynchronous(PIRP Irp)
+{
+    if (Irp->Flags & IRP_PAGING_IO)
+        return (Irp->Flags & IRP_SYNCHRONOUS_PAGING_IO) != 0;
+    if (Irp->Flags & IRP_SYNCHRONOUS_API)
+        return TRUE;
+    PFILE_OBJECT f = IoGetCurrentIrpStackLocation(Irp)->FileObject;
+    return f && (f->Flags & FO_SYNCHRONOUS_IO);
+}
+
+/* Every thread of an instance belongs to its one (system) process. */
+PEPROCESS NTAPI IoThreadToProcess(PETHREAD Thread)
+{
+    return Thread ? PsGetCurrentProcess() : NULL;
+}
+
+PEPROCESS NTAPI IoGetRequestorProcess(PIRP Irp)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    return IoThreadToProcess(Irp->Tail.Overlay.Thread);
+}
+
+ULONG NTAPI IoGetRequestorProcessId(PIRP Irp)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    return Irp->Tail.Overlay.Thread ? (ULONG)(ULONG_PTR)PsGetCurrentProcessId() : 0;
+}
+
+BOOLEAN NTAPI IoIsSystemThread(PETHREAD Thread)
+{
+    return PsIsSystemThread(Thread);
+}

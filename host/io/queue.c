@@ -41,6 +41,42 @@ BOOLEAN NTAPI IoCancelIrp(PIRP Irp)
 
 /* ---- StartIo ---- */
 
+#define IOP_SIO_DEFERRED 0x1   /* IoSetStartIoAttributes(DeferredStartIo) */
+#define IOP_SIO_NO_CANCEL 0x2  /* IoSetStartIoAttributes(NonCancelable) */
+#define IOP_SIO_START_NEXT 0x4 /* an IoStartNextPacket deferred while StartIo runs */
+#define IOP_SIO_BY_KEY 0x8     /* ... IoStartNextPacketByKey */
+#define IOP_SIO_CANCELABLE 0x10
+
+static VOID IopStartNext(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, BOOLEAN ByKey,
+                         ULONG Key);
+
+/* Calls StartIo; with deferred StartIo, runs the IoStartNextPacket calls made meanwhile after it
+ * returns instead of recursing. */
+static VOID IopCallStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PDEVOBJ_EXTENSION x = DeviceObject->DeviceObjectExtension;
+    x->StartIoCount++;
+    DeviceObject->DriverObject->DriverStartIo(DeviceObject, Irp);
+    x->StartIoCount--;
+    while (x->StartIoCount == 0 && (x->StartIoFlags & IOP_SIO_START_NEXT)) {
+        ULONG f = x->StartIoFlags;
+        x->StartIoFlags &= ~(IOP_SIO_START_NEXT | IOP_SIO_BY_KEY | IOP_SIO_CANCELABLE);
+        IopStartNext(DeviceObject, (f & IOP_SIO_CANCELABLE) != 0, (f & IOP_SIO_BY_KEY) != 0,
+                     x->StartIoKey);
+    }
+}
+
+VOID NTAPI IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
+                                  BOOLEAN NonCancelable)
+{
+    VF_IRQL_MAX(DISPATCH_LEVEL);
+    PDEVOBJ_EXTENSION x = DeviceObject->DeviceObjectExtension;
+    if (DeferredStartIo)
+        x->StartIoFlags |= IOP_SIO_DEFERRED;
+    if (NonCancelable)
+        x->StartIoFlags |= IOP_SIO_NO_CANCEL;
+}
+
 VOID NTAPI IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
                          PDRIVER_CANCEL CancelFunction)
 {
@@ -57,7 +93,7 @@ VOID NTAPI IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
         /* The device was idle: start the packet now, at DISPATCH_LEVEL. */
         DeviceObject->CurrentIrp = Irp;
         IoReleaseCancelSpinLock(DISPATCH_LEVEL);
-        DeviceObject->DriverObject->DriverStartIo(DeviceObject, Irp);
+        IopCallStartIo(DeviceObject, Irp);
         KeLowerIrql(old);
         return;
     }
@@ -72,6 +108,17 @@ VOID NTAPI IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
 
 static VOID IopStartNext(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, BOOLEAN ByKey, ULONG Key)
 {
+    PDEVOBJ_EXTENSION x = DeviceObject->DeviceObjectExtension;
+    if ((x->StartIoFlags & IOP_SIO_DEFERRED) && x->StartIoCount > 0) {
+        /* Called from StartIo: done when StartIo returns. */
+        x->StartIoFlags |= IOP_SIO_START_NEXT | (ByKey ? IOP_SIO_BY_KEY : 0) |
+                           (Cancelable ? IOP_SIO_CANCELABLE : 0);
+        x->StartIoKey = Key;
+        DeviceObject->CurrentIrp = NULL;
+        return;
+    }
+    if (x->StartIoFlags & IOP_SIO_NO_CANCEL)
+        Cancelable = FALSE;
     KIRQL irql = DISPATCH_LEVEL;
     DeviceObject->CurrentIrp = NULL;
     if (Cancelable)
@@ -84,7 +131,7 @@ static VOID IopStartNext(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, BOOLEA
     if (Cancelable)
         IoReleaseCancelSpinLock(irql);
     if (irp)
-        DeviceObject->DriverObject->DriverStartIo(DeviceObject, irp);
+        IopCallStartIo(DeviceObject, irp);
 }
 
 VOID NTAPI IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable)

@@ -153,11 +153,46 @@ static void test_io_configuration_information_per_instance(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+
+static void test_io_is_operation_synchronous_and_requestor(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PIRP irp = IoAllocateIrp(2, FALSE);
+    FILE_OBJECT f;
+    memset(&f, 0, sizeof f);
+    IoSetNextIrpStackLocation(irp);
+    assert_false(IoIsOperationSynchronous(irp));
+    IoGetCurrentIrpStackLocation(irp)->FileObject = &f;
+    assert_false(IoIsOperationSynchronous(irp));
+    f.Flags = FO_SYNCHRONOUS_IO;
+    assert_true(IoIsOperationSynchronous(irp));
+    irp->Flags = IRP_PAGING_IO; /* asynchronous paging I/O, even on a synchronous file */
+    assert_false(IoIsOperationSynchronous(irp));
+    irp->Flags = IRP_PAGING_IO | IRP_SYNCHRONOUS_PAGING_IO;
+    assert_true(IoIsOperationSynchronous(irp));
+    f.Flags = 0;
+    irp->Flags = IRP_SYNCHRONOUS_API;
+    assert_true(IoIsOperationSynchronous(irp));
+    /* The requestor: the IRP's thread, in the instance's one process. */
+    assert_null(IoGetRequestorProcess(irp));
+    assert_int_equal(IoGetRequestorProcessId(irp), 0);
+    irp->Tail.Overlay.Thread = PsGetCurrentThread();
+    assert_ptr_equal(IoGetRequestorProcess(irp), PsGetCurrentProcess());
+    assert_int_equal(IoGetRequestorProcessId(irp), (ULONG)(ULONG_PTR)PsGetCurrentProcessId());
+    assert_ptr_equal(IoThreadToProcess(PsGetCurrentThread()), PsGetCurrentProcess());
+    assert_int_equal(IoIsSystemThread(PsGetCurrentThread()),
+                     PsIsSystemThread(PsGetCurrentThread()));
+    IoSkipCurrentIrpStackLocation(irp);
+    IoFreeIrp(irp);
+    kmrig_runtime_destroy(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_allocate_controller_serializes_devices),
     cmocka_unit_test(test_io_create_notification_event),
     cmocka_unit_test(test_io_create_synchronization_event),
     cmocka_unit_test(test_io_information_routines),
     cmocka_unit_test(test_io_configuration_information_per_instance),
+    cmocka_unit_test(test_io_is_operation_synchronous_and_requestor),
 };
 KMTEST_MAIN(tests)

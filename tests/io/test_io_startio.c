@@ -242,6 +242,51 @@ static void test_io_start_packet_cancelled_before_queued(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+
+/* IoSetStartIoAttributes(DeferredStartIo): a StartIo that finishes its IRP at once and calls
+ * IoStartNextPacket does not recurse into StartIo. */
+static volatile LONG Depth, MaxDepth;
+static VOID NTAPI chain_start(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    DEV_EXT *x = DeviceObject->DeviceExtension;
+    LONG d = InterlockedIncrement(&Depth);
+    if (d > MaxDepth)
+        MaxDepth = d;
+    x->Order[x->OrderCount++] = IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Key;
+    if (x->OrderCount > 1) { /* the first one waits for the test */
+        IoSetCancelRoutine(Irp, NULL);
+        IoStartNextPacket(DeviceObject, TRUE);
+        io_complete(Irp, STATUS_SUCCESS, 0);
+    }
+    InterlockedDecrement(&Depth);
+}
+
+static void test_io_set_start_io_attributes_deferred(void **state)
+{
+    for (int deferred = 0; deferred < 2; deferred++) {
+        kmrig_runtime *rt = kmtest_runtime(1);
+        PDEVICE_OBJECT dev = sio_device(rt, TRUE);
+        DEV_EXT *x = dev->DeviceExtension;
+        dev->DriverObject->DriverStartIo = chain_start;
+        if (deferred)
+            IoSetStartIoAttributes(dev, TRUE, FALSE);
+        Depth = MaxDepth = 0;
+        reset_counts(5);
+        PIRP irps[5];
+        for (ULONG i = 0; i < 5; i++)
+            irps[i] = send_read(dev, i, FALSE);
+        finish_manual(dev); /* the first completes; the next four chain */
+        assert_int_equal(Succeeded, 5);
+        assert_int_equal(MaxDepth, deferred ? 1 : 4);
+        for (ULONG i = 0; i < 5; i++)
+            assert_int_equal(x->Order[i], i);
+        assert_null(dev->CurrentIrp);
+        for (int i = 0; i < 5; i++)
+            IoFreeIrp(irps[i]);
+        kmrig_runtime_destroy(rt);
+    }
+}
+
 #define LOAD 300
 static PIRP LoadIrps[LOAD];
 
@@ -281,5 +326,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_start_packet_cancel_queued_and_in_progress),
     cmocka_unit_test(test_io_start_packet_cancelled_before_queued),
     cmocka_unit_test(test_io_start_packet_under_load_with_cancellation),
+    cmocka_unit_test(test_io_set_start_io_attributes_deferred),
 };
 KMTEST_MAIN(tests)

@@ -517,7 +517,10 @@ typedef struct _DEVOBJ_EXTENSION {
     ULONG ExtensionFlags;
     struct _DEVICE_OBJECT *AttachedTo;
     struct _IO_TIMER *Timer;
-    PVOID Private[4];
+    ULONG StartIoFlags; /* IoSetStartIoAttributes, deferred IoStartNextPacket */
+    LONG StartIoCount;  /* StartIo calls in progress */
+    ULONG StartIoKey;   /* the key of a deferred IoStartNextPacketByKey */
+    PVOID Private[2];
 } DEVOBJ_EXTENSION, *PDEVOBJ_EXTENSION;
 
 typedef struct DECLSPEC_ALIGN(16) _DEVICE_OBJECT {
@@ -1103,6 +1106,11 @@ NTKERNELAPI BOOLEAN NTAPI IoIsWdmVersionAvailable(UCHAR MajorVersion, UCHAR Mino
 NTKERNELAPI ULONG NTAPI IoGetFunctionCodeFromCtlCode(ULONG ControlCode);
 #define IoGetFunctionCodeFromCtlCode(ControlCode) (((ULONG)(ControlCode) >> 2) & 0x00000FFF)
 NTKERNELAPI PCONFIGURATION_INFORMATION NTAPI IoGetConfigurationInformation(VOID);
+NTKERNELAPI BOOLEAN NTAPI IoIsOperationSynchronous(PIRP Irp);
+NTKERNELAPI PEPROCESS NTAPI IoGetRequestorProcess(PIRP Irp);
+NTKERNELAPI ULONG NTAPI IoGetRequestorProcessId(PIRP Irp);
+NTKERNELAPI PEPROCESS NTAPI IoThreadToProcess(PETHREAD Thread);
+NTKERNELAPI BOOLEAN NTAPI IoIsSystemThread(PETHREAD Thread);
 
 /* ---- IRPs ---- */
 NTKERNELAPI PIRP NTAPI IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
@@ -1197,6 +1205,8 @@ NTKERNELAPI VOID NTAPI IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULO
 NTKERNELAPI VOID NTAPI IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable);
 NTKERNELAPI VOID NTAPI IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable,
                                               ULONG Key);
+NTKERNELAPI VOID NTAPI IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
+                                              BOOLEAN NonCancelable);
 NTKERNELAPI PIO_WORKITEM NTAPI IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
 NTKERNELAPI VOID NTAPI IoQueueWorkItem(PIO_WORKITEM IoWorkItem,
                                        PIO_WORKITEM_ROUTINE WorkerRoutine,
