@@ -420,6 +420,9 @@ PDEVICE_OBJECT NTAPI IoGetLowerDeviceObject(PDEVICE_OBJECT DeviceObject)
     KIRQL irql;
     KeAcquireSpinLock(&io->DatabaseLock, &irql);
     PDEVICE_OBJECT lower = DeviceObject->DeviceObjectExtension->AttachedTo;
+    if (lower && (lower->DeviceObjectExtension->ExtensionFlags &
+                  (DOE_DELETE_PENDING | DOE_UNLOAD_PENDING | DOE_REMOVE_PENDING)))
+        lower = NULL; /* being deleted or unloaded */
     if (lower)
         ObfReferenceObject(lower);
     KeReleaseSpinLock(&io->DatabaseLock, irql);

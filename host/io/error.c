@@ -253,7 +253,7 @@ VOID NTAPI IoSetHardErrorOrVerifyDevice(PIRP Irp, PDEVICE_OBJECT DeviceObject)
 
 PDEVICE_OBJECT NTAPI IoGetDeviceToVerify(PETHREAD Thread)
 {
-    VF_IRQL_MAX(APC_LEVEL);
+    VF_IRQL_MAX(DISPATCH_LEVEL);
     PIOP_STATE io = IopState(IopRuntime());
     pthread_mutex_lock(&io->Lock);
     PIOP_THREAD_STATE s = IopThreadState(io, (PKTHREAD)Thread, FALSE);
@@ -264,7 +264,7 @@ PDEVICE_OBJECT NTAPI IoGetDeviceToVerify(PETHREAD Thread)
 
 BOOLEAN NTAPI IoSetThreadHardErrorMode(BOOLEAN EnableHardErrors)
 {
-    VF_IRQL_MAX(APC_LEVEL);
+    VF_IRQL_MAX(DISPATCH_LEVEL);
     PIOP_STATE io = IopState(IopRuntime());
     pthread_mutex_lock(&io->Lock);
     PIOP_THREAD_STATE s = IopThreadState(io, KeGetCurrentThread(), TRUE);
@@ -299,15 +299,19 @@ static VOID NTAPI IopHardErrorWorker(PVOID Parameter)
 
 VOID NTAPI IoRaiseHardError(PIRP Irp, PVPB Vpb, PDEVICE_OBJECT RealDeviceObject)
 {
-    VF_IRQL_MAX(DISPATCH_LEVEL);
+    VF_IRQL_MAX(APC_LEVEL);
     struct kmrig_runtime *rt = IopRuntime();
     PIOP_STATE io = IopState(rt);
     PKTHREAD t = Irp->Tail.Overlay.Thread ? (PKTHREAD)Irp->Tail.Overlay.Thread : NULL;
-    if (IopHardErrorsEnabled(io, t)) {
-        InterlockedIncrement((volatile LONG *)&io->HardErrors);
-        KmLog(rt, KMRIG_LOG_WARN, "io: hard error 0x%08X on device %p (VPB %p), IRP %p",
-              (unsigned)Irp->IoStatus.Status, (void *)RealDeviceObject, (void *)Vpb, (void *)Irp);
+    if (!IopHardErrorsEnabled(io, t)) {
+        /* No pop-up: completed at once, no data copied to the caller's buffers. */
+        Irp->IoStatus.Information = 0;
+        IoCompleteRequest(Irp, IO_DISK_INCREMENT);
+        return;
     }
+    InterlockedIncrement((volatile LONG *)&io->HardErrors);
+    KmLog(rt, KMRIG_LOG_WARN, "io: hard error 0x%08X on device %p (VPB %p), IRP %p",
+          (unsigned)Irp->IoStatus.Status, (void *)RealDeviceObject, (void *)Vpb, (void *)Irp);
     PIOP_HARD_ERROR h = malloc(sizeof *h);
     if (!h) {
         IoCompleteRequest(Irp, IO_DISK_INCREMENT);
@@ -321,7 +325,7 @@ VOID NTAPI IoRaiseHardError(PIRP Irp, PVPB Vpb, PDEVICE_OBJECT RealDeviceObject)
 BOOLEAN NTAPI IoRaiseInformationalHardError(NTSTATUS ErrorStatus, PUNICODE_STRING String,
                                             PKTHREAD Thread)
 {
-    VF_IRQL_MAX(DISPATCH_LEVEL);
+    VF_IRQL_MAX(APC_LEVEL);
     struct kmrig_runtime *rt = IopRuntime();
     PIOP_STATE io = IopState(rt);
     if (!IopHardErrorsEnabled(io, Thread))

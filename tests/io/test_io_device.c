@@ -338,6 +338,9 @@ static void test_io_attach_device_by_name_and_lower_device(void **state)
     assert_ptr_equal(lower, f1);
     ObDereferenceObject(lower);
     assert_null(IoGetLowerDeviceObject(pdo));
+    f1->DeviceObjectExtension->ExtensionFlags |= DOE_REMOVE_PENDING; /* as PnP removal sets */
+    assert_null(IoGetLowerDeviceObject(f2));
+    f1->DeviceObjectExtension->ExtensionFlags &= ~DOE_REMOVE_PENDING;
     PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(f2);
     assert_ptr_equal(base, pdo);
     ObDereferenceObject(base);

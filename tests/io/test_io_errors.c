@@ -183,11 +183,16 @@ static void test_io_raise_hard_error_completes_irp(void **state)
         PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, dev, NULL, 0, NULL, &ev, &iosb);
         assert_int_equal(IoCallDriver(dev, irp), STATUS_PENDING);
         Held->IoStatus.Status = STATUS_NO_MEDIA_IN_DEVICE;
+        Held->IoStatus.Information = 12;
         IoRaiseHardError(Held, NULL, dev);
-        /* The "pop-up" is answered on a worker thread, which completes the IRP. */
+        /* Enabled: the "pop-up" is answered on a worker thread, which completes the IRP.
+         * Disabled: completed at once, with nothing transferred. */
+        if (disabled)
+            assert_int_equal(KeReadStateEvent(&ev), 1);
         assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL),
                          STATUS_SUCCESS);
         assert_int_equal(iosb.Status, STATUS_NO_MEDIA_IN_DEVICE);
+        assert_int_equal(iosb.Information, disabled ? 0 : 12);
         assert_int_equal(IopHardErrorCount(rt), before + (disabled ? 0 : 1));
     }
     assert_false(IoSetThreadHardErrorMode(TRUE)); /* the previous mode: disabled */
