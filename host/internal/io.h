@@ -36,6 +36,7 @@
 #define IOP_VF_COMPLETE_IRQL 0x0E         /* IoCompleteRequest above DISPATCH: p2 = IRQL, p3 = IRP */
 #define IOP_VF_DELETE_ATTACHED 0x201      /* IoDeleteDevice still attached below: p2 = device */
 #define IOP_VF_DETACH_NOT_ATTACHED 0x202  /* IoDetachDevice with nothing attached: p2 = device */
+#define IOP_VF_CALL_CANCEL_SET 0x203      /* IoCallDriver with a cancel routine set: p2 = IRP */
 #define IOP_VF_FREE_IN_USE 0x20B          /* IoFreeIrp of an IRP being processed: p2 = IRP */
 #define IOP_VF_INITIALIZE_ALLOCATED 0x20D /* IoInitializeIrp of an IoAllocateIrp IRP: p2 = IRP */
 #define IOP_VF_PENDING_NOT_MARKED 0x23D   /* STATUS_PENDING without IoMarkIrpPending: p2 = IRP */

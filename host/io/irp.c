@@ -385,6 +385,9 @@ NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         if (!DeviceObject || DeviceObject->Type != IO_TYPE_DEVICE)
             KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_CALL_BAD_DEVICE,
                          (ULONG_PTR)DeviceObject, 0, 0);
+        if (Irp->CancelRoutine)
+            KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_CALL_CANCEL_SET,
+                         (ULONG_PTR)Irp, (ULONG_PTR)Irp->CancelRoutine, 0);
     }
     Irp->CurrentLocation--;
     if (Irp->CurrentLocation <= 0)

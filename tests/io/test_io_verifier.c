@@ -282,6 +282,32 @@ static void run_timer_twice(void *arg)
     IoInitializeTimer(Dev, tick, NULL);
 }
 
+
+static NTSTATUS NTAPI forward_with_cancel_routine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    IoSetCancelRoutine(Irp, some_cancel); /* queued once, forwarded without clearing it */
+    IoSkipCurrentIrpStackLocation(Irp);
+    return IoCallDriver(Lower, Irp);
+}
+
+static void run_call_with_cancel_routine(void *arg)
+{
+    kmtest_runtime(1);
+    Lower = make_device(io_dispatch_success);
+    Dev = make_device(forward_with_cancel_routine);
+    IoAttachDeviceToDeviceStack(Dev, Lower);
+    send(Dev);
+}
+
+static void test_io_verifier_call_driver_with_cancel_routine(void **state)
+{
+    ULONG_PTR p[4];
+    assert_int_equal(kmtest_bugcheck_of(run_call_with_cancel_routine, NULL, p),
+                     DRIVER_VERIFIER_IOMANAGER_VIOLATION);
+    assert_int_equal(p[0], IOP_VF_CALL_CANCEL_SET);
+    assert_int_equal(p[2], (ULONG_PTR)some_cancel);
+}
+
 /* ---- the checks, each in its own process ---- */
 
 static void test_io_verifier_complete_request_twice(void **state)
@@ -432,6 +458,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_verifier_irp_leaked_at_shutdown),
     cmocka_unit_test(test_io_verifier_complete_request_status_and_irql),
     cmocka_unit_test(test_io_verifier_irp_lifetime),
+    cmocka_unit_test(test_io_verifier_call_driver_with_cancel_routine),
     cmocka_unit_test(test_io_verifier_device_objects),
     cmocka_unit_test(test_io_verifier_off),
     cmocka_unit_test(test_io_no_more_irp_stack_locations_without_verifier),
