@@ -25,25 +25,26 @@
 
 /* Parameter 1 of DRIVER_VERIFIER_IOMANAGER_VIOLATION (0xC9): the WDK's codes, and kmrig's own
  * from 0x4B4D0100 where the WDK has none. */
-#define IOP_VF_FREE_NOT_IRP 0x01          /* IoFreeIrp of a non-IRP: p2 = pointer */
-#define IOP_VF_FREE_THREAD_IRP 0x02       /* IoFreeIrp of an IRP still queued to a thread */
-#define IOP_VF_CALL_BAD_IRP 0x03          /* IoCallDriver with a non-IRP: p2 = pointer */
-#define IOP_VF_CALL_BAD_DEVICE 0x04       /* IoCallDriver with a non-device: p2 = pointer */
-#define IOP_VF_IRQL_CHANGED 0x05          /* p2 = device, p3 = IRQL before, p4 = after */
-#define IOP_VF_COMPLETE_PENDING 0x06      /* completed with STATUS_PENDING: p2 = status, p3 = IRP */
-#define IOP_VF_COMPLETE_CANCEL_SET 0x07   /* completed with a cancel routine: p2 = it, p3 = IRP */
-#define IOP_VF_TIMER_REINITIALIZED 0x0A   /* IoInitializeTimer twice: p2 = device */
-#define IOP_VF_COMPLETE_IRQL 0x0E         /* IoCompleteRequest above DISPATCH: p2 = IRQL, p3 = IRP */
-#define IOP_VF_DELETE_ATTACHED 0x201      /* IoDeleteDevice still attached below: p2 = device */
-#define IOP_VF_DETACH_NOT_ATTACHED 0x202  /* IoDetachDevice with nothing attached: p2 = device */
-#define IOP_VF_CALL_CANCEL_SET 0x203      /* IoCallDriver with a cancel routine set: p2 = IRP */
-#define IOP_VF_FREE_IN_USE 0x20B          /* IoFreeIrp of an IRP being processed: p2 = IRP */
+#define IOP_VF_FREE_NOT_IRP 0x01         /* IoFreeIrp of a non-IRP: p2 = pointer */
+#define IOP_VF_FREE_THREAD_IRP 0x02      /* IoFreeIrp of an IRP still queued to a thread */
+#define IOP_VF_CALL_BAD_IRP 0x03         /* IoCallDriver with a non-IRP: p2 = pointer */
+#define IOP_VF_CALL_BAD_DEVICE 0x04      /* IoCallDriver with a non-device: p2 = pointer */
+#define IOP_VF_IRQL_CHANGED 0x05         /* p2 = device, p3 = IRQL before, p4 = after */
+#define IOP_VF_COMPLETE_PENDING 0x06     /* completed with STATUS_PENDING: p2 = status, p3 = IRP */
+#define IOP_VF_COMPLETE_CANCEL_SET 0x07  /* completed with a cancel routine: p2 = it, p3 = IRP */
+#define IOP_VF_TIMER_REINITIALIZED 0x0A  /* IoInitializeTimer twice: p2 = device */
+#define IOP_VF_COMPLETE_IRQL 0x0E        /* IoCompleteRequest above DISPATCH: p2 = IRQL, p3 = IRP */
+#define IOP_VF_DELETE_ATTACHED 0x201     /* IoDeleteDevice still attached below: p2 = device */
+#define IOP_VF_DETACH_NOT_ATTACHED 0x202 /* IoDetachDevice with nothing attached: p2 = device */
+#define IOP_VF_CALL_CANCEL_SET 0x203     /* IoCallDriver with a cancel routine set: p2 = IRP */
+#define IOP_VF_FREE_IN_USE 0x20B         /* IoFreeIrp of an IRP being processed: p2 = IRP */
 #define IOP_VF_INITIALIZE_ALLOCATED 0x20D /* IoInitializeIrp of an IoAllocateIrp IRP: p2 = IRP */
 #define IOP_VF_PENDING_NOT_MARKED 0x23D   /* STATUS_PENDING without IoMarkIrpPending: p2 = IRP */
 #define IOP_VF_MARKED_NOT_PENDING 0x23E   /* IoMarkIrpPending without STATUS_PENDING: p2 = IRP */
 #define IOP_VF_DOUBLE_DELETE 0x240        /* IoDeleteDevice twice: p2 = device */
 #define IOP_VF_IRP_LEAKED 0x4B4D0100u     /* IRPs allocated at shutdown: p2 = an IRP, p3 = count */
-#define IOP_VF_REMOVE_LOCK_UNDERFLOW 0x4B4D0101u /* released more than acquired: p2 = lock, p3 = tag */
+#define IOP_VF_REMOVE_LOCK_UNDERFLOW                                                               \
+    0x4B4D0101u /* released more than acquired: p2 = lock, p3 = tag */
 /* Completing an IRP twice is MULTIPLE_IRP_COMPLETE_REQUESTS (0x44, p1 = IRP), as on NT. */
 
 /* DEVOBJ_EXTENSION.ExtensionFlags */
@@ -104,10 +105,10 @@ typedef struct _IOP_STATE {
 /* An error log entry as the harness reads it. */
 typedef struct _IOP_ERROR_LOG_RECORD {
     LIST_ENTRY Link;
-    PVOID IoObject;        /* the device or driver object given (not referenced) */
-    WCHAR DriverName[64];  /* of the driver behind IoObject, NUL-terminated */
-    ULONGLONG Time;        /* system time it was written */
-    ULONG Size;            /* EntrySize given to IoAllocateErrorLogEntry */
+    PVOID IoObject;             /* the device or driver object given (not referenced) */
+    WCHAR DriverName[64];       /* of the driver behind IoObject, NUL-terminated */
+    ULONGLONG Time;             /* system time it was written */
+    ULONG Size;                 /* EntrySize given to IoAllocateErrorLogEntry */
     IO_ERROR_LOG_PACKET Packet; /* Size bytes */
 } IOP_ERROR_LOG_RECORD, *PIOP_ERROR_LOG_RECORD;
 

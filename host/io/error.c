@@ -153,13 +153,13 @@ VOID NTAPI IoWriteErrorLogEntry(PVOID ElEntry)
           "io: error log: %s ErrorCode 0x%08X UniqueErrorValue 0x%X FinalStatus 0x%08X "
           "MajorFunction 0x%02X RetryCount %u DumpDataSize %u",
           IopNarrow(&u, name, sizeof name), (unsigned)r->Packet.ErrorCode,
-          r->Packet.UniqueErrorValue, (unsigned)r->Packet.FinalStatus,
-          r->Packet.MajorFunctionCode, r->Packet.RetryCount, r->Packet.DumpDataSize);
+          r->Packet.UniqueErrorValue, (unsigned)r->Packet.FinalStatus, r->Packet.MajorFunctionCode,
+          r->Packet.RetryCount, r->Packet.DumpDataSize);
     if (ObpIsObject(r->IoObject))
         ObfDereferenceObject(r->IoObject);
     pthread_mutex_lock(&io->Lock);
-    r->Packet.SequenceNumber = r->Packet.SequenceNumber ? r->Packet.SequenceNumber
-                                                        : ++io->ErrorLogSequence;
+    r->Packet.SequenceNumber =
+        r->Packet.SequenceNumber ? r->Packet.SequenceNumber : ++io->ErrorLogSequence;
     InsertTailList(&io->ErrorLog, &r->Link);
     if (++io->ErrorLogCount > IOP_ERROR_LOG_KEEP) {
         drop = CONTAINING_RECORD(RemoveHeadList(&io->ErrorLog), IOP_ERROR_LOG_RECORD, Link);
@@ -242,8 +242,8 @@ VOID NTAPI IoSetHardErrorOrVerifyDevice(PIRP Irp, PDEVICE_OBJECT DeviceObject)
 {
     VF_IRQL_MAX(DISPATCH_LEVEL);
     PIOP_STATE io = IopState(IopRuntime());
-    PKTHREAD t = Irp->Tail.Overlay.Thread ? (PKTHREAD)Irp->Tail.Overlay.Thread
-                                          : KeGetCurrentThread();
+    PKTHREAD t =
+        Irp->Tail.Overlay.Thread ? (PKTHREAD)Irp->Tail.Overlay.Thread : KeGetCurrentThread();
     pthread_mutex_lock(&io->Lock);
     PIOP_THREAD_STATE s = IopThreadState(io, t, TRUE);
     if (s)

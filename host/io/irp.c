@@ -289,8 +289,8 @@ VOID NTAPI IoFreeIrp(PIRP Irp)
             inUse = f->Irp == Irp && !f->Completed;
         pthread_mutex_unlock(&io->VfLock);
         if (inUse)
-            KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_FREE_IN_USE, (ULONG_PTR)Irp,
-                         0, 0);
+            KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_FREE_IN_USE, (ULONG_PTR)Irp, 0,
+                         0);
     }
     IopFreeIrp(rt, Irp);
 }
@@ -352,8 +352,8 @@ VOID NTAPI IoMarkIrpPending(PIRP Irp)
 }
 
 #undef IoSetCompletionRoutine
-VOID NTAPI IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine,
-                                  PVOID Context, BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError,
+VOID NTAPI IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
+                                  BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError,
                                   BOOLEAN InvokeOnCancel)
 {
     PIO_STACK_LOCATION sl = Irp->Tail.Overlay.CurrentStackLocation - 1;
@@ -705,10 +705,10 @@ PIRP NTAPI IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT Dev
                                          PIO_STATUS_BLOCK IoStatusBlock)
 {
     VF_IRQL_MAX(PASSIVE_LEVEL);
-    PIRP irp = IopNewThreadIrp(
-        DeviceObject,
-        InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL : IRP_MJ_DEVICE_CONTROL, Event,
-        IoStatusBlock);
+    PIRP irp = IopNewThreadIrp(DeviceObject,
+                               InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL
+                                                       : IRP_MJ_DEVICE_CONTROL,
+                               Event, IoStatusBlock);
     if (!irp)
         return NULL;
     irp->Flags |= IRP_SYNCHRONOUS_API;
@@ -774,8 +774,7 @@ NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, 
 
 NTSTATUS IopSynchronousRequest(PFILE_OBJECT FileObject, UCHAR MajorFunction, ULONG IoControlCode,
                                PVOID InputBuffer, ULONG InputLength, PVOID OutputBuffer,
-                               ULONG OutputLength, PLARGE_INTEGER Offset,
-                               PIO_STATUS_BLOCK IoStatus)
+                               ULONG OutputLength, PLARGE_INTEGER Offset, PIO_STATUS_BLOCK IoStatus)
 {
     VF_IRQL_MAX(PASSIVE_LEVEL);
     PDEVICE_OBJECT top = IoGetRelatedDeviceObject(FileObject);
@@ -790,15 +789,14 @@ NTSTATUS IopSynchronousRequest(PFILE_OBJECT FileObject, UCHAR MajorFunction, ULO
                                            &ev, IoStatus);
         break;
     case IRP_MJ_WRITE:
-        irp = IoBuildSynchronousFsdRequest(IRP_MJ_WRITE, top, InputBuffer, InputLength, Offset,
-                                           &ev, IoStatus);
+        irp = IoBuildSynchronousFsdRequest(IRP_MJ_WRITE, top, InputBuffer, InputLength, Offset, &ev,
+                                           IoStatus);
         break;
     case IRP_MJ_DEVICE_CONTROL:
     case IRP_MJ_INTERNAL_DEVICE_CONTROL:
-        irp = IoBuildDeviceIoControlRequest(IoControlCode, top, InputBuffer, InputLength,
-                                            OutputBuffer, OutputLength,
-                                            MajorFunction == IRP_MJ_INTERNAL_DEVICE_CONTROL, &ev,
-                                            IoStatus);
+        irp = IoBuildDeviceIoControlRequest(
+            IoControlCode, top, InputBuffer, InputLength, OutputBuffer, OutputLength,
+            MajorFunction == IRP_MJ_INTERNAL_DEVICE_CONTROL, &ev, IoStatus);
         break;
     default:
         return STATUS_INVALID_PARAMETER;

@@ -47,8 +47,7 @@ BOOLEAN NTAPI IoCancelIrp(PIRP Irp)
 #define IOP_SIO_BY_KEY 0x8     /* ... IoStartNextPacketByKey */
 #define IOP_SIO_CANCELABLE 0x10
 
-static VOID IopStartNext(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, BOOLEAN ByKey,
-                         ULONG Key);
+static VOID IopStartNext(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, BOOLEAN ByKey, ULONG Key);
 
 /* Calls StartIo; with deferred StartIo, runs the IoStartNextPacket calls made meanwhile after it
  * returns instead of recursing. */
@@ -85,10 +84,10 @@ VOID NTAPI IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
     IoAcquireCancelSpinLock(&old);
     if (CancelFunction)
         Irp->CancelRoutine = CancelFunction;
-    BOOLEAN queued = Key ? KeInsertByKeyDeviceQueue(&DeviceObject->DeviceQueue,
-                                                    &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
-                         : KeInsertDeviceQueue(&DeviceObject->DeviceQueue,
-                                               &Irp->Tail.Overlay.DeviceQueueEntry);
+    BOOLEAN queued =
+        Key ? KeInsertByKeyDeviceQueue(&DeviceObject->DeviceQueue,
+                                       &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
+            : KeInsertDeviceQueue(&DeviceObject->DeviceQueue, &Irp->Tail.Overlay.DeviceQueueEntry);
     if (!queued) {
         /* The device was idle: start the packet now, at DISPATCH_LEVEL. */
         DeviceObject->CurrentIrp = Irp;
@@ -424,8 +423,7 @@ VOID NTAPI IoAllocateController(PCONTROLLER_OBJECT ControllerObject, PDEVICE_OBJ
     wcb->CurrentIrp = DeviceObject->CurrentIrp;
     if (KeInsertDeviceQueue(&ControllerObject->DeviceWaitQueue, &wcb->WaitQueueEntry))
         return; /* the controller is busy: runs when IoFreeController hands it over */
-    if (ExecutionRoutine(DeviceObject, DeviceObject->CurrentIrp, NULL, Context) ==
-        DeallocateObject)
+    if (ExecutionRoutine(DeviceObject, DeviceObject->CurrentIrp, NULL, Context) == DeallocateObject)
         IoFreeController(ControllerObject);
 }
 

@@ -7,8 +7,8 @@
 
 /* ---- remove locks ---- */
 
-VOID NTAPI IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag,
-                                    ULONG MaxLockedMinutes, ULONG HighWatermark, ULONG RemlockSize)
+VOID NTAPI IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag, ULONG MaxLockedMinutes,
+                                    ULONG HighWatermark, ULONG RemlockSize)
 {
     VF_IRQL_MAX(PASSIVE_LEVEL);
     Lock->Common.Removed = FALSE;
@@ -57,8 +57,7 @@ VOID NTAPI IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, U
     /* The caller's own acquisition, then the bias: wait for the others to release. */
     InterlockedDecrement(&RemoveLock->Common.IoCount);
     if (InterlockedDecrement(&RemoveLock->Common.IoCount) > 0)
-        KeWaitForSingleObject(&RemoveLock->Common.RemoveEvent, Executive, KernelMode, FALSE,
-                              NULL);
+        KeWaitForSingleObject(&RemoveLock->Common.RemoveEvent, Executive, KernelMode, FALSE, NULL);
 }
 
 /* ---- cancel-safe queues ---- */

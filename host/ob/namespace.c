@@ -197,8 +197,8 @@ NTSTATUS ObpCreateSymbolicLink(struct kmrig_runtime *rt, PCUNICODE_STRING Target
  * referenced) and *Rest the unparsed tail (from its leading backslash) when the walk stopped at
  * a non-directory; *Reparse is set to a new absolute path to restart with when a symbolic link
  * was crossed. */
-static NTSTATUS ObpWalk(POBP_DIRECTORY Start, UNICODE_STRING Path, ULONG Attributes,
-                        PVOID *Object, UNICODE_STRING *Rest, UNICODE_STRING *Reparse)
+static NTSTATUS ObpWalk(POBP_DIRECTORY Start, UNICODE_STRING Path, ULONG Attributes, PVOID *Object,
+                        UNICODE_STRING *Rest, UNICODE_STRING *Reparse)
 {
     POBP_DIRECTORY cur = Start;
     USHORT n = Path.Length / sizeof(WCHAR), i = 0;
@@ -217,8 +217,8 @@ static NTSTATUS ObpWalk(POBP_DIRECTORY Start, UNICODE_STRING Path, ULONG Attribu
             i++;
         if (i == s)
             return STATUS_OBJECT_NAME_INVALID;
-        UNICODE_STRING comp = {(USHORT)((i - s) * sizeof(WCHAR)),
-                               (USHORT)((i - s) * sizeof(WCHAR)), Path.Buffer + s};
+        UNICODE_STRING comp = {(USHORT)((i - s) * sizeof(WCHAR)), (USHORT)((i - s) * sizeof(WCHAR)),
+                               Path.Buffer + s};
         BOOLEAN more = i < n; /* Path.Buffer[i] is a backslash */
         POBP_NAME_ENTRY e = ObpFindEntry(cur, &comp);
         if (!e)
@@ -476,9 +476,9 @@ NTSTATUS ObpInitializeNamespace(struct kmrig_runtime *rt)
     rt->ObNamespace = ns;
     ns->Root = ObpCreateDirectory(rt);
     NTSTATUS s = ns->Root ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
-    static const PCWSTR dirs[] = {L"\\Device",        L"\\Driver",        L"\\FileSystem",
-                                  L"\\GLOBAL??",      L"\\ArcName",       L"\\BaseNamedObjects",
-                                  L"\\KernelObjects", L"\\Callback",      L"\\ObjectTypes"};
+    static const PCWSTR dirs[] = {L"\\Device",        L"\\Driver",   L"\\FileSystem",
+                                  L"\\GLOBAL??",      L"\\ArcName",  L"\\BaseNamedObjects",
+                                  L"\\KernelObjects", L"\\Callback", L"\\ObjectTypes"};
     for (size_t i = 0; NT_SUCCESS(s) && i < ARRAYSIZE(dirs); i++)
         s = ObpMakeDirectory(rt, dirs[i]);
     if (NT_SUCCESS(s))
@@ -565,8 +565,8 @@ NTSTATUS NTAPI ZwCreateDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK Desi
         ObfDereferenceObject(root);
     if (!dir)
         return s;
-    NTSTATUS h = ObpCreateHandle(rt, dir, DesiredAccess, ObjectAttributes->Attributes,
-                                 DirectoryHandle);
+    NTSTATUS h =
+        ObpCreateHandle(rt, dir, DesiredAccess, ObjectAttributes->Attributes, DirectoryHandle);
     ObfDereferenceObject(dir);
     return NT_SUCCESS(h) ? s : h;
 }

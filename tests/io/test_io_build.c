@@ -153,8 +153,8 @@ static void test_io_build_synchronous_fsd_request_neither(void **state)
     assert_int_equal(IoGetNextIrpStackLocation(irp)->MajorFunction, IRP_MJ_FLUSH_BUFFERS);
     assert_int_equal(IoCallDriver(dev, irp), STATUS_SUCCESS);
     assert_int_equal(iosb.Status, STATUS_SUCCESS);
-    assert_null(IoBuildSynchronousFsdRequest(IRP_MJ_DEVICE_CONTROL, dev, NULL, 0, NULL, &ev,
-                                             &iosb));
+    assert_null(
+        IoBuildSynchronousFsdRequest(IRP_MJ_DEVICE_CONTROL, dev, NULL, 0, NULL, &ev, &iosb));
     assert_null(IoBuildSynchronousFsdRequest(IRP_MJ_POWER, dev, NULL, 0, NULL, &ev, &iosb));
     kmrig_runtime_destroy(rt);
 }
@@ -298,15 +298,16 @@ static void test_io_build_device_io_control_request(void **state)
         assert_int_equal(out[7], 0xE7);
     }
     /* Unknown code: the error status comes back, nothing is copied. */
-    assert_int_equal(ioctl(dev, CTL_CODE(0x22, 0x900, METHOD_BUFFERED, 0), 4, 4, FALSE, &iosb, in,
-                           out),
-                     STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(
+        ioctl(dev, CTL_CODE(0x22, 0x900, METHOD_BUFFERED, 0), 4, 4, FALSE, &iosb, in, out),
+        STATUS_INVALID_DEVICE_REQUEST);
     assert_int_equal(out[0], 0);
     /* Internal device control. */
     KEVENT ev;
     KeInitializeEvent(&ev, NotificationEvent, FALSE);
     Pend = STATUS_SUCCESS;
-    PIRP irp = IoBuildDeviceIoControlRequest(IOCTL_NEITHER, dev, NULL, 0, NULL, 0, TRUE, &ev, &iosb);
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(IOCTL_NEITHER, dev, NULL, 0, NULL, 0, TRUE, &ev, &iosb);
     assert_int_equal(IoCallDriver(dev, irp), STATUS_SUCCESS);
     assert_int_equal(iosb.Information, 3);
     /* No buffers at all with METHOD_BUFFERED. */
@@ -339,9 +340,9 @@ static void test_io_synchronous_request_on_opened_device(void **state)
     assert_int_equal(IopOpenDevice(rt, &n, FILE_ALL_ACCESS, 0, &f), STATUS_SUCCESS);
     UCHAR in[4] = {0x11, 0x12, 0x13, 0x14}, out[8] = {0};
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(IopSynchronousRequest(f, IRP_MJ_DEVICE_CONTROL, IOCTL_BUF, in, 4, out, 8,
-                                           NULL, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IopSynchronousRequest(f, IRP_MJ_DEVICE_CONTROL, IOCTL_BUF, in, 4, out, 8, NULL, &iosb),
+        STATUS_SUCCESS);
     assert_int_equal(iosb.Information, 8);
     assert_int_equal(out[7], 0xC7);
     LARGE_INTEGER off = {{0x1000, 0}};

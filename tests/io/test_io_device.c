@@ -8,9 +8,9 @@ static void test_io_create_device_initializes_fields(void **state)
     PDRIVER_OBJECT drv = io_load(rt, L"Fields");
     UNICODE_STRING name = io_us(L"\\Device\\Fields0");
     PDEVICE_OBJECT d = NULL, d2 = NULL;
-    assert_int_equal(IoCreateDevice(drv, 100, &name, FILE_DEVICE_DISK, FILE_REMOVABLE_MEDIA, TRUE,
-                                    &d),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoCreateDevice(drv, 100, &name, FILE_DEVICE_DISK, FILE_REMOVABLE_MEDIA, TRUE, &d),
+        STATUS_SUCCESS);
     assert_int_equal(d->Type, IO_TYPE_DEVICE);
     assert_int_equal(d->Size, sizeof(DEVICE_OBJECT) + 100);
     assert_ptr_equal(d->DriverObject, drv);
@@ -314,7 +314,6 @@ static void test_io_attach_device_to_device_stack_three_deep(void **state)
     kmrig_runtime_destroy(rt);
 }
 
-
 static void test_io_attach_device_by_name_and_lower_device(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
@@ -520,13 +519,11 @@ static void test_io_unload_driver_without_unload_routine(void **state)
     kmrig_runtime_destroy(rt); /* dropped at shutdown anyway */
 }
 
-
 static NTSTATUS NTAPI entry_creates_then_fails(PDRIVER_OBJECT d, PUNICODE_STRING RegistryPath)
 {
     PDEVICE_OBJECT dev;
     UNICODE_STRING n = io_us(L"\\Device\\Half");
-    assert_int_equal(IoCreateDevice(d, 0, &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev),
-                     STATUS_SUCCESS);
+    assert_int_equal(IoCreateDevice(d, 0, &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev), STATUS_SUCCESS);
     return STATUS_INSUFFICIENT_RESOURCES;
 }
 

@@ -21,9 +21,9 @@ static void test_io_check_share_access(void **state)
     assert_true(f1.ReadAccess);
     assert_true(f1.SharedRead);
     /* A writer conflicts (the first did not share write); a reader sharing read does not. */
-    assert_int_equal(IoCheckShareAccess(FILE_WRITE_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &f2,
-                                        &sa, TRUE),
-                     STATUS_SHARING_VIOLATION);
+    assert_int_equal(
+        IoCheckShareAccess(FILE_WRITE_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &f2, &sa, TRUE),
+        STATUS_SHARING_VIOLATION);
     assert_int_equal(sa.OpenCount, 1);
     assert_int_equal(IoCheckShareAccess(FILE_READ_DATA, FILE_SHARE_WRITE, &f2, &sa, TRUE),
                      STATUS_SHARING_VIOLATION); /* does not share read with a reader */
@@ -140,9 +140,9 @@ static void test_io_write_error_log_entry(void **state)
 static void test_io_is_error_user_induced(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
-    static const NTSTATUS user[] = {STATUS_DEVICE_NOT_READY,    STATUS_IO_TIMEOUT,
+    static const NTSTATUS user[] = {STATUS_DEVICE_NOT_READY,      STATUS_IO_TIMEOUT,
                                     STATUS_MEDIA_WRITE_PROTECTED, STATUS_NO_MEDIA_IN_DEVICE,
-                                    STATUS_UNRECOGNIZED_MEDIA,  STATUS_VERIFY_REQUIRED,
+                                    STATUS_UNRECOGNIZED_MEDIA,    STATUS_VERIFY_REQUIRED,
                                     STATUS_WRONG_VOLUME};
     static const NTSTATUS other[] = {STATUS_SUCCESS, STATUS_IO_DEVICE_ERROR, STATUS_CRC_ERROR,
                                      STATUS_DEVICE_DATA_ERROR, STATUS_PENDING};

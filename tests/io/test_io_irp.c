@@ -382,7 +382,6 @@ static void test_io_complete_request_more_processing_required_resumes(void **sta
     kmrig_runtime_destroy(rt);
 }
 
-
 /* IoForwardIrpSynchronously: the function driver sends the IRP down and waits for it. */
 static BOOLEAN Forwarded;
 static NTSTATUS NTAPI forward_sync(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -481,7 +480,6 @@ static void test_io_call_driver_function_and_po_call_driver(void **state)
     IoFreeIrp(irp);
     kmrig_runtime_destroy(rt);
 }
-
 
 /* The 3-deep stack: the function driver's and the filter's routines see success, an error, and
  * a cancellation (the bus's queued IRP cancelled through IoCancelIrp). */

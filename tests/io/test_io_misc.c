@@ -80,9 +80,9 @@ static void test_io_create_notification_event(void **state)
     assert_ptr_not_equal(h2, h1);
     assert_int_equal(KeReadStateEvent(e2), 0);
     PVOID o;
-    assert_int_equal(ObReferenceObjectByHandle(h1, EVENT_MODIFY_STATE, *ExEventObjectType,
-                                               KernelMode, &o, NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ObReferenceObjectByHandle(h1, EVENT_MODIFY_STATE, *ExEventObjectType, KernelMode, &o, NULL),
+        STATUS_SUCCESS);
     assert_ptr_equal(o, e1);
     ObDereferenceObject(o);
     ZwClose(h1);
@@ -106,8 +106,7 @@ static void test_io_create_synchronization_event(void **state)
     assert_non_null(e);
     assert_int_equal(e->Header.Type, EventSynchronizationObject);
     LARGE_INTEGER zero = {.QuadPart = 0};
-    assert_int_equal(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, &zero),
-                     STATUS_SUCCESS);
+    assert_int_equal(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, &zero), STATUS_SUCCESS);
     assert_int_equal(KeWaitForSingleObject(e, Executive, KernelMode, FALSE, &zero),
                      STATUS_TIMEOUT); /* auto-reset */
     ZwClose(h);
@@ -152,7 +151,6 @@ static void test_io_configuration_information_per_instance(void **state)
     assert_int_equal(IoGetConfigurationInformation()->DiskCount, 0);
     kmrig_runtime_destroy(rt);
 }
-
 
 static void test_io_is_operation_synchronous_and_requestor(void **state)
 {

@@ -178,9 +178,9 @@ static void test_io_csq_insert_remove_cancel(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
     PDEVICE_OBJECT dev = csq_device(rt, csq_dispatch);
-    assert_int_equal(IoCsqInitialize(&Q.Csq, q_insert, q_remove, q_peek, q_lock, q_unlock,
-                                     q_complete_canceled),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoCsqInitialize(&Q.Csq, q_insert, q_remove, q_peek, q_lock, q_unlock, q_complete_canceled),
+        STATUS_SUCCESS);
     assert_int_equal(Q.Csq.Type, IO_TYPE_CSQ);
     PIRP irp[5];
     for (ULONG i = 0; i < 5; i++)

@@ -22,8 +22,8 @@ static VOID NTAPI sio_cancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         IoReleaseCancelSpinLock(Irp->CancelIrql);
         return;
     }
-    BOOLEAN removed = KeRemoveEntryDeviceQueue(&DeviceObject->DeviceQueue,
-                                               &Irp->Tail.Overlay.DeviceQueueEntry);
+    BOOLEAN removed =
+        KeRemoveEntryDeviceQueue(&DeviceObject->DeviceQueue, &Irp->Tail.Overlay.DeviceQueueEntry);
     IoReleaseCancelSpinLock(Irp->CancelIrql);
     assert_true(removed);
     Irp->IoStatus.Status = STATUS_CANCELLED;
@@ -241,7 +241,6 @@ static void test_io_start_packet_cancelled_before_queued(void **state)
     IoFreeIrp(b);
     kmrig_runtime_destroy(rt);
 }
-
 
 /* IoSetStartIoAttributes(DeferredStartIo): a StartIo that finishes its IRP at once and calls
  * IoStartNextPacket does not recurse into StartIo. */

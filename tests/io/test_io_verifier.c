@@ -282,7 +282,6 @@ static void run_timer_twice(void *arg)
     IoInitializeTimer(Dev, tick, NULL);
 }
 
-
 static NTSTATUS NTAPI forward_with_cancel_routine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     IoSetCancelRoutine(Irp, some_cancel); /* queued once, forwarded without clearing it */

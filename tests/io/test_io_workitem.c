@@ -80,7 +80,6 @@ static void test_io_queue_work_item_keeps_device_referenced(void **state)
     kmrig_runtime_destroy(rt);
 }
 
-
 /* IoInitializeWorkItem in caller storage, for a driver object, with the Ex routine. */
 static PVOID SeenObject;
 static PIO_WORKITEM SeenItem;

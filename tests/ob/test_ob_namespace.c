@@ -25,10 +25,17 @@ static void test_ob_namespace_standard_directories(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
     PVOID o, g;
-    static const PCWSTR dirs[] = {L"\\",         L"\\Device",           L"\\Driver",
-                                  L"\\GLOBAL??", L"\\ArcName",          L"\\BaseNamedObjects",
-                                  L"\\??",       L"\\DosDevices",       L"\\dosdevices\\",
-                                  L"\\??\\Global", L"\\DosDevices\\Global\\Global"};
+    static const PCWSTR dirs[] = {L"\\",
+                                  L"\\Device",
+                                  L"\\Driver",
+                                  L"\\GLOBAL??",
+                                  L"\\ArcName",
+                                  L"\\BaseNamedObjects",
+                                  L"\\??",
+                                  L"\\DosDevices",
+                                  L"\\dosdevices\\",
+                                  L"\\??\\Global",
+                                  L"\\DosDevices\\Global\\Global"};
     assert_int_equal(lookup(rt, L"\\GLOBAL??", &g), STATUS_SUCCESS);
     for (unsigned i = 0; i < ARRAYSIZE(dirs); i++) {
         assert_int_equal(lookup(rt, dirs[i], &o), STATUS_SUCCESS);

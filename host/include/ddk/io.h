@@ -240,8 +240,7 @@ typedef struct _IO_STATUS_BLOCK {
     ULONG_PTR Information;
 } IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
 
-typedef VOID NTAPI IO_APC_ROUTINE(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock,
-                                  ULONG Reserved);
+typedef VOID NTAPI IO_APC_ROUTINE(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, ULONG Reserved);
 typedef IO_APC_ROUTINE *PIO_APC_ROUTINE;
 
 #define IO_NO_INCREMENT 0
@@ -273,7 +272,8 @@ typedef enum _SYSTEM_POWER_STATE {
     PowerSystemHibernate = 5,
     PowerSystemShutdown = 6,
     PowerSystemMaximum = 7
-} SYSTEM_POWER_STATE, *PSYSTEM_POWER_STATE;
+} SYSTEM_POWER_STATE,
+    *PSYSTEM_POWER_STATE;
 
 typedef enum _DEVICE_POWER_STATE {
     PowerDeviceUnspecified = 0,
@@ -282,7 +282,8 @@ typedef enum _DEVICE_POWER_STATE {
     PowerDeviceD2,
     PowerDeviceD3,
     PowerDeviceMaximum
-} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+} DEVICE_POWER_STATE,
+    *PDEVICE_POWER_STATE;
 
 typedef union _POWER_STATE {
     SYSTEM_POWER_STATE SystemState;
@@ -301,7 +302,8 @@ typedef enum _POWER_ACTION {
     PowerActionShutdownOff,
     PowerActionWarmEject,
     PowerActionDisplayOff
-} POWER_ACTION, *PPOWER_ACTION;
+} POWER_ACTION,
+    *PPOWER_ACTION;
 
 typedef struct _SYSTEM_POWER_STATE_CONTEXT {
     ULONG ContextAsUlong;
@@ -315,7 +317,8 @@ typedef enum _DEVICE_RELATION_TYPE {
     TargetDeviceRelation,
     SingleBusRelations,
     TransportRelations
-} DEVICE_RELATION_TYPE, *PDEVICE_RELATION_TYPE;
+} DEVICE_RELATION_TYPE,
+    *PDEVICE_RELATION_TYPE;
 
 typedef enum _BUS_QUERY_ID_TYPE {
     BusQueryDeviceID = 0,
@@ -324,12 +327,14 @@ typedef enum _BUS_QUERY_ID_TYPE {
     BusQueryInstanceID = 3,
     BusQueryDeviceSerialNumber = 4,
     BusQueryContainerID = 5
-} BUS_QUERY_ID_TYPE, *PBUS_QUERY_ID_TYPE;
+} BUS_QUERY_ID_TYPE,
+    *PBUS_QUERY_ID_TYPE;
 
 typedef enum _DEVICE_TEXT_TYPE {
     DeviceTextDescription = 0,
     DeviceTextLocationInformation = 1
-} DEVICE_TEXT_TYPE, *PDEVICE_TEXT_TYPE;
+} DEVICE_TEXT_TYPE,
+    *PDEVICE_TEXT_TYPE;
 
 typedef enum _DEVICE_USAGE_NOTIFICATION_TYPE {
     DeviceUsageTypeUndefined,
@@ -383,7 +388,8 @@ typedef enum _FILE_INFORMATION_CLASS {
     FileValidDataLengthInformation,
     FileShortNameInformation,
     FileMaximumInformation = 76
-} FILE_INFORMATION_CLASS, *PFILE_INFORMATION_CLASS;
+} FILE_INFORMATION_CLASS,
+    *PFILE_INFORMATION_CLASS;
 
 typedef enum _FSINFOCLASS {
     FileFsVolumeInformation = 1,
@@ -397,7 +403,8 @@ typedef enum _FSINFOCLASS {
     FileFsDriverPathInformation,
     FileFsVolumeFlagsInformation,
     FileFsMaximumInformation
-} FS_INFORMATION_CLASS, *PFS_INFORMATION_CLASS;
+} FS_INFORMATION_CLASS,
+    *PFS_INFORMATION_CLASS;
 
 /* What IRP_MJ_CREATE carries about the caller (Parameters.Create.SecurityContext). The two
  * pointers are Se's SECURITY_QUALITY_OF_SERVICE and ACCESS_STATE (opaque here). */
@@ -416,8 +423,7 @@ struct _POWER_SEQUENCE;
 typedef struct _FAST_IO_DISPATCH *PFAST_IO_DISPATCH;
 
 /* ---- driver routine types ---- */
-typedef NTSTATUS NTAPI DRIVER_INITIALIZE(PDRIVER_OBJECT DriverObject,
-                                         PUNICODE_STRING RegistryPath);
+typedef NTSTATUS NTAPI DRIVER_INITIALIZE(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 typedef DRIVER_INITIALIZE *PDRIVER_INITIALIZE;
 typedef NTSTATUS NTAPI DRIVER_ADD_DEVICE(PDRIVER_OBJECT DriverObject,
                                          PDEVICE_OBJECT PhysicalDeviceObject);
@@ -431,14 +437,12 @@ typedef VOID NTAPI DRIVER_UNLOAD(PDRIVER_OBJECT DriverObject);
 typedef DRIVER_UNLOAD *PDRIVER_UNLOAD;
 typedef VOID NTAPI DRIVER_CANCEL(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef DRIVER_CANCEL *PDRIVER_CANCEL;
-typedef NTSTATUS NTAPI IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, PIRP Irp,
-                                             PVOID Context);
+typedef NTSTATUS NTAPI IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
 typedef IO_COMPLETION_ROUTINE *PIO_COMPLETION_ROUTINE;
 #define STATUS_CONTINUE_COMPLETION STATUS_SUCCESS
 typedef VOID NTAPI DRIVER_REINITIALIZE(PDRIVER_OBJECT DriverObject, PVOID Context, ULONG Count);
 typedef DRIVER_REINITIALIZE *PDRIVER_REINITIALIZE;
-typedef VOID NTAPI IO_DPC_ROUTINE(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp,
-                                  PVOID Context);
+typedef VOID NTAPI IO_DPC_ROUTINE(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
 typedef IO_DPC_ROUTINE *PIO_DPC_ROUTINE;
 typedef VOID NTAPI IO_TIMER_ROUTINE(PDEVICE_OBJECT DeviceObject, PVOID Context);
 typedef IO_TIMER_ROUTINE *PIO_TIMER_ROUTINE;
@@ -451,7 +455,8 @@ typedef enum _IO_ALLOCATION_ACTION {
     KeepObject = 1,
     DeallocateObject,
     DeallocateObjectKeepRegisters
-} IO_ALLOCATION_ACTION, *PIO_ALLOCATION_ACTION;
+} IO_ALLOCATION_ACTION,
+    *PIO_ALLOCATION_ACTION;
 
 typedef IO_ALLOCATION_ACTION NTAPI DRIVER_CONTROL(PDEVICE_OBJECT DeviceObject, PIRP Irp,
                                                   PVOID MapRegisterBase, PVOID Context);
@@ -1073,9 +1078,8 @@ NTKERNELAPI NTSTATUS NTAPI IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName,
                                                     PFILE_OBJECT *FileObject,
                                                     PDEVICE_OBJECT *DeviceObject);
 NTKERNELAPI PDEVICE_OBJECT NTAPI IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
-NTKERNELAPI VOID NTAPI IoRegisterDriverReinitialization(PDRIVER_OBJECT DriverObject,
-                                                        PDRIVER_REINITIALIZE DriverReinitializationRoutine,
-                                                        PVOID Context);
+NTKERNELAPI VOID NTAPI IoRegisterDriverReinitialization(
+    PDRIVER_OBJECT DriverObject, PDRIVER_REINITIALIZE DriverReinitializationRoutine, PVOID Context);
 NTKERNELAPI NTSTATUS NTAPI IoRegisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
 NTKERNELAPI NTSTATUS NTAPI IoRegisterLastChanceShutdownNotification(PDEVICE_OBJECT DeviceObject);
 NTKERNELAPI VOID NTAPI IoUnregisterShutdownNotification(PDEVICE_OBJECT DeviceObject);
@@ -1086,7 +1090,7 @@ NTKERNELAPI VOID NTAPI IoStopTimer(PDEVICE_OBJECT DeviceObject);
 NTKERNELAPI VOID NTAPI IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject,
                                               PIO_DPC_ROUTINE DpcRoutine);
 NTKERNELAPI VOID NTAPI IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
-#define IoInitializeDpcRequest(DeviceObject, DpcRoutine)                                          \
+#define IoInitializeDpcRequest(DeviceObject, DpcRoutine)                                           \
     KeInitializeDpc(&(DeviceObject)->Dpc, (PKDEFERRED_ROUTINE)(DpcRoutine), (DeviceObject))
 #define IoRequestDpc(DeviceObject, Irp, Context)                                                   \
     ((void)KeInsertQueueDpc(&(DeviceObject)->Dpc, (Irp), (Context)))
@@ -1096,8 +1100,7 @@ NTKERNELAPI VOID NTAPI IoAllocateController(PCONTROLLER_OBJECT ControllerObject,
                                             PDEVICE_OBJECT DeviceObject,
                                             PDRIVER_CONTROL ExecutionRoutine, PVOID Context);
 NTKERNELAPI VOID NTAPI IoFreeController(PCONTROLLER_OBJECT ControllerObject);
-NTKERNELAPI PKEVENT NTAPI IoCreateNotificationEvent(PUNICODE_STRING EventName,
-                                                    PHANDLE EventHandle);
+NTKERNELAPI PKEVENT NTAPI IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle);
 NTKERNELAPI PKEVENT NTAPI IoCreateSynchronizationEvent(PUNICODE_STRING EventName,
                                                        PHANDLE EventHandle);
 #undef IoGetCurrentProcess /* ddk/ps.h's alias: the WDK exports a function */
@@ -1115,8 +1118,7 @@ NTKERNELAPI BOOLEAN NTAPI IoIsSystemThread(PETHREAD Thread);
 /* ---- IRPs ---- */
 NTKERNELAPI PIRP NTAPI IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
 NTKERNELAPI USHORT NTAPI IoSizeOfIrp(CCHAR StackSize);
-#define IoSizeOfIrp(StackSize)                                                                     \
-    ((USHORT)(sizeof(IRP) + ((StackSize) * (sizeof(IO_STACK_LOCATION)))))
+#define IoSizeOfIrp(StackSize) ((USHORT)(sizeof(IRP) + ((StackSize) * (sizeof(IO_STACK_LOCATION)))))
 NTKERNELAPI VOID NTAPI IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize);
 NTKERNELAPI VOID NTAPI IoReuseIrp(PIRP Irp, NTSTATUS Iostatus);
 NTKERNELAPI VOID NTAPI IoFreeIrp(PIRP Irp);
@@ -1139,8 +1141,7 @@ NTKERNELAPI PDRIVER_CANCEL NTAPI IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL Can
     do {                                                                                           \
         PIO_STACK_LOCATION _kmIrpSp = IoGetCurrentIrpStackLocation(Irp);                           \
         PIO_STACK_LOCATION _kmNextIrpSp = IoGetNextIrpStackLocation(Irp);                          \
-        RtlCopyMemory(_kmNextIrpSp, _kmIrpSp,                                                      \
-                      FIELD_OFFSET(IO_STACK_LOCATION, CompletionRoutine));                         \
+        RtlCopyMemory(_kmNextIrpSp, _kmIrpSp, FIELD_OFFSET(IO_STACK_LOCATION, CompletionRoutine)); \
         _kmNextIrpSp->Control = 0;                                                                 \
     } while (0)
 #define IoSkipCurrentIrpStackLocation(Irp)                                                         \
@@ -1153,7 +1154,8 @@ NTKERNELAPI PDRIVER_CANCEL NTAPI IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL Can
         (Irp)->CurrentLocation--;                                                                  \
         (Irp)->Tail.Overlay.CurrentStackLocation--;                                                \
     } while (0)
-#define IoMarkIrpPending(Irp) ((void)(IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED))
+#define IoMarkIrpPending(Irp)                                                                      \
+    ((void)(IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED))
 #define IoSetCompletionRoutine(Irp, Routine, CompletionContext, Success, Error, Cancel)            \
     do {                                                                                           \
         PIO_STACK_LOCATION _kmIrpSp = IoGetNextIrpStackLocation(Irp);                              \
@@ -1168,8 +1170,8 @@ NTKERNELAPI PDRIVER_CANCEL NTAPI IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL Can
             _kmIrpSp->Control |= SL_INVOKE_ON_CANCEL;                                              \
     } while (0)
 #define IoSetCancelRoutine(Irp, NewCancelRoutine)                                                  \
-    ((PDRIVER_CANCEL)(ULONG_PTR)InterlockedExchangePointer((PVOID volatile *)&(Irp)->CancelRoutine, \
-                                                           (PVOID)(ULONG_PTR)(NewCancelRoutine)))
+    ((PDRIVER_CANCEL)(ULONG_PTR)InterlockedExchangePointer(                                        \
+        (PVOID volatile *)&(Irp)->CancelRoutine, (PVOID)(ULONG_PTR)(NewCancelRoutine)))
 
 NTKERNELAPI NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 NTKERNELAPI NTSTATUS NTAPI IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
@@ -1182,18 +1184,16 @@ NTKERNELAPI VOID NTAPI IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
 NTKERNELAPI PIRP NTAPI IoBuildSynchronousFsdRequest(ULONG MajorFunction,
                                                     PDEVICE_OBJECT DeviceObject, PVOID Buffer,
                                                     ULONG Length, PLARGE_INTEGER StartingOffset,
-                                                    PKEVENT Event,
-                                                    PIO_STATUS_BLOCK IoStatusBlock);
+                                                    PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock);
 NTKERNELAPI PIRP NTAPI IoBuildAsynchronousFsdRequest(ULONG MajorFunction,
                                                      PDEVICE_OBJECT DeviceObject, PVOID Buffer,
                                                      ULONG Length, PLARGE_INTEGER StartingOffset,
                                                      PIO_STATUS_BLOCK IoStatusBlock);
 NTKERNELAPI PIRP NTAPI IoBuildDeviceIoControlRequest(ULONG IoControlCode,
-                                                     PDEVICE_OBJECT DeviceObject,
-                                                     PVOID InputBuffer, ULONG InputBufferLength,
-                                                     PVOID OutputBuffer, ULONG OutputBufferLength,
-                                                     BOOLEAN InternalDeviceIoControl,
-                                                     PKEVENT Event,
+                                                     PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
+                                                     ULONG InputBufferLength, PVOID OutputBuffer,
+                                                     ULONG OutputBufferLength,
+                                                     BOOLEAN InternalDeviceIoControl, PKEVENT Event,
                                                      PIO_STATUS_BLOCK IoStatusBlock);
 
 /* ---- cancellation, StartIo, work items ---- */
@@ -1208,8 +1208,7 @@ NTKERNELAPI VOID NTAPI IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLE
 NTKERNELAPI VOID NTAPI IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
                                               BOOLEAN NonCancelable);
 NTKERNELAPI PIO_WORKITEM NTAPI IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
-NTKERNELAPI VOID NTAPI IoQueueWorkItem(PIO_WORKITEM IoWorkItem,
-                                       PIO_WORKITEM_ROUTINE WorkerRoutine,
+NTKERNELAPI VOID NTAPI IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
                                        WORK_QUEUE_TYPE QueueType, PVOID Context);
 NTKERNELAPI VOID NTAPI IoFreeWorkItem(PIO_WORKITEM IoWorkItem);
 NTKERNELAPI ULONG NTAPI IoSizeofWorkItem(VOID);
@@ -1230,8 +1229,8 @@ NTKERNELAPI VOID NTAPI IoFreeErrorLogEntry(PVOID ElEntry);
 NTKERNELAPI BOOLEAN NTAPI IoIsErrorUserInduced(NTSTATUS Status);
 #define IoIsErrorUserInduced(Status)                                                               \
     ((BOOLEAN)(((Status) == STATUS_DEVICE_NOT_READY) || ((Status) == STATUS_IO_TIMEOUT) ||         \
-               ((Status) == STATUS_MEDIA_WRITE_PROTECTED) ||                                      \
-               ((Status) == STATUS_NO_MEDIA_IN_DEVICE) ||                                         \
+               ((Status) == STATUS_MEDIA_WRITE_PROTECTED) ||                                       \
+               ((Status) == STATUS_NO_MEDIA_IN_DEVICE) ||                                          \
                ((Status) == STATUS_UNRECOGNIZED_MEDIA) || ((Status) == STATUS_VERIFY_REQUIRED) ||  \
                ((Status) == STATUS_WRONG_VOLUME)))
 NTKERNELAPI VOID NTAPI IoSetHardErrorOrVerifyDevice(PIRP Irp, PDEVICE_OBJECT DeviceObject);
@@ -1285,13 +1284,13 @@ typedef struct _IO_REMOVE_LOCK {
 NTKERNELAPI VOID NTAPI IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag,
                                                 ULONG MaxLockedMinutes, ULONG HighWatermark,
                                                 ULONG RemlockSize);
-NTKERNELAPI NTSTATUS NTAPI IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag,
-                                                 PCSTR File, ULONG Line, ULONG RemlockSize);
+NTKERNELAPI NTSTATUS NTAPI IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR File,
+                                                 ULONG Line, ULONG RemlockSize);
 NTKERNELAPI VOID NTAPI IoReleaseRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag,
                                              ULONG RemlockSize);
 NTKERNELAPI VOID NTAPI IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag,
                                                     ULONG RemlockSize);
-#define IoInitializeRemoveLock(Lock, Tag, Maxmin, HighWater)                                      \
+#define IoInitializeRemoveLock(Lock, Tag, Maxmin, HighWater)                                       \
     IoInitializeRemoveLockEx(Lock, Tag, Maxmin, HighWater, sizeof(IO_REMOVE_LOCK))
 #define IoAcquireRemoveLock(RemoveLock, Tag)                                                       \
     IoAcquireRemoveLockEx(RemoveLock, Tag, __FILE__, __LINE__, sizeof(IO_REMOVE_LOCK))
