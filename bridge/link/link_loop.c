@@ -12,6 +12,15 @@
  *           memory 0x0001_0008  TIMER       w: after this many cycles raise TIMER_LINE (0: off)
  *           memory 0x0001_000C  TIMER_LINE  rw: line the timer raises
  *           memory 0x0001_0010  ACCESSES    r: accesses so far (this one included)
+ *           memory 0x0001_0020  DMA_SRC     rw: source (bus address, or RAM offset)
+ *           memory 0x0001_0024  DMA_DST     rw: destination (bus address, or RAM offset)
+ *           memory 0x0001_0028  DMA_LEN     rw: bytes
+ *           memory 0x0001_002C  DMA_CTRL    w: start: 1 host->host (a DMA read of SRC, then a
+ *                                           DMA write of DST), 2 host->RAM, 3 RAM->host;
+ *                                           bits 15:8 = 1 + the line to raise when done (0: none)
+ *           memory 0x0001_0030  DMA_STATUS  r: 0 done, 1 DMA fault (bus error), 2 bad request
+ *         The DMA engine runs in the cycles of the CTRL write, one cycle per 4 bytes, in chunks
+ *         of up to 256 bytes through the link's DMA handler.
  *         An interrupt unit with 8 lines behaves as the reference SoC's (docs/rtl.md, intc):
  *         reset all masked, level by default, edge lines latch until EOI, timestamps of the
  *         last rising edge.
@@ -36,6 +45,7 @@ struct loop {
     uint64_t timer_due; /* absolute cycle; 0 = off */
     uint32_t timer_line;
     uint64_t accesses;
+    uint32_t dma_src, dma_dst, dma_len, dma_status;
 };
 
 static uint32_t loop_active(const struct loop *s)
@@ -63,6 +73,45 @@ static void loop_move(struct loop *s, uint64_t to)
         loop_set_input(s, s->input | (1u << (s->timer_line % LOOP_LINES)));
     }
     s->now = to;
+}
+
+static void loop_reg(int write, uint32_t *value, uint32_t *reg)
+{
+    if (write)
+        *reg = *value;
+    else
+        *value = *reg;
+}
+
+/* The DMA engine (see the top of the file). */
+static void loop_dma(struct kmrig_link *link, struct loop *s, uint32_t ctrl)
+{
+    unsigned op = ctrl & 0xFF, done_line = (ctrl >> 8) & 0xFF;
+    uint8_t chunk[256];
+    s->dma_status = 0;
+    if (op < 1 || op > 3 || ((op == 2 && (uint64_t)s->dma_dst + s->dma_len > LOOP_RAM) ||
+                             (op == 3 && (uint64_t)s->dma_src + s->dma_len > LOOP_RAM))) {
+        s->dma_status = 2;
+        return;
+    }
+    for (uint32_t off = 0; off < s->dma_len && !s->dma_status;) {
+        size_t n = s->dma_len - off < sizeof chunk ? s->dma_len - off : sizeof chunk;
+        int rc = KMRIG_LINK_OK;
+        if (op == 1 || op == 2)
+            rc = kmrig_link_dma(link, 0, (uint64_t)s->dma_src + off, chunk, n);
+        else
+            memcpy(chunk, s->mem + s->dma_src + off, n);
+        if (rc == KMRIG_LINK_OK && op == 2)
+            memcpy(s->mem + s->dma_dst + off, chunk, n);
+        else if (rc == KMRIG_LINK_OK)
+            rc = kmrig_link_dma(link, 1, (uint64_t)s->dma_dst + off, chunk, n);
+        if (rc != KMRIG_LINK_OK)
+            s->dma_status = 1;
+        loop_move(s, s->now + (n + 3) / 4);
+        off += (uint32_t)n;
+    }
+    if (done_line)
+        loop_set_input(s, s->input | (1u << ((done_line - 1) % LOOP_LINES)));
 }
 
 static int loop_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
@@ -106,7 +155,7 @@ static int loop_access(struct kmrig_link *link, unsigned space, uint64_t addr, u
         }
         return KMRIG_LINK_OK;
     }
-    if (size != 4 || addr >= LOOP_CTL + 0x14)
+    if (size != 4 || addr >= LOOP_CTL + 0x34 || (addr >= LOOP_CTL + 0x14 && addr < LOOP_CTL + 0x20))
         return KMRIG_LINK_EBUS;
     switch (addr - LOOP_CTL) {
     case 0x0:
@@ -133,9 +182,22 @@ static int loop_access(struct kmrig_link *link, unsigned space, uint64_t addr, u
         else
             *value = s->timer_line;
         break;
-    default:
+    case 0x10:
         if (!write)
             *value = (uint32_t)s->accesses;
+        break;
+    case 0x20: loop_reg(write, value, &s->dma_src); break;
+    case 0x24: loop_reg(write, value, &s->dma_dst); break;
+    case 0x28: loop_reg(write, value, &s->dma_len); break;
+    case 0x2C:
+        if (write)
+            loop_dma(link, s, *value);
+        else
+            *value = 0;
+        break;
+    case 0x30:
+        if (!write)
+            *value = s->dma_status;
         break;
     }
     return KMRIG_LINK_OK;

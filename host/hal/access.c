@@ -27,6 +27,7 @@ static void HalpAccessFailed(struct kmrig_runtime *rt, int rc, BOOLEAN Write, un
 
 static void HalpAfterAccess(struct kmrig_runtime *rt)
 {
+    HalpReportDmaFaults(rt->Hal);
     if (rt->Hal->DeviceClock)
         KiTimeMoved(rt);
     HalpPollInterrupts(rt);

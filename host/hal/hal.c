@@ -28,6 +28,7 @@ static HALP_STATE *HalpAllocate(struct kmrig_runtime *rt)
     h->Runtime = rt;
     pthread_mutex_init(&h->Lock, NULL);
     pthread_rwlock_init(&h->ChainLock, NULL);
+    pthread_mutex_init(&h->DmaLock, NULL);
     for (ULONG i = 0; i < HALP_MAX_LINES; i++) {
         h->Lines[i].Line = i;
         h->Lines[i].Vector = HALP_VECTOR_BASE + i;
@@ -50,6 +51,7 @@ int HalpOpenTarget(struct kmrig_runtime *rt, const char *uri)
         return HalpErrno(rc);
     }
     h->Info = *kmrig_link_get_info(h->Link);
+    kmrig_link_set_dma_handler(h->Link, HalpDmaAccess, h);
     h->DeviceClock = h->Info.virtual_time != 0;
     KmLog(rt, KMRIG_LOG_INFO, "target %s: %s", uri, h->Info.description);
     return 0;
@@ -65,6 +67,8 @@ VOID HalpCloseTarget(struct kmrig_runtime *rt)
     for (unsigned i = 0; i < n; i++)
         munmap(h->Windows[i].Reserved, h->Windows[i].ReservedSize);
     pthread_rwlock_destroy(&h->ChainLock);
+    pthread_mutex_destroy(&h->DmaLock);
+    free(h->Maps);
     pthread_mutex_destroy(&h->Lock);
     free(h);
     rt->Hal = NULL;
@@ -95,6 +99,7 @@ VOID HalpShutdown(struct kmrig_runtime *rt)
             IoDisconnectInterrupt(i);
         }
     }
+    HalpDmaShutdown(h);
 }
 
 /* ---- the device clock ------------------------------------------------------------------- */
@@ -117,6 +122,7 @@ static uint64_t HalpClockBusy(void *ctx, uint64_t ns)
     if (!cycles)
         cycles = 1;
     uint64_t done = kmrig_link_advance(h->Link, cycles, 1);
+    HalpReportDmaFaults(h);
     HalpPollInterrupts(h->Runtime);
     uint64_t spent = kmrig_link_cycles_to_ns(h->Link, c0 + done) - t0;
     return spent ? spent : 1;
@@ -146,6 +152,7 @@ static uint64_t HalpClockIdle(void *ctx, uint64_t deadline)
         cycles = target - c0;
     }
     kmrig_link_advance(h->Link, cycles, 1);
+    HalpReportDmaFaults(h);
     HalpPollInterrupts(rt);
     return HalpClockNow(h);
 }

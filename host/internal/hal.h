@@ -70,6 +70,42 @@ typedef struct _HALP_WINDOW {
     atomic_bool Dead;  /* unmapped: touching it is a page fault */
 } HALP_WINDOW;
 
+/* ---- DMA: the bus-address translation table (host memory as the device sees it) ----------
+ * Bus addresses for host memory live in their own space (the device's DMA master port), from
+ * HALP_DMA_BASE up, one unmapped guard page between ranges. A range is either a buffer (common
+ * buffer, contiguous or noncached memory: mapped for device reads and writes while allocated) or
+ * an adapter's map-register aperture (each register a page slot, mapped by MapTransfer /
+ * GetScatterGatherList for one direction and unmapped by FlushAdapterBuffers /
+ * PutScatterGatherList / FreeMapRegisters). */
+#define HALP_DMA_BASE 0x10000000ull
+#define HALP_DMA_END 0x100000000ull
+#define HALP_DMA_READ 1u  /* the device may read (WriteToDevice) */
+#define HALP_DMA_WRITE 2u /* the device may write */
+#define HALP_MAX_MAP_REGISTERS 256u
+
+typedef struct _HALP_MAPREG {
+    PUCHAR HostPage;  /* host page this register maps */
+    ULONG Access;     /* HALP_DMA_*; 0: not mapped */
+    ULONG RunLength;  /* at the first register of an allocated run: its length */
+    BOOLEAN Allocated;
+} HALP_MAPREG, *PHALP_MAPREG;
+
+struct _HALP_ADAPTER;
+
+typedef struct _HALP_BUSMAP {
+    ULONGLONG Bus;
+    SIZE_T Length;  /* bytes of bus space (whole pages) */
+    SIZE_T Bytes;   /* what the caller asked for */
+    PUCHAR Host;    /* buffer: its host memory; NULL for a map-register aperture */
+    struct _HALP_ADAPTER *Adapter; /* aperture: its adapter; buffer: the common buffer's adapter */
+    UCHAR Kind;     /* HALP_MAP_* */
+} HALP_BUSMAP;
+
+#define HALP_MAP_CONTIGUOUS 1
+#define HALP_MAP_NONCACHED 2
+#define HALP_MAP_COMMON 3
+#define HALP_MAP_APERTURE 4
+
 typedef struct _HALP_STATE {
     struct kmrig_runtime *Runtime;
     struct kmrig_link *Link; /* NULL: no target */
@@ -86,6 +122,20 @@ typedef struct _HALP_STATE {
     HALP_WINDOW Windows[HALP_MAX_WINDOWS];
     atomic_uint WindowCount; /* entries published (release) */
 
+    pthread_mutex_t DmaLock; /* the translation table and every map register */
+    HALP_BUSMAP *Maps;       /* sorted by Bus */
+    ULONG MapCount, MapCapacity;
+    atomic_ullong DmaFaults;
+    /* Faults seen inside the link (where nothing may call the link back, not even the log's
+     * clock) wait here until HalpReportDmaFaults runs after the link call. DmaLock. */
+    struct {
+        ULONGLONG Bus, At;
+        size_t Size;
+        int Write;
+        const char *Why;
+    } PendingFaults[8];
+    ULONG PendingFaultCount, UnreportedFaults;
+
     atomic_ullong BusErrors; /* accesses that failed */
     atomic_ullong Polls;
 } HALP_STATE;
@@ -100,6 +150,49 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
 /* Requests the vectors of pending connected lines. Any thread, no lock held. TRUE when it
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
+
+/* A DMA adapter (bus master). The DMA_ADAPTER comes first: drivers get its address. */
+#define HALP_ADAPTER_MAGIC 0x41444150u /* 'PADA' */
+
+typedef struct _HALP_CHANNEL_WAIT {
+    LIST_ENTRY Entry;
+    PDEVICE_OBJECT Device;
+    ULONG Registers;
+    PDRIVER_CONTROL Routine;
+    PVOID Context;
+} HALP_CHANNEL_WAIT;
+
+typedef struct _HALP_ADAPTER {
+    DMA_ADAPTER Dma;
+    ULONG Magic;
+    struct kmrig_runtime *Runtime;
+    DEVICE_DESCRIPTION Desc;
+    PDEVICE_OBJECT Device;
+    ULONG MapRegisters;   /* what IoGetDmaAdapter granted */
+    ULONGLONG Aperture;   /* bus address of register 0 */
+    HALP_MAPREG *Regs;    /* contents under HALP_STATE.DmaLock */
+    KSPIN_LOCK Lock;      /* channel, wait queue, register allocation */
+    LIST_ENTRY Waiters;   /* HALP_CHANNEL_WAIT */
+    BOOLEAN ChannelOwned;
+    BOOLEAN Granting;     /* a grant loop is running (no recursion) */
+    PHALP_MAPREG OwnerRegs; /* registers kept with the channel (KeepObject) */
+    ULONG OwnerCount;
+    LONG CommonBuffers;
+    LONG ScatterGatherLists;
+} HALP_ADAPTER;
+
+/* The link's DMA handler: a device access to host memory at a bus address. */
+int HalpDmaAccess(void *ctx, int write, uint64_t bus, void *data, size_t size);
+/* Enters / removes a range of the translation table (DmaLock taken inside). */
+NTSTATUS HalpMapBus(HALP_STATE *h, SIZE_T Bytes, PUCHAR Host, UCHAR Kind,
+                    struct _HALP_ADAPTER *Adapter, ULONGLONG Highest, PULONGLONG Bus);
+BOOLEAN HalpUnmapBus(HALP_STATE *h, ULONGLONG Bus, PUCHAR Host, UCHAR Kind, SIZE_T Bytes);
+PVOID HalpAllocateDmaMemory(HALP_STATE *h, SIZE_T Bytes, UCHAR Kind, struct _HALP_ADAPTER *A,
+                            ULONGLONG Highest, PULONGLONG Bus);
+VOID HalpDmaShutdown(HALP_STATE *h);
+/* Logs the DMA faults the last link calls produced (and bugchecks under the DMA verifier). Call
+ * with no lock held, after every link call that can run the device. */
+VOID HalpReportDmaFaults(HALP_STATE *h);
 
 static inline KIRQL HalpLineIrql(ULONG Line)
 {

@@ -27,7 +27,7 @@ static inline volatile ULONG *hal_map_loop_ctl(void)
 {
     PHYSICAL_ADDRESS pa;
     pa.QuadPart = 0x10000;
-    volatile ULONG *p = MmMapIoSpace(pa, 0x20, MmNonCached);
+    volatile ULONG *p = MmMapIoSpace(pa, 0x40, MmNonCached);
     assert_non_null((void *)p);
     return p;
 }
