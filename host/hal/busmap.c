@@ -120,7 +120,6 @@ static PUCHAR HalpTranslate(HALP_STATE *h, ULONGLONG Bus, size_t n, ULONG need,
 int HalpDmaAccess(void *ctx, int write, uint64_t bus, void *data, size_t size)
 {
     HALP_STATE *h = ctx;
-    struct kmrig_runtime *rt = h->Runtime;
     ULONG need = write ? HALP_DMA_WRITE : HALP_DMA_READ;
     const char *why = NULL;
     pthread_mutex_lock(&h->DmaLock); /* (the link's lock is held: never call the link here) */
