@@ -94,6 +94,7 @@ typedef struct _IOP_STATE {
     LIST_ENTRY ThreadStates;
     ULONG HardErrors;
     ULONG InformationalHardErrors;
+    volatile LONG HardErrorsQueued; /* IoRaiseHardError IRPs not yet completed by a worker */
     CONFIGURATION_INFORMATION Configuration;
     /* IRP verifier (KMRIG_VERIFY_IO) */
     pthread_mutex_t VfLock;
@@ -171,6 +172,7 @@ VOID IopInitializeTimers(struct kmrig_runtime *rt);
 VOID IopShutdownTimers(struct kmrig_runtime *rt);
 VOID IopRemoveShutdownNotification(PDEVICE_OBJECT DeviceObject);
 VOID IopShutdownErrorLog(struct kmrig_runtime *rt);
+VOID IopWaitForHardErrors(struct kmrig_runtime *rt);
 NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 /* Builds, sends and waits for an IRP with no buffer (create, cleanup, close, shutdown). */
 NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, UCHAR Major);

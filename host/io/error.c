@@ -295,6 +295,16 @@ static VOID NTAPI IopHardErrorWorker(PVOID Parameter)
     PIOP_HARD_ERROR h = Parameter;
     IoCompleteRequest(h->Irp, IO_DISK_INCREMENT);
     free(h);
+    InterlockedDecrement(&IopState(IopRuntime())->HardErrorsQueued);
+}
+
+/* At shutdown: the workers complete the IRPs of the hard errors still queued first. */
+VOID IopWaitForHardErrors(struct kmrig_runtime *rt)
+{
+    while (InterlockedCompareExchange(&IopState(rt)->HardErrorsQueued, 0, 0) > 0) {
+        LARGE_INTEGER t = {.QuadPart = -10000}; /* 1 ms */
+        KeDelayExecutionThread(KernelMode, FALSE, &t);
+    }
 }
 
 VOID NTAPI IoRaiseHardError(PIRP Irp, PVPB Vpb, PDEVICE_OBJECT RealDeviceObject)
@@ -318,6 +328,7 @@ VOID NTAPI IoRaiseHardError(PIRP Irp, PVPB Vpb, PDEVICE_OBJECT RealDeviceObject)
         return;
     }
     h->Irp = Irp;
+    InterlockedIncrement(&io->HardErrorsQueued);
     ExInitializeWorkItem(&h->Item, IopHardErrorWorker, h);
     ExQueueWorkItem(&h->Item, DelayedWorkQueue);
 }

@@ -91,6 +91,7 @@ static VOID IopNotifyShutdown(struct kmrig_runtime *rt, PLIST_ENTRY List)
 VOID IopShutdown(struct kmrig_runtime *rt)
 {
     PIOP_STATE io = IopState(rt);
+    IopWaitForHardErrors(rt);
     IopNotifyShutdown(rt, &io->Shutdown);
     IopNotifyShutdown(rt, &io->LastChanceShutdown);
     for (;;) {

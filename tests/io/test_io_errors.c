@@ -200,6 +200,36 @@ static void test_io_raise_hard_error_completes_irp(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+/* A hard error raised just before the runtime goes: its IRP is still completed. */
+static int Completions;
+static NTSTATUS NTAPI count_completion(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    Completions++;
+    IoFreeIrp(Irp);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static void test_io_raise_hard_error_before_shutdown(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDRIVER_OBJECT d = io_load(rt, L"Hard2");
+    d->MajorFunction[IRP_MJ_READ] = hold;
+    PDEVICE_OBJECT dev = io_device(d, NULL, 0);
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, count_completion, NULL, TRUE, TRUE, TRUE);
+    irp->Tail.Overlay.Thread = PsGetCurrentThread();
+    assert_int_equal(IoCallDriver(dev, irp), STATUS_PENDING);
+    Held->IoStatus.Status = STATUS_DEVICE_NOT_READY;
+    Completions = 0;
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old); /* allowed up to APC_LEVEL; the worker cannot run yet */
+    IoRaiseHardError(Held, NULL, dev);
+    KeLowerIrql(old);
+    kmrig_runtime_destroy(rt); /* waits for the worker; the IRP is not leaked */
+    assert_int_equal(Completions, 1);
+}
+
 static void test_io_raise_informational_hard_error(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
@@ -240,6 +270,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_write_error_log_entry),
     cmocka_unit_test(test_io_is_error_user_induced),
     cmocka_unit_test(test_io_raise_hard_error_completes_irp),
+    cmocka_unit_test(test_io_raise_hard_error_before_shutdown),
     cmocka_unit_test(test_io_raise_informational_hard_error),
     cmocka_unit_test(test_io_set_hard_error_or_verify_device),
 };
