@@ -20,12 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Mm provides the MDL routines; weak so the Io core links without it (direct I/O then fails). */
-#pragma weak IoAllocateMdl
-#pragma weak IoFreeMdl
-#pragma weak MmProbeAndLockPages
-#pragma weak MmUnlockPages
-
 #define IOP_TRACK_BUCKETS 1024u
 
 typedef struct _IOP_IRP_TRACK {
@@ -466,10 +460,9 @@ static VOID IopFreeIrpMdls(PIRP Irp)
     Irp->MdlAddress = NULL;
     while (mdl) {
         PMDL next = mdl->Next;
-        if ((mdl->MdlFlags & MDL_PAGES_LOCKED) && MmUnlockPages)
+        if (mdl->MdlFlags & MDL_PAGES_LOCKED)
             MmUnlockPages(mdl);
-        if (IoFreeMdl)
-            IoFreeMdl(mdl);
+        IoFreeMdl(mdl);
         mdl = next;
     }
 }
@@ -599,10 +592,6 @@ static PIRP IopNewThreadIrp(PDEVICE_OBJECT DeviceObject, UCHAR Major, PKEVENT Ev
 /* Describes Buffer with an MDL locked for the operation; FALSE (IRP left as is) on failure. */
 static BOOLEAN IopLockBuffer(PIRP Irp, PVOID Buffer, ULONG Length, LOCK_OPERATION Operation)
 {
-    if (!IoAllocateMdl || !MmProbeAndLockPages || !IoFreeMdl) {
-        KmLogError("io: direct I/O needs the Mm MDL routines, which are not linked");
-        return FALSE;
-    }
     PMDL mdl = IoAllocateMdl(Buffer, Length, FALSE, FALSE, NULL);
     if (!mdl)
         return FALSE;

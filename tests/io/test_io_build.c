@@ -3,6 +3,8 @@
  * status block, event, the IRP freed); the harness's IopSynchronousRequest. */
 #include "io_test.h"
 
+#include <kmrig/mm.h>
+
 #define IOCTL_BUF CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define IOCTL_IN CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_IN_DIRECT, FILE_ANY_ACCESS)
 #define IOCTL_OUT CTL_CODE(FILE_DEVICE_UNKNOWN, 0x802, METHOD_OUT_DIRECT, FILE_WRITE_ACCESS)
@@ -157,6 +159,34 @@ static void test_io_build_synchronous_fsd_request_neither(void **state)
         IoBuildSynchronousFsdRequest(IRP_MJ_DEVICE_CONTROL, dev, NULL, 0, NULL, &ev, &iosb));
     assert_null(IoBuildSynchronousFsdRequest(IRP_MJ_POWER, dev, NULL, 0, NULL, &ev, &iosb));
     kmrig_runtime_destroy(rt);
+}
+
+/* Direct I/O on a buffer the MDL probe refuses: the request is not built, nothing leaks. */
+static void test_io_build_direct_io_probe_failure(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDEVICE_OBJECT dev = rw_device(rt, DO_DIRECT_IO);
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    assert_null(IoBuildSynchronousFsdRequest(IRP_MJ_READ, dev, (PVOID)0x10, 32, NULL, &ev, &iosb));
+    /* A read-only user buffer: a write request may lock it, a read into it may not. */
+    static UCHAR ro[64];
+    assert_int_equal(kmrig_user_buffer_register(rt, ro, sizeof ro, 0), 0);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_WRITE, dev, ro, 32, NULL, &ev, &iosb);
+    assert_non_null(irp);
+    assert_non_null(irp->MdlAddress);
+    MmUnlockPages(irp->MdlAddress);
+    IoFreeMdl(irp->MdlAddress);
+    irp->MdlAddress = NULL;
+    IoFreeIrp(irp);
+    assert_null(IoBuildSynchronousFsdRequest(IRP_MJ_READ, dev, ro, 32, NULL, &ev, &iosb));
+    UCHAR in[4] = {0};
+    assert_null(IoBuildDeviceIoControlRequest(
+        CTL_CODE(FILE_DEVICE_UNKNOWN, 0x802, METHOD_OUT_DIRECT, FILE_ANY_ACCESS), dev, in, 4, ro,
+        16, FALSE, &ev, &iosb));
+    assert_int_equal(kmrig_user_buffer_unregister(rt, ro), 0);
+    kmrig_runtime_destroy(rt); /* no IRP, MDL or buffer leaked */
 }
 
 /* ---- asynchronous: the caller's completion routine frees what it built ---- */
@@ -362,6 +392,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_build_synchronous_fsd_request_buffered),
     cmocka_unit_test(test_io_build_synchronous_fsd_request_direct),
     cmocka_unit_test(test_io_build_synchronous_fsd_request_neither),
+    cmocka_unit_test(test_io_build_direct_io_probe_failure),
     cmocka_unit_test(test_io_build_asynchronous_fsd_request),
     cmocka_unit_test(test_io_build_device_io_control_request),
     cmocka_unit_test(test_io_synchronous_request_on_opened_device),
