@@ -35,7 +35,10 @@ BOOLEAN NTAPI IoCancelIrp(PIRP Irp)
     }
     /* The cancel routine runs with the cancel spin lock held and releases it. */
     Irp->CancelIrql = irql;
-    routine(IoGetCurrentIrpStackLocation(Irp)->DeviceObject, Irp);
+    PDEVICE_OBJECT dev = Irp->CurrentLocation <= Irp->StackCount
+                             ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
+                             : NULL; /* not sent to a driver yet */
+    routine(dev, Irp);
     return TRUE;
 }
 

@@ -335,6 +335,8 @@ NTSTATUS ObpInsertObjectName(struct kmrig_runtime *rt, PVOID Object, PCUNICODE_S
         *Existing = NULL;
     if (!Name || !Name->Length || (Name->Length & 1))
         return STATUS_OBJECT_NAME_INVALID;
+    if (RootDirectory && Name->Buffer[0] == L'\\')
+        return STATUS_OBJECT_PATH_SYNTAX_BAD; /* relative to a directory: no leading backslash */
     USHORT n = Name->Length / sizeof(WCHAR), last = n;
     while (last > 0 && Name->Buffer[last - 1] != L'\\')
         last--;

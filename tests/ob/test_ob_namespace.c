@@ -81,6 +81,10 @@ static void test_ob_zw_create_directory_object(void **state)
     InitializeObjectAttributes(&oa, &sub, OBJ_KERNEL_HANDLE, h, NULL);
     assert_int_equal(ZwCreateDirectoryObject(&hs, DIRECTORY_ALL_ACCESS, &oa), STATUS_SUCCESS);
     assert_int_equal(lookup(rt, L"\\KernelObjects\\Test\\Sub", &o), STATUS_SUCCESS);
+    /* A leading backslash relative to a directory. */
+    UNICODE_STRING abs = us(L"\\Sub2");
+    InitializeObjectAttributes(&oa, &abs, OBJ_KERNEL_HANDLE, h, NULL);
+    assert_int_equal(ZwCreateDirectoryObject(&h2, 0, &oa), STATUS_OBJECT_PATH_SYNTAX_BAD);
     /* Bad names. */
     UNICODE_STRING bad = us(L"\\NoDir\\X"), rel = us(L"X");
     InitializeObjectAttributes(&oa, &bad, 0, NULL, NULL);
