@@ -27,6 +27,7 @@ typedef struct _IOP_IRP_TRACK {
     PIRP Irp;
     BOOLEAN Pool;      /* from IoAllocateIrp */
     BOOLEAN Completed; /* completion went past its last stack location */
+    PVOID Caller;      /* who called IoAllocateIrp (for the leak report) */
 } IOP_IRP_TRACK, *PIOP_IRP_TRACK;
 
 typedef struct _IOP_CALL_FRAME {
@@ -74,6 +75,13 @@ VOID IopShutdownIrpVerifier(struct kmrig_runtime *rt)
             if (t->Pool) {
                 leaked = leaked ? leaked : t->Irp;
                 count++;
+                KmLog(rt, KMRIG_LOG_ERROR,
+                      "io: IRP %p still allocated at shutdown (from %p, %u stack locations, at "
+                      "location %d, major 0x%02x)",
+                      (void *)t->Irp, t->Caller, t->Irp->StackCount, t->Irp->CurrentLocation,
+                      t->Irp->CurrentLocation <= t->Irp->StackCount
+                          ? IoGetCurrentIrpStackLocation(t->Irp)->MajorFunction
+                          : IoGetNextIrpStackLocation(t->Irp)->MajorFunction);
             }
     pthread_mutex_unlock(&io->VfLock);
     if (count && VfOn(rt, KMRIG_VERIFY_IO))
@@ -96,7 +104,7 @@ VOID IopShutdownIrpVerifier(struct kmrig_runtime *rt)
     pthread_mutex_destroy(&io->VfLock);
 }
 
-static VOID IopTrackIrp(struct kmrig_runtime *rt, PIRP Irp, BOOLEAN Pool)
+static VOID IopTrackIrp(struct kmrig_runtime *rt, PIRP Irp, BOOLEAN Pool, PVOID Caller)
 {
     PIOP_STATE io = IopState(rt);
     pthread_mutex_lock(&io->VfLock);
@@ -111,6 +119,8 @@ static VOID IopTrackIrp(struct kmrig_runtime *rt, PIRP Irp, BOOLEAN Pool)
     if (*p) {
         if (Pool && !(*p)->Pool)
             io->LiveIrps++;
+        if (Pool)
+            (*p)->Caller = Caller;
         (*p)->Pool = (*p)->Pool || Pool;
         (*p)->Completed = FALSE;
     }
@@ -222,7 +232,7 @@ PIRP NTAPI IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
     irp->AllocationFlags = IRP_ALLOCATED_FIXED_SIZE | (ChargeQuota ? IRP_QUOTA_CHARGED : 0);
     irp->AllocationProcessorNumber = (USHORT)KeGetCurrentProcessorNumber();
     if (VfOn(rt, KMRIG_VERIFY_IO))
-        IopTrackIrp(rt, irp, TRUE);
+        IopTrackIrp(rt, irp, TRUE, __builtin_return_address(0));
     return irp;
 }
 
@@ -241,7 +251,7 @@ VOID NTAPI IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize)
     }
     IopInitializeIrp(Irp, PacketSize, StackSize);
     if (VfOn(rt, KMRIG_VERIFY_IO))
-        IopTrackIrp(rt, Irp, FALSE);
+        IopTrackIrp(rt, Irp, FALSE, NULL);
 }
 
 VOID NTAPI IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
@@ -253,7 +263,7 @@ VOID NTAPI IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
     Irp->AllocationFlags = flags;
     Irp->IoStatus.Status = Iostatus;
     if (VfOn(rt, KMRIG_VERIFY_IO))
-        IopTrackIrp(rt, Irp, FALSE);
+        IopTrackIrp(rt, Irp, FALSE, NULL);
 }
 
 static VOID IopFreeIrp(struct kmrig_runtime *rt, PIRP Irp)

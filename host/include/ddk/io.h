@@ -525,7 +525,8 @@ typedef struct _DEVOBJ_EXTENSION {
     ULONG StartIoFlags; /* IoSetStartIoAttributes, deferred IoStartNextPacket */
     LONG StartIoCount;  /* StartIo calls in progress */
     ULONG StartIoKey;   /* the key of a deferred IoStartNextPacketByKey */
-    PVOID Private[2];
+    PVOID DeviceNode;   /* the PnP manager's node for a PDO (NULL until PnP sets it) */
+    PVOID Private;
 } DEVOBJ_EXTENSION, *PDEVOBJ_EXTENSION;
 
 typedef struct DECLSPEC_ALIGN(16) _DEVICE_OBJECT {
