@@ -140,8 +140,11 @@ static VOID IopUntrackIrp(struct kmrig_runtime *rt, PIRP Irp)
             io->LiveIrps--;
         free(t);
     }
+    /* A frame whose location completed but whose dispatch routine has not returned yet (the IRP
+     * completed and was freed on another processor) stays: it is checked at the return, which
+     * needs no more of the IRP than its address. */
     for (PIOP_CALL_FRAME *f = &io->Frames; *f;) {
-        if ((*f)->Irp == Irp) {
+        if ((*f)->Irp == Irp && !((*f)->Completed && !(*f)->Returned)) {
             PIOP_CALL_FRAME g = *f;
             *f = g->Next;
             free(g);

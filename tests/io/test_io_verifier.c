@@ -307,6 +307,27 @@ static void test_io_verifier_call_driver_with_cancel_routine(void **state)
     assert_int_equal(p[2], (ULONG_PTR)some_cancel);
 }
 
+/* The same rule on an IRP the I/O manager built and frees at completion, before the dispatch
+ * routine returns. */
+static void run_marked_not_pending_thread_irp(void *arg)
+{
+    kmtest_runtime(1);
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    Dev = make_device(marked_not_pending);
+    IoCallDriver(Dev,
+                 IoBuildDeviceIoControlRequest(0x222003, Dev, NULL, 0, NULL, 0, FALSE, &ev, &iosb));
+}
+
+static void test_io_verifier_mark_irp_pending_without_pending_thread_irp(void **state)
+{
+    ULONG_PTR p[4];
+    assert_int_equal(kmtest_bugcheck_of(run_marked_not_pending_thread_irp, NULL, p),
+                     DRIVER_VERIFIER_IOMANAGER_VIOLATION);
+    assert_int_equal(p[0], IOP_VF_MARKED_NOT_PENDING);
+}
+
 /* ---- the checks, each in its own process ---- */
 
 static void test_io_verifier_complete_request_twice(void **state)
@@ -452,6 +473,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_verifier_complete_request_with_cancel_routine),
     cmocka_unit_test(test_io_verifier_pending_without_mark_irp_pending),
     cmocka_unit_test(test_io_verifier_mark_irp_pending_without_pending),
+    cmocka_unit_test(test_io_verifier_mark_irp_pending_without_pending_thread_irp),
     cmocka_unit_test(test_io_verifier_pending_rules_accept_filters),
     cmocka_unit_test(test_io_verifier_call_driver_no_more_stack_locations),
     cmocka_unit_test(test_io_verifier_irp_leaked_at_shutdown),
