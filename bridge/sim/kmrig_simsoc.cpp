@@ -54,6 +54,12 @@ struct kmrig_simsoc {
     bool uart_plug = false;
     kmrig_simsoc_dma_fn dma_fn = nullptr;
     void *dma_ctx = nullptr;
+    unsigned dma_wait = 0;
+    bool dma_waiting = false; // a DMA cycle is on the port, waiting out its wait states
+    unsigned dma_wait_left = 0;
+    uint64_t dma_held_adr = 0; // ... and what it was when it appeared
+    uint32_t dma_held_dat = 0;
+    uint8_t dma_held_ctl = 0;
     uint64_t cycles = 0;
     kmrig_simsoc_stats stats = {};
 
@@ -90,7 +96,27 @@ struct kmrig_simsoc {
     {
         uint8_t ack = 0, err = 0;
         uint32_t rdata = top->dma_dat_i;
-        if (top->dma_cyc_o && top->dma_stb_o) {
+        bool present = top->dma_cyc_o && top->dma_stb_o;
+        const uint8_t ctl = static_cast<uint8_t>(top->dma_sel_o | (top->dma_we_o << 4));
+        bool changed = false; // Wishbone: a waiting cycle must not change under the slave
+        if (!present)
+            dma_waiting = false; // (a master that withdraws a cycle starts afresh)
+        if (present && !dma_waiting && dma_wait) { // a new cycle: hold it dma_wait edges
+            dma_waiting = true;
+            dma_wait_left = dma_wait;
+            dma_held_adr = top->dma_adr_o;
+            dma_held_dat = top->dma_we_o ? top->dma_dat_o : 0;
+            dma_held_ctl = ctl;
+        } else if (present && dma_waiting) {
+            changed = top->dma_adr_o != dma_held_adr || ctl != dma_held_ctl ||
+                      (top->dma_we_o ? top->dma_dat_o : 0) != dma_held_dat;
+        }
+        if (present && dma_waiting && dma_wait_left && !changed) {
+            dma_wait_left--;
+            present = false;
+        }
+        if (present) {
+            dma_waiting = false;
             unsigned lane = 0, size = 0;
             switch (top->dma_sel_o) {
             case 0x1: case 0x2: case 0x4: case 0x8:
@@ -110,7 +136,7 @@ struct kmrig_simsoc {
             const uint64_t addr = (static_cast<uint64_t>(top->dma_adr_o) & ~uint64_t{3}) + lane;
             const uint32_t mask = size == 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1);
             int rc = -1;
-            if (size && dma_fn) {
+            if (size && dma_fn && !changed) {
                 uint32_t data = top->dma_we_o ? (top->dma_dat_o >> (8 * lane)) & mask : 0;
                 rc = dma_fn(dma_ctx, top->dma_we_o ? 1 : 0, addr, size, &data);
                 if (rc == 0 && !top->dma_we_o)
@@ -171,6 +197,7 @@ void kmrig_simsoc_config_init(struct kmrig_simsoc_config *cfg)
     cfg->idle_gap = 0;
     cfg->bus_timeout = default_bus_timeout;
     cfg->no_skip = 0;
+    cfg->dma_wait = 0;
 }
 
 int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **out)
@@ -202,6 +229,7 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     m->half_ps[1] = period_ps - period_ps / 2;
     m->bus_timeout = cfg.bus_timeout;
     m->no_skip = cfg.no_skip != 0;
+    m->dma_wait = cfg.dma_wait;
 
     m->ctx.reset(new (std::nothrow) VerilatedContext);
     if (!m->ctx)

@@ -77,16 +77,24 @@ static void wr(kmrig_simsoc *m, uint32_t addr, uint32_t v)
 
 #define DMA(r) (KMRIG_SOC_DMA0_BASE + KMRIG_DMA_##r)
 
-static struct host *host_new(kmrig_simsoc **m)
+static struct host *host_new_wait(kmrig_simsoc **m, unsigned dma_wait)
 {
     struct host *h = calloc(1, sizeof(*h));
     assert_non_null(h);
     for (unsigned i = 0; i < HOST_SIZE; i++)
         h->mem[i] = (uint8_t)(i * 7 + (i >> 8) * 13 + 1);
-    assert_int_equal(kmrig_simsoc_open(NULL, m), KMRIG_SIM_OK);
+    struct kmrig_simsoc_config cfg;
+    kmrig_simsoc_config_init(&cfg);
+    cfg.dma_wait = dma_wait;
+    assert_int_equal(kmrig_simsoc_open(&cfg, m), KMRIG_SIM_OK);
     kmrig_simsoc_set_dma_handler(*m, host_dma, h);
     wr(*m, KMRIG_SOC_INTC_BASE + KMRIG_INTC_MASK, 0xFF & ~DMA_BIT);
     return h;
+}
+
+static struct host *host_new(kmrig_simsoc **m)
+{
+    return host_new_wait(m, 0);
 }
 
 static void put32(struct host *h, uint64_t addr, uint32_t v)
@@ -236,6 +244,28 @@ static void test_dma_copy_chain_byte_for_byte(void **state)
     assert_int_equal(kmrig_simsoc_next_event(m), UINT32_MAX);
     kmrig_simsoc_destroy(m);
     free(h);
+}
+
+static void test_dma_port_wait_states_stretch_every_cycle(void **state)
+{
+    (void)state;
+    /* with w wait states every DMA port cycle takes 1 + w edges: a copy descriptor of N words
+     * takes (9 + 2N)(1 + w) + 2 edges instead of 11 + 2N */
+    for (unsigned w = 0; w <= 5; w += 5) {
+        kmrig_simsoc *m = NULL;
+        struct host *h = host_new_wait(&m, w);
+        const uint64_t d = HOST_BASE + 0x100;
+        desc(h, d, HOST_BASE + 0x1000, HOST_BASE + 0x2000, 0, OWN | LAST | 256);
+        uint64_t c = kmrig_simsoc_cycles(m) + 4;
+        start(m, d);
+        kmrig_simsoc_run_until_irq_change(m, 100000);
+        assert_int_equal(irq_ts(m), c + 1 + (9 + 2 * 64) * (1 + w) + 2);
+        assert_int_equal(rd(m, DMA(STATUS)), KMRIG_DMA_STATUS_DONE);
+        assert_memory_equal(&h->mem[0x2000], &h->mem[0x1000], 256);
+        assert_int_equal(h->reads + h->writes, 7 + 2 * 64 + 2); /* one call per cycle */
+        kmrig_simsoc_destroy(m);
+        free(h);
+    }
 }
 
 static void test_dma_loopback_fifo(void **state)
@@ -454,6 +484,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dma_registers_reset_and_rom_entry),
         cmocka_unit_test(test_dma_copy_chain_byte_for_byte),
+        cmocka_unit_test(test_dma_port_wait_states_stretch_every_cycle),
         cmocka_unit_test(test_dma_loopback_fifo),
         cmocka_unit_test(test_dma_refused_address_is_a_fault),
         cmocka_unit_test(test_dma_no_handler_faults),

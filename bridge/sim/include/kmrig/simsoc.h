@@ -43,6 +43,8 @@ struct kmrig_simsoc_config {
     unsigned bus_timeout;   /* cycles to wait for ACK/ERR before KMRIG_SIM_ETIMEOUT; 0: 1024 */
     int no_skip;            /* nonzero: evaluate every cycle, never skip idle stretches
                                (same results, slower; for checking the skipping) */
+    unsigned dma_wait;      /* wait states the DMA port inserts before answering each cycle
+                               (0: answered in the cycle presented, one word per cycle) */
 };
 
 /* Counters for measuring the harness (not part of the model's state). */
@@ -52,7 +54,8 @@ struct kmrig_simsoc_stats {
     uint64_t bus_cycles;     /* Wishbone cycles run (reads + writes, including failed ones) */
     uint64_t bus_errors;     /* ... of which ended with ERR or a timeout */
     uint64_t dma_cycles;     /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
-    uint64_t dma_errors;     /* ... of which the handler refused (or no handler was set) */
+    uint64_t dma_errors;     /* ... of which ended with ERR: refused by the handler, no handler,
+                                a bad select, or a cycle changed while waiting */
 };
 
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
@@ -132,7 +135,10 @@ uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cyc
  * calls fn once, synchronously, from inside whichever call is advancing the clock (run,
  * run_until_*, read, write), on the caller's thread. One call per Wishbone cycle: one word or
  * part of one (bursts may later come as several calls); the answer reaches the master on the
- * next edge, so a master that keeps the port busy moves one word per cycle.
+ * next edge, so a master that keeps the port busy moves one word per cycle (with
+ * struct kmrig_simsoc_config.dma_wait = w, fn is called w edges after the cycle appears and
+ * answered for the edge after that: one word per w + 1 cycles; a master that changes the
+ * address, data, select or direction of a cycle while it waits gets ERR, and fn is not called).
  *   write: 1 the device writes memory (*data holds the value), 0 it reads (store in *data);
  *   bus_addr: byte address of the lowest byte, naturally aligned to size (1, 2 or 4);
  *   data: the value in bits 8*size-1:0 (the harness does the byte lanes, as in read/write).
