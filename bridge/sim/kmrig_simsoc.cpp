@@ -11,10 +11,14 @@
 
 #include <kmrig/simsoc.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <new>
+#include <utility>
+#include <vector>
 
 #include <verilated.h>
 #if VM_TRACE_FST
@@ -38,6 +42,27 @@ constexpr unsigned default_bus_timeout = 1024;
 constexpr unsigned reset_cycles = 4;
 constexpr uint64_t max_tick = 0xFFFFFFFFu; // tick_i is 32 bits wide
 
+// Bits of one asynchronous serial frame for an LCR-style format (bits 5:0): start, 5..8 data
+// bits LSB first, parity (none/odd/even/mark/space), 1, 1.5 or 2 stop bits. Durations are in
+// half bits, so 1.5 stop bits are exact.
+struct frame_fmt {
+    unsigned nbits, pen, eps, stick, stop_halves;
+    explicit frame_fmt(unsigned lcr = 3)
+        : nbits(5 + (lcr & 3)), pen((lcr >> 3) & 1), eps((lcr >> 4) & 1), stick((lcr >> 5) & 1),
+          stop_halves((lcr & 4) ? ((lcr & 3) == 0 ? 3 : 4) : 2)
+    {
+    }
+    int parity(unsigned byte) const
+    {
+        if (stick)
+            return !eps;
+        unsigned ones = 0;
+        for (unsigned i = 0; i < nbits; i++)
+            ones += (byte >> i) & 1;
+        return eps ? (ones & 1) : !(ones & 1);
+    }
+};
+
 } // namespace
 
 struct kmrig_simsoc {
@@ -57,6 +82,21 @@ struct kmrig_simsoc {
     unsigned dma_wait = 0;
     bool dma_waiting = false; // a DMA cycle is on the port, waiting out its wait states
     unsigned dma_wait_left = 0;
+    // The remote end of the serial line (kmrig_simsoc_uart_remote): a sender that drives rx_i
+    // with exact bit timing and a receiver that decodes tx_o.
+    uint32_t remote_cpb = 0; // cycles per bit; 0: no remote end
+    frame_fmt remote_fmt;
+    std::deque<std::pair<int, uint64_t>> send_segs; // (level, half bits) still to drive
+    uint64_t send_seg_end = 0; // cycle at which the level on rx_i ends (send_segs nonempty)
+    size_t send_pending = 0;   // bytes queued and not yet completely sent
+    std::deque<unsigned> send_frame_halves; // per queued byte: its frame length in half bits
+    uint64_t send_frame_end = 0;
+    std::vector<std::pair<uint64_t, int>> tx_log; // tx_o changes (cycle, new level)
+    int tx_seen = 1;
+    bool rx_in_frame = false;
+    uint64_t rx_t0 = 0;
+    std::deque<uint8_t> recv_bytes;
+    unsigned recv_errors = 0;
     uint64_t dma_held_adr = 0; // ... and what it was when it appeared
     uint32_t dma_held_dat = 0;
     uint8_t dma_held_ctl = 0;
@@ -87,7 +127,107 @@ struct kmrig_simsoc {
         stats.skipped_cycles += tick - 1;
         if (uart_plug)
             plug();
+        if (remote_cpb)
+            remote_after_edge();
         serve_dma();
+    }
+
+    uint64_t half(unsigned halves) const
+    {
+        return static_cast<uint64_t>(halves) * remote_cpb / 2;
+    }
+
+    // Drives the next level of the sender, if the current one has ended at this cycle.
+    void remote_after_edge()
+    {
+        bool changed = false;
+        while (!send_segs.empty() && cycles >= send_seg_end) {
+            send_segs.pop_front();
+            if (send_segs.empty())
+                break;
+            send_seg_end += half(static_cast<unsigned>(send_segs.front().second));
+            top->uart_rx_i = static_cast<uint8_t>(send_segs.front().first);
+            changed = true;
+        }
+        if (send_segs.empty() && top->uart_rx_i != 1) {
+            top->uart_rx_i = 1;
+            changed = true;
+        }
+        while (!send_frame_halves.empty() && cycles >= send_frame_end) {
+            send_frame_halves.pop_front();
+            send_pending--;
+            if (!send_frame_halves.empty())
+                send_frame_end += half(send_frame_halves.front());
+        }
+        if (changed)
+            top->eval();
+        if (top->uart_tx_o != tx_seen) {
+            tx_seen = top->uart_tx_o;
+            tx_log.emplace_back(cycles, tx_seen);
+        }
+        remote_decode();
+    }
+
+    // The level tx_o had at cycle t, from the log (t not before the log's first entry).
+    int tx_at(uint64_t t) const
+    {
+        int level = 1;
+        for (const auto &e : tx_log) {
+            if (e.first > t)
+                break;
+            level = e.second;
+        }
+        return level;
+    }
+
+    // Decodes every frame on tx_o whose stop-bit sample time has passed: samples in the middle
+    // of each bit, counted from the falling edge of the start bit.
+    void remote_decode()
+    {
+        for (;;) {
+            if (!rx_in_frame) {
+                size_t i = 0;
+                while (i < tx_log.size() && tx_log[i].second != 0)
+                    i++;
+                tx_log.erase(tx_log.begin(), tx_log.begin() + static_cast<std::ptrdiff_t>(i));
+                if (tx_log.empty())
+                    return;
+                rx_in_frame = true;
+                rx_t0 = tx_log.front().first;
+            }
+            const frame_fmt &f = remote_fmt;
+            const unsigned nsamples = 1 + f.nbits + f.pen + 1;
+            const uint64_t last = rx_t0 + half(1) + static_cast<uint64_t>(nsamples - 1) * remote_cpb;
+            if (cycles < last)
+                return;
+            unsigned byte = 0;
+            bool bad = tx_at(rx_t0 + half(1)) != 0;
+            for (unsigned b = 0; b < f.nbits; b++)
+                byte |= static_cast<unsigned>(tx_at(rx_t0 + half(1) + (1 + b) * uint64_t{remote_cpb}))
+                        << b;
+            if (f.pen && tx_at(rx_t0 + half(1) + (1 + f.nbits) * uint64_t{remote_cpb}) != f.parity(byte))
+                bad = true;
+            const int stop = tx_at(last);
+            if (stop != 1)
+                bad = true;
+            recv_bytes.push_back(static_cast<uint8_t>(byte));
+            if (bad)
+                recv_errors++;
+            // keep the level at the stop sample as the base for the next frame: the next
+            // start bit is a 1 -> 0 change after it
+            size_t keep = 0;
+            while (keep < tx_log.size() && tx_log[keep].first <= last)
+                keep++;
+            tx_log.erase(tx_log.begin(), tx_log.begin() + static_cast<std::ptrdiff_t>(keep));
+            if (stop == 0) {
+                // a break or a framing error: wait for the line to return to 1 first
+                size_t i = 0;
+                while (i < tx_log.size() && tx_log[i].second != 1)
+                    i++;
+                tx_log.erase(tx_log.begin(), tx_log.begin() + static_cast<std::ptrdiff_t>(i));
+            }
+            rx_in_frame = false;
+        }
     }
 
     // The DMA port's slave side: answers the cycle the master presents after this edge, for
@@ -182,6 +322,8 @@ struct kmrig_simsoc {
             n = 1;
         if (n > limit)
             n = limit;
+        if (!send_segs.empty() && send_seg_end > cycles && send_seg_end - cycles < n)
+            n = send_seg_end - cycles; // land on the sender's next level change
         return n > max_tick ? max_tick : n;
     }
 
@@ -427,7 +569,7 @@ void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines)
 
 void kmrig_simsoc_uart_set_rx(kmrig_simsoc *m, int level)
 {
-    if (m->uart_plug)
+    if (m->uart_plug || m->remote_cpb)
         return;
     m->top->uart_rx_i = level ? 1 : 0;
     m->top->eval();
@@ -453,6 +595,8 @@ unsigned kmrig_simsoc_uart_modem(const kmrig_simsoc *m)
 
 void kmrig_simsoc_uart_set_loopback(kmrig_simsoc *m, int on)
 {
+    if (on && m->remote_cpb)
+        kmrig_simsoc_uart_remote(m, 0, 3);
     m->uart_plug = on != 0;
     if (m->uart_plug)
         m->plug();
@@ -470,6 +614,79 @@ uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cyc
             break;
     }
     return done;
+}
+
+int kmrig_simsoc_uart_remote(kmrig_simsoc *m, uint32_t cycles_per_bit, unsigned lcr)
+{
+    if (cycles_per_bit == 1 || (lcr & ~0x3Fu))
+        return KMRIG_SIM_EINVAL;
+    m->remote_cpb = cycles_per_bit;
+    m->remote_fmt = frame_fmt(lcr);
+    m->send_segs.clear();
+    m->send_frame_halves.clear();
+    m->send_pending = 0;
+    m->tx_log.clear();
+    m->tx_seen = m->top->uart_tx_o;
+    m->rx_in_frame = false;
+    m->recv_bytes.clear();
+    m->recv_errors = 0;
+    if (cycles_per_bit) {
+        m->uart_plug = false;
+        m->top->uart_rx_i = 1;
+        m->top->eval();
+    }
+    return KMRIG_SIM_OK;
+}
+
+int kmrig_simsoc_uart_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n)
+{
+    if (!m->remote_cpb)
+        return KMRIG_SIM_EINVAL;
+    const frame_fmt &f = m->remote_fmt;
+    const bool idle = m->send_segs.empty();
+    for (size_t i = 0; i < n; i++) {
+        unsigned halves = 0;
+        auto add = [&](int level, unsigned h) {
+            m->send_segs.emplace_back(level, h);
+            halves += h;
+        };
+        add(0, 2);
+        for (unsigned b = 0; b < f.nbits; b++)
+            add((bytes[i] >> b) & 1, 2);
+        if (f.pen)
+            add(f.parity(bytes[i]), 2);
+        add(1, f.stop_halves);
+        m->send_frame_halves.push_back(halves);
+        m->send_pending++;
+    }
+    if (idle && !m->send_segs.empty()) {
+        // the first start bit begins now: rx_i falls before the next edge
+        m->send_seg_end = m->cycles + m->half(static_cast<unsigned>(m->send_segs.front().second));
+        m->send_frame_end = m->cycles + m->half(m->send_frame_halves.front());
+        m->top->uart_rx_i = static_cast<uint8_t>(m->send_segs.front().first);
+        m->top->eval();
+    }
+    return KMRIG_SIM_OK;
+}
+
+size_t kmrig_simsoc_uart_send_pending(const kmrig_simsoc *m)
+{
+    return m->send_pending;
+}
+
+size_t kmrig_simsoc_uart_recv(kmrig_simsoc *m, uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap && !m->recv_bytes.empty()) {
+        buf[n++] = m->recv_bytes.front();
+        m->recv_bytes.pop_front();
+    }
+    return n;
+}
+
+unsigned kmrig_simsoc_uart_recv_errors(const kmrig_simsoc *m)
+{
+    return m->recv_errors;
 }
 
 void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void *ctx)

@@ -558,6 +558,91 @@ static void test_uart_rx_pin_break_and_frame_error(void **state)
     kmrig_simsoc_destroy(m);
 }
 
+static void test_uart_remote_end_both_ways_several_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t div;
+        uint8_t lcr;
+    } cases[] = {{1, 0x03}, {3, 0x1B}, {5, 0x04}, {2, 0x0A}, {325, 0x07}};
+    for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        kmrig_simsoc *m = sim_new(0);
+        const uint16_t d = cases[c].div;
+        const uint8_t mask = (uint8_t)((1u << (5 + (cases[c].lcr & 3))) - 1);
+        set_divisor(m, d, cases[c].lcr);
+        uw(m, KMRIG_UART_FCR, KMRIG_UART_FCR_ENABLE);
+        assert_int_equal(kmrig_simsoc_uart_remote(m, 16u * d, cases[c].lcr), KMRIG_SIM_OK);
+        /* full duplex: 12 bytes each way at once */
+        uint8_t out[12], in[12], got[16];
+        for (unsigned i = 0; i < 12; i++) {
+            out[i] = (uint8_t)(0x5A + 37 * i + c);
+            in[i] = (uint8_t)(0xC3 + 11 * i + c);
+            uw(m, KMRIG_UART_THR, out[i]);
+        }
+        assert_int_equal(kmrig_simsoc_uart_send(m, in, 12), KMRIG_SIM_OK);
+        assert_int_equal(kmrig_simsoc_uart_send_pending(m), 12);
+        kmrig_simsoc_run(m, 13u * 12 * 16 * d);
+        assert_int_equal(kmrig_simsoc_uart_send_pending(m), 0);
+        assert_int_equal(kmrig_simsoc_uart_recv(m, got, sizeof(got)), 12);
+        for (unsigned i = 0; i < 12; i++)
+            assert_int_equal(got[i], out[i] & mask);
+        assert_int_equal(kmrig_simsoc_uart_recv_errors(m), 0);
+        for (unsigned i = 0; i < 12; i++) {
+            assert_int_equal(ur(m, KMRIG_UART_LSR) & 0x1F, KMRIG_UART_LSR_DR);
+            assert_int_equal(ur(m, KMRIG_UART_RBR), in[i] & mask);
+        }
+        assert_int_equal(ur(m, KMRIG_UART_LSR) & KMRIG_UART_LSR_DR, 0);
+        struct kmrig_simsoc_stats st;
+        kmrig_simsoc_get_stats(m, &st);
+        if (d == 325)
+            assert_true(st.edges * 50 < kmrig_simsoc_cycles(m)); /* skipped inside the bits */
+        kmrig_simsoc_destroy(m);
+    }
+}
+
+static void test_uart_remote_exact_timing_and_errors(void **state)
+{
+    (void)state;
+    kmrig_simsoc *m = sim_new(0);
+    wr(m, MEM, KMRIG_SOC_INTC_BASE + KMRIG_INTC_MASK, 4, 0xFF & ~UART_BIT);
+    set_divisor(m, 7, 0x03);
+    uw(m, KMRIG_UART_IER, KMRIG_UART_IER_ERBFI);
+    assert_int_equal(kmrig_simsoc_uart_remote(m, 16 * 7, 0x03), KMRIG_SIM_OK);
+    kmrig_simsoc_run(m, 1000);
+    /* a byte sent at cycle C: its start bit is on the line from C, the UART pushes it at the
+     * stop-bit sample C + 3 + 8d + 16d * 9 (as for its own transmitter in loopback) */
+    uint64_t c = kmrig_simsoc_cycles(m);
+    const uint8_t b = 0x96;
+    assert_int_equal(kmrig_simsoc_uart_send(m, &b, 1), KMRIG_SIM_OK);
+    kmrig_simsoc_run_until_irq_change(m, 100000);
+    uint64_t ts = rd(m, MEM, KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8u * KMRIG_SOC_UART0_IRQ, 4);
+    assert_int_equal(ts, c + 3 + 8 * 7 + 16 * 7 * 9);
+    assert_int_equal(ur(m, KMRIG_UART_RBR), 0x96);
+    /* the remote receives from the stop-bit sample on: not before */
+    c = kmrig_simsoc_cycles(m);
+    uw(m, KMRIG_UART_THR, 0x3C); /* start bit at edge c + 2 */
+    uint8_t got;
+    const uint64_t stop_sample = c + 2 + 8 * 7 + 9 * 16 * 7;
+    kmrig_simsoc_run(m, stop_sample - 1 - kmrig_simsoc_cycles(m));
+    assert_int_equal(kmrig_simsoc_uart_recv(m, &got, 1), 0);
+    kmrig_simsoc_run(m, 1);
+    assert_int_equal(kmrig_simsoc_uart_recv(m, &got, 1), 1);
+    assert_int_equal(got, 0x3C);
+    /* a format mismatch: the UART sends 8E1, the remote expects 8N1 and finds the (0) parity
+     * bit where its stop bit should be */
+    uw(m, KMRIG_UART_LCR, 0x1B);
+    uw(m, KMRIG_UART_THR, 0x00);
+    kmrig_simsoc_run(m, 16 * 7 * 14);
+    assert_int_equal(kmrig_simsoc_uart_recv(m, &got, 1), 1);
+    assert_int_equal(kmrig_simsoc_uart_recv_errors(m), 1);
+    /* EINVAL cases; the loopback plug replaces the remote end */
+    assert_int_equal(kmrig_simsoc_uart_remote(m, 1, 3), KMRIG_SIM_EINVAL);
+    assert_int_equal(kmrig_simsoc_uart_remote(m, 16, 0x40), KMRIG_SIM_EINVAL);
+    kmrig_simsoc_uart_set_loopback(m, 1);
+    assert_int_equal(kmrig_simsoc_uart_send(m, &b, 1), KMRIG_SIM_EINVAL);
+    kmrig_simsoc_destroy(m);
+}
+
 /* A UART scenario for the skipping check: records (cycle, value) pairs. */
 struct trace {
     uint64_t v[1024];
@@ -586,6 +671,11 @@ static void scenario(kmrig_simsoc *m, struct trace *t)
         if (i == 30) {
             kmrig_simsoc_uart_set_loopback(m, 0);
             kmrig_simsoc_uart_set_modem(m, KMRIG_SIM_UART_RI);
+            assert_int_equal(kmrig_simsoc_uart_remote(m, 16 * 37 + 3, 0x1F), KMRIG_SIM_OK);
+        }
+        if (i >= 30 && i % 3 == 0) {
+            const uint8_t bytes[3] = {(uint8_t)i, (uint8_t)(i * 7), 0xFF};
+            kmrig_simsoc_uart_send(m, bytes, 1 + i % 3);
         }
         if (i == 40)
             uw(m, KMRIG_UART_MCR, KMRIG_UART_MCR_LOOP);
@@ -608,6 +698,11 @@ static void scenario(kmrig_simsoc *m, struct trace *t)
             break;
         }
         put(t, kmrig_simsoc_uart_tx(m));
+        uint8_t got[16];
+        size_t n = kmrig_simsoc_uart_recv(m, got, sizeof(got));
+        put(t, n);
+        for (size_t k = 0; k < n; k++)
+            put(t, got[k]);
     }
 }
 
@@ -649,6 +744,8 @@ int main(void)
         cmocka_unit_test(test_uart_parity_error),
         cmocka_unit_test(test_uart_modem_status_deltas),
         cmocka_unit_test(test_uart_rx_pin_break_and_frame_error),
+        cmocka_unit_test(test_uart_remote_end_both_ways_several_formats),
+        cmocka_unit_test(test_uart_remote_exact_timing_and_errors),
         cmocka_unit_test(test_uart_skipping_matches_stepping),
     };
     return cmocka_run_group_tests_name("bridge_simsoc_uart", tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #ifndef KMRIG_SIMSOC_H
 #define KMRIG_SIMSOC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -111,7 +112,7 @@ void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines);
 #define KMRIG_SIM_UART_RTS 0x2u
 #define KMRIG_SIM_UART_OUT1 0x4u
 #define KMRIG_SIM_UART_OUT2 0x8u
-/* Drives the receive line (0 or 1). Ignored while the loopback plug is in. */
+/* Drives the receive line (0 or 1). Ignored while the loopback plug or a remote end is in. */
 void kmrig_simsoc_uart_set_rx(kmrig_simsoc *m, int level);
 /* The transmit line as the last clock edge left it (1 while idle and in MCR loopback). */
 int kmrig_simsoc_uart_tx(const kmrig_simsoc *m);
@@ -125,6 +126,26 @@ unsigned kmrig_simsoc_uart_modem(const kmrig_simsoc *m);
  * clock edge, so a level change reaches the UART's synchroniser one edge after it left, exactly
  * as a wire would, and idle skipping stays exact. */
 void kmrig_simsoc_uart_set_loopback(kmrig_simsoc *m, int on);
+/* The remote end of the serial line: a terminal with its own bit clock, as a bench's USB-serial
+ * adapter would be. kmrig_simsoc_uart_remote() sets its speed and frame format and connects it
+ * (replacing the loopback plug); cycles_per_bit = 0 disconnects it. lcr: the frame format as in
+ * the UART's LCR bits 5:0 (word length, stop bits, parity). The sender drives RX: a byte queued
+ * with kmrig_simsoc_uart_send starts now if the line is idle (rx falls before the next edge),
+ * else right after the previous frame's stop bits; every level lasts exactly its bit time (a
+ * 1.5 stop bit: 1.5 bit times, rounded down to whole cycles from the frame start), and idle
+ * skipping lands on each change. The receiver decodes TX, sampling the middle of each bit from
+ * the falling edge of the start bit; a byte is available from the cycle of its stop-bit sample
+ * (kmrig_simsoc_uart_recv). A frame with a start bit that is not 0, a wrong parity or a 0 stop
+ * bit still yields its byte and counts a receive error. Returns 0 or KMRIG_SIM_EINVAL
+ * (cycles_per_bit 1, lcr beyond bits 5:0; send without a remote end). */
+int kmrig_simsoc_uart_remote(kmrig_simsoc *m, uint32_t cycles_per_bit, unsigned lcr);
+int kmrig_simsoc_uart_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n);
+/* Bytes queued with kmrig_simsoc_uart_send whose frame has not ended yet. */
+size_t kmrig_simsoc_uart_send_pending(const kmrig_simsoc *m);
+/* Takes up to cap received bytes, oldest first; returns how many. */
+size_t kmrig_simsoc_uart_recv(kmrig_simsoc *m, uint8_t *buf, size_t cap);
+/* Frames received with an error (start, parity or stop bit) since the remote was set. */
+unsigned kmrig_simsoc_uart_recv_errors(const kmrig_simsoc *m);
 /* Advances until the transmit line differs from its level at the call, or max_cycles have
  * passed; returns the cycles advanced (as kmrig_simsoc_run_until_irq_change). Skips idle
  * stretches, so timing a character costs a few evaluations per bit. */
