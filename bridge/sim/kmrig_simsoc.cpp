@@ -197,15 +197,18 @@ struct kmrig_simsoc {
             }
             const frame_fmt &f = remote_fmt;
             const unsigned nsamples = 1 + f.nbits + f.pen + 1;
-            const uint64_t last = rx_t0 + half(1) + static_cast<uint64_t>(nsamples - 1) * remote_cpb;
+            const uint64_t last =
+                rx_t0 + half(1) + static_cast<uint64_t>(nsamples - 1) * remote_cpb;
             if (cycles < last)
                 return;
             unsigned byte = 0;
             bool bad = tx_at(rx_t0 + half(1)) != 0;
             for (unsigned b = 0; b < f.nbits; b++)
-                byte |= static_cast<unsigned>(tx_at(rx_t0 + half(1) + (1 + b) * uint64_t{remote_cpb}))
-                        << b;
-            if (f.pen && tx_at(rx_t0 + half(1) + (1 + f.nbits) * uint64_t{remote_cpb}) != f.parity(byte))
+                byte |=
+                    static_cast<unsigned>(tx_at(rx_t0 + half(1) + (1 + b) * uint64_t{remote_cpb}))
+                    << b;
+            if (f.pen &&
+                tx_at(rx_t0 + half(1) + (1 + f.nbits) * uint64_t{remote_cpb}) != f.parity(byte))
                 bad = true;
             const int stop = tx_at(last);
             if (stop != 1)
@@ -259,11 +262,18 @@ struct kmrig_simsoc {
             dma_waiting = false;
             unsigned lane = 0, size = 0;
             switch (top->dma_sel_o) {
-            case 0x1: case 0x2: case 0x4: case 0x8:
+            case 0x1:
+            case 0x2:
+            case 0x4:
+            case 0x8:
                 size = 1;
-                lane = top->dma_sel_o == 1 ? 0 : top->dma_sel_o == 2 ? 1 : top->dma_sel_o == 4 ? 2 : 3;
+                lane = top->dma_sel_o == 1   ? 0
+                       : top->dma_sel_o == 2 ? 1
+                       : top->dma_sel_o == 4 ? 2
+                                             : 3;
                 break;
-            case 0x3: case 0xC:
+            case 0x3:
+            case 0xC:
                 size = 2;
                 lane = top->dma_sel_o == 3 ? 0 : 2;
                 break;

@@ -39,8 +39,7 @@ static int host_dma(void *ctx, int write, uint64_t addr, unsigned size, uint32_t
 {
     struct host *h = ctx;
     if ((addr >= h->refuse_lo && addr < h->refuse_hi && (write || !h->refuse_writes_only)) ||
-        addr < HOST_BASE ||
-        addr + size > HOST_BASE + HOST_SIZE || size != 4) {
+        addr < HOST_BASE || addr + size > HOST_BASE + HOST_SIZE || size != 4) {
         h->refused++;
         return -1;
     }
@@ -184,7 +183,8 @@ static void test_dma_copy_chain_byte_for_byte(void **state)
     struct host *h = host_new(&m);
     static struct host before;
     /* four scattered chunks, descriptors out of order in memory */
-    const uint64_t d[4] = {HOST_BASE + 0x100, HOST_BASE + 0x40, HOST_BASE + 0x1E0, HOST_BASE + 0x80};
+    const uint64_t d[4] = {HOST_BASE + 0x100, HOST_BASE + 0x40, HOST_BASE + 0x1E0,
+                           HOST_BASE + 0x80};
     const uint64_t src[4] = {HOST_BASE + 0x1000, HOST_BASE + 0x8004, HOST_BASE + 0x3000,
                              HOST_BASE + 0x20000};
     const uint64_t dst[4] = {HOST_BASE + 0x30000, HOST_BASE + 0x32004, HOST_BASE + 0x34000,
@@ -213,7 +213,8 @@ static void test_dma_copy_chain_byte_for_byte(void **state)
     for (unsigned i = 0; i < 4; i++) {
         assert_memory_equal(&h->mem[dst[i] - HOST_BASE], &before.mem[src[i] - HOST_BASE], len[i]);
         /* nothing around the destination changed */
-        assert_memory_equal(&h->mem[dst[i] - HOST_BASE - 4], &before.mem[dst[i] - HOST_BASE - 4], 4);
+        assert_memory_equal(&h->mem[dst[i] - HOST_BASE - 4], &before.mem[dst[i] - HOST_BASE - 4],
+                            4);
         assert_memory_equal(&h->mem[dst[i] - HOST_BASE + len[i]],
                             &before.mem[dst[i] - HOST_BASE + len[i]], 4);
         /* written back: OWN cleared, STATUS = DONE | bytes */
@@ -368,7 +369,7 @@ static void test_dma_refused_address_is_a_fault(void **state)
         assert_int_equal(rd(m, DMA(BYTES)), cases[i].bytes);
         assert_int_equal(rd(m, DMA(DESCS)), 1);
         assert_int_equal(h->refused, 1); /* the engine stopped at the first refusal */
-        if (cases[i].code == E_SRC) /* nothing was written past the failing word */
+        if (cases[i].code == E_SRC)      /* nothing was written past the failing word */
             assert_memory_equal(&h->mem[0x6000 + 40], &before[40], 24);
         struct kmrig_simsoc_stats stats;
         kmrig_simsoc_get_stats(m, &stats);

@@ -263,31 +263,32 @@ static void test_sysdma_shares_the_dma_port_with_dma0(void **state)
     (void)state;
     /* with wait states, a cycle that waits keeps the port (the arbiter's lock) */
     for (unsigned w = 0; w <= 2; w += 2) {
-    kmrig_simsoc *m = NULL;
-    struct host *h = setup_wait(&m, w);
-    /* dma0 copies 8 KiB (word accesses) while channel 0 sends 30 bytes to the UART */
-    const uint32_t d = HOST_BASE + 0x100, src = HOST_BASE + 0x4000, dst = HOST_BASE + 0x8000;
-    const uint32_t words[8] = {src, 0, dst, 0, 0, 0, 0xA0000000u | 0x2000, 0};
-    memcpy(&h->mem[d - HOST_BASE], words, sizeof(words)); /* little-endian host */
-    const uint32_t buf = HOST_BASE + 0xF000;
-    program(m, 0, buf, 30, XFER_READ);
-    wr(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_LO, 4, d);
-    wr(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_CTRL, 4, KMRIG_DMA_CTRL_RUN);
-    for (unsigned i = 0; i < 30; i++) {
-        wait_rx(m);
-        assert_int_equal(rd(m, IO, UART(RBR), 1), h->mem[buf - HOST_BASE + i]);
-    }
-    kmrig_simsoc_run(m, 20000);
-    assert_int_equal(rd(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4), KMRIG_DMA_STATUS_DONE);
-    assert_memory_equal(&h->mem[dst - HOST_BASE], &h->mem[src - HOST_BASE], 0x2000);
-    assert_int_equal(rd(m, MEM, CH(0, COUNT), 4), 0);
-    assert_int_equal(h->calls, 30 + 7 + 2 * 0x800 + 2);
-    struct kmrig_simsoc_stats stats;
-    kmrig_simsoc_get_stats(m, &stats);
-    assert_int_equal(stats.dma_errors, 0); /* no cycle changed under a wait state */
-    assert_int_equal(stats.dma_cycles, h->calls);
-    kmrig_simsoc_destroy(m);
-    free(h);
+        kmrig_simsoc *m = NULL;
+        struct host *h = setup_wait(&m, w);
+        /* dma0 copies 8 KiB (word accesses) while channel 0 sends 30 bytes to the UART */
+        const uint32_t d = HOST_BASE + 0x100, src = HOST_BASE + 0x4000, dst = HOST_BASE + 0x8000;
+        const uint32_t words[8] = {src, 0, dst, 0, 0, 0, 0xA0000000u | 0x2000, 0};
+        memcpy(&h->mem[d - HOST_BASE], words, sizeof(words)); /* little-endian host */
+        const uint32_t buf = HOST_BASE + 0xF000;
+        program(m, 0, buf, 30, XFER_READ);
+        wr(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_LO, 4, d);
+        wr(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_CTRL, 4, KMRIG_DMA_CTRL_RUN);
+        for (unsigned i = 0; i < 30; i++) {
+            wait_rx(m);
+            assert_int_equal(rd(m, IO, UART(RBR), 1), h->mem[buf - HOST_BASE + i]);
+        }
+        kmrig_simsoc_run(m, 20000);
+        assert_int_equal(rd(m, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4),
+                         KMRIG_DMA_STATUS_DONE);
+        assert_memory_equal(&h->mem[dst - HOST_BASE], &h->mem[src - HOST_BASE], 0x2000);
+        assert_int_equal(rd(m, MEM, CH(0, COUNT), 4), 0);
+        assert_int_equal(h->calls, 30 + 7 + 2 * 0x800 + 2);
+        struct kmrig_simsoc_stats stats;
+        kmrig_simsoc_get_stats(m, &stats);
+        assert_int_equal(stats.dma_errors, 0); /* no cycle changed under a wait state */
+        assert_int_equal(stats.dma_cycles, h->calls);
+        kmrig_simsoc_destroy(m);
+        free(h);
     }
 }
 

@@ -227,15 +227,14 @@ static void test_uart_loopback_plug_bit_timing(void **state)
         uint8_t lcr;
         uint8_t byte;
     } cases[] = {
-        {1, 0x03, 0x55},                               /* 8N1, 3.125 Mbaud at 50 MHz */
-        {1, 0x03, 0xA6},
-        {2, 0x1B, 0x3C},                               /* 8E1 */
-        {3, 0x0A, 0x71},                               /* 7O1 */
-        {5, 0x04, 0x15},                               /* 5N1.5 */
-        {7, 0x05, 0x2B},                               /* 6N2 */
-        {13, 0x2B, 0x80},                              /* 8, stick parity 1 (mark) */
-        {27, 0x3B, 0xFF},                              /* 8, stick parity 0 (space) */
-        {0x145, 0x03, 0xC3},                           /* 9600 baud at 50 MHz */
+        {1, 0x03, 0x55},                      /* 8N1, 3.125 Mbaud at 50 MHz */
+        {1, 0x03, 0xA6},     {2, 0x1B, 0x3C}, /* 8E1 */
+        {3, 0x0A, 0x71},                      /* 7O1 */
+        {5, 0x04, 0x15},                      /* 5N1.5 */
+        {7, 0x05, 0x2B},                      /* 6N2 */
+        {13, 0x2B, 0x80},                     /* 8, stick parity 1 (mark) */
+        {27, 0x3B, 0xFF},                     /* 8, stick parity 0 (space) */
+        {0x145, 0x03, 0xC3},                  /* 9600 baud at 50 MHz */
     };
     kmrig_simsoc *m = sim_new(0);
     kmrig_simsoc_uart_set_loopback(m, 1);
@@ -287,7 +286,8 @@ static void test_uart_rx_sample_point_and_rda_timestamp(void **state)
         kmrig_simsoc_run_until_irq_change(m, 100000);
         assert_int_equal(kmrig_simsoc_irq(m), UART_BIT);
         assert_int_equal(kmrig_simsoc_cycles(m), p + 1);
-        uint64_t ts = rd(m, MEM, KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8u * KMRIG_SOC_UART0_IRQ, 4);
+        uint64_t ts =
+            rd(m, MEM, KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8u * KMRIG_SOC_UART0_IRQ, 4);
         assert_int_equal(ts, p);
         assert_int_equal(ur(m, KMRIG_UART_IIR), IIR_RDA);
         assert_int_equal(ur(m, KMRIG_UART_RBR), 0x5A);
@@ -312,10 +312,9 @@ static void test_uart_fifo_fill_overflow_oe(void **state)
     /* all 17 arrive; the RX FIFO holds 16, the 17th overruns and is dropped */
     kmrig_simsoc_run(m, 17 * 320 + 100);
     lsr = ur(m, KMRIG_UART_LSR);
-    assert_int_equal(lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE | KMRIG_UART_LSR_THRE |
-                            KMRIG_UART_LSR_TEMT),
-                     KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE | KMRIG_UART_LSR_THRE |
-                         KMRIG_UART_LSR_TEMT);
+    assert_int_equal(
+        lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE | KMRIG_UART_LSR_THRE | KMRIG_UART_LSR_TEMT),
+        KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE | KMRIG_UART_LSR_THRE | KMRIG_UART_LSR_TEMT);
     assert_int_equal(ur(m, KMRIG_UART_LSR) & KMRIG_UART_LSR_OE, 0); /* read cleared OE */
     for (unsigned i = 0; i < 16; i++) {
         assert_true(ur(m, KMRIG_UART_LSR) & KMRIG_UART_LSR_DR);
@@ -331,7 +330,8 @@ static void test_uart_fifo_fill_overflow_oe(void **state)
     uw(m, KMRIG_UART_THR, 0x33); /* replaces 0x22 in THR (0x11 is shifting) */
     kmrig_simsoc_run(m, 3 * 320 + 100);
     lsr = ur(m, KMRIG_UART_LSR);
-    assert_int_equal(lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE), KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE);
+    assert_int_equal(lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE),
+                     KMRIG_UART_LSR_DR | KMRIG_UART_LSR_OE);
     assert_int_equal(ur(m, KMRIG_UART_RBR), 0x33);
     assert_int_equal(ur(m, KMRIG_UART_LSR) & KMRIG_UART_LSR_DR, 0);
 
@@ -421,10 +421,9 @@ static void test_uart_interrupt_sources_priority_and_clear(void **state)
     uw(m, KMRIG_UART_IER, 0x0F); /* ETBEI 0 -> 1 with THR empty: THRE too */
     assert_int_equal(ur(m, KMRIG_UART_IIR), IIR_FIFO | IIR_RLS);
     uint8_t lsr = ur(m, KMRIG_UART_LSR);
-    assert_int_equal(lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_BI | KMRIG_UART_LSR_FE |
-                            KMRIG_UART_LSR_RXFE),
-                     KMRIG_UART_LSR_DR | KMRIG_UART_LSR_BI | KMRIG_UART_LSR_FE |
-                         KMRIG_UART_LSR_RXFE);
+    assert_int_equal(
+        lsr & (KMRIG_UART_LSR_DR | KMRIG_UART_LSR_BI | KMRIG_UART_LSR_FE | KMRIG_UART_LSR_RXFE),
+        KMRIG_UART_LSR_DR | KMRIG_UART_LSR_BI | KMRIG_UART_LSR_FE | KMRIG_UART_LSR_RXFE);
     assert_int_equal(ur(m, KMRIG_UART_IIR), IIR_FIFO | IIR_RDA);
     assert_int_equal(ur(m, KMRIG_UART_RBR), 0x00); /* the break character */
     assert_int_equal(ur(m, KMRIG_UART_LSR) & KMRIG_UART_LSR_RXFE, 0);
@@ -503,12 +502,12 @@ static void test_uart_modem_status_deltas(void **state)
         uint8_t mcr, msr;
     } steps[] = {
         {KMRIG_UART_MCR_RTS, KMRIG_UART_MSR_CTS | KMRIG_UART_MSR_DCTS},
-        {KMRIG_UART_MCR_RTS | KMRIG_UART_MCR_DTR, KMRIG_UART_MSR_CTS | KMRIG_UART_MSR_DSR |
-                                                      KMRIG_UART_MSR_DDSR},
-        {KMRIG_UART_MCR_DTR | KMRIG_UART_MCR_OUT1, KMRIG_UART_MSR_DSR | KMRIG_UART_MSR_RI |
-                                                       KMRIG_UART_MSR_DCTS},
-        {KMRIG_UART_MCR_DTR | KMRIG_UART_MCR_OUT2, KMRIG_UART_MSR_DSR | KMRIG_UART_MSR_DCD |
-                                                       KMRIG_UART_MSR_TERI | KMRIG_UART_MSR_DDCD},
+        {KMRIG_UART_MCR_RTS | KMRIG_UART_MCR_DTR,
+         KMRIG_UART_MSR_CTS | KMRIG_UART_MSR_DSR | KMRIG_UART_MSR_DDSR},
+        {KMRIG_UART_MCR_DTR | KMRIG_UART_MCR_OUT1,
+         KMRIG_UART_MSR_DSR | KMRIG_UART_MSR_RI | KMRIG_UART_MSR_DCTS},
+        {KMRIG_UART_MCR_DTR | KMRIG_UART_MCR_OUT2,
+         KMRIG_UART_MSR_DSR | KMRIG_UART_MSR_DCD | KMRIG_UART_MSR_TERI | KMRIG_UART_MSR_DDCD},
         {0, KMRIG_UART_MSR_DDSR | KMRIG_UART_MSR_DDCD},
     };
     for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

@@ -104,11 +104,11 @@ void kmrig_simsoc_set_irq_ext(kmrig_simsoc *m, uint32_t lines);
  * high: the serial line idles at 1 (mark), a modem line reads 1 when asserted. Inputs set from C
  * are evaluated at once and sampled by the UART's synchronisers at the next clock edges, like
  * kmrig_simsoc_set_irq_ext. At open, rx is 1 and the modem inputs are 0. */
-#define KMRIG_SIM_UART_CTS 0x1u  /* kmrig_simsoc_uart_set_modem() bits = MSR[7:4] */
+#define KMRIG_SIM_UART_CTS 0x1u /* kmrig_simsoc_uart_set_modem() bits = MSR[7:4] */
 #define KMRIG_SIM_UART_DSR 0x2u
 #define KMRIG_SIM_UART_RI 0x4u
 #define KMRIG_SIM_UART_DCD 0x8u
-#define KMRIG_SIM_UART_DTR 0x1u  /* kmrig_simsoc_uart_modem() bits = MCR[3:0] */
+#define KMRIG_SIM_UART_DTR 0x1u /* kmrig_simsoc_uart_modem() bits = MCR[3:0] */
 #define KMRIG_SIM_UART_RTS 0x2u
 #define KMRIG_SIM_UART_OUT1 0x4u
 #define KMRIG_SIM_UART_OUT2 0x8u
