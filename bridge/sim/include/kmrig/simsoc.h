@@ -151,7 +151,7 @@ unsigned kmrig_simsoc_uart_recv_errors(const kmrig_simsoc *m);
  * stretches, so timing a character costs a few evaluations per bit. */
 uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cycles);
 
-/* The DMA port (docs/rtl.md, "DMA port"): bus-master peripherals (dma0) reach host memory
+/* The DMA port (docs/rtl.md, "DMA port"): the DMA masters (dma0, sysdma) reach host memory
  * through it. The harness serves it as a Wishbone slave: for every cycle a master presents, it
  * calls fn once, synchronously, from inside whichever call is advancing the clock (run,
  * run_until_*, read, write), on the caller's thread. One call per Wishbone cycle: one word or
