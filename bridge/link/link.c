@@ -77,18 +77,30 @@ size_t kmrig_link_transports(const struct kmrig_link_ops **out, size_t max)
 const char *kmrig_link_strerror(int code)
 {
     switch (code) {
-    case KMRIG_LINK_OK: return "success";
-    case KMRIG_LINK_EINVAL: return "invalid argument";
-    case KMRIG_LINK_EBUS: return "bus error (no device decoded the address)";
-    case KMRIG_LINK_ETIMEOUT: return "the device did not answer in time";
-    case KMRIG_LINK_ENOMEM: return "out of memory";
-    case KMRIG_LINK_ENOTSUP: return "not supported by this transport";
-    case KMRIG_LINK_EIO: return "transport I/O error";
-    case KMRIG_LINK_ENOTBUILT: return "transport not built";
-    case KMRIG_LINK_ENOENT: return "no such transport";
-    case KMRIG_LINK_EGONE: return "the link dropped";
-    case KMRIG_LINK_EMISMATCH: return "gateware does not match this host";
-    default: return "unknown error";
+    case KMRIG_LINK_OK:
+        return "success";
+    case KMRIG_LINK_EINVAL:
+        return "invalid argument";
+    case KMRIG_LINK_EBUS:
+        return "bus error (no device decoded the address)";
+    case KMRIG_LINK_ETIMEOUT:
+        return "the device did not answer in time";
+    case KMRIG_LINK_ENOMEM:
+        return "out of memory";
+    case KMRIG_LINK_ENOTSUP:
+        return "not supported by this transport";
+    case KMRIG_LINK_EIO:
+        return "transport I/O error";
+    case KMRIG_LINK_ENOTBUILT:
+        return "transport not built";
+    case KMRIG_LINK_ENOENT:
+        return "no such transport";
+    case KMRIG_LINK_EGONE:
+        return "the link dropped";
+    case KMRIG_LINK_EMISMATCH:
+        return "gateware does not match this host";
+    default:
+        return "unknown error";
     }
 }
 
@@ -118,8 +130,7 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         if (strlen(transport(i)->name) == len && !strncmp(transport(i)->name, uri, len))
             ops = transport(i);
     if (!ops) {
-        say(err, n, "unknown target '%s' (transports: ftdi loop null pcie sim tcp usb)%s", uri,
-            "");
+        say(err, n, "unknown target '%s' (transports: ftdi loop null pcie sim tcp usb)%s", uri, "");
         return KMRIG_LINK_ENOENT;
     }
     if (ops->missing) {

@@ -89,8 +89,9 @@ static void loop_dma(struct kmrig_link *link, struct loop *s, uint32_t ctrl)
     unsigned op = ctrl & 0xFF, done_line = (ctrl >> 8) & 0xFF;
     uint8_t chunk[256];
     s->dma_status = 0;
-    if (op < 1 || op > 3 || ((op == 2 && (uint64_t)s->dma_dst + s->dma_len > LOOP_RAM) ||
-                             (op == 3 && (uint64_t)s->dma_src + s->dma_len > LOOP_RAM))) {
+    if (op < 1 || op > 3 ||
+        ((op == 2 && (uint64_t)s->dma_dst + s->dma_len > LOOP_RAM) ||
+         (op == 3 && (uint64_t)s->dma_src + s->dma_len > LOOP_RAM))) {
         s->dma_status = 2;
         return;
     }
@@ -186,9 +187,15 @@ static int loop_access(struct kmrig_link *link, unsigned space, uint64_t addr, u
         if (!write)
             *value = (uint32_t)s->accesses;
         break;
-    case 0x20: loop_reg(write, value, &s->dma_src); break;
-    case 0x24: loop_reg(write, value, &s->dma_dst); break;
-    case 0x28: loop_reg(write, value, &s->dma_len); break;
+    case 0x20:
+        loop_reg(write, value, &s->dma_src);
+        break;
+    case 0x24:
+        loop_reg(write, value, &s->dma_dst);
+        break;
+    case 0x28:
+        loop_reg(write, value, &s->dma_len);
+        break;
     case 0x2C:
         if (write)
             loop_dma(link, s, *value);
@@ -227,11 +234,21 @@ static int loop_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_i
     uint32_t bit = 1u << line;
     loop_move(s, s->now + 1); /* the operation is a bus write on a real interrupt unit */
     switch (op) {
-    case KMRIG_IRQ_MASK: s->mask |= bit; break;
-    case KMRIG_IRQ_UNMASK: s->mask &= ~bit; break;
-    case KMRIG_IRQ_LEVEL: s->edge &= ~bit; break;
-    case KMRIG_IRQ_EDGE: s->edge |= bit; break;
-    case KMRIG_IRQ_EOI: s->latched &= ~bit; break;
+    case KMRIG_IRQ_MASK:
+        s->mask |= bit;
+        break;
+    case KMRIG_IRQ_UNMASK:
+        s->mask &= ~bit;
+        break;
+    case KMRIG_IRQ_LEVEL:
+        s->edge &= ~bit;
+        break;
+    case KMRIG_IRQ_EDGE:
+        s->edge |= bit;
+        break;
+    case KMRIG_IRQ_EOI:
+        s->latched &= ~bit;
+        break;
     }
     return KMRIG_LINK_OK;
 }

@@ -28,13 +28,20 @@ struct sim {
 static int sim_code(int rc)
 {
     switch (rc) {
-    case KMRIG_SIM_OK: return KMRIG_LINK_OK;
-    case KMRIG_SIM_EINVAL: return KMRIG_LINK_EINVAL;
-    case KMRIG_SIM_EBUS: return KMRIG_LINK_EBUS;
-    case KMRIG_SIM_ETIMEOUT: return KMRIG_LINK_ETIMEOUT;
-    case KMRIG_SIM_ENOMEM: return KMRIG_LINK_ENOMEM;
-    case KMRIG_SIM_ENOTSUP: return KMRIG_LINK_ENOTSUP;
-    default: return KMRIG_LINK_EIO;
+    case KMRIG_SIM_OK:
+        return KMRIG_LINK_OK;
+    case KMRIG_SIM_EINVAL:
+        return KMRIG_LINK_EINVAL;
+    case KMRIG_SIM_EBUS:
+        return KMRIG_LINK_EBUS;
+    case KMRIG_SIM_ETIMEOUT:
+        return KMRIG_LINK_ETIMEOUT;
+    case KMRIG_SIM_ENOMEM:
+        return KMRIG_LINK_ENOMEM;
+    case KMRIG_SIM_ENOTSUP:
+        return KMRIG_LINK_ENOTSUP;
+    default:
+        return KMRIG_LINK_EIO;
     }
 }
 
@@ -136,8 +143,8 @@ static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
 
 static int sim_intc_write(struct sim *s, uint32_t reg, uint32_t value)
 {
-    return sim_code(kmrig_simsoc_write(s->m, KMRIG_SOC_INTC_IO, KMRIG_SOC_INTC_BASE + reg, 4,
-                                       value));
+    return sim_code(
+        kmrig_simsoc_write(s->m, KMRIG_SOC_INTC_IO, KMRIG_SOC_INTC_BASE + reg, 4, value));
 }
 
 static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op)
@@ -145,11 +152,20 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
     struct sim *s = kmrig_link_priv(link);
     uint32_t bit = 1u << line;
     switch (op) {
-    case KMRIG_IRQ_MASK: s->mask |= bit; return sim_intc_write(s, KMRIG_INTC_MASK, s->mask);
-    case KMRIG_IRQ_UNMASK: s->mask &= ~bit; return sim_intc_write(s, KMRIG_INTC_MASK, s->mask);
-    case KMRIG_IRQ_LEVEL: s->mode &= ~bit; return sim_intc_write(s, KMRIG_INTC_MODE, s->mode);
-    case KMRIG_IRQ_EDGE: s->mode |= bit; return sim_intc_write(s, KMRIG_INTC_MODE, s->mode);
-    case KMRIG_IRQ_EOI: return sim_intc_write(s, KMRIG_INTC_EOI, bit);
+    case KMRIG_IRQ_MASK:
+        s->mask |= bit;
+        return sim_intc_write(s, KMRIG_INTC_MASK, s->mask);
+    case KMRIG_IRQ_UNMASK:
+        s->mask &= ~bit;
+        return sim_intc_write(s, KMRIG_INTC_MASK, s->mask);
+    case KMRIG_IRQ_LEVEL:
+        s->mode &= ~bit;
+        return sim_intc_write(s, KMRIG_INTC_MODE, s->mode);
+    case KMRIG_IRQ_EDGE:
+        s->mode |= bit;
+        return sim_intc_write(s, KMRIG_INTC_MODE, s->mode);
+    case KMRIG_IRQ_EOI:
+        return sim_intc_write(s, KMRIG_INTC_EOI, bit);
     }
     return KMRIG_LINK_EINVAL;
 }

@@ -45,14 +45,22 @@ static uint64_t get64(const uint8_t *p)
 const char *kmrig_proto_strerror(int code)
 {
     switch (code) {
-    case KMRIG_PROTO_OK: return "success";
-    case KMRIG_PROTO_EINVAL: return "field out of range for the frame type";
-    case KMRIG_PROTO_ENOSPC: return "output buffer too small for the frame";
-    case KMRIG_PROTO_EMSGSIZE: return "payload longer than the frame type allows";
-    case KMRIG_PROTO_EMALFORMED: return "received frame body does not fit its type";
-    case KMRIG_PROTO_ETYPE: return "unknown frame type";
-    case KMRIG_PROTO_EMISMATCH: return "gateware does not match this host";
-    default: return "unknown protocol error code";
+    case KMRIG_PROTO_OK:
+        return "success";
+    case KMRIG_PROTO_EINVAL:
+        return "field out of range for the frame type";
+    case KMRIG_PROTO_ENOSPC:
+        return "output buffer too small for the frame";
+    case KMRIG_PROTO_EMSGSIZE:
+        return "payload longer than the frame type allows";
+    case KMRIG_PROTO_EMALFORMED:
+        return "received frame body does not fit its type";
+    case KMRIG_PROTO_ETYPE:
+        return "unknown frame type";
+    case KMRIG_PROTO_EMISMATCH:
+        return "gateware does not match this host";
+    default:
+        return "unknown protocol error code";
     }
 }
 
@@ -144,10 +152,17 @@ int kmrig_proto_attr(unsigned space, unsigned size, int fixed)
 {
     unsigned lg;
     switch (size) {
-    case 1: lg = 0; break;
-    case 2: lg = 1; break;
-    case 4: lg = 2; break;
-    default: return KMRIG_PROTO_EINVAL;
+    case 1:
+        lg = 0;
+        break;
+    case 2:
+        lg = 1;
+        break;
+    case 4:
+        lg = 2;
+        break;
+    default:
+        return KMRIG_PROTO_EINVAL;
     }
     if (space > KMRIG_PROTO_SPACE_IO)
         return KMRIG_PROTO_EINVAL;
@@ -196,8 +211,8 @@ static int frame_check_args(size_t cap, unsigned type, unsigned flags, unsigned 
     return 0;
 }
 
-int kmrig_proto_frame_encode(uint8_t *out, size_t cap, unsigned type, unsigned flags,
-                             unsigned tag, const void *payload, size_t len)
+int kmrig_proto_frame_encode(uint8_t *out, size_t cap, unsigned type, unsigned flags, unsigned tag,
+                             const void *payload, size_t len)
 {
     int rc = frame_check_args(cap, type, flags, tag, len);
     if (rc)
@@ -272,9 +287,8 @@ static long examine(struct kmrig_proto_decoder *d)
         drop_front(d, total);
         return -1;
     }
-    if ((flags & KMRIG_PROTO_FLAG_PCRC) &&
-        get32(b + KMRIG_PROTO_HDR_BYTES + len) !=
-            kmrig_proto_crc32(b, KMRIG_PROTO_HDR_BYTES + len)) {
+    if ((flags & KMRIG_PROTO_FLAG_PCRC) && get32(b + KMRIG_PROTO_HDR_BYTES + len) !=
+                                               kmrig_proto_crc32(b, KMRIG_PROTO_HDR_BYTES + len)) {
         d->stats.crc_errors++;
         resync(d);
         return -1;
@@ -312,7 +326,8 @@ int kmrig_proto_decoder_feed(struct kmrig_proto_decoder *d, const uint8_t *in, s
                 unsigned len = get16(d->buf + KMRIG_PROTO_HDR_LEN_OFF);
                 size_t total = KMRIG_PROTO_HDR_BYTES + len +
                                ((d->buf[KMRIG_PROTO_HDR_FLAGS_OFF] & KMRIG_PROTO_FLAG_PCRC)
-                                    ? KMRIG_PROTO_CRC32_BYTES : 0);
+                                    ? KMRIG_PROTO_CRC32_BYTES
+                                    : 0);
                 frame->type = d->buf[KMRIG_PROTO_HDR_TYPE_OFF];
                 frame->flags = d->buf[KMRIG_PROTO_HDR_FLAGS_OFF];
                 frame->tag = d->buf[KMRIG_PROTO_HDR_TAG_OFF];
@@ -344,7 +359,7 @@ int kmrig_proto_decoder_feed(struct kmrig_proto_decoder *d, const uint8_t *in, s
 static unsigned max_data(unsigned type)
 {
     return (type == KMRIG_PROTO_T_PING || type == KMRIG_PROTO_T_PING_RSP) ? KMRIG_PROTO_MAX_PING
-                                                                           : KMRIG_PROTO_MAX_BURST;
+                                                                          : KMRIG_PROTO_MAX_BURST;
 }
 
 /* An access's attr, address and count are consistent: known attr bits, FIXED only on bursts,
@@ -395,7 +410,8 @@ static int check_msg(const struct kmrig_proto_msg *m, int strict)
         if (check_access(m->type, &m->u.access))
             return -1;
         return m->data_len == (size_t)m->u.access.count * kmrig_proto_attr_size(m->u.access.attr)
-                   ? 0 : -1;
+                   ? 0
+                   : -1;
     case KMRIG_PROTO_T_IRQ_CTL:
         return m->u.irq_ctl.op <= KMRIG_PROTO_IRQ_OP_EOI ? 0 : -1;
     case KMRIG_PROTO_T_DMA_RD_RSP:
@@ -421,7 +437,9 @@ static int check_msg(const struct kmrig_proto_msg *m, int strict)
         return m->u.evt_irq.line < 32 ? 0 : -1;
     case KMRIG_PROTO_T_EVT_ERROR:
         return strict && (m->u.evt_error.code == 0 ||
-                          m->u.evt_error.code > KMRIG_PROTO_EV_ERR_DMA_TIMEOUT) ? -1 : 0;
+                          m->u.evt_error.code > KMRIG_PROTO_EV_ERR_DMA_TIMEOUT)
+                   ? -1
+                   : 0;
     default:
         return 0;
     }
@@ -698,7 +716,8 @@ int kmrig_proto_parse(const struct kmrig_proto_frame *f, struct kmrig_proto_msg 
     return check_msg(m, 0) ? KMRIG_PROTO_EMALFORMED : 0;
 }
 
-/* ---- host-to-device encoders ------------------------------------------------------------------ */
+/* ---- host-to-device encoders ------------------------------------------------------------------
+ */
 
 static void msg_init(struct kmrig_proto_msg *m, unsigned type, unsigned flags, uint8_t tag)
 {
@@ -859,7 +878,8 @@ int kmrig_proto_enc_dma_wr_rsp(uint8_t *out, size_t cap, unsigned flags, uint8_t
     return enc(&m, flags, out, cap);
 }
 
-/* ---- hello ------------------------------------------------------------------------------------ */
+/* ---- hello ------------------------------------------------------------------------------------
+ */
 
 /* As sysid VERSION is used: 0x00010200 is 1.2.0. */
 static void version_str(char *s, size_t n, uint32_t v)

@@ -231,8 +231,8 @@ PCM_KEY_VALUE CmpFindValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength)
     return NULL;
 }
 
-NTSTATUS CmpSetValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength, ULONG Type,
-                     const VOID *Data, ULONG DataLength)
+NTSTATUS CmpSetValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength, ULONG Type, const VOID *Data,
+                     ULONG DataLength)
 {
     PUCHAR copy = malloc(DataLength ? DataLength : 1);
     if (!copy)

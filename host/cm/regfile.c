@@ -405,8 +405,8 @@ static BOOLEAN CmpParseValue(PCWCH s, SIZE_T n, ULONG line, CMP_OP *op, CMP_DIAG
             int h1 = CmpHexDigit(s[i]), h2 = i + 1 < n ? CmpHexDigit(s[i + 1]) : -1;
             if (h1 < 0) {
                 free(bytes);
-                CmpFail(d, line, "bad hex byte '%s'", CmpShow(s + i, min(n - i, 2), show,
-                                                               sizeof show));
+                CmpFail(d, line, "bad hex byte '%s'",
+                        CmpShow(s + i, min(n - i, 2), show, sizeof show));
                 goto out;
             }
             bytes[count++] = (UCHAR)(h2 >= 0 ? (h1 << 4) | h2 : h1);
@@ -448,8 +448,7 @@ out:
 }
 
 /* Parses Text into Ops. Root (below \Registry, may be NULL) confines the sections. */
-static int CmpParse(PCWCH s, SIZE_T n, PCWCH Root, SIZE_T RootLength, CMP_OPS *Ops,
-                    CMP_DIAG *d)
+static int CmpParse(PCWCH s, SIZE_T n, PCWCH Root, SIZE_T RootLength, CMP_OPS *Ops, CMP_DIAG *d)
 {
     SIZE_T i = 0;
     ULONG line = 0;
@@ -683,7 +682,7 @@ static int CmpApply(struct kmrig_runtime *rt, CMP_OPS *Ops, CMP_DIAG *d)
         }
         case CmpOpValue:
             if (current && !NT_SUCCESS(CmpSetValue(current, op->Name, op->NameLength, op->Type,
-                                                    op->Data, op->DataLength))) {
+                                                   op->Data, op->DataLength))) {
                 CmpFail(d, op->Line, "out of memory setting the value");
                 rc = -ENOMEM;
             } else if (current) {
@@ -743,8 +742,8 @@ int kmrig_registry_load_buffer(kmrig_runtime *rt, const void *data, size_t size,
         CmpReport(rt, &d);
         goto out;
     }
-    rc = CmpParse(text.P, text.N, root ? (rootPath.P ? rootPath.P : L"") : NULL, rootPath.N,
-                  &ops, &d);
+    rc = CmpParse(text.P, text.N, root ? (rootPath.P ? rootPath.P : L"") : NULL, rootPath.N, &ops,
+                  &d);
     if (rc == 0)
         rc = CmpApply(rt, &ops, &d);
     if (rc)

@@ -22,8 +22,8 @@ static const char *const RtlpRegistryBases[RTL_REGISTRY_MAXIMUM] = {
 };
 
 /* Opens the key named by RelativeTo/Path. *Close tells whether the handle is ours to close. */
-static NTSTATUS RtlpGetRegistryHandle(ULONG RelativeTo, PCWSTR Path, BOOLEAN Create,
-                                      PHANDLE Handle, BOOLEAN *Close)
+static NTSTATUS RtlpGetRegistryHandle(ULONG RelativeTo, PCWSTR Path, BOOLEAN Create, PHANDLE Handle,
+                                      BOOLEAN *Close)
 {
     *Close = FALSE;
     if (RelativeTo & RTL_REGISTRY_HANDLE) {
@@ -125,7 +125,7 @@ NTSTATUS NTAPI RtlDeleteRegistryValue(ULONG RelativeTo, PCWSTR Path, PCWSTR Valu
 /* ---- Environment expansion of REG_EXPAND_SZ -------------------------------------------------- */
 
 static const char *const RtlpDefaultEnvironment[] = {
-    "SystemRoot=C:\\Windows", "windir=C:\\Windows", "SystemDrive=C:",
+    "SystemRoot=C:\\Windows",         "windir=C:\\Windows",          "SystemDrive=C:",
     "ProgramFiles=C:\\Program Files", "ProgramData=C:\\ProgramData",
 };
 
@@ -320,10 +320,9 @@ static PKEY_VALUE_FULL_INFORMATION RtlpReadValue(HANDLE Key, PUNICODE_STRING Nam
             *Status = STATUS_INSUFFICIENT_RESOURCES;
             return NULL;
         }
-        NTSTATUS st = ByIndex ? ZwEnumerateValueKey(Key, Index, KeyValueFullInformation, info,
-                                                    size, &need)
-                              : ZwQueryValueKey(Key, Name, KeyValueFullInformation, info, size,
-                                                &need);
+        NTSTATUS st =
+            ByIndex ? ZwEnumerateValueKey(Key, Index, KeyValueFullInformation, info, size, &need)
+                    : ZwQueryValueKey(Key, Name, KeyValueFullInformation, info, size, &need);
         if (NT_SUCCESS(st) && st != STATUS_BUFFER_OVERFLOW) {
             *Status = STATUS_SUCCESS;
             return info;
@@ -401,8 +400,7 @@ static NTSTATUS RtlpQueryEntry(HANDLE Key, PRTL_QUERY_REGISTRY_TABLE Entry, PVOI
         }
         st = RtlpProcessInfo(Entry, info, Context, Environment);
         if (NT_SUCCESS(st) && (Entry->Flags & RTL_QUERY_REGISTRY_DELETE)) {
-            UNICODE_STRING name = {(USHORT)info->NameLength, (USHORT)info->NameLength,
-                                   info->Name};
+            UNICODE_STRING name = {(USHORT)info->NameLength, (USHORT)info->NameLength, info->Name};
             ZwDeleteValueKey(Key, &name);
             index--; /* the next value moved into this index */
         }

@@ -137,8 +137,8 @@ NTSTATUS NTAPI ZwCreateKey(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
     if (CreateOptions & REG_OPTION_CREATE_LINK)
         return CmpRefuseLinkKeys();
     PCM_KEY_NODE node;
-    NTSTATUS st = CmpParseAndOpen(rt, ObjectAttributes, TRUE, CreateOptions, Class, &node,
-                                  Disposition);
+    NTSTATUS st =
+        CmpParseAndOpen(rt, ObjectAttributes, TRUE, CreateOptions, Class, &node, Disposition);
     if (!NT_SUCCESS(st))
         return st;
     return CmpCreateKeyHandle(rt, node, DesiredAccess, KeyHandle);
@@ -295,8 +295,8 @@ static NTSTATUS CmpQueryKeyData(PCM_KEY_NODE Node, KEY_INFORMATION_CLASS Class, 
             return STATUS_INSUFFICIENT_RESOURCES;
         h.Name.NameLength = nameLength;
         pieces[0] = (CMP_PIECE){full, fixed, nameLength, FALSE};
-        NTSTATUS st = CmpAnswer(Buffer, Length, ResultLength, &h, fixed, pieces, 1,
-                                fixed + nameLength);
+        NTSTATUS st =
+            CmpAnswer(Buffer, Length, ResultLength, &h, fixed, pieces, 1, fixed + nameLength);
         free(full);
         return st;
     }
@@ -332,8 +332,7 @@ NTSTATUS NTAPI ZwQueryKey(HANDLE KeyHandle, KEY_INFORMATION_CLASS KeyInformation
     if (!ResultLength)
         return STATUS_INVALID_PARAMETER;
     CMP_WITH_NODE(KeyHandle, node,
-                  CmpQueryKeyData(node, KeyInformationClass, KeyInformation, Length,
-                                  ResultLength));
+                  CmpQueryKeyData(node, KeyInformationClass, KeyInformation, Length, ResultLength));
 }
 
 static NTSTATUS CmpEnumerateKey(PCM_KEY_NODE Node, ULONG Index, KEY_INFORMATION_CLASS Class,
@@ -353,9 +352,9 @@ NTSTATUS NTAPI ZwEnumerateKey(HANDLE KeyHandle, ULONG Index,
     VF_IRQL_MAX(PASSIVE_LEVEL);
     if (!ResultLength)
         return STATUS_INVALID_PARAMETER;
-    CMP_WITH_NODE(KeyHandle, node,
-                  CmpEnumerateKey(node, Index, KeyInformationClass, KeyInformation, Length,
-                                  ResultLength));
+    CMP_WITH_NODE(
+        KeyHandle, node,
+        CmpEnumerateKey(node, Index, KeyInformationClass, KeyInformation, Length, ResultLength));
 }
 
 static NTSTATUS CmpQueryValueData(PCM_KEY_VALUE Value, KEY_VALUE_INFORMATION_CLASS Class,
@@ -419,11 +418,11 @@ static NTSTATUS CmpQueryValueData(PCM_KEY_VALUE Value, KEY_VALUE_INFORMATION_CLA
 }
 
 static NTSTATUS CmpQueryValueByName(PCM_KEY_NODE Node, PUNICODE_STRING ValueName,
-                                    KEY_VALUE_INFORMATION_CLASS Class, PVOID Buffer,
-                                    ULONG Length, PULONG ResultLength)
+                                    KEY_VALUE_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
+                                    PULONG ResultLength)
 {
-    PCM_KEY_VALUE v = CmpFindValue(Node, ValueName ? ValueName->Buffer : NULL,
-                                   ValueName ? ValueName->Length : 0);
+    PCM_KEY_VALUE v =
+        CmpFindValue(Node, ValueName ? ValueName->Buffer : NULL, ValueName ? ValueName->Length : 0);
     if (!v)
         return STATUS_OBJECT_NAME_NOT_FOUND;
     return CmpQueryValueData(v, Class, Buffer, Length, ResultLength);
@@ -441,9 +440,8 @@ NTSTATUS NTAPI ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
                                       KeyValueInformation, Length, ResultLength));
 }
 
-static NTSTATUS CmpEnumerateValue(PCM_KEY_NODE Node, ULONG Index,
-                                  KEY_VALUE_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
-                                  PULONG ResultLength)
+static NTSTATUS CmpEnumerateValue(PCM_KEY_NODE Node, ULONG Index, KEY_VALUE_INFORMATION_CLASS Class,
+                                  PVOID Buffer, ULONG Length, PULONG ResultLength)
 {
     if (Index >= Node->ValueCount)
         return STATUS_NO_MORE_ENTRIES;
@@ -517,8 +515,7 @@ NTSTATUS NTAPI ZwFlushKey(HANDLE KeyHandle)
     CMP_WITH_NODE(KeyHandle, node, CmpFlushLocked(rt_));
 }
 
-static NTSTATUS CmpDeleteKeyLocked(struct kmrig_runtime *rt, PCM_KEY_NODE Node,
-                                   LARGE_INTEGER Now)
+static NTSTATUS CmpDeleteKeyLocked(struct kmrig_runtime *rt, PCM_KEY_NODE Node, LARGE_INTEGER Now)
 {
     /* \Registry and the hive roots under it cannot go. */
     if (!Node->Parent || Node->Parent == rt->Cm->Root)

@@ -92,8 +92,7 @@ static const HALP_WINDOW *HalpFindWindow(struct kmrig_runtime *rt, const volatil
             continue;
         if (atomic_load_explicit(&w->Dead, memory_order_acquire) || a < w->Va ||
             a + Size > w->Va + w->Length) {
-            KmLog(rt, KMRIG_LOG_ERROR,
-                  "register access at %p: %s", (void *)a,
+            KmLog(rt, KMRIG_LOG_ERROR, "register access at %p: %s", (void *)a,
                   atomic_load(&w->Dead) ? "the mapping was released with MmUnmapIoSpace"
                                         : "outside the range MmMapIoSpace mapped");
             KeBugCheckEx(PAGE_FAULT_IN_NONPAGED_AREA, a, Write, 0, 0);
@@ -108,8 +107,9 @@ static ULONG HalpRegRead(volatile void *Register, unsigned Size, const char *Rou
     struct kmrig_runtime *rt = HalpRuntime(Routine);
     const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, FALSE);
     if (!w) /* ordinary memory: as on NT, a plain load */
-        return Size == 1 ? *(volatile UCHAR *)Register
-                         : Size == 2 ? *(volatile USHORT *)Register : *(volatile ULONG *)Register;
+        return Size == 1   ? *(volatile UCHAR *)Register
+               : Size == 2 ? *(volatile USHORT *)Register
+                           : *(volatile ULONG *)Register;
     return HalpBusRead(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Routine);
 }
 
@@ -126,8 +126,7 @@ static void HalpRegWrite(volatile void *Register, unsigned Size, ULONG Value, co
             *(volatile ULONG *)Register = Value;
         return;
     }
-    HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Value,
-                 Routine);
+    HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Value, Routine);
 }
 
 UCHAR NTAPI READ_REGISTER_UCHAR(volatile UCHAR *Register)
@@ -205,8 +204,8 @@ static ULONGLONG HalpPort(struct kmrig_runtime *rt, const void *Port, unsigned S
     ULONG_PTR p = (ULONG_PTR)Port;
     if (p + Size > 0x10000) {
         KmLog(rt, KMRIG_LOG_ERROR,
-              "%s(%p): not a port number (ports are 0..0xFFFF, passed by value as on x86)",
-              Routine, Port);
+              "%s(%p): not a port number (ports are 0..0xFFFF, passed by value as on x86)", Routine,
+              Port);
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_PORT, p, Size,
                      (ULONG_PTR)Routine);
     }

@@ -43,8 +43,8 @@ NTSTATUS HalpMapBus(HALP_STATE *h, SIZE_T Bytes, PUCHAR Host, UCHAR Kind,
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     memmove(&h->Maps[i + 1], &h->Maps[i], (h->MapCount - i) * sizeof *h->Maps);
-    h->Maps[i] = (HALP_BUSMAP){.Bus = at, .Length = len, .Bytes = Bytes, .Host = Host,
-                               .Adapter = Adapter, .Kind = Kind};
+    h->Maps[i] = (HALP_BUSMAP){
+        .Bus = at, .Length = len, .Bytes = Bytes, .Host = Host, .Adapter = Adapter, .Kind = Kind};
     h->MapCount++;
     pthread_mutex_unlock(&h->DmaLock);
     *Bus = at;
@@ -88,8 +88,7 @@ static const HALP_BUSMAP *HalpFindBus(HALP_STATE *h, ULONGLONG Bus)
 
 /* Host address of [Bus, Bus + n) for an access of `need` (HALP_DMA_*), n within one page; NULL
  * and a reason when the device may not. DmaLock held. */
-static PUCHAR HalpTranslate(HALP_STATE *h, ULONGLONG Bus, size_t n, ULONG need,
-                            const char **why)
+static PUCHAR HalpTranslate(HALP_STATE *h, ULONGLONG Bus, size_t n, ULONG need, const char **why)
 {
     const HALP_BUSMAP *m = HalpFindBus(h, Bus);
     if (!m) {
@@ -235,11 +234,10 @@ PVOID NTAPI MmAllocateContiguousMemory(SIZE_T NumberOfBytes,
     struct kmrig_runtime *rt = KiRuntime();
     VF_IRQL_MAX(DISPATCH_LEVEL);
     ULONGLONG bus;
-    ULONGLONG highest = HighestAcceptableAddress.QuadPart < 0
-                            ? 0
-                            : (ULONGLONG)HighestAcceptableAddress.QuadPart;
-    PVOID p = HalpAllocateDmaMemory(rt->Hal, NumberOfBytes, HALP_MAP_CONTIGUOUS, NULL, highest,
-                                    &bus);
+    ULONGLONG highest =
+        HighestAcceptableAddress.QuadPart < 0 ? 0 : (ULONGLONG)HighestAcceptableAddress.QuadPart;
+    PVOID p =
+        HalpAllocateDmaMemory(rt->Hal, NumberOfBytes, HALP_MAP_CONTIGUOUS, NULL, highest, &bus);
     if (!p && NumberOfBytes)
         KmLog(rt, KMRIG_LOG_WARN,
               "MmAllocateContiguousMemory(%zu, highest 0x%llx): no bus range fits",
@@ -270,8 +268,7 @@ VOID NTAPI MmFreeNonCachedMemory(PVOID BaseAddress, SIZE_T NumberOfBytes)
 {
     struct kmrig_runtime *rt = KiRuntime();
     VF_IRQL_MAX(APC_LEVEL);
-    if (!BaseAddress ||
-        !HalpUnmapBus(rt->Hal, 0, BaseAddress, HALP_MAP_NONCACHED, NumberOfBytes))
+    if (!BaseAddress || !HalpUnmapBus(rt->Hal, 0, BaseAddress, HALP_MAP_NONCACHED, NumberOfBytes))
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_DMA_FREE,
                      (ULONG_PTR)BaseAddress, NumberOfBytes, (ULONG_PTR) "MmFreeNonCachedMemory");
     free(BaseAddress);

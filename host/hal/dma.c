@@ -135,8 +135,8 @@ static void HalpGrantChannel(HALP_ADAPTER *a)
 }
 
 NTSTATUS NTAPI AllocateAdapterChannel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                                      ULONG NumberOfMapRegisters,
-                                      PDRIVER_CONTROL ExecutionRoutine, PVOID Context)
+                                      ULONG NumberOfMapRegisters, PDRIVER_CONTROL ExecutionRoutine,
+                                      PVOID Context)
 {
     VF_IRQL_EQ(DISPATCH_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
@@ -308,8 +308,8 @@ static IO_ALLOCATION_ACTION NTAPI HalpBuildScatterGather(PDEVICE_OBJECT Device, 
     return DeallocateObjectKeepRegisters;
 }
 
-NTSTATUS NTAPI GetScatterGatherList(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                                    PMDL Mdl, PVOID CurrentVa, ULONG Length,
+NTSTATUS NTAPI GetScatterGatherList(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PMDL Mdl,
+                                    PVOID CurrentVa, ULONG Length,
                                     PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
                                     BOOLEAN WriteToDevice)
 {
@@ -328,10 +328,14 @@ NTSTATUS NTAPI GetScatterGatherList(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
     HALP_SG_WAIT *w = calloc(1, sizeof *w);
     if (!w)
         return STATUS_INSUFFICIENT_RESOURCES;
-    *w = (HALP_SG_WAIT){.Mdl = Mdl, .Va = cur, .Length = Length, .Routine = ExecutionRoutine,
-                        .Context = Context, .WriteToDevice = WriteToDevice, .Adapter = a};
-    NTSTATUS s = AllocateAdapterChannel(DmaAdapter, DeviceObject, pages, HalpBuildScatterGather,
-                                        w);
+    *w = (HALP_SG_WAIT){.Mdl = Mdl,
+                        .Va = cur,
+                        .Length = Length,
+                        .Routine = ExecutionRoutine,
+                        .Context = Context,
+                        .WriteToDevice = WriteToDevice,
+                        .Adapter = a};
+    NTSTATUS s = AllocateAdapterChannel(DmaAdapter, DeviceObject, pages, HalpBuildScatterGather, w);
     if (!NT_SUCCESS(s))
         free(w);
     return s;
@@ -396,10 +400,14 @@ ULONG NTAPI GetDmaAlignment(PDMA_ADAPTER DmaAdapter)
 {
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
     switch (a->Desc.DmaWidth) {
-    case Width16Bits: return 2;
-    case Width32Bits: return 4;
-    case Width64Bits: return 8;
-    default: return 1;
+    case Width16Bits:
+        return 2;
+    case Width32Bits:
+        return 4;
+    case Width64Bits:
+        return 8;
+    default:
+        return 1;
     }
 }
 
@@ -464,9 +472,8 @@ PDMA_ADAPTER NTAPI IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
     if (n > HALP_MAX_MAP_REGISTERS)
         n = HALP_MAX_MAP_REGISTERS;
     a->Regs = calloc(n, sizeof *a->Regs);
-    if (!a->Regs ||
-        !NT_SUCCESS(HalpMapBus(rt->Hal, (SIZE_T)n * PAGE_SIZE, NULL, HALP_MAP_APERTURE, a,
-                               UINT64_MAX, &a->Aperture))) {
+    if (!a->Regs || !NT_SUCCESS(HalpMapBus(rt->Hal, (SIZE_T)n * PAGE_SIZE, NULL, HALP_MAP_APERTURE,
+                                           a, UINT64_MAX, &a->Aperture))) {
         free(a->Regs);
         free(a);
         return NULL;
@@ -506,16 +513,14 @@ VOID NTAPI IoFreeMapRegisters(PADAPTER_OBJECT AdapterObject, PVOID MapRegisterBa
     FreeMapRegisters(AdapterObject, MapRegisterBase, NumberOfMapRegisters);
 }
 
-PHYSICAL_ADDRESS NTAPI IoMapTransfer(PADAPTER_OBJECT AdapterObject, PMDL Mdl,
-                                     PVOID MapRegisterBase, PVOID CurrentVa, PULONG Length,
-                                     BOOLEAN WriteToDevice)
+PHYSICAL_ADDRESS NTAPI IoMapTransfer(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                                     PVOID CurrentVa, PULONG Length, BOOLEAN WriteToDevice)
 {
     return MapTransfer(AdapterObject, Mdl, MapRegisterBase, CurrentVa, Length, WriteToDevice);
 }
 
-BOOLEAN NTAPI IoFlushAdapterBuffers(PADAPTER_OBJECT AdapterObject, PMDL Mdl,
-                                    PVOID MapRegisterBase, PVOID CurrentVa, ULONG Length,
-                                    BOOLEAN WriteToDevice)
+BOOLEAN NTAPI IoFlushAdapterBuffers(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                                    PVOID CurrentVa, ULONG Length, BOOLEAN WriteToDevice)
 {
     return FlushAdapterBuffers(AdapterObject, Mdl, MapRegisterBase, CurrentVa, Length,
                                WriteToDevice);
@@ -523,7 +528,8 @@ BOOLEAN NTAPI IoFlushAdapterBuffers(PADAPTER_OBJECT AdapterObject, PMDL Mdl,
 
 /* ---- DMA_OPERATIONS members not written yet: they fail loudly ---------------------------- */
 
-#define HALP_NOT_DONE(name) KmLog(KiRuntime(), KMRIG_LOG_ERROR, "%s: not implemented in kmrig", name)
+#define HALP_NOT_DONE(name)                                                                        \
+    KmLog(KiRuntime(), KMRIG_LOG_ERROR, "%s: not implemented in kmrig", name)
 
 static NTSTATUS NTAPI HalpCalculateScatterGatherList(PDMA_ADAPTER A, PMDL M, PVOID V, ULONG L,
                                                      PULONG S, PULONG N)
@@ -531,9 +537,9 @@ static NTSTATUS NTAPI HalpCalculateScatterGatherList(PDMA_ADAPTER A, PMDL M, PVO
     HALP_NOT_DONE("CalculateScatterGatherList");
     return STATUS_NOT_IMPLEMENTED;
 }
-static NTSTATUS NTAPI HalpBuildScatterGatherList(PDMA_ADAPTER A, PDEVICE_OBJECT D, PMDL M,
-                                                 PVOID V, ULONG L, PDRIVER_LIST_CONTROL R,
-                                                 PVOID C, BOOLEAN W, PVOID B, ULONG BL)
+static NTSTATUS NTAPI HalpBuildScatterGatherList(PDMA_ADAPTER A, PDEVICE_OBJECT D, PMDL M, PVOID V,
+                                                 ULONG L, PDRIVER_LIST_CONTROL R, PVOID C,
+                                                 BOOLEAN W, PVOID B, ULONG BL)
 {
     HALP_NOT_DONE("BuildScatterGatherList");
     return STATUS_NOT_IMPLEMENTED;
@@ -601,8 +607,7 @@ static NTSTATUS NTAPI HalpGetScatterGatherListEx(PDMA_ADAPTER A, PDEVICE_OBJECT 
 static NTSTATUS NTAPI HalpBuildScatterGatherListEx(PDMA_ADAPTER A, PDEVICE_OBJECT D, PVOID T,
                                                    PMDL M, ULONGLONG O, ULONG L, ULONG F,
                                                    PDRIVER_LIST_CONTROL R, PVOID C, BOOLEAN W,
-                                                   PVOID B, ULONG BL, PVOID CR, PVOID CC,
-                                                   PVOID *S)
+                                                   PVOID B, ULONG BL, PVOID CR, PVOID CC, PVOID *S)
 {
     HALP_NOT_DONE("BuildScatterGatherListEx");
     return STATUS_NOT_IMPLEMENTED;

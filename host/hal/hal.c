@@ -11,12 +11,18 @@
 static int HalpErrno(int rc)
 {
     switch (rc) {
-    case KMRIG_LINK_ENOENT: return -ENOENT;
-    case KMRIG_LINK_ENOTBUILT: return -ENOTSUP;
-    case KMRIG_LINK_EINVAL: return -EINVAL;
-    case KMRIG_LINK_ENOMEM: return -ENOMEM;
-    case KMRIG_LINK_EMISMATCH: return -EPROTO;
-    default: return -EIO;
+    case KMRIG_LINK_ENOENT:
+        return -ENOENT;
+    case KMRIG_LINK_ENOTBUILT:
+        return -ENOTSUP;
+    case KMRIG_LINK_EINVAL:
+        return -EINVAL;
+    case KMRIG_LINK_ENOMEM:
+        return -ENOMEM;
+    case KMRIG_LINK_EMISMATCH:
+        return -EPROTO;
+    default:
+        return -EIO;
     }
 }
 

@@ -18,8 +18,8 @@ PVOID NTAPI MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
     if (!NumberOfBytes || PhysicalAddress.QuadPart < 0 || bus + NumberOfBytes > 0x100000000ull ||
         (unsigned)CacheType >= MmMaximumCacheType) {
         KmLog(rt, KMRIG_LOG_ERROR,
-              "MmMapIoSpace(0x%llx, %zu, cache %d): not a range of the 32-bit device bus",
-              bus, (size_t)NumberOfBytes, (int)CacheType);
+              "MmMapIoSpace(0x%llx, %zu, cache %d): not a range of the 32-bit device bus", bus,
+              (size_t)NumberOfBytes, (int)CacheType);
         return NULL;
     }
     if (!h->Link) {
@@ -50,8 +50,8 @@ PVOID NTAPI MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
     atomic_store(&w->Dead, false);
     atomic_store_explicit(&h->WindowCount, n + 1, memory_order_release);
     pthread_mutex_unlock(&h->Lock);
-    KmLog(rt, KMRIG_LOG_DEBUG, "MmMapIoSpace: bus 0x%llx + %zu at %p", bus,
-          (size_t)NumberOfBytes, (void *)w->Va);
+    KmLog(rt, KMRIG_LOG_DEBUG, "MmMapIoSpace: bus 0x%llx + %zu at %p", bus, (size_t)NumberOfBytes,
+          (void *)w->Va);
     return (PVOID)w->Va;
 }
 
@@ -75,6 +75,6 @@ VOID NTAPI MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
     KmLog(rt, KMRIG_LOG_ERROR,
           "MmUnmapIoSpace(%p, %zu): no live mapping that MmMapIoSpace returned with that size",
           BaseAddress, (size_t)NumberOfBytes);
-    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_IO_UNMAP,
-                 (ULONG_PTR)BaseAddress, NumberOfBytes, (ULONG_PTR) "MmUnmapIoSpace");
+    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_BAD_IO_UNMAP, (ULONG_PTR)BaseAddress,
+                 NumberOfBytes, (ULONG_PTR) "MmUnmapIoSpace");
 }

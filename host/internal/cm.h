@@ -75,8 +75,8 @@ NTSTATUS CmpCreateChildNode(PCM_KEY_NODE Parent, PCWCH Name, USHORT NameLength, 
                             PCM_KEY_NODE *Child);
 PCM_KEY_NODE CmpFindChild(PCM_KEY_NODE Parent, PCWCH Name, USHORT NameLength);
 PCM_KEY_VALUE CmpFindValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength);
-NTSTATUS CmpSetValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength, ULONG Type,
-                     const VOID *Data, ULONG DataLength);
+NTSTATUS CmpSetValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength, ULONG Type, const VOID *Data,
+                     ULONG DataLength);
 BOOLEAN CmpDeleteValue(PCM_KEY_NODE Node, PCWCH Name, USHORT NameLength);
 /* Unlinks Node and its whole subtree (used by [-KEY] in .reg files). */
 VOID CmpDeleteTree(PCM_KEY_NODE Node);

@@ -54,20 +54,20 @@ typedef struct _HALP_LINE {
     ULONG Vector;
     KIRQL Irql;
     KINTERRUPT_MODE Mode;
-    ULONG Processor;     /* where it is delivered */
-    LIST_ENTRY Chain;    /* KINTERRUPTs (HALP_STATE.ChainLock) */
-    ULONG Connected;     /* KINTERRUPTs in Chain */
-    ULONG UnclaimedRun;  /* consecutive services no ISR claimed */
-    ULONGLONG Services;  /* times the chain ran */
+    ULONG Processor;    /* where it is delivered */
+    LIST_ENTRY Chain;   /* KINTERRUPTs (HALP_STATE.ChainLock) */
+    ULONG Connected;    /* KINTERRUPTs in Chain */
+    ULONG UnclaimedRun; /* consecutive services no ISR claimed */
+    ULONGLONG Services; /* times the chain ran */
 } HALP_LINE;
 
 typedef struct _HALP_WINDOW {
-    ULONG_PTR Va;      /* what MmMapIoSpace returned */
-    SIZE_T Length;     /* NumberOfBytes */
-    ULONGLONG Bus;     /* bus (physical) address of Va */
-    PVOID Reserved;    /* the PROT_NONE reservation (page aligned) */
+    ULONG_PTR Va;   /* what MmMapIoSpace returned */
+    SIZE_T Length;  /* NumberOfBytes */
+    ULONGLONG Bus;  /* bus (physical) address of Va */
+    PVOID Reserved; /* the PROT_NONE reservation (page aligned) */
     SIZE_T ReservedSize;
-    atomic_bool Dead;  /* unmapped: touching it is a page fault */
+    atomic_bool Dead; /* unmapped: touching it is a page fault */
 } HALP_WINDOW;
 
 /* ---- DMA: the bus-address translation table (host memory as the device sees it) ----------
@@ -84,9 +84,9 @@ typedef struct _HALP_WINDOW {
 #define HALP_MAX_MAP_REGISTERS 256u
 
 typedef struct _HALP_MAPREG {
-    PUCHAR HostPage;  /* host page this register maps */
-    ULONG Access;     /* HALP_DMA_*; 0: not mapped */
-    ULONG RunLength;  /* at the first register of an allocated run: its length */
+    PUCHAR HostPage; /* host page this register maps */
+    ULONG Access;    /* HALP_DMA_*; 0: not mapped */
+    ULONG RunLength; /* at the first register of an allocated run: its length */
     BOOLEAN Allocated;
 } HALP_MAPREG, *PHALP_MAPREG;
 
@@ -94,11 +94,11 @@ struct _HALP_ADAPTER;
 
 typedef struct _HALP_BUSMAP {
     ULONGLONG Bus;
-    SIZE_T Length;  /* bytes of bus space (whole pages) */
-    SIZE_T Bytes;   /* what the caller asked for */
-    PUCHAR Host;    /* buffer: its host memory; NULL for a map-register aperture */
+    SIZE_T Length;                 /* bytes of bus space (whole pages) */
+    SIZE_T Bytes;                  /* what the caller asked for */
+    PUCHAR Host;                   /* buffer: its host memory; NULL for a map-register aperture */
     struct _HALP_ADAPTER *Adapter; /* aperture: its adapter; buffer: the common buffer's adapter */
-    UCHAR Kind;     /* HALP_MAP_* */
+    UCHAR Kind;                    /* HALP_MAP_* */
 } HALP_BUSMAP;
 
 #define HALP_MAP_CONTIGUOUS 1
@@ -110,7 +110,7 @@ typedef struct _HALP_STATE {
     struct kmrig_runtime *Runtime;
     struct kmrig_link *Link; /* NULL: no target */
     struct kmrig_link_info Info;
-    BOOLEAN DeviceClock;     /* the link's clock is the runtime's time base */
+    BOOLEAN DeviceClock; /* the link's clock is the runtime's time base */
 
     pthread_mutex_t Lock;       /* connect/disconnect, window table appends */
     pthread_rwlock_t ChainLock; /* KINTERRUPT chains: read while ISRs run */
@@ -168,13 +168,13 @@ typedef struct _HALP_ADAPTER {
     struct kmrig_runtime *Runtime;
     DEVICE_DESCRIPTION Desc;
     PDEVICE_OBJECT Device;
-    ULONG MapRegisters;   /* what IoGetDmaAdapter granted */
-    ULONGLONG Aperture;   /* bus address of register 0 */
-    HALP_MAPREG *Regs;    /* contents under HALP_STATE.DmaLock */
-    KSPIN_LOCK Lock;      /* channel, wait queue, register allocation */
-    LIST_ENTRY Waiters;   /* HALP_CHANNEL_WAIT */
+    ULONG MapRegisters; /* what IoGetDmaAdapter granted */
+    ULONGLONG Aperture; /* bus address of register 0 */
+    HALP_MAPREG *Regs;  /* contents under HALP_STATE.DmaLock */
+    KSPIN_LOCK Lock;    /* channel, wait queue, register allocation */
+    LIST_ENTRY Waiters; /* HALP_CHANNEL_WAIT */
     BOOLEAN ChannelOwned;
-    BOOLEAN Granting;     /* a grant loop is running (no recursion) */
+    BOOLEAN Granting;       /* a grant loop is running (no recursion) */
     PHALP_MAPREG OwnerRegs; /* registers kept with the channel (KeepObject) */
     ULONG OwnerCount;
     LONG CommonBuffers;

@@ -47,8 +47,8 @@ typedef struct _MI_SECTION {
     int Fd;              /* memfd holding the pages */
     SIZE_T Size;         /* bytes, page multiple */
     BOOLEAN Writable;
-    BOOLEAN Named;           /* still in MMP_STATE.Sections */
-    PVOID HarnessMapping;    /* the harness's view of the whole section */
+    BOOLEAN Named;            /* still in MMP_STATE.Sections */
+    PVOID HarnessMapping;     /* the harness's view of the whole section */
     struct _MI_SECTION *Next; /* MMP_STATE.Sections */
 } MI_SECTION, *PMI_SECTION;
 
@@ -92,8 +92,7 @@ NTSTATUS MmpCreateSection(struct kmrig_runtime *rt, PCUNICODE_STRING Name, SIZE_
                           BOOLEAN Writable, PVOID *Contents);
 NTSTATUS MmpDeleteSection(struct kmrig_runtime *rt, PCUNICODE_STRING Name);
 /* Is [Start, Start + Length) in a mapped view? *Writable tells whether that view is writable. */
-BOOLEAN MiIsViewRange(struct kmrig_runtime *rt, ULONG_PTR Start, SIZE_T Length,
-                      BOOLEAN *Writable);
+BOOLEAN MiIsViewRange(struct kmrig_runtime *rt, ULONG_PTR Start, SIZE_T Length, BOOLEAN *Writable);
 VOID MiShutdownSections(struct kmrig_runtime *rt);
 
 /* ---- pageable sections (pageable.c) ---- */

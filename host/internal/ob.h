@@ -39,7 +39,6 @@ BOOLEAN ObpIsObject(PVOID p);
 NTSTATUS ObpCreateHandle(struct kmrig_runtime *rt, PVOID Object, ACCESS_MASK Access,
                          ULONG Attributes, PHANDLE Handle);
 
-
 /* ---- The object name space (host/ob/namespace.c) ----
  * A tree of directory objects from the root "\", with symbolic links (resolved on lookup,
  * \DosDevices -> \?? -> \GLOBAL??). A directory entry holds a pointer reference only while the

@@ -18,7 +18,7 @@
 
 typedef struct _SEP_SID_ENTRY {
     ULONG Sid[SEP_SID_BYTES / sizeof(ULONG)]; /* a SID, ULONG-aligned */
-    ULONG Attributes;                          /* SE_GROUP_* */
+    ULONG Attributes;                         /* SE_GROUP_* */
 } SEP_SID_ENTRY;
 
 typedef struct _SEP_TOKEN {

@@ -35,8 +35,8 @@ VOID NTAPI MmInitializeMdl(PMDL MemoryDescriptorList, PVOID BaseVa, SIZE_T Lengt
 {
     PMDL m = MemoryDescriptorList;
     m->Next = NULL;
-    m->Size = (CSHORT)(sizeof(MDL) +
-                       sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES(BaseVa, Length));
+    m->Size =
+        (CSHORT)(sizeof(MDL) + sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES(BaseVa, Length));
     m->MdlFlags = 0;
     m->StartVa = PAGE_ALIGN(BaseVa);
     m->ByteOffset = BYTE_OFFSET(BaseVa);
@@ -172,9 +172,9 @@ VOID NTAPI IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddres
     }
     ULONG_PTR offset = va - srcStart;
     /* The target keeps only how it was allocated; it inherits how the source's pages are held. */
-    CSHORT inherit = SourceMdl->MdlFlags & (MDL_IO_PAGE_READ | MDL_SOURCE_IS_NONPAGED_POOL |
-                                            MDL_MAPPED_TO_SYSTEM_VA | MDL_IO_SPACE |
-                                            MDL_WRITE_OPERATION);
+    CSHORT inherit =
+        SourceMdl->MdlFlags & (MDL_IO_PAGE_READ | MDL_SOURCE_IS_NONPAGED_POOL |
+                               MDL_MAPPED_TO_SYSTEM_VA | MDL_IO_SPACE | MDL_WRITE_OPERATION);
     TargetMdl->MdlFlags &= (MDL_ALLOCATED_FIXED_SIZE | MDL_ALLOCATED_MUST_SUCCEED);
     TargetMdl->MdlFlags |= inherit | MDL_PARTIAL;
     if (inherit & MDL_MAPPED_TO_SYSTEM_VA)
@@ -183,10 +183,9 @@ VOID NTAPI IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddres
     TargetMdl->ByteOffset = BYTE_OFFSET(VirtualAddress);
     TargetMdl->ByteCount = Length;
     TargetMdl->Process = SourceMdl->Process;
-    TargetMdl->MappedSystemVa =
-        (inherit & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL))
-            ? (PCHAR)SourceMdl->MappedSystemVa + offset
-            : NULL;
+    TargetMdl->MappedSystemVa = (inherit & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL))
+                                    ? (PCHAR)SourceMdl->MappedSystemVa + offset
+                                    : NULL;
     /* The source's frames, from the page that holds VirtualAddress on. */
     ULONG first = (ULONG)(((ULONG_PTR)PAGE_ALIGN(VirtualAddress) - (ULONG_PTR)SourceMdl->StartVa) >>
                           PAGE_SHIFT);
@@ -251,8 +250,7 @@ VOID NTAPI MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
         VF_IRQL_MAX(APC_LEVEL); /* a user-mode mapping */
         return;
     }
-    MiVerifierViolation(rt, KMRIG_VF_MDL_BAD_UNMAP, (ULONG_PTR)m, (ULONG_PTR)BaseAddress,
-                        __func__);
+    MiVerifierViolation(rt, KMRIG_VF_MDL_BAD_UNMAP, (ULONG_PTR)m, (ULONG_PTR)BaseAddress, __func__);
 }
 
 #undef MmGetSystemAddressForMdlSafe

@@ -33,8 +33,7 @@ static PMI_PAGABLE_SECTION MiLockSection(PVOID AddressWithinSection, BOOLEAN Dat
     struct kmrig_runtime *rt = KiRuntime();
     PVOID base = MiImageBase(AddressWithinSection);
     if (!base) {
-        MiVerifierViolation(rt, KMRIG_VF_NOT_IN_IMAGE, (ULONG_PTR)AddressWithinSection, 0,
-                            Routine);
+        MiVerifierViolation(rt, KMRIG_VF_NOT_IN_IMAGE, (ULONG_PTR)AddressWithinSection, 0, Routine);
         return NULL;
     }
     PMMP_STATE mm = MmpState(rt);
@@ -121,8 +120,7 @@ static PVOID MiDriverImage(PVOID AddressWithinSection, const char *Routine)
     struct kmrig_runtime *rt = KiRuntime();
     PVOID base = MiImageBase(AddressWithinSection);
     if (!base)
-        MiVerifierViolation(rt, KMRIG_VF_NOT_IN_IMAGE, (ULONG_PTR)AddressWithinSection, 0,
-                            Routine);
+        MiVerifierViolation(rt, KMRIG_VF_NOT_IN_IMAGE, (ULONG_PTR)AddressWithinSection, 0, Routine);
     else
         KmLog(rt, KMRIG_LOG_DEBUG, "%s: image %p (nothing is paged out in kmrig)", Routine, base);
     return base;

@@ -196,8 +196,8 @@ int kmrig_section_delete(kmrig_runtime *rt, const char *name)
  * mapping), or 0 when the section cannot grant what is asked. */
 static ACCESS_MASK MiSectionAccess(ACCESS_MASK Desired, BOOLEAN Writable)
 {
-    ACCESS_MASK a = Desired & ~(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL |
-                                MAXIMUM_ALLOWED);
+    ACCESS_MASK a =
+        Desired & ~(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
     ACCESS_MASK writeRights = SECTION_MAP_WRITE | SECTION_EXTEND_SIZE;
     if (Desired & GENERIC_READ)
         a |= STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ;
@@ -256,8 +256,8 @@ static NTSTATUS MiCheckProcess(HANDLE ProcessHandle)
     if (ProcessHandle == NtCurrentProcess())
         return STATUS_SUCCESS;
     PVOID process;
-    NTSTATUS s = ObReferenceObjectByHandle(ProcessHandle, 0, *PsProcessType, KernelMode, &process,
-                                           NULL);
+    NTSTATUS s =
+        ObReferenceObjectByHandle(ProcessHandle, 0, *PsProcessType, KernelMode, &process, NULL);
     if (NT_SUCCESS(s))
         ObfDereferenceObject(process);
     return s;
@@ -283,13 +283,14 @@ NTSTATUS NTAPI ZwMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessHandle, PV
         return STATUS_INVALID_PARAMETER_9;
     /* One base protection, optionally with a caching modifier. */
     ULONG base = Win32Protect & 0xFF;
-    if (!base || (base & (base - 1)) || (Win32Protect & ~(0xFFu | PAGE_NOCACHE | PAGE_WRITECOMBINE)))
+    if (!base || (base & (base - 1)) ||
+        (Win32Protect & ~(0xFFu | PAGE_NOCACHE | PAGE_WRITECOMBINE)))
         return STATUS_INVALID_PAGE_PROTECTION;
     BOOLEAN write = base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE;
     BOOLEAN copy = base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY;
     BOOLEAN exec = base >= PAGE_EXECUTE;
-    ACCESS_MASK need = SECTION_MAP_READ | (write ? SECTION_MAP_WRITE : 0) |
-                       (exec ? SECTION_MAP_EXECUTE : 0);
+    ACCESS_MASK need =
+        SECTION_MAP_READ | (write ? SECTION_MAP_WRITE : 0) | (exec ? SECTION_MAP_EXECUTE : 0);
     int prot = base == PAGE_NOACCESS ? PROT_NONE : PROT_READ | (write || copy ? PROT_WRITE : 0);
 
     NTSTATUS status = MiCheckProcess(ProcessHandle);
@@ -297,7 +298,8 @@ NTSTATUS NTAPI ZwMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessHandle, PV
         return status;
     PVOID object;
     OBJECT_HANDLE_INFORMATION info;
-    status = ObReferenceObjectByHandle(SectionHandle, 0, &MiSectionType, KernelMode, &object, &info);
+    status =
+        ObReferenceObjectByHandle(SectionHandle, 0, &MiSectionType, KernelMode, &object, &info);
     if (!NT_SUCCESS(status))
         return status;
     PMI_SECTION s = object;
@@ -310,8 +312,9 @@ NTSTATUS NTAPI ZwMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessHandle, PV
         goto out;
     }
     if (*BaseAddress) {
-        KmLog(rt, KMRIG_LOG_WARN, "ZwMapViewOfSection: kmrig places views itself; pass "
-                                  "*BaseAddress = NULL");
+        KmLog(rt, KMRIG_LOG_WARN,
+              "ZwMapViewOfSection: kmrig places views itself; pass "
+              "*BaseAddress = NULL");
         status = STATUS_CONFLICTING_ADDRESSES;
         goto out;
     }
@@ -392,8 +395,7 @@ NTSTATUS NTAPI ZwUnMapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress)
     return ZwUnmapViewOfSection(ProcessHandle, BaseAddress);
 }
 
-BOOLEAN MiIsViewRange(struct kmrig_runtime *rt, ULONG_PTR Start, SIZE_T Length,
-                      BOOLEAN *Writable)
+BOOLEAN MiIsViewRange(struct kmrig_runtime *rt, ULONG_PTR Start, SIZE_T Length, BOOLEAN *Writable)
 {
     PMMP_STATE mm = MmpState(rt);
     BOOLEAN hit = FALSE;

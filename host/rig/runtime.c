@@ -20,9 +20,9 @@ static const struct {
     NTSTATUS (*Initialize)(struct kmrig_runtime *rt);
     VOID (*Shutdown)(struct kmrig_runtime *rt);
 } KmpComponents[] = {
-    {"Ob", ObpInitialize, ObpShutdown},  {"Ps", PspInitialize, PspShutdown},
-    {"Ex", ExpInitialize, ExpShutdown},  {"Se", SepInitialize, SepShutdown},
-    {"Cm", CmpInitialize, CmpShutdown},  {"Mm", MmpInitialize, MmpShutdown},
+    {"Ob", ObpInitialize, ObpShutdown},    {"Ps", PspInitialize, PspShutdown},
+    {"Ex", ExpInitialize, ExpShutdown},    {"Se", SepInitialize, SepShutdown},
+    {"Cm", CmpInitialize, CmpShutdown},    {"Mm", MmpInitialize, MmpShutdown},
     {"Hal", HalpInitialize, HalpShutdown}, {"Io", IopInitialize, IopShutdown},
 };
 #define KMP_COMPONENTS (sizeof KmpComponents / sizeof KmpComponents[0])

@@ -112,8 +112,7 @@ NTSTATUS NTAPI ObGetObjectSecurity(PVOID Object, PSECURITY_DESCRIPTOR *SecurityD
     return STATUS_SUCCESS;
 }
 
-VOID NTAPI ObReleaseObjectSecurity(PSECURITY_DESCRIPTOR SecurityDescriptor,
-                                   BOOLEAN MemoryAllocated)
+VOID NTAPI ObReleaseObjectSecurity(PSECURITY_DESCRIPTOR SecurityDescriptor, BOOLEAN MemoryAllocated)
 {
     VF_IRQL_MAX(APC_LEVEL);
     if (SecurityDescriptor && MemoryAllocated)

@@ -349,8 +349,8 @@ static NTSTATUS SepSetSid(PSECURITY_DESCRIPTOR Descriptor, PSID Sid, BOOLEAN Def
         sd->Owner = Sid;
     else
         sd->Group = Sid;
-    sd->Control = (SECURITY_DESCRIPTOR_CONTROL)(Defaulted ? sd->Control | flag
-                                                          : sd->Control & ~flag);
+    sd->Control =
+        (SECURITY_DESCRIPTOR_CONTROL)(Defaulted ? sd->Control | flag : sd->Control & ~flag);
     return STATUS_SUCCESS;
 }
 
@@ -398,9 +398,13 @@ static ULONG SepBuildSelfRelative(PUCHAR Buffer, SECURITY_DESCRIPTOR_CONTROL Con
                                   PSID Group, PACL Sacl, PACL Dacl)
 {
     ULONG at = sizeof(SECURITY_DESCRIPTOR_RELATIVE);
-    SECURITY_DESCRIPTOR_RELATIVE r = {SECURITY_DESCRIPTOR_REVISION, 0,
+    SECURITY_DESCRIPTOR_RELATIVE r = {SECURITY_DESCRIPTOR_REVISION,
+                                      0,
                                       (SECURITY_DESCRIPTOR_CONTROL)(Control | SE_SELF_RELATIVE),
-                                      0, 0, 0, 0};
+                                      0,
+                                      0,
+                                      0,
+                                      0};
     struct {
         const VOID *Part;
         ULONG Size;
@@ -504,8 +508,7 @@ typedef struct {
 } SEP_ACL_BUILDER;
 
 /* Copies one ACE into the builder (or only counts it), with Flags and a generic-mapped Mask. */
-static VOID SepEmitAce(SEP_ACL_BUILDER *b, PACE_HEADER Ace, UCHAR Flags,
-                       PGENERIC_MAPPING Mapping)
+static VOID SepEmitAce(SEP_ACL_BUILDER *b, PACE_HEADER Ace, UCHAR Flags, PGENERIC_MAPPING Mapping)
 {
     if (b->Buffer) {
         PACE_HEADER out = (PACE_HEADER)(b->Buffer + b->Used);
@@ -532,10 +535,10 @@ static VOID SepInherit(SEP_ACL_BUILDER *b, PACL Parent, BOOLEAN IsDirectory,
             continue;
         }
         if (f & CONTAINER_INHERIT_ACE) {
-            UCHAR nf = (f & NO_PROPAGATE_INHERIT_ACE)
-                           ? INHERITED_ACE
-                           : (UCHAR)((f & (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)) |
-                                     INHERITED_ACE);
+            UCHAR nf =
+                (f & NO_PROPAGATE_INHERIT_ACE)
+                    ? INHERITED_ACE
+                    : (UCHAR)((f & (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)) | INHERITED_ACE);
             SepEmitAce(b, ace, nf, Mapping);
         } else if ((f & OBJECT_INHERIT_ACE) && !(f & NO_PROPAGATE_INHERIT_ACE)) {
             SepEmitAce(b, ace, OBJECT_INHERIT_ACE | INHERIT_ONLY_ACE | INHERITED_ACE, NULL);
@@ -557,8 +560,8 @@ static VOID SepDefaultDacl(SEP_ACL_BUILDER *b, PSEP_TOKEN Token, PGENERIC_MAPPIN
             continue;
         a.Ace.Header.AceType = ACCESS_ALLOWED_ACE_TYPE;
         a.Ace.Header.AceFlags = 0;
-        a.Ace.Header.AceSize = (USHORT)(FIELD_OFFSET(ACCESS_ALLOWED_ACE, SidStart) +
-                                        RtlLengthSid(sids[i]));
+        a.Ace.Header.AceSize =
+            (USHORT)(FIELD_OFFSET(ACCESS_ALLOWED_ACE, SidStart) + RtlLengthSid(sids[i]));
         a.Ace.Mask = GENERIC_ALL;
         memcpy(&a.Ace.SidStart, sids[i], RtlLengthSid(sids[i]));
         SepEmitAce(b, &a.Ace.Header, 0, Mapping);
@@ -732,8 +735,8 @@ BOOLEAN NTAPI SeAccessCheck(PSECURITY_DESCRIPTOR SecurityDescriptor,
     PSID owner, group;
     PACL sacl, dacl;
     SepQueryDescriptor(SecurityDescriptor, &owner, &group, &sacl, &dacl);
-    BOOLEAN daclPresent = (((PISECURITY_DESCRIPTOR)SecurityDescriptor)->Control &
-                           SE_DACL_PRESENT) != 0;
+    BOOLEAN daclPresent =
+        (((PISECURITY_DESCRIPTOR)SecurityDescriptor)->Control & SE_DACL_PRESENT) != 0;
     if (!daclPresent || !dacl) {
         /* No DACL: everyone gets everything. */
         granted |= desired | (maximum ? all | desired : 0);

@@ -40,9 +40,9 @@ static void test_cm_create_key_volatile_rules(void **state)
     assert_int_equal(create_key(v, L"child", REG_OPTION_VOLATILE, &c, NULL), STATUS_SUCCESS);
     ZwClose(c);
     /* The Hardware tree is volatile at start. */
-    assert_int_equal(create_key(NULL, L"\\Registry\\Machine\\Hardware\\DeviceMap\\kmrig", 0, &c,
-                                NULL),
-                     STATUS_CHILD_MUST_BE_VOLATILE);
+    assert_int_equal(
+        create_key(NULL, L"\\Registry\\Machine\\Hardware\\DeviceMap\\kmrig", 0, &c, NULL),
+        STATUS_CHILD_MUST_BE_VOLATILE);
     ZwClose(v);
     kmrig_runtime_destroy(rt);
 }
@@ -108,8 +108,7 @@ static void test_cm_query_key_classes_and_buffer_rules(void **state)
 
     assert_int_equal(ZwQueryKey(h, KeyFlagsInformation + 40, buf, sizeof buf, &len),
                      STATUS_INVALID_PARAMETER);
-    assert_int_equal(ZwQueryKey((HANDLE)(LONG_PTR)-100, KeyBasicInformation, buf, sizeof buf,
-                                &len),
+    assert_int_equal(ZwQueryKey((HANDLE)(LONG_PTR)-100, KeyBasicInformation, buf, sizeof buf, &len),
                      STATUS_INVALID_HANDLE);
     ZwClose(h);
     kmrig_runtime_destroy(rt);

@@ -193,16 +193,17 @@ static void test_cm_registry_load_errors_name_line_and_change_nothing(void **sta
     };
     for (size_t i = 0; i < RTL_NUMBER_OF(bad); i++) {
         log.Errors = 0;
-        assert_int_equal(kmrig_registry_load_buffer(rt, bad[i].Text, strlen(bad[i].Text),
-                                                    "bad.reg", NULL),
-                         -EINVAL);
+        assert_int_equal(
+            kmrig_registry_load_buffer(rt, bad[i].Text, strlen(bad[i].Text), "bad.reg", NULL),
+            -EINVAL);
         assert_int_equal(log.Errors, 1);
         if (strncmp(log.Last, bad[i].Expect, strlen(bad[i].Expect)) != 0)
             fail_msg("case %zu: got '%s', want '%s...'", i, log.Last, bad[i].Expect);
     }
     /* The first case with an error late in the file created nothing. */
-    assert_int_equal(RtlCheckRegistryKey(RTL_REGISTRY_ABSOLUTE, L"\\Registry\\Machine\\Software\\k"),
-                     STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(
+        RtlCheckRegistryKey(RTL_REGISTRY_ABSOLUTE, L"\\Registry\\Machine\\Software\\k"),
+        STATUS_OBJECT_NAME_NOT_FOUND);
     kmrig_runtime_destroy(rt);
 }
 
@@ -217,10 +218,10 @@ static void test_cm_registry_load_root_confines_the_file(void **state)
     assert_int_equal(kmrig_registry_load_buffer(rt, other, sizeof other - 1, "o.reg", root),
                      -EPERM);
     assert_non_null(strstr(log.Last, "outside the root"));
-    assert_int_equal(kmrig_registry_load_buffer(
-                         rt, other, sizeof other - 1, "o.reg",
-                         "\\Registry\\Machine\\System\\CurrentControlSet\\Services"),
-                     0);
+    assert_int_equal(
+        kmrig_registry_load_buffer(rt, other, sizeof other - 1, "o.reg",
+                                   "\\Registry\\Machine\\System\\CurrentControlSet\\Services"),
+        0);
     kmrig_runtime_destroy(rt);
 }
 
@@ -253,8 +254,9 @@ static void test_cm_registry_save_round_trip(void **state)
     assert_int_equal(create_key(h, L"Runtime", REG_OPTION_VOLATILE, &v, NULL), STATUS_SUCCESS);
     ZwClose(v);
     ZwClose(h);
-    assert_int_equal(kmrig_registry_save(rt, path, "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
-                                                   "Services\\kmuart"),
+    assert_int_equal(kmrig_registry_save(rt, path,
+                                         "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
+                                         "Services\\kmuart"),
                      0);
     /* The file is what regedit writes: BOM, header, CRLF, wrapped hex. */
     FILE *f = fopen(path, "rb");
@@ -286,8 +288,9 @@ static void test_cm_registry_save_round_trip(void **state)
     LOG log2;
     kmrig_runtime *rt2 = runtime_with_log(&log2);
     assert_int_equal(kmrig_registry_load(rt2, path, NULL), 0);
-    assert_int_equal(kmrig_registry_save(rt2, path2, "\\Registry\\Machine\\System\\"
-                                                     "CurrentControlSet\\Services\\kmuart"),
+    assert_int_equal(kmrig_registry_save(rt2, path2,
+                                         "\\Registry\\Machine\\System\\"
+                                         "CurrentControlSet\\Services\\kmuart"),
                      0);
     f = fopen(path2, "rb");
     static unsigned char bytes2[8192];

@@ -125,9 +125,9 @@ static void test_rtl_query_registry_values_direct(void **state)
         {NULL, RTL_QUERY_REGISTRY_DIRECT, L"Path", &path, REG_NONE, NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(speed, 42);
     assert_int_equal(missing, 7); /* untouched: no value, no default */
     assert_int_equal(def, 99);
@@ -148,17 +148,17 @@ static void test_rtl_query_registry_values_direct(void **state)
         {NULL, RTL_QUERY_REGISTRY_DIRECT, L"Big", &bigTooSmall, REG_NONE, NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", small,
-                                            NULL, NULL),
-                     STATUS_BUFFER_TOO_SMALL);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", small, NULL, NULL),
+        STATUS_BUFFER_TOO_SMALL);
     WCHAR tiny[3];
     UNICODE_STRING ts;
     RtlInitEmptyUnicodeString(&ts, tiny, sizeof tiny);
     small[0].Name = L"Name";
     small[0].EntryContext = &ts;
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", small,
-                                            NULL, NULL),
-                     STATUS_BUFFER_TOO_SMALL);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", small, NULL, NULL),
+        STATUS_BUFFER_TOO_SMALL);
 
     /* NOEXPAND keeps %SystemRoot%. */
     UNICODE_STRING raw = {0, 0, NULL};
@@ -167,9 +167,9 @@ static void test_rtl_query_registry_values_direct(void **state)
          NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", ne, NULL,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", ne, NULL, NULL),
+        STATUS_SUCCESS);
     assert_true(wcs_eq(raw.Buffer, L"%SystemRoot%\\x"));
     RtlFreeUnicodeString(&raw);
     kmrig_runtime_destroy(rt);
@@ -185,22 +185,22 @@ static void test_rtl_query_registry_values_typecheck_and_required(void **state)
          (REG_DWORD << RTL_QUERY_REGISTRY_TYPECHECK_SHIFT) | REG_NONE, NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL,
-                                            NULL),
-                     STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL, NULL),
+        STATUS_OBJECT_TYPE_MISMATCH);
     t[0].Name = L"Speed";
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, NULL, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(v, 42);
     RTL_QUERY_REGISTRY_TABLE req[] = {
-        {NULL, RTL_QUERY_REGISTRY_DIRECT | RTL_QUERY_REGISTRY_REQUIRED, L"Nope", &v, REG_DWORD,
-         &v, 4},
+        {NULL, RTL_QUERY_REGISTRY_DIRECT | RTL_QUERY_REGISTRY_REQUIRED, L"Nope", &v, REG_DWORD, &v,
+         4},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", req, NULL,
-                                            NULL),
-                     STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", req, NULL, NULL),
+        STATUS_OBJECT_NAME_NOT_FOUND);
     /* A missing key; RTL_REGISTRY_OPTIONAL makes it fine. */
     assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"nodriver", t, NULL, NULL),
                      STATUS_OBJECT_NAME_NOT_FOUND);
@@ -212,9 +212,9 @@ static void test_rtl_query_registry_values_typecheck_and_required(void **state)
         {NULL, RTL_QUERY_REGISTRY_DIRECT, NULL, &v, REG_NONE, NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", bad, NULL,
-                                            NULL),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", bad, NULL, NULL),
+        STATUS_INVALID_PARAMETER);
     kmrig_runtime_destroy(rt);
 }
 
@@ -229,9 +229,9 @@ static void test_rtl_query_registry_values_routines(void **state)
         {record, 0, L"List", NULL, REG_NONE, NULL, 0},
         {NULL, 0, NULL, NULL, 0, NULL, 0},
     };
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(s.Calls, 3);
     assert_int_equal(s.Types[1], REG_SZ);
     assert_true(wcs_eq(s.Strings[1], L"beta"));
@@ -239,9 +239,9 @@ static void test_rtl_query_registry_values_routines(void **state)
     /* NOEXPAND: one call with the whole REG_MULTI_SZ. */
     memset(&s, 0, sizeof s);
     t[0].Flags = RTL_QUERY_REGISTRY_NOEXPAND;
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(s.Calls, 1);
     assert_int_equal(s.Types[0], REG_MULTI_SZ);
     /* REG_EXPAND_SZ through a routine, with the caller's environment. */
@@ -249,25 +249,25 @@ static void test_rtl_query_registry_values_routines(void **state)
     WCHAR env[] = L"SystemRoot=D:\\Win\0\0";
     t[0].Flags = 0;
     t[0].Name = L"Path";
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            env),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, env),
+        STATUS_SUCCESS);
     assert_int_equal(s.Types[0], REG_SZ);
     assert_true(wcs_eq(s.Strings[0], L"D:\\Win\\x"));
     /* No name: every value of the key, in order. */
     memset(&s, 0, sizeof s);
     t[0].Name = NULL;
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(s.Calls, 1 + 1 + 1 + 1 + 3);
     assert_true(wcs_eq(s.Names[0], L"Speed"));
     /* NOVALUE: one call, no value. */
     memset(&s, 0, sizeof s);
     t[0].Flags = RTL_QUERY_REGISTRY_NOVALUE;
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(s.Calls, 1);
     assert_int_equal(s.Types[0], REG_NONE);
     /* A default string with DefaultLength 0 is measured. */
@@ -277,17 +277,17 @@ static void test_rtl_query_registry_values_routines(void **state)
     t[0].DefaultType = REG_SZ;
     t[0].DefaultData = L"fallback";
     t[0].DefaultLength = 0;
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(s.Lengths[0], 18);
     assert_true(wcs_eq(s.Strings[0], L"fallback"));
     /* A routine's error ends the query with it. */
     t[0].QueryRoutine = fail_routine;
     t[0].Name = L"Speed";
-    assert_int_equal(RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s,
-                                            NULL),
-                     STATUS_DEVICE_CONFIGURATION_ERROR);
+    assert_int_equal(
+        RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"kmdrv\\Parameters", t, &s, NULL),
+        STATUS_DEVICE_CONFIGURATION_ERROR);
     kmrig_runtime_destroy(rt);
 }
 
@@ -296,9 +296,9 @@ static void test_rtl_query_registry_values_subkey_topkey_delete(void **state)
     kmrig_runtime *rt = kmtest_runtime(1);
     make_params();
     ULONG top = 1;
-    assert_int_equal(RtlWriteRegistryValue(RTL_REGISTRY_SERVICES, L"kmdrv", L"Start", REG_DWORD,
-                                           &(ULONG){3}, 4),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlWriteRegistryValue(RTL_REGISTRY_SERVICES, L"kmdrv", L"Start", REG_DWORD, &(ULONG){3}, 4),
+        STATUS_SUCCESS);
     ULONG speed = 0, start = 0;
     SEEN s;
     memset(&s, 0, sizeof s);

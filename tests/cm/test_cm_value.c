@@ -40,9 +40,9 @@ static void test_cm_set_value_key_every_type_round_trips(void **state)
     };
     for (size_t i = 0; i < RTL_NUMBER_OF(cases); i++) {
         UNICODE_STRING n = us(cases[i].Name);
-        assert_int_equal(ZwSetValueKey(h, &n, 0, cases[i].Type, (PVOID)cases[i].Data,
-                                       cases[i].Length),
-                         STATUS_SUCCESS);
+        assert_int_equal(
+            ZwSetValueKey(h, &n, 0, cases[i].Type, (PVOID)cases[i].Data, cases[i].Length),
+            STATUS_SUCCESS);
     }
     for (size_t i = 0; i < RTL_NUMBER_OF(cases); i++) {
         UNICODE_STRING n = us(cases[i].Name);

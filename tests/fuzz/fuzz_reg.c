@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
-    if (kmrig_registry_load_buffer(rt, data, size, "fuzz.reg",
-                                   "HKEY_LOCAL_MACHINE\\SOFTWARE") == 0) {
+    if (kmrig_registry_load_buffer(rt, data, size, "fuzz.reg", "HKEY_LOCAL_MACHINE\\SOFTWARE") ==
+        0) {
         if (kmrig_registry_save(rt, save_path, "HKEY_LOCAL_MACHINE\\SOFTWARE") != 0)
             abort();
         if (kmrig_registry_load(rt, save_path, NULL) != 0)

@@ -302,8 +302,7 @@ static PSCATTER_GATHER_LIST get_list(PDMA_ADAPTER a, PMDL mdl, PVOID va, ULONG l
     sg_ctx c = {0};
     KIRQL old;
     KeRaiseIrql(DISPATCH_LEVEL, &old);
-    assert_int_equal(GetScatterGatherList(a, NULL, mdl, va, len, on_list, &c, out),
-                     STATUS_SUCCESS);
+    assert_int_equal(GetScatterGatherList(a, NULL, mdl, va, len, on_list, &c, out), STATUS_SUCCESS);
     KeLowerIrql(old);
     assert_int_equal(c.Calls, 1);
     return c.List;
@@ -334,9 +333,9 @@ static void test_get_scatter_gather_list_describes_the_buffer_page_by_page(void 
     assert_int_equal(sg->Elements[0].Length, PAGE_SIZE - 0x234);
     ULONG total = 0, ram = 0;
     for (ULONG i = 0; i < sg->NumberOfElements; i++) {
-        assert_int_equal(
-            device_dma(OP_HOST_TO_RAM, sg->Elements[i].Address.QuadPart, ram, sg->Elements[i].Length),
-            0);
+        assert_int_equal(device_dma(OP_HOST_TO_RAM, sg->Elements[i].Address.QuadPart, ram,
+                                    sg->Elements[i].Length),
+                         0);
         ram += sg->Elements[i].Length;
         total += sg->Elements[i].Length;
     }
@@ -371,9 +370,9 @@ static void test_get_scatter_gather_list_refuses_what_it_cannot_map(void **state
     KeRaiseIrql(DISPATCH_LEVEL, &old);
     assert_int_equal(GetScatterGatherList(a, NULL, mdl, buf, 3 * PAGE_SIZE, on_list, &c, TRUE),
                      STATUS_INSUFFICIENT_RESOURCES);
-    assert_int_equal(GetScatterGatherList(a, NULL, mdl, buf + 2 * PAGE_SIZE, 3 * PAGE_SIZE,
-                                          on_list, &c, TRUE),
-                     STATUS_BUFFER_TOO_SMALL);
+    assert_int_equal(
+        GetScatterGatherList(a, NULL, mdl, buf + 2 * PAGE_SIZE, 3 * PAGE_SIZE, on_list, &c, TRUE),
+        STATUS_BUFFER_TOO_SMALL);
     KeLowerIrql(old);
     assert_int_equal(c.Calls, 0);
     IoFreeMdl(mdl);

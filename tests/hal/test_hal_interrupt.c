@@ -13,16 +13,16 @@ typedef struct {
     volatile ULONG *ctl; /* loop control registers */
     ULONG line;
     LONG calls;
-    LONG claim_after;    /* claim (and lower the line) from this call on; 0: at once */
-    BOOLEAN lower;       /* lower the line when claiming */
+    LONG claim_after; /* claim (and lower the line) from this call on; 0: at once */
+    BOOLEAN lower;    /* lower the line when claiming */
     BOOLEAN never_claim;
     KIRQL irql_seen;
     uint64_t at_ns[8];
-    char *log;           /* appended: the ISR's letter */
+    char *log; /* appended: the ISR's letter */
     char letter;
     KDPC *dpc;
-    LONG *shared;        /* incremented without atomics: the ISR lock must protect it */
-    LONG done;           /* ISRs that returned */
+    LONG *shared; /* incremented without atomics: the ISR lock must protect it */
+    LONG done;    /* ISRs that returned */
 } isr_ctx;
 
 static BOOLEAN NTAPI test_isr(PKINTERRUPT Interrupt, PVOID Context)
@@ -52,9 +52,9 @@ static PKINTERRUPT connect_line(ULONG line, isr_ctx *c, KINTERRUPT_MODE mode, BO
     ULONG v = HalGetInterruptVector(Internal, 0, line, line, &irql, &aff);
     assert_int_not_equal(v, 0);
     PKINTERRUPT i = NULL;
-    assert_int_equal(IoConnectInterrupt(&i, test_isr, c, NULL, v, irql, irql, mode, share, aff,
-                                        FALSE),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoConnectInterrupt(&i, test_isr, c, NULL, v, irql, irql, mode, share, aff, FALSE),
+        STATUS_SUCCESS);
     assert_non_null(i);
     return i;
 }
@@ -101,14 +101,14 @@ static void test_io_connect_interrupt_rejects_bad_parameters(void **state)
     ULONG v = HalGetInterruptVector(Internal, 0, 3, 3, &irql, &aff);
     PKINTERRUPT i = (PKINTERRUPT)(ULONG_PTR)1;
     /* SynchronizeIrql below Irql */
-    assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql - 1,
-                                        LevelSensitive, FALSE, aff, FALSE),
+    assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql - 1, LevelSensitive,
+                                        FALSE, aff, FALSE),
                      STATUS_INVALID_PARAMETER);
     assert_null(i);
     /* no processor */
-    assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive,
-                                        FALSE, 0, FALSE),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive, FALSE, 0, FALSE),
+        STATUS_INVALID_PARAMETER);
     /* processors that do not exist */
     assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive,
                                         FALSE, 0xF0, FALSE),
@@ -121,9 +121,9 @@ static void test_io_connect_interrupt_rejects_bad_parameters(void **state)
                                         LevelSensitive, FALSE, aff, FALSE),
                      STATUS_INVALID_PARAMETER);
     /* no ISR */
-    assert_int_equal(IoConnectInterrupt(&i, NULL, &c, NULL, v, irql, irql, LevelSensitive, FALSE,
-                                        aff, FALSE),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        IoConnectInterrupt(&i, NULL, &c, NULL, v, irql, irql, LevelSensitive, FALSE, aff, FALSE),
+        STATUS_INVALID_PARAMETER);
     kmrig_runtime_destroy(rt);
 }
 
@@ -156,8 +156,8 @@ static VOID NTAPI log_dpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     strcat(order_log, "D");
 }
 
-static void test_io_connect_interrupt_level_line_held_high_reruns_isr_without_starving_dpcs(
-    void **state)
+static void
+test_io_connect_interrupt_level_line_held_high_reruns_isr_without_starving_dpcs(void **state)
 {
     kmrig_runtime *rt = hal_runtime_on("loop", 1);
     KDPC dpc;
@@ -252,18 +252,18 @@ static void test_io_connect_interrupt_refuses_a_vector_in_use(void **state)
     ULONG v = HalGetInterruptVector(Internal, 0, 6, 6, &irql, &aff);
     PKINTERRUPT first = connect_line(6, &c, LevelSensitive, FALSE), i;
     /* the first is not shared */
-    assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive,
-                                        TRUE, aff, FALSE),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive, TRUE, aff, FALSE),
+        STATUS_INVALID_PARAMETER);
     IoDisconnectInterrupt(first);
     first = connect_line(6, &c, LevelSensitive, TRUE);
     /* the second is not shared, or wants the other mode */
     assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, LevelSensitive,
                                         FALSE, aff, FALSE),
                      STATUS_INVALID_PARAMETER);
-    assert_int_equal(IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, Latched, TRUE, aff,
-                                        FALSE),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        IoConnectInterrupt(&i, test_isr, &c, NULL, v, irql, irql, Latched, TRUE, aff, FALSE),
+        STATUS_INVALID_PARAMETER);
     IoDisconnectInterrupt(first);
     kmrig_runtime_destroy(rt);
 }
@@ -390,7 +390,7 @@ static void test_hal_device_interrupt_wakes_an_idle_machine_at_device_time(void 
     KeInitializeEvent(&wake_event, NotificationEvent, FALSE);
     isr_ctx c = {.ctl = hal_map_loop_ctl(), .line = 7, .lower = TRUE, .dpc = &dpc};
     PKINTERRUPT i = connect_line(7, &c, LevelSensitive, FALSE);
-    WRITE_REGISTER_ULONG(c.ctl + 3, 7);     /* TIMER_LINE */
+    WRITE_REGISTER_ULONG(c.ctl + 3, 7);    /* TIMER_LINE */
     WRITE_REGISTER_ULONG(c.ctl + 2, 5000); /* TIMER: 5000 cycles = 50 us from this access */
     uint64_t armed = kmrig_runtime_now_ns(rt);
     LARGE_INTEGER timeout = kmtest_ms(1000);
@@ -446,9 +446,9 @@ static void test_ke_synchronize_execution_under_load_on_two_processors(void **st
     stress_interrupt = connect_line(2, &c, LevelSensitive, FALSE);
     LONG syncs = 0;
     HANDLE th;
-    assert_int_equal(PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, stress_thread,
-                                          &syncs),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, stress_thread, &syncs),
+        STATUS_SUCCESS);
     for (LONG k = 0; k < 2000; k++) {
         raise_line(c.ctl, 2);
         /* The ISR may run on either processor; wait until it lowered the line. Each poll is a

@@ -150,9 +150,9 @@ static void test_mm_build_mdl_for_non_paged_pool_maps_the_buffer_itself(void **s
     assert_ptr_equal(MmGetSystemAddressForMdlSafe(m, NormalPagePriority), buf + 0x800);
     assert_ptr_equal(MmGetSystemAddressForMdl(m), buf + 0x800);
     /* Asking again changes nothing: no second mapping is made. */
-    assert_ptr_equal(MmMapLockedPagesSpecifyCache(m, KernelMode, MmCached, NULL, FALSE,
-                                                  HighPagePriority),
-                     buf + 0x800);
+    assert_ptr_equal(
+        MmMapLockedPagesSpecifyCache(m, KernelMode, MmCached, NULL, FALSE, HighPagePriority),
+        buf + 0x800);
     assert_false(m->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA);
     IoFreeMdl(m);
     ExFreePoolWithTag(buf, 'tseT');
@@ -167,8 +167,8 @@ static void test_io_build_partial_mdl_of_nonpaged_source(void **state)
     MmBuildMdlForNonPagedPool(src);
     PMDL part = IoAllocateMdl(buf + 0x100, 3 * PAGE_SIZE, FALSE, FALSE, NULL);
     IoBuildPartialMdl(src, part, buf + 0x1F00, 0x200);
-    assert_int_equal(part->MdlFlags, MDL_ALLOCATED_FIXED_SIZE | MDL_PARTIAL |
-                                         MDL_SOURCE_IS_NONPAGED_POOL);
+    assert_int_equal(part->MdlFlags,
+                     MDL_ALLOCATED_FIXED_SIZE | MDL_PARTIAL | MDL_SOURCE_IS_NONPAGED_POOL);
     assert_ptr_equal(part->StartVa, buf + PAGE_SIZE);
     assert_int_equal(part->ByteOffset, 0xF00);
     assert_int_equal(part->ByteCount, 0x200);
@@ -251,8 +251,8 @@ static void test_mm_user_mode_mapping_returns_the_buffer(void **state)
     PUCHAR buf = pages(1);
     PMDL m = IoAllocateMdl(buf + 8, 100, FALSE, FALSE, NULL);
     MmBuildMdlForNonPagedPool(m);
-    PVOID user = MmMapLockedPagesSpecifyCache(m, UserMode, MmCached, NULL, FALSE,
-                                              NormalPagePriority);
+    PVOID user =
+        MmMapLockedPagesSpecifyCache(m, UserMode, MmCached, NULL, FALSE, NormalPagePriority);
     assert_ptr_equal(user, buf + 8);
     assert_false(m->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA);
     volatile NTSTATUS s = 0;

@@ -9,13 +9,9 @@
 
 static int pageable_data = 42;
 
-static void pageable_routine_a(void)
-{
-}
+static void pageable_routine_a(void) {}
 
-static void pageable_routine_b(void)
-{
-}
+static void pageable_routine_b(void) {}
 
 static void test_mm_lock_pagable_code_and_data_sections(void **state)
 {

@@ -55,7 +55,8 @@ static void test_kmrig_user_buffer_register_rejects_overlaps_and_empty(void **st
 {
     kmrig_runtime *rt = runtime_with_user_buffers();
     assert_int_equal(kmrig_user_buffer_register(rt, user_rw + 100, 10, 1), -EEXIST);
-    assert_int_equal(kmrig_user_buffer_register(rt, (void *)((uintptr_t)user_rw - 10), 11, 1), -EEXIST);
+    assert_int_equal(kmrig_user_buffer_register(rt, (void *)((uintptr_t)user_rw - 10), 11, 1),
+                     -EEXIST);
     assert_int_equal(kmrig_user_buffer_register(rt, user_rw, 0, 1), -EINVAL);
     assert_int_equal(kmrig_user_buffer_register(rt, NULL, 10, 1), -EINVAL);
     assert_int_equal(kmrig_user_buffer_register(rt, (void *)~(uintptr_t)0xF, 0x20, 1), -EINVAL);
@@ -133,14 +134,14 @@ static void test_mm_probe_and_lock_pages_raises_access_violation(void **state)
         LOCK_OPERATION op;
         NTSTATUS want;
     } cases[] = {
-        {kernel, 64, UserMode, IoReadAccess, STATUS_ACCESS_VIOLATION},      /* not user memory */
+        {kernel, 64, UserMode, IoReadAccess, STATUS_ACCESS_VIOLATION}, /* not user memory */
         {user_rw + 8, sizeof user_rw, UserMode, IoReadAccess, STATUS_ACCESS_VIOLATION}, /* past */
-        {user_ro, 64, UserMode, IoWriteAccess, STATUS_ACCESS_VIOLATION},    /* read-only */
+        {user_ro, 64, UserMode, IoWriteAccess, STATUS_ACCESS_VIOLATION}, /* read-only */
         {user_ro, 64, UserMode, IoModifyAccess, STATUS_ACCESS_VIOLATION},
-        {user_ro, 64, KernelMode, IoWriteAccess, STATUS_ACCESS_VIOLATION},  /* kernel probe too */
-        {NULL, 64, KernelMode, IoReadAccess, STATUS_ACCESS_VIOLATION},      /* null page */
+        {user_ro, 64, KernelMode, IoWriteAccess, STATUS_ACCESS_VIOLATION}, /* kernel probe too */
+        {NULL, 64, KernelMode, IoReadAccess, STATUS_ACCESS_VIOLATION},     /* null page */
         {user_ro, 64, UserMode, IoReadAccess, STATUS_SUCCESS},
-        {kernel, 64, KernelMode, IoWriteAccess, STATUS_SUCCESS},            /* kernel memory */
+        {kernel, 64, KernelMode, IoWriteAccess, STATUS_SUCCESS}, /* kernel memory */
         {user_rw, 64, KernelMode, IoWriteAccess, STATUS_SUCCESS},
     };
     for (unsigned i = 0; i < ARRAYSIZE(cases); i++) {

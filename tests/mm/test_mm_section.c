@@ -29,8 +29,8 @@ static NTSTATUS map(HANDLE h, LONGLONG offset, SIZE_T size, ULONG protect, PVOID
     off.QuadPart = offset;
     *base = NULL;
     *view = size;
-    NTSTATUS s = ZwMapViewOfSection(h, ZwCurrentProcess(), base, 0, 0, &off, view, ViewUnmap, 0,
-                                    protect);
+    NTSTATUS s =
+        ZwMapViewOfSection(h, ZwCurrentProcess(), base, 0, 0, &off, view, ViewUnmap, 0, protect);
     if (offset_out)
         *offset_out = off.QuadPart;
     return s;
@@ -90,8 +90,7 @@ static void test_zw_map_view_of_section_offsets_and_sizes(void **state)
     assert_int_equal(size, PAGE_SIZE);
     assert_int_equal(v[0x10], 0x42);
     assert_int_equal(ZwUnmapViewOfSection(ZwCurrentProcess(), v), STATUS_SUCCESS);
-    assert_int_equal(map(h, 0x20000, 0, PAGE_READWRITE, (PVOID *)&v, &size, &off),
-                     STATUS_SUCCESS);
+    assert_int_equal(map(h, 0x20000, 0, PAGE_READWRITE, (PVOID *)&v, &size, &off), STATUS_SUCCESS);
     assert_int_equal(size, 0x10000);
     assert_int_equal(ZwUnmapViewOfSection(ZwCurrentProcess(), v), STATUS_SUCCESS);
     /* Past the end, or larger than what is left. */
@@ -123,18 +122,18 @@ static void test_zw_map_view_of_section_parameter_errors(void **state)
     PVOID base = NULL;
     SIZE_T size = 0;
     HANDLE self = ZwCurrentProcess();
-    assert_int_equal(ZwMapViewOfSection(h, self, NULL, 0, 0, NULL, &size, ViewShare, 0,
-                                        PAGE_READWRITE),
-                     STATUS_INVALID_PARAMETER_3);
-    assert_int_equal(ZwMapViewOfSection(h, self, &base, 21, 0, NULL, &size, ViewShare, 0,
-                                        PAGE_READWRITE),
-                     STATUS_INVALID_PARAMETER_4);
-    assert_int_equal(ZwMapViewOfSection(h, self, &base, 0, 0x20000, NULL, &size, ViewShare, 0,
-                                        PAGE_READWRITE),
-                     STATUS_INVALID_PARAMETER_5);
-    assert_int_equal(ZwMapViewOfSection(h, self, &base, 0, 0, NULL, NULL, ViewShare, 0,
-                                        PAGE_READWRITE),
-                     STATUS_INVALID_PARAMETER_7);
+    assert_int_equal(
+        ZwMapViewOfSection(h, self, NULL, 0, 0, NULL, &size, ViewShare, 0, PAGE_READWRITE),
+        STATUS_INVALID_PARAMETER_3);
+    assert_int_equal(
+        ZwMapViewOfSection(h, self, &base, 21, 0, NULL, &size, ViewShare, 0, PAGE_READWRITE),
+        STATUS_INVALID_PARAMETER_4);
+    assert_int_equal(
+        ZwMapViewOfSection(h, self, &base, 0, 0x20000, NULL, &size, ViewShare, 0, PAGE_READWRITE),
+        STATUS_INVALID_PARAMETER_5);
+    assert_int_equal(
+        ZwMapViewOfSection(h, self, &base, 0, 0, NULL, NULL, ViewShare, 0, PAGE_READWRITE),
+        STATUS_INVALID_PARAMETER_7);
     assert_int_equal(ZwMapViewOfSection(h, self, &base, 0, 0, NULL, &size, (SECTION_INHERIT)3, 0,
                                         PAGE_READWRITE),
                      STATUS_INVALID_PARAMETER_8);
@@ -144,17 +143,17 @@ static void test_zw_map_view_of_section_parameter_errors(void **state)
     const ULONG bad_protect[] = {0, PAGE_READONLY | PAGE_READWRITE, PAGE_READWRITE | PAGE_GUARD,
                                  0x800};
     for (unsigned i = 0; i < ARRAYSIZE(bad_protect); i++)
-        assert_int_equal(ZwMapViewOfSection(h, self, &base, 0, 0, NULL, &size, ViewShare, 0,
-                                            bad_protect[i]),
-                         STATUS_INVALID_PAGE_PROTECTION);
+        assert_int_equal(
+            ZwMapViewOfSection(h, self, &base, 0, 0, NULL, &size, ViewShare, 0, bad_protect[i]),
+            STATUS_INVALID_PAGE_PROTECTION);
     assert_int_equal(ZwMapViewOfSection((HANDLE)(LONG_PTR)-1000, self, &base, 0, 0, NULL, &size,
                                         ViewShare, 0, PAGE_READWRITE),
                      STATUS_INVALID_HANDLE);
     /* kmrig places views itself. */
     base = (PVOID)0x7F0000000000;
-    assert_int_equal(ZwMapViewOfSection(h, self, &base, 0, 0, NULL, &size, ViewShare, 0,
-                                        PAGE_READWRITE),
-                     STATUS_CONFLICTING_ADDRESSES);
+    assert_int_equal(
+        ZwMapViewOfSection(h, self, &base, 0, 0, NULL, &size, ViewShare, 0, PAGE_READWRITE),
+        STATUS_CONFLICTING_ADDRESSES);
     assert_int_equal(ZwUnmapViewOfSection(self, (PVOID)0x1000), STATUS_NOT_MAPPED_VIEW);
     ZwClose(h);
     kmrig_runtime_destroy(rt);
@@ -190,9 +189,9 @@ static void test_zw_open_section_refuses_physical_memory(void **state)
     HANDLE h = NULL;
     assert_int_equal(open_section(L"\\Device\\PhysicalMemory", SECTION_MAP_READ, 0, &h),
                      STATUS_ACCESS_DENIED);
-    assert_int_equal(open_section(L"\\device\\physicalmemory", SECTION_ALL_ACCESS,
-                                  OBJ_CASE_INSENSITIVE, &h),
-                     STATUS_ACCESS_DENIED);
+    assert_int_equal(
+        open_section(L"\\device\\physicalmemory", SECTION_ALL_ACCESS, OBJ_CASE_INSENSITIVE, &h),
+        STATUS_ACCESS_DENIED);
     assert_null(h);
     /* Nor can a harness plant a section under that name. */
     assert_int_equal(kmrig_section_create(rt, "\\Device\\PhysicalMemory", 0x1000, 1, NULL),

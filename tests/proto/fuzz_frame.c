@@ -80,8 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     const struct kmrig_proto_decoder_stats *s = &dec.stats;
-    if (s->bytes_in != size || s->bytes_in != s->frame_bytes + s->dropped_bytes +
-                                                  kmrig_proto_decoder_pending(&dec))
+    if (s->bytes_in != size ||
+        s->bytes_in != s->frame_bytes + s->dropped_bytes + kmrig_proto_decoder_pending(&dec))
         abort();
     return 0;
 }

@@ -53,8 +53,8 @@ static void decode_all(struct kmrig_proto_decoder *d, const uint8_t *in, size_t 
         }
     }
     const struct kmrig_proto_decoder_stats *s = &d->stats;
-    assert_int_equal(s->bytes_in, s->frame_bytes + s->dropped_bytes +
-                                      kmrig_proto_decoder_pending(d));
+    assert_int_equal(s->bytes_in,
+                     s->frame_bytes + s->dropped_bytes + kmrig_proto_decoder_pending(d));
 }
 
 /* Decodes one complete encoded frame and parses it. */
@@ -98,9 +98,11 @@ static size_t sample_msgs(struct kmrig_proto_msg *out)
     NEW(READ)->u.access = (struct kmrig_proto_access){.attr = 0x01, .addr = 0x3FD};
     NEW(WRITE)->u.access = (struct kmrig_proto_access){.attr = 0x04, .addr = 0x2004, .data = 50000};
     NEW(READ_BURST)->u.access = (struct kmrig_proto_access){.attr = 0x04, .count = 1024, .addr = 0};
-    NEW(WRITE_BURST)->u.access = (struct kmrig_proto_access){.attr = 0x09, .count = 300, .addr = 0x3F8};
+    NEW(WRITE_BURST)->u.access =
+        (struct kmrig_proto_access){.attr = 0x09, .count = 300, .addr = 0x3F8};
     m->data = pattern, m->data_len = 300;
-    NEW(RMW)->u.access = (struct kmrig_proto_access){.attr = 0x02, .addr = 0x3002, .mask = 0xFF0F, .value = 0x1234};
+    NEW(RMW)->u.access =
+        (struct kmrig_proto_access){.attr = 0x02, .addr = 0x3002, .mask = 0xFF0F, .value = 0x1234};
     NEW(IRQ_CTL)->u.irq_ctl = (struct kmrig_proto_irq_ctl){KMRIG_PROTO_IRQ_OP_EOI, 0x80000005u};
     NEW(IRQ_QUERY);
     NEW(PING);
@@ -108,10 +110,21 @@ static size_t sample_msgs(struct kmrig_proto_msg *out)
     NEW(DMA_RD_RSP)->u.dma_status = KMRIG_PROTO_ST_OK;
     m->data = pattern, m->data_len = KMRIG_PROTO_MAX_BURST;
     NEW(DMA_WR_RSP)->u.dma_status = KMRIG_PROTO_ST_DMA_FAULT;
-    NEW(HELLO_RSP)->u.hello_rsp = (struct kmrig_proto_hello_rsp){
-        KMRIG_PROTO_MAGIC, 1, 0, KMRIG_PROTO_HELLO_ST_OK, 8, 0xFF, 50000000, 0x4B4D5247,
-        0x00010200, 0xDEADBEEF, 4096 + 64, KMRIG_PROTO_MAX_PAYLOAD, 4, "icebreaker",
-        "kmrig-0.1.0-g1234567"};
+    NEW(HELLO_RSP)->u.hello_rsp = (struct kmrig_proto_hello_rsp){KMRIG_PROTO_MAGIC,
+                                                                 1,
+                                                                 0,
+                                                                 KMRIG_PROTO_HELLO_ST_OK,
+                                                                 8,
+                                                                 0xFF,
+                                                                 50000000,
+                                                                 0x4B4D5247,
+                                                                 0x00010200,
+                                                                 0xDEADBEEF,
+                                                                 4096 + 64,
+                                                                 KMRIG_PROTO_MAX_PAYLOAD,
+                                                                 4,
+                                                                 "icebreaker",
+                                                                 "kmrig-0.1.0-g1234567"};
     NEW(READ_RSP)->u.result = (struct kmrig_proto_result){0, 0, 0x60, 0x123456789ABCull};
     NEW(WRITE_RSP)->u.result = (struct kmrig_proto_result){KMRIG_PROTO_ST_BUS, 1, 0, 77};
     NEW(READ_BURST_RSP)->u.result = (struct kmrig_proto_result){0, 1024, 0, 1ull << 40};
@@ -126,7 +139,8 @@ static size_t sample_msgs(struct kmrig_proto_msg *out)
     NEW(DMA_WR_REQ)->u.dma_req = (struct kmrig_proto_dma_req){0x200000FF0ull, 16, 43};
     m->data = pattern, m->data_len = 16;
     NEW(EVT_IRQ)->u.evt_irq = (struct kmrig_proto_evt_irq){31, 0x03, 0x80000000u, 10000000};
-    NEW(EVT_ERROR)->u.evt_error = (struct kmrig_proto_evt_error){KMRIG_PROTO_EV_ERR_SEQ, 0x0709, 12, 8};
+    NEW(EVT_ERROR)->u.evt_error =
+        (struct kmrig_proto_evt_error){KMRIG_PROTO_EV_ERR_SEQ, 0x0709, 12, 8};
     NEW(EVT_CREDIT)->u.credits = 4124;
 #undef NEW
     return n;
@@ -202,7 +216,8 @@ static void test_proto_enc_helpers_match_messages(void **state)
 {
     (void)state;
     uint8_t a[KMRIG_PROTO_MAX_FRAME], b[KMRIG_PROTO_MAX_FRAME];
-    struct kmrig_proto_msg m = {.type = KMRIG_PROTO_T_RMW, .flags = KMRIG_PROTO_FLAG_PCRC, .tag = 9};
+    struct kmrig_proto_msg m = {
+        .type = KMRIG_PROTO_T_RMW, .flags = KMRIG_PROTO_FLAG_PCRC, .tag = 9};
     m.u.access = (struct kmrig_proto_access){.attr = 0x04, .addr = 0x3004, .mask = 0xF, .value = 5};
     int la = kmrig_proto_enc_rmw(a, sizeof a, KMRIG_PROTO_FLAG_PCRC, 9, KMRIG_PROTO_SPACE_MEM,
                                  0x3004, 4, 0xF, 5);
@@ -212,9 +227,12 @@ static void test_proto_enc_helpers_match_messages(void **state)
     memset(&m, 0, sizeof m);
     m.type = KMRIG_PROTO_T_HELLO;
     m.tag = 1;
-    m.u.hello = (struct kmrig_proto_hello){KMRIG_PROTO_MAGIC, KMRIG_PROTO_VERSION_MAJOR,
-                                           KMRIG_PROTO_VERSION_MINOR, KMRIG_PROTO_CAP_DMA,
-                                           16384, 4};
+    m.u.hello = (struct kmrig_proto_hello){KMRIG_PROTO_MAGIC,
+                                           KMRIG_PROTO_VERSION_MAJOR,
+                                           KMRIG_PROTO_VERSION_MINOR,
+                                           KMRIG_PROTO_CAP_DMA,
+                                           16384,
+                                           4};
     la = kmrig_proto_enc_hello(a, sizeof a, 0, 1, KMRIG_PROTO_CAP_DMA, 16384, 4);
     assert_int_equal(la, kmrig_proto_encode(&m, b, sizeof b));
     assert_memory_equal(a, b, (size_t)la);
@@ -222,8 +240,8 @@ static void test_proto_enc_helpers_match_messages(void **state)
     assert_int_equal(kmrig_proto_enc_irq_query(a, sizeof a, 0, 3), KMRIG_PROTO_HDR_BYTES);
     assert_int_equal(kmrig_proto_enc_dma_wr_rsp(a, sizeof a, 0, 3, KMRIG_PROTO_ST_OK), 12);
     assert_int_equal(kmrig_proto_enc_ping(a, sizeof a, 0, 3, "abc", 3), 11);
-    assert_int_equal(kmrig_proto_enc_read_burst(a, sizeof a, 0, 3, KMRIG_PROTO_SPACE_IO, 0x3F8,
-                                                1, 16, 1), 16);
+    assert_int_equal(
+        kmrig_proto_enc_read_burst(a, sizeof a, 0, 3, KMRIG_PROTO_SPACE_IO, 0x3F8, 1, 16, 1), 16);
 }
 
 /* ---- docs/protocol.md, "Worked examples" ----------------------------------------------------- */
@@ -272,8 +290,9 @@ static void test_proto_worked_examples_host_frames(void **state)
                      sizeof ex_read);
     assert_memory_equal(buf, ex_read, sizeof ex_read);
     /* timer0 LOAD = 50000, posted; then the same with CRC-32 as on UART */
-    assert_int_equal(kmrig_proto_enc_write(buf, sizeof buf, 0, 0x11, KMRIG_PROTO_SPACE_MEM, 0x2004,
-                                           4, 50000), sizeof ex_write);
+    assert_int_equal(
+        kmrig_proto_enc_write(buf, sizeof buf, 0, 0x11, KMRIG_PROTO_SPACE_MEM, 0x2004, 4, 50000),
+        sizeof ex_write);
     assert_memory_equal(buf, ex_write, sizeof ex_write);
     assert_int_equal(kmrig_proto_enc_write(buf, sizeof buf, KMRIG_PROTO_FLAG_PCRC, 0x11,
                                            KMRIG_PROTO_SPACE_MEM, 0x2004, 4, 50000),
@@ -281,18 +300,21 @@ static void test_proto_worked_examples_host_frames(void **state)
     assert_memory_equal(buf, ex_write_crc, sizeof ex_write_crc);
     /* "kmrg" into the THR FIFO: fixed-address byte burst at port 0x3F8 */
     assert_int_equal(kmrig_proto_enc_write_burst(buf, sizeof buf, 0, 0x12, KMRIG_PROTO_SPACE_IO,
-                                                 0x3F8, 1, 4, 1, "kmrg"), sizeof ex_write_burst);
+                                                 0x3F8, 1, 4, 1, "kmrg"),
+                     sizeof ex_write_burst);
     assert_memory_equal(buf, ex_write_burst, sizeof ex_write_burst);
     /* sysid ID and VERSION: incrementing 32-bit burst of 2 */
     assert_int_equal(kmrig_proto_enc_read_burst(buf, sizeof buf, 0, 0x13, KMRIG_PROTO_SPACE_MEM,
-                                                0x1000, 4, 2, 0), sizeof ex_read_burst);
+                                                0x1000, 4, 2, 0),
+                     sizeof ex_read_burst);
     assert_memory_equal(buf, ex_read_burst, sizeof ex_read_burst);
     /* the host answers DMA tag 2 with 16 bytes */
     uint8_t data[16];
     for (int i = 0; i < 16; i++)
         data[i] = (uint8_t)i;
-    assert_int_equal(kmrig_proto_enc_dma_rd_rsp(buf, sizeof buf, 0, 0x02, KMRIG_PROTO_ST_OK, data,
-                                                16), sizeof ex_dma_rd_rsp);
+    assert_int_equal(
+        kmrig_proto_enc_dma_rd_rsp(buf, sizeof buf, 0, 0x02, KMRIG_PROTO_ST_OK, data, 16),
+        sizeof ex_dma_rd_rsp);
     assert_memory_equal(buf, ex_dma_rd_rsp, sizeof ex_dma_rd_rsp);
 }
 
@@ -413,8 +435,8 @@ static void test_proto_decoder_garbage_before_and_between(void **state)
                                    0x1010, 4, 0xAABBCCDD);
     /* garbage: noise, lone SOFs, a SOF with a header that fails its CRC, a header with a sound
      * CRC-16 whose frame is cut short by the next real frame */
-    static const uint8_t noise[] = {0x00, 0xFF, 0xA5, 0xA5, 0x13, 0xA5, 0x02, 0x00, 0x10,
-                                    0x08, 0x00, 0x00, 0x00, 0x55, 0xA5};
+    static const uint8_t noise[] = {0x00, 0xFF, 0xA5, 0xA5, 0x13, 0xA5, 0x02, 0x00,
+                                    0x10, 0x08, 0x00, 0x00, 0x00, 0x55, 0xA5};
     size_t off = 0, garbage = 0;
     memcpy(stream + off, noise, sizeof noise), off += sizeof noise, garbage += sizeof noise;
     memcpy(stream + off, f1, (size_t)l1), off += (size_t)l1;
@@ -494,8 +516,8 @@ static void test_proto_decoder_flipped_bits_caught_and_recovered(void **state)
     assert_non_null(d);
     int l1 = kmrig_proto_enc_write_burst(stream, sizeof stream, KMRIG_PROTO_FLAG_PCRC, 1,
                                          KMRIG_PROTO_SPACE_IO, 0x3F8, 1, 32, 1, pattern);
-    int l2 = kmrig_proto_enc_rmw(stream + l1, sizeof stream - (size_t)l1, KMRIG_PROTO_FLAG_PCRC,
-                                 2, KMRIG_PROTO_SPACE_MEM, 0x3004, 4, 0x1, 0x0);
+    int l2 = kmrig_proto_enc_rmw(stream + l1, sizeof stream - (size_t)l1, KMRIG_PROTO_FLAG_PCRC, 2,
+                                 KMRIG_PROTO_SPACE_MEM, 0x3004, 4, 0x1, 0x0);
     size_t n = (size_t)l1 + (size_t)l2;
     for (size_t bit = 0; bit < (size_t)l1 * 8; bit++) {
         stream[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -511,8 +533,8 @@ static void test_proto_decoder_flipped_bits_caught_and_recovered(void **state)
         stream[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     /* the same for a maximum-size DMA write: a flip in its data is a CRC error */
-    struct kmrig_proto_msg m = {.type = KMRIG_PROTO_T_DMA_WR_REQ, .flags = KMRIG_PROTO_FLAG_PCRC,
-                                .tag = 3};
+    struct kmrig_proto_msg m = {
+        .type = KMRIG_PROTO_T_DMA_WR_REQ, .flags = KMRIG_PROTO_FLAG_PCRC, .tag = 3};
     m.u.dma_req = (struct kmrig_proto_dma_req){0x80000000ull, KMRIG_PROTO_MAX_BURST, 1};
     m.data = pattern, m.data_len = KMRIG_PROTO_MAX_BURST;
     l1 = kmrig_proto_encode(&m, stream, sizeof stream);
@@ -539,8 +561,8 @@ static void test_proto_decoder_require_crc_drops_plain_frames(void **state)
     static struct got g;
     uint8_t stream[128];
     int l1 = kmrig_proto_enc_read(stream, sizeof stream, 0, 1, KMRIG_PROTO_SPACE_MEM, 0x1000, 4);
-    int l2 = kmrig_proto_enc_read(stream + l1, sizeof stream - (size_t)l1, KMRIG_PROTO_FLAG_PCRC,
-                                  2, KMRIG_PROTO_SPACE_MEM, 0x1000, 4);
+    int l2 = kmrig_proto_enc_read(stream + l1, sizeof stream - (size_t)l1, KMRIG_PROTO_FLAG_PCRC, 2,
+                                  KMRIG_PROTO_SPACE_MEM, 0x1000, 4);
     struct kmrig_proto_decoder d;
     kmrig_proto_decoder_init(&d, KMRIG_PROTO_DEC_REQUIRE_CRC);
     g.n = 0;
@@ -562,9 +584,9 @@ static void test_proto_max_burst(void **state)
     const unsigned sizes[] = {1, 2, 4};
     for (int i = 0; i < 3; i++) {
         unsigned s = sizes[i], count = KMRIG_PROTO_MAX_BURST / s;
-        int len = kmrig_proto_enc_write_burst(buf, sizeof buf, KMRIG_PROTO_FLAG_PCRC, 1,
-                                              KMRIG_PROTO_SPACE_MEM, 0x100000, s, count, 0,
-                                              pattern);
+        int len =
+            kmrig_proto_enc_write_burst(buf, sizeof buf, KMRIG_PROTO_FLAG_PCRC, 1,
+                                        KMRIG_PROTO_SPACE_MEM, 0x100000, s, count, 0, pattern);
         assert_int_equal(len, KMRIG_PROTO_HDR_BYTES + KMRIG_PROTO_WRITE_BURST_BODY +
                                   KMRIG_PROTO_MAX_BURST + 4);
         decode_one(buf, (size_t)len, &m, &f, &g);
@@ -580,11 +602,12 @@ static void test_proto_max_burst(void **state)
                                                0x100000, s, count, 1) > 0);
     }
     /* a fixed-address burst of 4096 bytes to one I/O port is within port space */
-    assert_true(kmrig_proto_enc_write_burst(buf, sizeof buf, 0, 1, KMRIG_PROTO_SPACE_IO, 0xFFFC,
-                                            4, 1024, 1, pattern) > 0);
+    assert_true(kmrig_proto_enc_write_burst(buf, sizeof buf, 0, 1, KMRIG_PROTO_SPACE_IO, 0xFFFC, 4,
+                                            1024, 1, pattern) > 0);
     /* ... an incrementing one from there is not */
     assert_int_equal(kmrig_proto_enc_write_burst(buf, sizeof buf, 0, 1, KMRIG_PROTO_SPACE_IO,
-                                                 0xFFFC, 4, 2, 0, pattern), KMRIG_PROTO_EINVAL);
+                                                 0xFFFC, 4, 2, 0, pattern),
+                     KMRIG_PROTO_EINVAL);
     /* DMA: at most 4096 bytes, never across a 4 KiB boundary */
     m = (struct kmrig_proto_msg){.type = KMRIG_PROTO_T_DMA_RD_REQ};
     m.u.dma_req = (struct kmrig_proto_dma_req){0x1000, 4096, 0};
@@ -609,11 +632,13 @@ static void test_proto_oversized_length_rejected(void **state)
     static uint8_t buf[2 * KMRIG_PROTO_MAX_FRAME];
     static struct got g;
     assert_int_equal(kmrig_proto_frame_encode(buf, sizeof buf, KMRIG_PROTO_T_PING, 0, 0, pattern,
-                                              KMRIG_PROTO_MAX_PAYLOAD + 1), KMRIG_PROTO_EMSGSIZE);
+                                              KMRIG_PROTO_MAX_PAYLOAD + 1),
+                     KMRIG_PROTO_EMSGSIZE);
     /* a header with a sound CRC-16 but len one past the limit, then a good frame */
     uint8_t *h = buf;
     h[0] = KMRIG_PROTO_SOF, h[1] = KMRIG_PROTO_T_WRITE_BURST, h[2] = 0, h[3] = 1;
-    h[4] = (uint8_t)(KMRIG_PROTO_MAX_PAYLOAD + 1), h[5] = (uint8_t)((KMRIG_PROTO_MAX_PAYLOAD + 1) >> 8);
+    h[4] = (uint8_t)(KMRIG_PROTO_MAX_PAYLOAD + 1),
+    h[5] = (uint8_t)((KMRIG_PROTO_MAX_PAYLOAD + 1) >> 8);
     uint16_t c = kmrig_proto_crc16(h, 6);
     h[6] = (uint8_t)c, h[7] = (uint8_t)(c >> 8);
     int l = kmrig_proto_enc_irq_query(buf + 8, sizeof buf - 8, 0, 2);
@@ -725,9 +750,21 @@ static void test_proto_encode_argument_errors(void **state)
 static void test_proto_hello_check(void **state)
 {
     (void)state;
-    struct kmrig_proto_hello_rsp r = {KMRIG_PROTO_MAGIC, 1, 2, KMRIG_PROTO_HELLO_ST_OK, 8, 0,
-                                      50000000, 0x4B4D5247, 0x00010200, 0x1234, 4160, 4116, 4,
-                                      "icebreaker", "kmrig-0.1.0-gabcdef"};
+    struct kmrig_proto_hello_rsp r = {KMRIG_PROTO_MAGIC,
+                                      1,
+                                      2,
+                                      KMRIG_PROTO_HELLO_ST_OK,
+                                      8,
+                                      0,
+                                      50000000,
+                                      0x4B4D5247,
+                                      0x00010200,
+                                      0x1234,
+                                      4160,
+                                      4116,
+                                      4,
+                                      "icebreaker",
+                                      "kmrig-0.1.0-gabcdef"};
     struct kmrig_proto_expect e = {1, 0, 0x4B4D5247, 0x00010200, 0, NULL};
     char msg[400];
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), 0);
@@ -748,7 +785,8 @@ static void test_proto_hello_check(void **state)
     r.status = KMRIG_PROTO_HELLO_ST_OK;
     r.soc_version = 0x00010100;
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), KMRIG_PROTO_EMISMATCH);
-    assert_non_null(strstr(msg, "version 1.1.0, this host was built for SoC 0x4B4D5247 version 1.2.0"));
+    assert_non_null(
+        strstr(msg, "version 1.1.0, this host was built for SoC 0x4B4D5247 version 1.2.0"));
     r.soc_version = 0x00010200;
     e.build_id = 0x9999;
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), KMRIG_PROTO_EMISMATCH);

@@ -40,9 +40,9 @@ static void test_rtl_set_dacl_and_length(void **state)
     assert_int_equal(RtlCreateAcl(acl, sizeof aclbuf, ACL_REVISION), STATUS_SUCCESS);
     assert_int_equal(RtlAddAccessAllowedAce(acl, ACL_REVISION, GENERIC_READ, SeExports->SeWorldSid),
                      STATUS_SUCCESS);
-    assert_int_equal(RtlAddAccessDeniedAce(acl, ACL_REVISION, GENERIC_WRITE,
-                                           SeExports->SeAliasUsersSid),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        RtlAddAccessDeniedAce(acl, ACL_REVISION, GENERIC_WRITE, SeExports->SeAliasUsersSid),
+        STATUS_SUCCESS);
     assert_int_equal(acl->AceCount, 2);
     assert_true(RtlValidAcl(acl));
     assert_int_equal(RtlSetDaclSecurityDescriptor(&sd, TRUE, acl, FALSE), STATUS_SUCCESS);
@@ -159,9 +159,9 @@ static void test_se_assign_security_inherits_and_defaults(void **state)
     SECURITY_DESCRIPTOR explicitSd;
     RtlCreateSecurityDescriptor(&explicitSd, SECURITY_DESCRIPTOR_REVISION);
     RtlSetDaclSecurityDescriptor(&explicitSd, TRUE, NULL, FALSE); /* NULL DACL */
-    assert_int_equal(SeAssignSecurity(parentAbs, &explicitSd, &ex, FALSE, &ctx, &mapping,
-                                      PagedPool),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        SeAssignSecurity(parentAbs, &explicitSd, &ex, FALSE, &ctx, &mapping, PagedPool),
+        STATUS_SUCCESS);
     RtlGetDaclSecurityDescriptor(ex, &present, &dacl, &defaulted);
     assert_null(dacl);
     assert_int_equal(SeDeassignSecurity(&sd), STATUS_SUCCESS);

@@ -31,9 +31,9 @@ extern "C" {
 /* Return codes: 0 or one of these. Each stays distinct through the layers (a timeout is never
  * reported as a bus error). */
 #define KMRIG_LINK_OK 0
-#define KMRIG_LINK_EINVAL (-1)     /* bad argument (size, alignment, port > 0xFFFF, line) */
-#define KMRIG_LINK_EBUS (-2)       /* the bus cycle ended with an error (nothing decoded it) */
-#define KMRIG_LINK_ETIMEOUT (-3)   /* the device did not answer in time */
+#define KMRIG_LINK_EINVAL (-1)   /* bad argument (size, alignment, port > 0xFFFF, line) */
+#define KMRIG_LINK_EBUS (-2)     /* the bus cycle ended with an error (nothing decoded it) */
+#define KMRIG_LINK_ETIMEOUT (-3) /* the device did not answer in time */
 #define KMRIG_LINK_ENOMEM (-4)
 #define KMRIG_LINK_ENOTSUP (-5)    /* the transport cannot do this */
 #define KMRIG_LINK_EIO (-6)        /* the transport failed (file, USB, socket) */
@@ -57,13 +57,13 @@ enum kmrig_irq_op {
 
 /* What a target is; filled by the transport's open(). */
 struct kmrig_link_info {
-    uint64_t clock_hz;      /* device clock (timestamps count it) */
-    unsigned irq_lines;     /* lines of the interrupt unit (at most 32) */
-    uint32_t soc_id;        /* SoC identification (sysid ID) */
-    uint32_t soc_version;   /* SoC / gateware version */
-    int virtual_time;       /* nonzero: the target's clock is the time base and only moves
-                               through kmrig_link_advance() and accesses (a model) */
-    char description[96];   /* for logs: "Verilator model kmrig_soc 1.0.0 @ 50 MHz" */
+    uint64_t clock_hz;    /* device clock (timestamps count it) */
+    unsigned irq_lines;   /* lines of the interrupt unit (at most 32) */
+    uint32_t soc_id;      /* SoC identification (sysid ID) */
+    uint32_t soc_version; /* SoC / gateware version */
+    int virtual_time;     /* nonzero: the target's clock is the time base and only moves
+                             through kmrig_link_advance() and accesses (a model) */
+    char description[96]; /* for logs: "Verilator model kmrig_soc 1.0.0 @ 50 MHz" */
 };
 
 struct kmrig_link;
@@ -72,8 +72,7 @@ struct kmrig_link;
  * writes (data holds size bytes to store), zero when it reads (store size bytes in data).
  * Returns 0, or KMRIG_LINK_EBUS when the range is not mapped for DMA (the device sees a bus
  * error; no host memory is touched). Called with the link's lock held. */
-typedef int (*kmrig_link_dma_fn)(void *ctx, int write, uint64_t bus_addr, void *data,
-                                 size_t size);
+typedef int (*kmrig_link_dma_fn)(void *ctx, int write, uint64_t bus_addr, void *data, size_t size);
 
 /* The transport interface. Hooks marked optional may be NULL.
  * Lifecycle: close() is called if and only if open() succeeded. The core allocates priv_size

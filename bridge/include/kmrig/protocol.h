@@ -68,7 +68,7 @@ struct kmrig_proto_frame {
     uint8_t type;
     uint8_t flags; /* KMRIG_PROTO_FLAG_*; PCRC means the CRC-32 was present and correct */
     uint8_t tag;
-    uint16_t len;  /* payload bytes */
+    uint16_t len; /* payload bytes */
     const uint8_t *payload;
     size_t wire_len; /* header + payload + CRC, as it was on the wire */
 };
@@ -78,8 +78,8 @@ struct kmrig_proto_frame {
  * bit 7 set, KMRIG_PROTO_EMSGSIZE when len > KMRIG_PROTO_MAX_PAYLOAD, KMRIG_PROTO_ENOSPC when
  * cap is too small (nothing useful is written then). Does not check the payload against the
  * type (kmrig_proto_encode() does). */
-int kmrig_proto_frame_encode(uint8_t *out, size_t cap, unsigned type, unsigned flags,
-                             unsigned tag, const void *payload, size_t len);
+int kmrig_proto_frame_encode(uint8_t *out, size_t cap, unsigned type, unsigned flags, unsigned tag,
+                             const void *payload, size_t len);
 
 /* Decoder options. */
 #define KMRIG_PROTO_DEC_REQUIRE_CRC 0x1u /* drop frames without PCRC (links that corrupt: UART) */
@@ -141,11 +141,11 @@ struct kmrig_proto_hello_rsp {
 /* READ, WRITE, READ_BURST, WRITE_BURST, RMW. */
 struct kmrig_proto_access {
     uint8_t attr;
-    uint16_t count;  /* bursts: elements */
+    uint16_t count; /* bursts: elements */
     uint32_t addr;
-    uint32_t data;   /* WRITE */
-    uint32_t mask;   /* RMW */
-    uint32_t value;  /* RMW */
+    uint32_t data;  /* WRITE */
+    uint32_t mask;  /* RMW */
+    uint32_t value; /* RMW */
 };
 
 /* READ_RSP, RMW_RSP (data), WRITE_RSP, READ_BURST_RSP, WRITE_BURST_RSP, IRQ_CTL_RSP (count). */

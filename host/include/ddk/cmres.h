@@ -29,7 +29,8 @@ typedef enum _INTERFACE_TYPE {
     Vmcs,
     ACPIBus,
     MaximumInterfaceType
-} INTERFACE_TYPE, *PINTERFACE_TYPE;
+} INTERFACE_TYPE,
+    *PINTERFACE_TYPE;
 
 typedef enum _KINTERRUPT_MODE { LevelSensitive, Latched } KINTERRUPT_MODE;
 
@@ -42,7 +43,8 @@ typedef enum _KINTERRUPT_POLARITY {
     InterruptActiveBoth,
     InterruptActiveBothTriggerLow = InterruptActiveBoth,
     InterruptActiveBothTriggerHigh
-} KINTERRUPT_POLARITY, *PKINTERRUPT_POLARITY;
+} KINTERRUPT_POLARITY,
+    *PKINTERRUPT_POLARITY;
 
 /* CM_PARTIAL_RESOURCE_DESCRIPTOR.Type */
 #define CmResourceTypeNull 0

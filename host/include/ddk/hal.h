@@ -70,16 +70,29 @@ NTKERNELAPI PVOID NTAPI MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T Nu
                                      MEMORY_CACHING_TYPE CacheType);
 NTKERNELAPI VOID NTAPI MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes);
 
-
 /* ---- DMA --------------------------------------------------------------------------------
  * Device DMA reaches host memory only through bus (logical) addresses the runtime entered in its
  * translation table: common buffers, contiguous and noncached memory (entered when allocated),
  * and map registers / scatter-gather lists while a transfer is mapped. Anything else is a DMA
  * fault: reported, and no host memory is touched. */
 
-typedef enum _DMA_WIDTH { Width8Bits, Width16Bits, Width32Bits, Width64Bits, WidthNoWrap,
-                          MaximumDmaWidth } DMA_WIDTH, *PDMA_WIDTH;
-typedef enum _DMA_SPEED { Compatible, TypeA, TypeB, TypeC, TypeF, MaximumDmaSpeed } DMA_SPEED,
+typedef enum _DMA_WIDTH {
+    Width8Bits,
+    Width16Bits,
+    Width32Bits,
+    Width64Bits,
+    WidthNoWrap,
+    MaximumDmaWidth
+} DMA_WIDTH,
+    *PDMA_WIDTH;
+typedef enum _DMA_SPEED {
+    Compatible,
+    TypeA,
+    TypeB,
+    TypeC,
+    TypeF,
+    MaximumDmaSpeed
+} DMA_SPEED,
     *PDMA_SPEED;
 
 #define DEVICE_DESCRIPTION_VERSION 0
@@ -104,9 +117,9 @@ typedef struct _DEVICE_DESCRIPTION {
     DMA_SPEED DmaSpeed;
     ULONG MaximumLength;
     ULONG DmaPort;
-    ULONG DmaAddressWidth;       /* version 3 */
-    ULONG DmaControllerInstance; /* version 3 */
-    ULONG DmaRequestLine;        /* version 3 */
+    ULONG DmaAddressWidth;          /* version 3 */
+    ULONG DmaControllerInstance;    /* version 3 */
+    ULONG DmaRequestLine;           /* version 3 */
     PHYSICAL_ADDRESS DeviceAddress; /* version 3 */
 } DEVICE_DESCRIPTION, *PDEVICE_DESCRIPTION;
 C_ASSERT(FIELD_OFFSET(DEVICE_DESCRIPTION, BusNumber) == 12);
@@ -148,15 +161,14 @@ typedef VOID NTAPI FREE_ADAPTER_CHANNEL(PDMA_ADAPTER DmaAdapter);
 typedef VOID NTAPI FREE_MAP_REGISTERS(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
                                       ULONG NumberOfMapRegisters);
 typedef PHYSICAL_ADDRESS NTAPI MAP_TRANSFER(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
-                                            PVOID MapRegisterBase, PVOID CurrentVa,
-                                            PULONG Length, BOOLEAN WriteToDevice);
+                                            PVOID MapRegisterBase, PVOID CurrentVa, PULONG Length,
+                                            BOOLEAN WriteToDevice);
 typedef ULONG NTAPI GET_DMA_ALIGNMENT(PDMA_ADAPTER DmaAdapter);
 typedef ULONG NTAPI READ_DMA_COUNTER(PDMA_ADAPTER DmaAdapter);
-typedef NTSTATUS NTAPI GET_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter,
-                                               PDEVICE_OBJECT DeviceObject, PMDL Mdl,
-                                               PVOID CurrentVa, ULONG Length,
-                                               PDRIVER_LIST_CONTROL ExecutionRoutine,
-                                               PVOID Context, BOOLEAN WriteToDevice);
+typedef NTSTATUS NTAPI GET_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                               PMDL Mdl, PVOID CurrentVa, ULONG Length,
+                                               PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                                               BOOLEAN WriteToDevice);
 typedef VOID NTAPI PUT_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter,
                                            PSCATTER_GATHER_LIST ScatterGather,
                                            BOOLEAN WriteToDevice);
@@ -164,13 +176,10 @@ typedef NTSTATUS NTAPI CALCULATE_SCATTER_GATHER_LIST_SIZE(PDMA_ADAPTER DmaAdapte
                                                           PVOID CurrentVa, ULONG Length,
                                                           PULONG ScatterGatherListSize,
                                                           PULONG NumberOfMapRegisters);
-typedef NTSTATUS NTAPI BUILD_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter,
-                                                 PDEVICE_OBJECT DeviceObject, PMDL Mdl,
-                                                 PVOID CurrentVa, ULONG Length,
-                                                 PDRIVER_LIST_CONTROL ExecutionRoutine,
-                                                 PVOID Context, BOOLEAN WriteToDevice,
-                                                 PVOID ScatterGatherBuffer,
-                                                 ULONG ScatterGatherLength);
+typedef NTSTATUS NTAPI BUILD_SCATTER_GATHER_LIST(
+    PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PMDL Mdl, PVOID CurrentVa, ULONG Length,
+    PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context, BOOLEAN WriteToDevice,
+    PVOID ScatterGatherBuffer, ULONG ScatterGatherLength);
 typedef NTSTATUS NTAPI BUILD_MDL_FROM_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter,
                                                           PSCATTER_GATHER_LIST ScatterGather,
                                                           PMDL OriginalMdl, PMDL *TargetMdl);
@@ -195,9 +204,10 @@ typedef BOOLEAN NTAPI CANCEL_ADAPTER_CHANNEL(PDMA_ADAPTER DmaAdapter, PDEVICE_OB
                                              PVOID DmaTransferContext);
 typedef NTSTATUS NTAPI MAP_TRANSFER_EX(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
                                        ULONGLONG Offset, ULONG DeviceOffset, PULONG Length,
-                                       BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
-                                       ULONG ScatterGatherBufferLength,
-                                       PVOID DmaCompletionRoutine, PVOID CompletionContext);
+                                       BOOLEAN WriteToDevice,
+                                       PSCATTER_GATHER_LIST ScatterGatherBuffer,
+                                       ULONG ScatterGatherBufferLength, PVOID DmaCompletionRoutine,
+                                       PVOID CompletionContext);
 typedef NTSTATUS NTAPI GET_SCATTER_GATHER_LIST_EX(
     PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext, PMDL Mdl,
     ULONGLONG Offset, ULONG Length, ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine,
@@ -211,7 +221,8 @@ typedef NTSTATUS NTAPI BUILD_SCATTER_GATHER_LIST_EX(
 typedef NTSTATUS NTAPI FLUSH_ADAPTER_BUFFERS_EX(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
                                                 PVOID MapRegisterBase, ULONGLONG Offset,
                                                 ULONG Length, BOOLEAN WriteToDevice);
-typedef VOID NTAPI FREE_ADAPTER_OBJECT(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION AllocationAction);
+typedef VOID NTAPI FREE_ADAPTER_OBJECT(PDMA_ADAPTER DmaAdapter,
+                                       IO_ALLOCATION_ACTION AllocationAction);
 typedef NTSTATUS NTAPI CANCEL_MAPPED_TRANSFER(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext);
 
 /* DMA_OPERATIONS with the WDK's member order (version 3 set). The members kmrig has not
@@ -274,8 +285,8 @@ NTKERNELAPI NTSTATUS NTAPI AllocateAdapterChannel(PDMA_ADAPTER DmaAdapter,
                                                   ULONG NumberOfMapRegisters,
                                                   PDRIVER_CONTROL ExecutionRoutine, PVOID Context);
 NTKERNELAPI BOOLEAN NTAPI FlushAdapterBuffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
-                                              PVOID MapRegisterBase, PVOID CurrentVa,
-                                              ULONG Length, BOOLEAN WriteToDevice);
+                                              PVOID MapRegisterBase, PVOID CurrentVa, ULONG Length,
+                                              BOOLEAN WriteToDevice);
 NTKERNELAPI VOID NTAPI FreeAdapterChannel(PDMA_ADAPTER DmaAdapter);
 NTKERNELAPI VOID NTAPI FreeMapRegisters(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
                                         ULONG NumberOfMapRegisters);

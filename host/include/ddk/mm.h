@@ -144,11 +144,12 @@ NTKERNELAPI ULONG NTAPI MmGetMdlByteOffset(PMDL Mdl);
 NTKERNELAPI PPFN_NUMBER NTAPI MmGetMdlPfnArray(PMDL Mdl);
 
 /* As the WDK defines them. MmInitializeMdl leaves Process and MappedSystemVa alone. */
-#define MmInitializeMdl(_Mdl, _BaseVa, _Length)                                                   \
+#define MmInitializeMdl(_Mdl, _BaseVa, _Length)                                                    \
     {                                                                                              \
         (_Mdl)->Next = (PMDL)NULL;                                                                 \
-        (_Mdl)->Size = (CSHORT)(sizeof(MDL) + (sizeof(PFN_NUMBER) *                                \
-                                               ADDRESS_AND_SIZE_TO_SPAN_PAGES((_BaseVa), (_Length)))); \
+        (_Mdl)->Size =                                                                             \
+            (CSHORT)(sizeof(MDL) +                                                                 \
+                     (sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES((_BaseVa), (_Length)))); \
         (_Mdl)->MdlFlags = 0;                                                                      \
         (_Mdl)->StartVa = (PVOID)PAGE_ALIGN((_BaseVa));                                            \
         (_Mdl)->ByteOffset = BYTE_OFFSET((_BaseVa));                                               \

@@ -94,14 +94,33 @@ typedef PVOID PSID;
 
 #define SID_REVISION 1
 #define SID_MAX_SUB_AUTHORITIES 15
-#define SECURITY_MAX_SID_SIZE (sizeof(SID) - sizeof(ULONG) + (SID_MAX_SUB_AUTHORITIES * sizeof(ULONG)))
+#define SECURITY_MAX_SID_SIZE                                                                      \
+    (sizeof(SID) - sizeof(ULONG) + (SID_MAX_SUB_AUTHORITIES * sizeof(ULONG)))
 
-#define SECURITY_NULL_SID_AUTHORITY {0, 0, 0, 0, 0, 0}
-#define SECURITY_WORLD_SID_AUTHORITY {0, 0, 0, 0, 0, 1}
-#define SECURITY_LOCAL_SID_AUTHORITY {0, 0, 0, 0, 0, 2}
-#define SECURITY_CREATOR_SID_AUTHORITY {0, 0, 0, 0, 0, 3}
-#define SECURITY_NT_AUTHORITY {0, 0, 0, 0, 0, 5}
-#define SECURITY_MANDATORY_LABEL_AUTHORITY {0, 0, 0, 0, 0, 16}
+#define SECURITY_NULL_SID_AUTHORITY                                                                \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 0                                                                           \
+    }
+#define SECURITY_WORLD_SID_AUTHORITY                                                               \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 1                                                                           \
+    }
+#define SECURITY_LOCAL_SID_AUTHORITY                                                               \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 2                                                                           \
+    }
+#define SECURITY_CREATOR_SID_AUTHORITY                                                             \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 3                                                                           \
+    }
+#define SECURITY_NT_AUTHORITY                                                                      \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 5                                                                           \
+    }
+#define SECURITY_MANDATORY_LABEL_AUTHORITY                                                         \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 16                                                                          \
+    }
 #define SECURITY_NULL_RID 0x00000000L
 #define SECURITY_WORLD_RID 0x00000000L
 #define SECURITY_LOCAL_RID 0x00000000L
@@ -143,8 +162,7 @@ NTSYSAPI BOOLEAN NTAPI RtlValidSid(PSID Sid);
 NTSYSAPI ULONG NTAPI RtlLengthSid(PSID Sid);
 NTSYSAPI ULONG NTAPI RtlLengthRequiredSid(ULONG SubAuthorityCount);
 NTSYSAPI BOOLEAN NTAPI RtlEqualSid(PSID Sid1, PSID Sid2);
-NTSYSAPI NTSTATUS NTAPI RtlCopySid(ULONG DestinationSidLength, PSID DestinationSid,
-                                   PSID SourceSid);
+NTSYSAPI NTSTATUS NTAPI RtlCopySid(ULONG DestinationSidLength, PSID DestinationSid, PSID SourceSid);
 NTSYSAPI NTSTATUS NTAPI RtlInitializeSid(PSID Sid, PSID_IDENTIFIER_AUTHORITY IdentifierAuthority,
                                          UCHAR SubAuthorityCount);
 NTSYSAPI PULONG NTAPI RtlSubAuthoritySid(PSID Sid, ULONG SubAuthority);
@@ -310,10 +328,11 @@ NTSYSAPI NTSTATUS NTAPI RtlSetGroupSecurityDescriptor(PSECURITY_DESCRIPTOR Secur
                                                       PSID Group, BOOLEAN GroupDefaulted);
 NTSYSAPI NTSTATUS NTAPI RtlGetGroupSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor,
                                                       PSID *Group, PBOOLEAN GroupDefaulted);
-NTSYSAPI NTSTATUS NTAPI RtlAbsoluteToSelfRelativeSD(PSECURITY_DESCRIPTOR AbsoluteSecurityDescriptor,
-                                                    PSECURITY_DESCRIPTOR SelfRelativeSecurityDescriptor,
-                                                    PULONG BufferLength);
-NTSYSAPI VOID NTAPI RtlMapGenericMask(PACCESS_MASK AccessMask, const GENERIC_MAPPING *GenericMapping);
+NTSYSAPI NTSTATUS NTAPI RtlAbsoluteToSelfRelativeSD(
+    PSECURITY_DESCRIPTOR AbsoluteSecurityDescriptor,
+    PSECURITY_DESCRIPTOR SelfRelativeSecurityDescriptor, PULONG BufferLength);
+NTSYSAPI VOID NTAPI RtlMapGenericMask(PACCESS_MASK AccessMask,
+                                      const GENERIC_MAPPING *GenericMapping);
 
 /* ---- Subject context and Se routines -------------------------------------------------------- */
 typedef enum _SECURITY_IMPERSONATION_LEVEL {
@@ -321,7 +340,8 @@ typedef enum _SECURITY_IMPERSONATION_LEVEL {
     SecurityIdentification,
     SecurityImpersonation,
     SecurityDelegation
-} SECURITY_IMPERSONATION_LEVEL, *PSECURITY_IMPERSONATION_LEVEL;
+} SECURITY_IMPERSONATION_LEVEL,
+    *PSECURITY_IMPERSONATION_LEVEL;
 
 typedef PVOID PACCESS_TOKEN;
 
@@ -413,8 +433,7 @@ NTKERNELAPI BOOLEAN NTAPI SeAccessCheck(PSECURITY_DESCRIPTOR SecurityDescriptor,
                                         PSECURITY_SUBJECT_CONTEXT SubjectSecurityContext,
                                         BOOLEAN SubjectContextLocked, ACCESS_MASK DesiredAccess,
                                         ACCESS_MASK PreviouslyGrantedAccess,
-                                        PPRIVILEGE_SET *Privileges,
-                                        PGENERIC_MAPPING GenericMapping,
+                                        PPRIVILEGE_SET *Privileges, PGENERIC_MAPPING GenericMapping,
                                         KPROCESSOR_MODE AccessMode, PACCESS_MASK GrantedAccess,
                                         PNTSTATUS AccessStatus);
 NTKERNELAPI VOID NTAPI SeFreePrivileges(PPRIVILEGE_SET Privileges);

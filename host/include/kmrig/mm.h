@@ -56,18 +56,23 @@ int kmrig_section_delete(kmrig_runtime *rt, const char *name);
 #define KMRIG_VF_MDL_NOT_LOCKABLE 0x4B4D0031u   /* ... on a partial or nonpaged-pool MDL */
 #define KMRIG_VF_MDL_NOT_LOCKED 0x4B4D0032u     /* unlock/map of an MDL that is not locked */
 #define KMRIG_VF_MDL_ALREADY_MAPPED 0x4B4D0033u /* MmMapLockedPages on a mapped MDL */
-#define KMRIG_VF_MDL_BAD_UNMAP 0x4B4D0034u      /* unmap of an address the MDL was not mapped at;
-                                                   p3 = the address */
-#define KMRIG_VF_MDL_PARTIAL_RANGE 0x4B4D0035u  /* IoBuildPartialMdl outside the source MDL or
-                                                   into a target too small; p3 = target */
+#define KMRIG_VF_MDL_BAD_UNMAP                                                                     \
+    0x4B4D0034u /* unmap of an address the MDL was not mapped at;                                  \
+                   p3 = the address */
+#define KMRIG_VF_MDL_PARTIAL_RANGE                                                                 \
+    0x4B4D0035u                                   /* IoBuildPartialMdl outside the source MDL or   \
+                                                     into a target too small; p3 = target */
 #define KMRIG_VF_MDL_USER_AS_NONPAGED 0x4B4D0036u /* MmBuildMdlForNonPagedPool on user memory */
-#define KMRIG_VF_MDL_SECONDARY_WITHOUT_IRP 0x4B4D0037u /* IoAllocateMdl(SecondaryBuffer, no IRP) */
-#define KMRIG_VF_PROBE_ALIGNMENT 0x4B4D0038u /* ProbeFor* alignment not 1, 2, 4, 8 or 16;
-                                                p2 = alignment */
+#define KMRIG_VF_MDL_SECONDARY_WITHOUT_IRP 0x4B4D0037u /* IoAllocateMdl(SecondaryBuffer, no IRP)   \
+                                                        */
+#define KMRIG_VF_PROBE_ALIGNMENT                                                                   \
+    0x4B4D0038u                                 /* ProbeFor* alignment not 1, 2, 4, 8 or 16;       \
+                                                   p2 = alignment */
 #define KMRIG_VF_SECTION_UNBALANCED 0x4B4D0039u /* MmUnlockPagableImageSection with count 0 */
 #define KMRIG_VF_SECTION_BAD_HANDLE 0x4B4D003Au /* not a handle from MmLockPagable*Section */
-#define KMRIG_VF_NOT_IN_IMAGE 0x4B4D003Bu       /* MmLockPagable*, MmPageEntireDriver, ...:
-                                                   the address is in no loaded image */
+#define KMRIG_VF_NOT_IN_IMAGE                                                                      \
+    0x4B4D003Bu /* MmLockPagable*, MmPageEntireDriver, ...:                                        \
+                   the address is in no loaded image */
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,9 @@
  *
  * Root keys map onto the instance's hive:
  *   HKEY_LOCAL_MACHINE  \Registry\Machine          HKEY_USERS  \Registry\User
- *   HKEY_CURRENT_USER   \Registry\User\.Default    HKEY_CLASSES_ROOT  \Registry\Machine\Software\Classes
- *   HKEY_CURRENT_CONFIG \Registry\Machine\System\CurrentControlSet\Hardware Profiles\Current
+ *   HKEY_CURRENT_USER   \Registry\User\.Default    HKEY_CLASSES_ROOT
+ * \Registry\Machine\Software\Classes HKEY_CURRENT_CONFIG
+ * \Registry\Machine\System\CurrentControlSet\Hardware Profiles\Current
  *
  * Every function is called from a thread attached to rt at PASSIVE_LEVEL. They return 0 or a
  * negative errno value; the reason goes to the instance's log at KMRIG_LOG_ERROR, naming the

@@ -133,15 +133,18 @@ void kmrig_log(kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, .
 #define KMRIG_VF_IRQL_TOO_LOW 0x4B4D0001u     /* same parameters */
 #define KMRIG_VF_WAIT_AT_DISPATCH 0x4B4D0002u /* p2 = IRQL, p3 = timeout, p4 = routine name */
 #define KMRIG_VF_BAD_INTERRUPT_OBJECT 0x4B4D0030u /* p2 = the pointer, p4 = routine name */
-#define KMRIG_VF_BAD_IO_UNMAP 0x4B4D0031u /* MmUnmapIoSpace of no mapping: p2 = address */
+#define KMRIG_VF_BAD_IO_UNMAP 0x4B4D0031u         /* MmUnmapIoSpace of no mapping: p2 = address */
 #define KMRIG_VF_BAD_PORT 0x4B4D0032u /* READ/WRITE_PORT_* above 0xFFFF: p2 = port, p3 = size */
-#define KMRIG_VF_BAD_DMA_FREE 0x4B4D0040u /* freeing DMA memory / a mapping not allocated: p2 =
-                                             address, p3 = size, p4 = routine name */
+#define KMRIG_VF_BAD_DMA_FREE                                                                      \
+    0x4B4D0040u /* freeing DMA memory / a mapping not allocated: p2 =                              \
+                   address, p3 = size, p4 = routine name */
 #define KMRIG_VF_BAD_MAP_REGISTERS 0x4B4D0041u /* map registers not held: p2 = base, p3 = count */
-#define KMRIG_VF_DMA_ADAPTER_BUSY 0x4B4D0042u /* PutDmaAdapter with buffers, lists or a channel
-                                                 outstanding: p2 = adapter, p3 = what */
-#define KMRIG_VF_DMA_BAD_TRANSFER 0x4B4D0043u /* MapTransfer/GetScatterGatherList range not in
-                                                 the MDL: p2 = CurrentVa, p3 = length */
+#define KMRIG_VF_DMA_ADAPTER_BUSY                                                                  \
+    0x4B4D0042u /* PutDmaAdapter with buffers, lists or a channel                                  \
+                   outstanding: p2 = adapter, p3 = what */
+#define KMRIG_VF_DMA_BAD_TRANSFER                                                                  \
+    0x4B4D0043u                                /* MapTransfer/GetScatterGatherList range not in    \
+                                                  the MDL: p2 = CurrentVa, p3 = length */
 #define KMRIG_VF_NOT_CHANNEL_OWNER 0x4B4D0044u /* FreeAdapterChannel without the channel */
 /* Parameter 1 of DRIVER_VERIFIER_DMA_VIOLATION (0xE6): the device accessed host memory outside
  * every DMA mapping (p2 = bus address, p3 = size, p4 = 1 write / 0 read). */
