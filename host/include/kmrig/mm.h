@@ -63,8 +63,9 @@ int kmrig_section_delete(kmrig_runtime *rt, const char *name);
     0x4B4D0035u                                   /* IoBuildPartialMdl outside the source MDL or   \
                                                      into a target too small; p3 = target */
 #define KMRIG_VF_MDL_USER_AS_NONPAGED 0x4B4D0036u /* MmBuildMdlForNonPagedPool on user memory */
-#define KMRIG_VF_MDL_SECONDARY_WITHOUT_IRP 0x4B4D0037u /* IoAllocateMdl(SecondaryBuffer, no IRP)   \
-                                                        */
+#define KMRIG_VF_MDL_SECONDARY_WITHOUT_IRP                                                         \
+    0x4B4D0037u /* IoAllocateMdl(SecondaryBuffer, no IRP)                                          \
+                 */
 #define KMRIG_VF_PROBE_ALIGNMENT                                                                   \
     0x4B4D0038u                                 /* ProbeFor* alignment not 1, 2, 4, 8 or 16;       \
                                                    p2 = alignment */
