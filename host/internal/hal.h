@@ -134,7 +134,8 @@ typedef struct _HALP_STATE {
         int Write;
         const char *Why;
     } PendingFaults[8];
-    ULONG PendingFaultCount, UnreportedFaults;
+    atomic_uint PendingFaultCount; /* peeked without the lock by HalpReportDmaFaults */
+    ULONG UnreportedFaults;
 
     atomic_ullong BusErrors; /* accesses that failed */
     atomic_ullong Polls;
