@@ -43,8 +43,10 @@ NTSTATUS ObpCreateHandle(struct kmrig_runtime *rt, PVOID Object, ACCESS_MASK Acc
  * A tree of directory objects from the root "\", with symbolic links (resolved on lookup,
  * \DosDevices -> \?? -> \GLOBAL??). A directory entry holds a pointer reference only while the
  * object is permanent (OBJ_PERMANENT, named devices, symbolic links from IoCreateSymbolicLink);
- * a temporary object's name goes away when the object is deleted (its type's DeleteProcedure
- * calls ObpDeleteObjectName) or, if it has no handle open, when it is made temporary.
+ * a temporary object's name goes away when its last handle is closed (ObpDeleteNameCheck, as
+ * NT's ObpDeleteNameCheck: a pointer reference alone does not keep a temporary name), when it
+ * is made temporary with no handle open, or at the latest when the object is deleted (its type's
+ * DeleteProcedure calls ObpDeleteObjectName).
  * Names compare case-insensitively. The name-space lock is a host mutex held for a few
  * instructions, never across driver code. */
 #define OBP_FLAG_NAMED 0x00000001u     /* OBJECT_HEADER.Flags: the object has a name */
@@ -69,6 +71,8 @@ NTSTATUS ObpLookupObjectName(struct kmrig_runtime *rt, PCUNICODE_STRING Name, PV
                              ULONG Attributes, PVOID *Object, PUNICODE_STRING Remaining);
 /* Removes the object's name (a no-op for unnamed objects). For delete procedures. */
 VOID ObpDeleteObjectName(PVOID Object);
+/* Called when an object's handle count reached zero: a named, temporary object loses its name. */
+VOID ObpDeleteNameCheck(PVOID Object);
 /* ObMakeTemporaryObject: drops the permanent reference; the name goes now if no handle is open. */
 VOID ObpMakeTemporaryObject(PVOID Object);
 /* A new symbolic link object (referenced, unnamed) to Target. */

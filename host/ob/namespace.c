@@ -117,6 +117,25 @@ VOID ObpDeleteObjectName(PVOID Object)
         ObpFreeEntry(n);
 }
 
+VOID ObpDeleteNameCheck(PVOID Object)
+{
+    POBJECT_HEADER h = OBJECT_TO_OBJECT_HEADER(Object);
+    POBP_NAMESPACE ns = h->Runtime->ObNamespace;
+    if (!ns)
+        return;
+    POBP_NAME_ENTRY n = NULL;
+    pthread_mutex_lock(&ns->Lock);
+    if ((h->Flags & (OBP_FLAG_NAMED | OBP_FLAG_PERMANENT)) == OBP_FLAG_NAMED &&
+        atomic_load(&h->HandleCount) == 0) {
+        n = ObpEntryOf(ns, Object);
+        if (n)
+            ObpUnlinkEntry(n);
+    }
+    pthread_mutex_unlock(&ns->Lock);
+    if (n)
+        ObpFreeEntry(n);
+}
+
 /* Detaches every entry of a directory; drops the permanent references outside the lock. */
 static VOID ObpEmptyDirectory(POBP_NAMESPACE ns, POBP_DIRECTORY Dir)
 {

@@ -280,7 +280,8 @@ NTSTATUS NTAPI ZwClose(HANDLE Handle)
         ob->FreeHint = i;
     ob->Count--;
     pthread_mutex_unlock(&ob->Lock);
-    atomic_fetch_sub(&OBJECT_TO_OBJECT_HEADER(obj)->HandleCount, 1);
+    if (atomic_fetch_sub(&OBJECT_TO_OBJECT_HEADER(obj)->HandleCount, 1) == 1)
+        ObpDeleteNameCheck(obj);
     ObfDereferenceObject(obj);
     return STATUS_SUCCESS;
 }

@@ -125,6 +125,33 @@ static void test_ob_zw_make_temporary_object(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+/* NT removes a temporary object's name when its last handle closes, even while pointer
+ * references keep the object itself alive. */
+static void test_ob_temporary_name_goes_with_last_handle(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    UNICODE_STRING name = us(L"\\KernelObjects\\Temp");
+    OBJECT_ATTRIBUTES oa;
+    HANDLE h, h2;
+    PVOID o, ref;
+    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, NULL, NULL);
+    assert_int_equal(ZwCreateDirectoryObject(&h, DIRECTORY_ALL_ACCESS, &oa), STATUS_SUCCESS);
+    assert_int_equal(ObReferenceObjectByHandle(h, 0, NULL, KernelMode, &ref, NULL),
+                     STATUS_SUCCESS);
+    assert_int_equal(ObpCreateHandle(rt, ref, DIRECTORY_ALL_ACCESS, 0, &h2), STATUS_SUCCESS);
+    ZwClose(h);
+    /* One handle still open: the name stays. */
+    assert_int_equal(lookup(rt, L"\\KernelObjects\\Temp", &o), STATUS_SUCCESS);
+    ZwClose(h2);
+    /* No handle, one pointer reference: the object lives, its name does not. */
+    assert_int_equal(lookup(rt, L"\\KernelObjects\\Temp", &o), STATUS_OBJECT_NAME_NOT_FOUND);
+    /* The name is free for a new object. */
+    assert_int_equal(ZwCreateDirectoryObject(&h, DIRECTORY_ALL_ACCESS, &oa), STATUS_SUCCESS);
+    ZwClose(h);
+    ObDereferenceObject(ref);
+    kmrig_runtime_destroy(rt);
+}
+
 static void test_ob_symbolic_link_objects(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
@@ -169,6 +196,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ob_namespace_standard_directories),
     cmocka_unit_test(test_ob_zw_create_directory_object),
     cmocka_unit_test(test_ob_zw_make_temporary_object),
+    cmocka_unit_test(test_ob_temporary_name_goes_with_last_handle),
     cmocka_unit_test(test_ob_symbolic_link_objects),
 };
 KMTEST_MAIN(tests)
