@@ -163,6 +163,17 @@ static void test_ke_bug_check(void **state)
     assert_bugcheck(plain_bugcheck, NULL, MANUALLY_INITIATED_CRASH);
 }
 
+/* The report's backtrace names functions (the driver and runtime are linked with -rdynamic). */
+static void test_ke_bug_check_report_has_symbolic_backtrace(void **state)
+{
+    static char text[16384];
+    assert_int_equal(kmtest_bugcheck_report_of(plain_bugcheck, NULL, NULL, text, sizeof text),
+                     MANUALLY_INITIATED_CRASH);
+    const char *bt = strstr(text, "backtrace:");
+    assert_non_null(bt);
+    assert_non_null(strstr(bt, "(KiBugCheck")); /* the runtime frame that reported it */
+}
+
 static void test_ke_register_deregister_bug_check_callback(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
@@ -221,6 +232,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ke_save_floating_point_state_above_dispatch_is_violation),
     cmocka_unit_test(test_ke_bug_check_ex_reports_code_and_parameters),
     cmocka_unit_test(test_ke_bug_check),
+    cmocka_unit_test(test_ke_bug_check_report_has_symbolic_backtrace),
     cmocka_unit_test(test_ke_register_deregister_bug_check_callback),
     cmocka_unit_test(test_ke_get_current_processor_number_and_count),
     cmocka_unit_test(test_kmrig_two_runtimes_share_nothing),

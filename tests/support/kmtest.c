@@ -137,6 +137,12 @@ kmrig_runtime *kmtest_runtime(unsigned processors)
 
 ULONG kmtest_bugcheck_of(void (*fn)(void *), void *arg, ULONG_PTR params[4])
 {
+    return kmtest_bugcheck_report_of(fn, arg, params, NULL, 0);
+}
+
+ULONG kmtest_bugcheck_report_of(void (*fn)(void *), void *arg, ULONG_PTR params[4], char *text,
+                                size_t size)
+{
     char report[128];
     static unsigned seq;
     snprintf(report, sizeof report, "/tmp/kmtest-%d-bc%u.txt", (int)getpid(), seq++);
@@ -167,6 +173,11 @@ ULONG kmtest_bugcheck_of(void (*fn)(void *), void *arg, ULONG_PTR params[4])
         if (params)
             for (int i = 0; i < 4; i++)
                 params[i] = (ULONG_PTR)p[i];
+        if (text && size) {
+            rewind(f);
+            size_t got = fread(text, 1, size - 1, f);
+            text[got] = 0;
+        }
         fclose(f);
         unlink(report);
     }

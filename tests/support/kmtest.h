@@ -38,6 +38,9 @@ kmrig_runtime *kmtest_runtime_cfg(const kmrig_config *cfg);
 /* Runs fn(arg) in a child process that is expected to bugcheck. Returns the bugcheck code the
  * child reported (params[0..3] filled when non-NULL), or 0 if the child exited without one. */
 ULONG kmtest_bugcheck_of(void (*fn)(void *), void *arg, ULONG_PTR params[4]);
+/* The same, and copies the report file's text (NUL-terminated, truncated to size) to text. */
+ULONG kmtest_bugcheck_report_of(void (*fn)(void *), void *arg, ULONG_PTR params[4], char *text,
+                                size_t size);
 #define assert_bugcheck(fn, arg, code)                                                             \
     assert_int_equal(kmtest_bugcheck_of((fn), (arg), NULL), (code))
 
