@@ -159,7 +159,8 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
 
-/* A DMA adapter (bus master). The DMA_ADAPTER comes first: drivers get its address. */
+/* A DMA adapter: a bus master, or a system DMA channel (System). The DMA_ADAPTER comes first:
+ * drivers get its address. */
 #define HALP_ADAPTER_MAGIC 0x41444150u /* 'PADA' */
 
 typedef struct _HALP_CHANNEL_WAIT {
