@@ -11,6 +11,7 @@
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
  */
 #include <kmrig/link.h>
+#include <kmrig/link_sim.h>
 
 #include <kmrig/simsoc.h>
 #include "../sim/gen/kmrig_soc_map.h"
@@ -226,6 +227,13 @@ static uint64_t sim_next_event(struct kmrig_link *link)
 {
     uint64_t n = kmrig_simsoc_next_event(((struct sim *)kmrig_link_priv(link))->m);
     return n >= UINT32_MAX ? UINT64_MAX : n;
+}
+
+kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
+{
+    if (!link || strcmp(kmrig_link_name(link), "sim"))
+        return NULL;
+    return ((struct sim *)kmrig_link_priv(link))->m;
 }
 
 const struct kmrig_link_ops kmrig_link_sim_ops = {

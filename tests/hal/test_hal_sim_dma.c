@@ -6,12 +6,16 @@
  *   GetScatterGatherList); accesses outside a mapping, or against its direction, are refused
  *   whole (the engine stops with ERROR and its address), reported, and touch no host memory.
  * - System (slave) DMA through IoGetDmaAdapter(Master = FALSE, DmaChannel 0): channel 0 serves
- *   uart0, whose FIFOs the controller fills from / drains to memory. The UART runs in MCR
- *   loopback (what it sends comes back to its receiver), so one side of each transfer is
- *   programmed I/O by the test.
+ *   uart0, whose FIFOs the controller fills from / drains to memory. The far end of the serial
+ *   line is the model's remote terminal (kmrig_simsoc_uart_remote/send/recv), reached through
+ *   the sim link (kmrig/link_sim.h).
  */
 #include "kmtest.h"
 #include "kmrig_soc_map.h"
+#include "rt.h"  /* host/internal: the runtime's HAL state, for its link */
+#include "hal.h"
+
+#include <kmrig/link_sim.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,8 +348,17 @@ static void test_sim_dma0_fault_under_the_dma_verifier_is_a_bugcheck(void **stat
 
 #define UART(off) ((PUCHAR)(ULONG_PTR)(KMRIG_SOC_UART0_BASE + (off)))
 
-/* uart0 at divisor 1 (160 cycles = 3.2 us per 8N1 character), FIFOs on in DMA mode 1 (TXRDY
- * while the TX FIFO has room), MCR loopback. */
+/* The model behind the runtime's sim target. This test runs one processor and calls it only
+ * from the running thread (see kmrig/link_sim.h). */
+static kmrig_simsoc *model(void)
+{
+    kmrig_simsoc *m = kmrig_link_sim_model(kmrig_runtime_current()->Hal->Link);
+    assert_non_null(m);
+    return m;
+}
+
+/* uart0 at divisor 1 (16 cycles per bit, 160 cycles = 3.2 us per 8N1 character), FIFOs on in
+ * DMA mode 1 (TXRDY while the TX FIFO has room); the far end a terminal at the same rate. */
 static void uart_setup(void)
 {
     WRITE_PORT_UCHAR(UART(KMRIG_UART_LCR), KMRIG_UART_LCR_DLAB);
@@ -353,7 +366,24 @@ static void uart_setup(void)
     WRITE_PORT_UCHAR(UART(KMRIG_UART_DLM), 0);
     WRITE_PORT_UCHAR(UART(KMRIG_UART_LCR), 0x03);
     WRITE_PORT_UCHAR(UART(KMRIG_UART_FCR), KMRIG_UART_FCR_ENABLE | 0x08);
-    WRITE_PORT_UCHAR(UART(KMRIG_UART_MCR), KMRIG_UART_MCR_LOOP);
+    assert_int_equal(kmrig_simsoc_uart_remote(model(), 16, 0x03), KMRIG_SIM_OK);
+}
+
+/* Collects n bytes at the far end, waiting up to 2 character times per byte. */
+static void far_end_recv(PUCHAR got, size_t n)
+{
+    size_t have = 0;
+    for (size_t i = 0; i < 2 * n + 4 && have < n; i++) {
+        KeStallExecutionProcessor(7);
+        have += kmrig_simsoc_uart_recv(model(), got + have, n - have);
+    }
+    assert_int_equal(have, n);
+    assert_int_equal(kmrig_simsoc_uart_recv_errors(model()), 0);
+}
+
+static void far_end_send(const UCHAR *bytes, size_t n)
+{
+    assert_int_equal(kmrig_simsoc_uart_send(model(), bytes, n), KMRIG_SIM_OK);
 }
 
 /* Reads one received byte by programmed I/O, waiting up to 10 character times. */
@@ -473,8 +503,9 @@ static void test_sim_system_dma_memory_to_uart(void **state)
     /* The 16-byte TX FIFO and the shifter take 17 at once; the rest goes a character time each. */
     ULONG left = a->DmaOperations->ReadDmaCounter(a);
     assert_true(left > 0 && left < len);
-    for (ULONG i = 0; i < len; i++)
-        assert_int_equal(uart_rx(), va[i]);
+    UCHAR got[40];
+    far_end_recv(got, len);
+    assert_memory_equal(got, va, len);
     assert_int_equal(a->DmaOperations->ReadDmaCounter(a), 0);
     assert_true(READ_REGISTER_ULONG(REG(ch, KMRIG_SYSDMA_STATUS)) & KMRIG_SYSDMA_STATUS_TC);
     KeRaiseIrql(DISPATCH_LEVEL, &old);
@@ -512,11 +543,13 @@ static void test_sim_system_dma_uart_to_memory_through_the_bounce_buffer(void **
     IoMapTransfer(a, mdl, c.Base, va, &l, FALSE);
     KeLowerIrql(old);
     assert_int_equal(READ_REGISTER_ULONG(REG(ch, KMRIG_SYSDMA_MODE)), 1); /* device to memory */
-    for (ULONG i = 0; i < 16; i++)
-        WRITE_PORT_UCHAR(UART(KMRIG_UART_THR), (UCHAR)(0xA0 + i));
-    KeStallExecutionProcessor(60); /* 17 character times */
-    for (ULONG i = 16; i < len; i++)
-        WRITE_PORT_UCHAR(UART(KMRIG_UART_THR), (UCHAR)(0xA0 + i));
+    UCHAR sent[24];
+    for (ULONG i = 0; i < len; i++)
+        sent[i] = (UCHAR)(0xA0 + i);
+    far_end_send(sent, len);
+    KeStallExecutionProcessor(50); /* about 15 of the 24 character times */
+    ULONG left = a->DmaOperations->ReadDmaCounter(a);
+    assert_true(left > 0 && left < len);
     KeStallExecutionProcessor(40);
     assert_int_equal(a->DmaOperations->ReadDmaCounter(a), 0);
     assert_int_equal(READ_PORT_UCHAR(UART(KMRIG_UART_LSR)) & KMRIG_UART_LSR_DR, 0);
@@ -562,8 +595,12 @@ static void test_sim_system_dma_autoinitialize_wraps_the_counter(void **state)
     assert_int_equal(mapped.QuadPart, la.QuadPart); /* the common buffer itself */
     assert_int_equal(READ_REGISTER_ULONG(REG(ch, KMRIG_SYSDMA_MODE)),
                      1 | KMRIG_SYSDMA_MODE_AUTOINIT);
+    UCHAR first[12], second[5];
     for (ULONG i = 0; i < 12; i++)
-        WRITE_PORT_UCHAR(UART(KMRIG_UART_THR), (UCHAR)(0x40 + i));
+        first[i] = (UCHAR)(0x40 + i);
+    for (ULONG i = 0; i < 5; i++)
+        second[i] = (UCHAR)(0x60 + i);
+    far_end_send(first, sizeof first);
     KeStallExecutionProcessor(50);
     /* 12 bytes into an 8-byte ring: 8..11 over 0..3, 4..7 still there; 4 to go to the next
      * terminal count. */
@@ -574,8 +611,7 @@ static void test_sim_system_dma_autoinitialize_wraps_the_counter(void **state)
         assert_int_equal(cb[i], 0x40 + i);
     assert_true(READ_REGISTER_ULONG(REG(ch, KMRIG_SYSDMA_STATUS)) & KMRIG_SYSDMA_STATUS_TC);
     assert_int_equal(READ_REGISTER_ULONG(REG(ch, KMRIG_SYSDMA_CTRL)) & KMRIG_SYSDMA_CTRL_MASK, 0);
-    for (ULONG i = 0; i < 5; i++)
-        WRITE_PORT_UCHAR(UART(KMRIG_UART_THR), (UCHAR)(0x60 + i));
+    far_end_send(second, sizeof second);
     KeStallExecutionProcessor(30);
     assert_int_equal(a->DmaOperations->ReadDmaCounter(a), 7); /* wrapped again: 8 - 1 */
     assert_int_equal(cb[0], 0x64);
@@ -584,7 +620,8 @@ static void test_sim_system_dma_autoinitialize_wraps_the_counter(void **state)
     FreeAdapterChannel(a);
     KeLowerIrql(old);
     /* Stopped: more bytes stay in the UART. */
-    WRITE_PORT_UCHAR(UART(KMRIG_UART_THR), 0x99);
+    static const UCHAR late = 0x99;
+    far_end_send(&late, 1);
     KeStallExecutionProcessor(10);
     assert_int_equal(uart_rx(), 0x99);
     assert_int_equal(cb[1], 0x49);
