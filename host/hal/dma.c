@@ -239,8 +239,8 @@ static ULONG HalpSysdmaRead(struct kmrig_runtime *rt, ULONGLONG Bus)
 {
     HALP_STATE *h = rt->Hal;
     uint32_t v = 0;
-    int rc = h->Link ? kmrig_link_read(h->Link, KMRIG_SPACE_MEM, Bus, 4, &v, NULL)
-                     : KMRIG_LINK_EBUS;
+    int rc =
+        h->Link ? kmrig_link_read(h->Link, KMRIG_SPACE_MEM, Bus, 4, &v, NULL) : KMRIG_LINK_EBUS;
     if (rc != KMRIG_LINK_OK) {
         KmLog(rt, KMRIG_LOG_ERROR, "system DMA: read of bus 0x%llx failed: %s",
               (unsigned long long)Bus, kmrig_link_strerror(rc));
@@ -253,8 +253,8 @@ static ULONG HalpSysdmaRead(struct kmrig_runtime *rt, ULONGLONG Bus)
 static void HalpSysdmaWrite(struct kmrig_runtime *rt, ULONGLONG Bus, ULONG Value)
 {
     HALP_STATE *h = rt->Hal;
-    int rc = h->Link ? kmrig_link_write(h->Link, KMRIG_SPACE_MEM, Bus, 4, Value, NULL)
-                     : KMRIG_LINK_EBUS;
+    int rc =
+        h->Link ? kmrig_link_write(h->Link, KMRIG_SPACE_MEM, Bus, 4, Value, NULL) : KMRIG_LINK_EBUS;
     if (rc != KMRIG_LINK_OK)
         KmLog(rt, KMRIG_LOG_ERROR, "system DMA: write of bus 0x%llx failed: %s",
               (unsigned long long)Bus, kmrig_link_strerror(rc));
@@ -302,8 +302,7 @@ static BOOLEAN HalpFindSysdma(struct kmrig_runtime *rt)
     h->SysdmaProbed = found ? 1 : -1;
     pthread_mutex_unlock(&h->Lock);
     if (found)
-        KmLog(rt, KMRIG_LOG_INFO, "system DMA controller at bus 0x%llx",
-              (unsigned long long)base);
+        KmLog(rt, KMRIG_LOG_INFO, "system DMA controller at bus 0x%llx", (unsigned long long)base);
     return found;
 }
 

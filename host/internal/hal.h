@@ -140,8 +140,8 @@ typedef struct _HALP_STATE {
 
     /* The system DMA controller (found in the enumeration ROM at the first system DMA
      * IoGetDmaAdapter) and its channels' adapters. Lock. */
-    int SysdmaProbed;       /* 0 not yet, 1 found, -1 the target has none */
-    ULONGLONG SysdmaBase;   /* its register window (memory space) */
+    int SysdmaProbed;     /* 0 not yet, 1 found, -1 the target has none */
+    ULONGLONG SysdmaBase; /* its register window (memory space) */
     struct _HALP_ADAPTER *SystemAdapters[HALP_SYSDMA_CHANNELS];
 
     atomic_ullong BusErrors; /* accesses that failed */

@@ -12,7 +12,7 @@
  */
 #include "kmtest.h"
 #include "kmrig_soc_map.h"
-#include "rt.h"  /* host/internal: the runtime's HAL state, for its link */
+#include "rt.h" /* host/internal: the runtime's HAL state, for its link */
 #include "hal.h"
 
 #include <kmrig/link_sim.h>
@@ -127,9 +127,9 @@ static ULONG desc_word(DMA0 *d, ULONG i, ULONG off)
 /* Starts the engine at descriptor 0 and polls until it stops; returns STATUS. */
 static ULONG dma0_run(DMA0 *d)
 {
-    WRITE_REGISTER_ULONG(REG(d->Regs, KMRIG_DMA_STATUS),
-                         KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR |
-                             KMRIG_DMA_STATUS_DESC_IRQ);
+    WRITE_REGISTER_ULONG(REG(d->Regs, KMRIG_DMA_STATUS), KMRIG_DMA_STATUS_DONE |
+                                                             KMRIG_DMA_STATUS_ERROR |
+                                                             KMRIG_DMA_STATUS_DESC_IRQ);
     WRITE_REGISTER_ULONG(REG(d->Regs, KMRIG_DMA_DESC_LO), (ULONG)d->RingLa.QuadPart);
     WRITE_REGISTER_ULONG(REG(d->Regs, KMRIG_DMA_DESC_HI), (ULONG)(d->RingLa.QuadPart >> 32));
     WRITE_REGISTER_ULONG(REG(d->Regs, KMRIG_DMA_CTRL), KMRIG_DMA_CTRL_RUN);
@@ -209,8 +209,7 @@ static void test_sim_dma0_copies_into_a_scatter_gather_list(void **state)
     }
     uint64_t t0 = kmrig_runtime_now_ns(rt);
     ULONG st = dma0_run(&d);
-    assert_int_equal(st & (KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR),
-                     KMRIG_DMA_STATUS_DONE);
+    assert_int_equal(st & (KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR), KMRIG_DMA_STATUS_DONE);
     assert_memory_equal(dst, src, len);
     assert_int_equal(READ_REGISTER_ULONG(REG(d.Regs, KMRIG_DMA_BYTES)), len);
     assert_int_equal(READ_REGISTER_ULONG(REG(d.Regs, KMRIG_DMA_DESCS)), sg->NumberOfElements);
