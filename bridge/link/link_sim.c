@@ -1,6 +1,7 @@
 /* The "sim" transport: the reference SoC as an in-process Verilator model (kmrig/simsoc.h), at
  * transaction level (host accesses drive the SoC's bus master port directly). The model's clock
- * is the time base: it moves only through accesses and kmrig_link_advance().
+ * is the time base: it moves only through accesses and kmrig_link_advance(). The model's DMA
+ * port (dma0, sysdma) is served by kmrig_link_dma(), i.e. by the handler the runtime set.
  *
  * URI arguments, comma-separated: waves=PATH (FST file), gap=N (idle cycles between bus cycles),
  * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles).
@@ -10,6 +11,7 @@
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
  */
 #include <kmrig/link.h>
+#include <kmrig/link_sim.h>
 
 #include <kmrig/simsoc.h>
 #include "../sim/gen/kmrig_soc_map.h"
@@ -43,6 +45,30 @@ static int sim_code(int rc)
     default:
         return KMRIG_LINK_EIO;
     }
+}
+
+/* The model's DMA port (dma0 and sysdma through their arbiter) served by the link's DMA entry:
+ * the runtime's handler decides from its bus-address table, so a refused address is a bus error
+ * (ERR) for the device's master and no host memory is touched. Called by the model inside a
+ * link hook (the link's lock is held). The word's byte lanes are packed explicitly, so the
+ * host's byte order does not matter. */
+static int sim_dma(void *ctx, int write, uint64_t bus_addr, unsigned size, uint32_t *data)
+{
+    struct kmrig_link *link = ctx;
+    uint8_t bytes[4];
+    if (size == 0 || size > sizeof bytes)
+        return KMRIG_LINK_EINVAL;
+    if (write)
+        for (unsigned i = 0; i < size; i++)
+            bytes[i] = (uint8_t)(*data >> (8 * i));
+    int rc = kmrig_link_dma(link, write, bus_addr, bytes, size);
+    if (rc == KMRIG_LINK_OK && !write) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint32_t)bytes[i] << (8 * i);
+        *data = v;
+    }
+    return rc;
 }
 
 static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s)
@@ -96,6 +122,7 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
     rc = sim_code(kmrig_simsoc_open(&cfg, &s->m));
     if (rc != KMRIG_LINK_OK)
         return rc;
+    kmrig_simsoc_set_dma_handler(s->m, sim_dma, link);
     s->mask = (1u << KMRIG_SOC_IRQ_LINES) - 1;
     s->mode = 0;
     info->clock_hz = kmrig_simsoc_clock_hz(s->m);
@@ -200,6 +227,13 @@ static uint64_t sim_next_event(struct kmrig_link *link)
 {
     uint64_t n = kmrig_simsoc_next_event(((struct sim *)kmrig_link_priv(link))->m);
     return n >= UINT32_MAX ? UINT64_MAX : n;
+}
+
+kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
+{
+    if (!link || strcmp(kmrig_link_name(link), "sim"))
+        return NULL;
+    return ((struct sim *)kmrig_link_priv(link))->m;
 }
 
 const struct kmrig_link_ops kmrig_link_sim_ops = {

@@ -1,10 +1,24 @@
-/* Bus-master DMA adapters: IoGetDmaAdapter and the DMA_OPERATIONS members (adapter channels,
- * map registers, MapTransfer, scatter/gather lists, common buffers), and the legacy Io*Adapter
- * routines. Structure as NT's HAL: GetScatterGatherList is an adapter-channel allocation whose
- * execution routine builds the list. */
+/* DMA adapters: IoGetDmaAdapter and the DMA_OPERATIONS members (adapter channels, map
+ * registers, MapTransfer, scatter/gather lists, common buffers, ReadDmaCounter), and the legacy
+ * Io*Adapter routines. Structure as NT's HAL: GetScatterGatherList is an adapter-channel
+ * allocation whose execution routine builds the list.
+ *
+ * Two kinds of adapter:
+ *  - bus master (DEVICE_DESCRIPTION.Master): map registers are page slots of an aperture in the
+ *    bus-address table, mapped straight onto the buffer's pages for one direction;
+ *  - system (slave) DMA (Master = FALSE, DmaChannel): a channel of the target's system DMA
+ *    controller (docs/rtl.md "sysdma", found through the enumeration ROM). MapTransfer programs
+ *    the channel (address, count, direction, autoinitialize) and unmasks it; FlushAdapterBuffers
+ *    masks it; ReadDmaCounter reads its count. The controller takes one contiguous bus range, so
+ *    a buffer that is not contiguous on the bus goes through a bounce buffer that the map
+ *    registers stand for (copied in by MapTransfer for a write to the device, copied back by
+ *    FlushAdapterBuffers for a read), as NT's map registers do for ISA DMA. */
 #define _GNU_SOURCE
 #include "hal.h"
 #include "vf.h"
+/* The system DMA controller's registers and the enumeration ROM layout: part of the bridge
+ * core, the same on the model and on a board. */
+#include "../../bridge/sim/gen/kmrig_soc_map.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +106,8 @@ static void HalpFreeRegisters(HALP_ADAPTER *a, PHALP_MAPREG r)
 
 /* ---- adapter channels -------------------------------------------------------------------- */
 
+static ULONG HalpStopSystemTransfer(HALP_ADAPTER *a, PULONG Left);
+
 /* Grants the channel to waiters while it is free and their registers are there. Called at
  * DISPATCH_LEVEL without the adapter lock; execution routines run without it. */
 static void HalpGrantChannel(HALP_ADAPTER *a)
@@ -162,6 +178,14 @@ VOID NTAPI FreeAdapterChannel(PDMA_ADAPTER DmaAdapter)
 {
     VF_IRQL_EQ(DISPATCH_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
+    if (a->System && a->Xfer.Active && a->ChannelOwned) {
+        ULONG left;
+        HalpStopSystemTransfer(a, &left);
+        KmLog(a->Runtime, KMRIG_LOG_ERROR,
+              "FreeAdapterChannel: system DMA channel %u released with a transfer not flushed "
+              "(%u byte(s) left); the channel is masked",
+              (unsigned)a->Channel, (unsigned)left);
+    }
     KeAcquireSpinLockAtDpcLevel(&a->Lock);
     if (!a->ChannelOwned) {
         KeReleaseSpinLockFromDpcLevel(&a->Lock);
@@ -197,12 +221,209 @@ VOID NTAPI FreeMapRegisters(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
     HalpGrantChannel(a);
 }
 
+/* ---- system DMA: the controller's channels ------------------------------------------------ */
+
+#define HALP_SYSDMA_COUNT_MAX 0xFFFFFFu /* COUNT is 24 bits */
+
+/* After a register access of the controller: a delivery point, as a driver's own access is. */
+static void HalpAfterSysdmaAccess(struct kmrig_runtime *rt)
+{
+    HalpReportDmaFaults(rt->Hal);
+    if (rt->Hal->DeviceClock)
+        KiTimeMoved(rt);
+    HalpPollInterrupts(rt);
+    KiDeliver(KiCurrentThread());
+}
+
+static ULONG HalpSysdmaRead(struct kmrig_runtime *rt, ULONGLONG Bus)
+{
+    HALP_STATE *h = rt->Hal;
+    uint32_t v = 0;
+    int rc =
+        h->Link ? kmrig_link_read(h->Link, KMRIG_SPACE_MEM, Bus, 4, &v, NULL) : KMRIG_LINK_EBUS;
+    if (rc != KMRIG_LINK_OK) {
+        KmLog(rt, KMRIG_LOG_ERROR, "system DMA: read of bus 0x%llx failed: %s",
+              (unsigned long long)Bus, kmrig_link_strerror(rc));
+        v = 0xFFFFFFFFu;
+    }
+    HalpAfterSysdmaAccess(rt);
+    return v;
+}
+
+static void HalpSysdmaWrite(struct kmrig_runtime *rt, ULONGLONG Bus, ULONG Value)
+{
+    HALP_STATE *h = rt->Hal;
+    int rc =
+        h->Link ? kmrig_link_write(h->Link, KMRIG_SPACE_MEM, Bus, 4, Value, NULL) : KMRIG_LINK_EBUS;
+    if (rc != KMRIG_LINK_OK)
+        KmLog(rt, KMRIG_LOG_ERROR, "system DMA: write of bus 0x%llx failed: %s",
+              (unsigned long long)Bus, kmrig_link_strerror(rc));
+    HalpAfterSysdmaAccess(rt);
+}
+
+#define HALP_CHREG(a, r) ((a)->ChannelRegs + KMRIG_SYSDMA_##r)
+
+/* Finds the system DMA controller in the target's enumeration ROM: the memory-space entry
+ * whose hardware ID is KMRIG\SYSDMA. Called without any lock (the reads are delivery points);
+ * the result is published under h->Lock. */
+static BOOLEAN HalpFindSysdma(struct kmrig_runtime *rt)
+{
+    HALP_STATE *h = rt->Hal;
+    pthread_mutex_lock(&h->Lock);
+    int probed = h->SysdmaProbed;
+    pthread_mutex_unlock(&h->Lock);
+    if (probed)
+        return probed > 0;
+    ULONGLONG base = 0;
+    BOOLEAN found = FALSE;
+    if (h->Link &&
+        HalpSysdmaRead(rt, KMRIG_SOC_ROM_BASE + KMRIG_ROM_HDR_MAGIC) == KMRIG_ROM_MAGIC) {
+        ULONG info = HalpSysdmaRead(rt, KMRIG_SOC_ROM_BASE + KMRIG_ROM_HDR_INFO);
+        ULONG entries = (info >> 8) & 0xFF, size = (info >> 16) & 0xFF;
+        if ((info & 0xFF) == KMRIG_ROM_LAYOUT && size >= KMRIG_ROM_ENTRY_BYTES) {
+            for (ULONG e = 0; e < entries && !found; e++) {
+                ULONGLONG ent = KMRIG_SOC_ROM_BASE + KMRIG_ROM_HDR_BYTES + (ULONGLONG)e * size;
+                char name[KMRIG_ROM_NAME_BYTES + 1] = {0};
+                for (ULONG w = 0; w < KMRIG_ROM_NAME_BYTES / 4; w++) {
+                    ULONG v = HalpSysdmaRead(rt, ent + KMRIG_ROM_ENT_NAME + 4 * w);
+                    for (ULONG b = 0; b < 4; b++)
+                        name[4 * w + b] = (char)(v >> (8 * b));
+                }
+                if (strcmp(name, "KMRIG\\SYSDMA") ||
+                    (HalpSysdmaRead(rt, ent + KMRIG_ROM_ENT_FLAGS) & KMRIG_ROM_FLAG_IO))
+                    continue;
+                base = HalpSysdmaRead(rt, ent + KMRIG_ROM_ENT_BASE);
+                found = TRUE;
+            }
+        }
+    }
+    pthread_mutex_lock(&h->Lock);
+    h->SysdmaBase = base;
+    h->SysdmaProbed = found ? 1 : -1;
+    pthread_mutex_unlock(&h->Lock);
+    if (found)
+        KmLog(rt, KMRIG_LOG_INFO, "system DMA controller at bus 0x%llx", (unsigned long long)base);
+    return found;
+}
+
+/* The bus address of [Va, Va + Length) when it lies in one buffer of the translation table
+ * (common buffer, contiguous or noncached memory): then the controller can take it as is. */
+static BOOLEAN HalpContiguousOnBus(HALP_STATE *h, PUCHAR Va, ULONG Length, PULONGLONG Bus)
+{
+    BOOLEAN ok = FALSE;
+    pthread_mutex_lock(&h->DmaLock);
+    for (ULONG i = 0; i < h->MapCount && !ok; i++) {
+        const HALP_BUSMAP *m = &h->Maps[i];
+        if (m->Host && Va >= m->Host && Va + Length <= m->Host + m->Length) {
+            *Bus = m->Bus + (ULONGLONG)(Va - m->Host);
+            ok = TRUE;
+        }
+    }
+    pthread_mutex_unlock(&h->DmaLock);
+    return ok;
+}
+
+/* Stops the channel and ends the mapping of the transfer in progress. Returns the channel's
+ * STATUS and (in *Left) its COUNT as they were when it stopped. */
+static ULONG HalpStopSystemTransfer(HALP_ADAPTER *a, PULONG Left)
+{
+    struct kmrig_runtime *rt = a->Runtime;
+    HalpSysdmaWrite(rt, HALP_CHREG(a, CTRL), KMRIG_SYSDMA_CTRL_MASK);
+    ULONG status = HalpSysdmaRead(rt, HALP_CHREG(a, STATUS));
+    *Left = HalpSysdmaRead(rt, HALP_CHREG(a, COUNT)) & HALP_SYSDMA_COUNT_MAX;
+    if (a->Xfer.Regs)
+        HalpUnmapRegisters(a, a->Xfer.Regs, a->Xfer.Count);
+    a->Xfer.Active = FALSE;
+    return status;
+}
+
+static PHYSICAL_ADDRESS HalpMapSystemTransfer(HALP_ADAPTER *a, PVOID MapRegisterBase, PUCHAR Va,
+                                              ULONG Length, BOOLEAN WriteToDevice)
+{
+    struct kmrig_runtime *rt = a->Runtime;
+    HALP_STATE *h = rt->Hal;
+    if (!a->ChannelOwned)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_NOT_CHANNEL_OWNER, (ULONG_PTR)a,
+                     0, (ULONG_PTR) "MapTransfer");
+    /* One transfer at a time per channel, and no more than its count register holds. */
+    if (a->Xfer.Active || Length > HALP_SYSDMA_COUNT_MAX)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_DMA_BAD_TRANSFER, (ULONG_PTR)Va,
+                     Length, (ULONG_PTR) "MapTransfer (system DMA)");
+    ULONGLONG bus;
+    PHALP_MAPREG r = NULL;
+    ULONG pages = 0;
+    BOOLEAN bounced = !HalpContiguousOnBus(h, Va, Length, &bus);
+    if (bounced) {
+        pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Length);
+        r = HalpRun(a, MapRegisterBase, pages, "MapTransfer");
+        ULONG first = (ULONG)(r - a->Regs);
+        ULONG offset = (ULONG)((ULONG_PTR)Va & (PAGE_SIZE - 1));
+        if (WriteToDevice)
+            memcpy(a->Bounce + (SIZE_T)first * PAGE_SIZE + offset, Va, Length);
+        pthread_mutex_lock(&h->DmaLock);
+        for (ULONG i = 0; i < pages; i++) {
+            r[i].HostPage = a->Bounce + (SIZE_T)(first + i) * PAGE_SIZE;
+            r[i].Access = WriteToDevice ? HALP_DMA_READ : HALP_DMA_WRITE;
+        }
+        pthread_mutex_unlock(&h->DmaLock);
+        bus = a->Aperture + (ULONGLONG)first * PAGE_SIZE + offset;
+    }
+    a->Xfer.Active = TRUE;
+    a->Xfer.Bounced = bounced;
+    a->Xfer.ToDevice = WriteToDevice;
+    a->Xfer.Va = Va;
+    a->Xfer.Length = Length;
+    a->Xfer.Regs = r;
+    a->Xfer.Count = pages;
+    /* Masked while it is programmed; the stale TC/ERROR of an earlier transfer are cleared. */
+    ULONG mode = (WriteToDevice ? 2u : 1u) << KMRIG_SYSDMA_MODE_XFER_SHIFT;
+    if (a->Desc.AutoInitialize)
+        mode |= KMRIG_SYSDMA_MODE_AUTOINIT;
+    HalpSysdmaWrite(rt, HALP_CHREG(a, CTRL), KMRIG_SYSDMA_CTRL_MASK);
+    HalpSysdmaWrite(rt, HALP_CHREG(a, ADDR), (ULONG)bus);
+    HalpSysdmaWrite(rt, HALP_CHREG(a, COUNT), Length);
+    HalpSysdmaWrite(rt, HALP_CHREG(a, MODE), mode);
+    HalpSysdmaWrite(rt, HALP_CHREG(a, STATUS), KMRIG_SYSDMA_STATUS_TC | KMRIG_SYSDMA_STATUS_ERROR);
+    HalpSysdmaWrite(rt, HALP_CHREG(a, CTRL), 0); /* unmask: the device's requests move bytes */
+    PHYSICAL_ADDRESS pa;
+    pa.QuadPart = (LONGLONG)bus;
+    return pa;
+}
+
+static BOOLEAN HalpFlushSystemTransfer(HALP_ADAPTER *a, PUCHAR Va, ULONG Length,
+                                       BOOLEAN WriteToDevice)
+{
+    if (!a->Xfer.Active || Va != a->Xfer.Va || WriteToDevice != a->Xfer.ToDevice)
+        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_DMA_BAD_TRANSFER, (ULONG_PTR)Va,
+                     Length, (ULONG_PTR) "FlushAdapterBuffers (no such system DMA transfer)");
+    ULONG left;
+    ULONG status = HalpStopSystemTransfer(a, &left);
+    if (a->Xfer.Bounced && !WriteToDevice) {
+        /* What the device wrote into the bounce buffer goes to the caller's buffer: all of it
+         * in autoinitialize mode (the channel went round), else the bytes it moved. */
+        ULONG moved = a->Desc.AutoInitialize ? a->Xfer.Length : a->Xfer.Length - left;
+        if (moved > Length)
+            moved = Length;
+        ULONG first = (ULONG)(a->Xfer.Regs - a->Regs);
+        memcpy(Va, a->Bounce + (SIZE_T)first * PAGE_SIZE + ((ULONG_PTR)Va & (PAGE_SIZE - 1)),
+               moved);
+    }
+    if (status & KMRIG_SYSDMA_STATUS_ERROR) {
+        KmLog(a->Runtime, KMRIG_LOG_ERROR,
+              "FlushAdapterBuffers: system DMA channel %u stopped on a DMA fault with %u of %u "
+              "byte(s) left",
+              (unsigned)a->Channel, (unsigned)left, (unsigned)a->Xfer.Length);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* ---- MapTransfer ------------------------------------------------------------------------- */
 
 /* Checks [CurrentVa, CurrentVa + Length) lies in the MDL's buffer. */
 static void HalpCheckTransfer(PMDL Mdl, PVOID CurrentVa, ULONG Length, const char *Routine)
 {
-    PUCHAR va = MmGetMdlVirtualAddress(Mdl);
+    PUCHAR va = Mdl ? MmGetMdlVirtualAddress(Mdl) : NULL;
     PUCHAR cur = CurrentVa;
     if (!Mdl || cur < va || cur + Length > va + MmGetMdlByteCount(Mdl) || !Length)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_DMA_BAD_TRANSFER,
@@ -231,6 +452,8 @@ PHYSICAL_ADDRESS NTAPI MapTransfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
     VF_IRQL_MAX(DISPATCH_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
     HalpCheckTransfer(Mdl, CurrentVa, *Length, "MapTransfer");
+    if (a->System) /* the whole length, or a bugcheck: Length in and out are the same */
+        return HalpMapSystemTransfer(a, MapRegisterBase, CurrentVa, *Length, WriteToDevice);
     PHALP_MAPREG r = HalpRun(a, MapRegisterBase, 0, "MapTransfer");
     /* As much as the registers hold; the device then gets one contiguous bus range. */
     ULONG room = r->RunLength * PAGE_SIZE - (ULONG)((ULONG_PTR)CurrentVa & (PAGE_SIZE - 1));
@@ -247,6 +470,8 @@ BOOLEAN NTAPI FlushAdapterBuffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRe
     VF_IRQL_MAX(DISPATCH_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
     HalpCheckTransfer(Mdl, CurrentVa, Length, "FlushAdapterBuffers");
+    if (a->System)
+        return HalpFlushSystemTransfer(a, CurrentVa, Length, WriteToDevice);
     PHALP_MAPREG r = HalpRun(a, MapRegisterBase, 0, "FlushAdapterBuffers");
     /* The data is in place (no bounce buffers: coherent, directly mapped). The mapping ends
      * here, so a device that goes on using it faults instead of corrupting memory. */
@@ -315,6 +540,13 @@ NTSTATUS NTAPI GetScatterGatherList(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
 {
     VF_IRQL_EQ(DISPATCH_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
+    if (a->System) {
+        KmLog(a->Runtime, KMRIG_LOG_ERROR,
+              "GetScatterGatherList: system DMA channel %u takes one contiguous range; use "
+              "AllocateAdapterChannel and MapTransfer",
+              (unsigned)a->Channel);
+        return STATUS_NOT_SUPPORTED;
+    }
     if (!ExecutionRoutine || !Mdl)
         return STATUS_INVALID_PARAMETER;
     PUCHAR va = MmGetMdlVirtualAddress(Mdl), cur = CurrentVa;
@@ -369,7 +601,8 @@ PVOID NTAPI AllocateCommonBuffer(PDMA_ADAPTER DmaAdapter, ULONG Length,
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
     (void)CacheEnabled; /* coherent: cached or not, the device sees the same bytes */
     ULONGLONG bus;
-    ULONGLONG highest = a->Desc.Dma64BitAddresses || a->Desc.Dma32BitAddresses
+    ULONGLONG highest = a->System ? 0xFFFFFFFFull /* the controller's ADDR is 32-bit */
+                        : a->Desc.Dma64BitAddresses || a->Desc.Dma32BitAddresses
                             ? UINT64_MAX
                             : 0xFFFFFFull; /* 24-bit ISA masters */
     PVOID p = HalpAllocateDmaMemory(a->Runtime->Hal, Length, HALP_MAP_COMMON, a, highest, &bus);
@@ -414,36 +647,140 @@ ULONG NTAPI GetDmaAlignment(PDMA_ADAPTER DmaAdapter)
 ULONG NTAPI ReadDmaCounter(PDMA_ADAPTER DmaAdapter)
 {
     VF_IRQL_MAX(DISPATCH_LEVEL);
-    HalpAdapter(DmaAdapter, __func__);
-    /* Bus masters keep their own counts; only a system DMA channel has a counter here, and
-     * IoGetDmaAdapter does not hand out system DMA adapters yet. */
-    return 0;
+    HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
+    /* Bus masters keep their own counts: 0. A system DMA channel: the bytes its COUNT says are
+     * still to move (in autoinitialize mode it reloads at terminal count, so the value wraps). */
+    if (!a->System)
+        return 0;
+    return HalpSysdmaRead(a->Runtime, HALP_CHREG(a, COUNT)) & HALP_SYSDMA_COUNT_MAX;
 }
 
 VOID NTAPI PutDmaAdapter(PDMA_ADAPTER DmaAdapter)
 {
     VF_IRQL_MAX(PASSIVE_LEVEL);
     HALP_ADAPTER *a = HalpAdapter(DmaAdapter, __func__);
+    HALP_STATE *h = a->Runtime->Hal;
+    if (a->System) { /* shared by every IoGetDmaAdapter of its channel: the last put frees it */
+        pthread_mutex_lock(&h->Lock);
+        BOOLEAN last = --a->References == 0;
+        if (last)
+            h->SystemAdapters[a->Channel] = NULL;
+        pthread_mutex_unlock(&h->Lock);
+        if (!last)
+            return;
+    }
     ULONG busy = (a->CommonBuffers ? 1 : 0) | (a->ScatterGatherLists ? 2 : 0) |
-                 (a->ChannelOwned ? 4 : 0) | (!IsListEmpty(&a->Waiters) ? 8 : 0);
+                 (a->ChannelOwned ? 4 : 0) | (!IsListEmpty(&a->Waiters) ? 8 : 0) |
+                 (a->Xfer.Active ? 32 : 0);
     for (ULONG i = 0; i < a->MapRegisters; i++)
         if (a->Regs[i].Allocated)
             busy |= 16;
     if (busy) {
         KmLog(a->Runtime, KMRIG_LOG_ERROR,
-              "PutDmaAdapter(%p) with %ld common buffer(s), %ld scatter/gather list(s)%s%s%s "
+              "PutDmaAdapter(%p) with %ld common buffer(s), %ld scatter/gather list(s)%s%s%s%s "
               "outstanding",
               (void *)a, (long)a->CommonBuffers, (long)a->ScatterGatherLists,
               a->ChannelOwned ? ", the adapter channel" : "",
               !IsListEmpty(&a->Waiters) ? ", waiting channel requests" : "",
-              busy & 16 ? ", map registers" : "");
+              busy & 16 ? ", map registers" : "",
+              busy & 32 ? ", a system DMA transfer not flushed" : "");
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, KMRIG_VF_DMA_ADAPTER_BUSY, (ULONG_PTR)a,
                      busy, (ULONG_PTR) "PutDmaAdapter");
     }
-    HalpUnmapBus(a->Runtime->Hal, a->Aperture, NULL, HALP_MAP_APERTURE, 0);
+    HalpUnmapBus(h, a->Aperture, NULL, HALP_MAP_APERTURE, 0);
     a->Magic = 0;
+    free(a->Bounce);
     free(a->Regs);
     free(a);
+}
+
+/* Map registers for a transfer of up to MaximumLength bytes at any page offset. */
+static ULONG HalpMapRegistersFor(PDEVICE_DESCRIPTION d)
+{
+    ULONG n = d->MaximumLength ? BYTES_TO_PAGES(d->MaximumLength) + 1 : 1;
+    return n > HALP_MAX_MAP_REGISTERS ? HALP_MAX_MAP_REGISTERS : n;
+}
+
+/* A new adapter with n map registers (and, for system DMA, their bounce pages). */
+static HALP_ADAPTER *HalpNewAdapter(struct kmrig_runtime *rt, PDEVICE_DESCRIPTION d,
+                                    PDEVICE_OBJECT Pdo, ULONG n, BOOLEAN System)
+{
+    HALP_ADAPTER *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->Regs = calloc(n, sizeof *a->Regs);
+    if (System)
+        a->Bounce = aligned_alloc(PAGE_SIZE, (SIZE_T)n * PAGE_SIZE);
+    if (!a->Regs || (System && !a->Bounce) ||
+        !NT_SUCCESS(HalpMapBus(rt->Hal, (SIZE_T)n * PAGE_SIZE, NULL, HALP_MAP_APERTURE, a,
+                               System ? 0xFFFFFFFFull : UINT64_MAX, &a->Aperture))) {
+        free(a->Bounce);
+        free(a->Regs);
+        free(a);
+        return NULL;
+    }
+    a->Dma.Version = 1;
+    a->Dma.Size = sizeof(DMA_ADAPTER);
+    a->Dma.DmaOperations = &HalpDmaOperations;
+    a->Magic = HALP_ADAPTER_MAGIC;
+    a->Runtime = rt;
+    a->Desc = *d;
+    a->Device = Pdo;
+    a->MapRegisters = n;
+    a->System = System;
+    KeInitializeSpinLock(&a->Lock);
+    InitializeListHead(&a->Waiters);
+    return a;
+}
+
+/* A system DMA channel's adapter, shared by everyone who asks for that channel. */
+static PDMA_ADAPTER HalpGetSystemAdapter(struct kmrig_runtime *rt, PDEVICE_OBJECT Pdo,
+                                         PDEVICE_DESCRIPTION d, PULONG NumberOfMapRegisters)
+{
+    HALP_STATE *h = rt->Hal;
+    if (d->DmaChannel >= HALP_SYSDMA_CHANNELS) {
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "IoGetDmaAdapter: system DMA channel %u does not exist (the controller has %u)",
+              (unsigned)d->DmaChannel, HALP_SYSDMA_CHANNELS);
+        return NULL;
+    }
+    if (d->DmaWidth != Width8Bits) {
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "IoGetDmaAdapter: system DMA channel %u moves bytes; DmaWidth %d is not supported",
+              (unsigned)d->DmaChannel, (int)d->DmaWidth);
+        return NULL;
+    }
+    if (!HalpFindSysdma(rt)) {
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "IoGetDmaAdapter: system (slave) DMA, channel %u: the target has no system DMA "
+              "controller (no KMRIG\\SYSDMA in its enumeration ROM)",
+              (unsigned)d->DmaChannel);
+        return NULL;
+    }
+    ULONG want = HalpMapRegistersFor(d);
+    pthread_mutex_lock(&h->Lock);
+    HALP_ADAPTER *a = h->SystemAdapters[d->DmaChannel];
+    if (!a) {
+        /* Sized for the first caller's MaximumLength (at least 64 KiB worth). */
+        a = HalpNewAdapter(rt, d, Pdo, want > 17 ? want : 17, TRUE);
+        if (a) {
+            a->Channel = d->DmaChannel;
+            a->ChannelRegs = h->SysdmaBase + KMRIG_SYSDMA_CH(d->DmaChannel);
+            h->SystemAdapters[d->DmaChannel] = a;
+        }
+    } else if (a->Desc.AutoInitialize != d->AutoInitialize) {
+        KmLog(rt, KMRIG_LOG_WARN,
+              "IoGetDmaAdapter: system DMA channel %u is shared; AutoInitialize stays %s as its "
+              "first caller asked",
+              (unsigned)d->DmaChannel, a->Desc.AutoInitialize ? "on" : "off");
+    }
+    if (a)
+        a->References++;
+    pthread_mutex_unlock(&h->Lock);
+    if (!a)
+        return NULL;
+    *NumberOfMapRegisters = want < a->MapRegisters ? want : a->MapRegisters;
+    return &a->Dma;
 }
 
 PDMA_ADAPTER NTAPI IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
@@ -458,36 +795,12 @@ PDMA_ADAPTER NTAPI IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
               d ? (unsigned)d->Version : 0);
         return NULL;
     }
-    if (!d->Master) {
-        KmLog(rt, KMRIG_LOG_ERROR,
-              "IoGetDmaAdapter: system (slave) DMA, channel %u: this target has no system DMA "
-              "controller kmrig drives yet; only bus-master adapters are available",
-              (unsigned)d->DmaChannel);
-        return NULL;
-    }
-    HALP_ADAPTER *a = calloc(1, sizeof *a);
+    if (!d->Master)
+        return HalpGetSystemAdapter(rt, PhysicalDeviceObject, d, NumberOfMapRegisters);
+    ULONG n = HalpMapRegistersFor(d);
+    HALP_ADAPTER *a = HalpNewAdapter(rt, d, PhysicalDeviceObject, n, FALSE);
     if (!a)
         return NULL;
-    ULONG n = d->MaximumLength ? BYTES_TO_PAGES(d->MaximumLength) + 1 : 1;
-    if (n > HALP_MAX_MAP_REGISTERS)
-        n = HALP_MAX_MAP_REGISTERS;
-    a->Regs = calloc(n, sizeof *a->Regs);
-    if (!a->Regs || !NT_SUCCESS(HalpMapBus(rt->Hal, (SIZE_T)n * PAGE_SIZE, NULL, HALP_MAP_APERTURE,
-                                           a, UINT64_MAX, &a->Aperture))) {
-        free(a->Regs);
-        free(a);
-        return NULL;
-    }
-    a->Dma.Version = 1;
-    a->Dma.Size = sizeof(DMA_ADAPTER);
-    a->Dma.DmaOperations = &HalpDmaOperations;
-    a->Magic = HALP_ADAPTER_MAGIC;
-    a->Runtime = rt;
-    a->Desc = *d;
-    a->Device = PhysicalDeviceObject;
-    a->MapRegisters = n;
-    KeInitializeSpinLock(&a->Lock);
-    InitializeListHead(&a->Waiters);
     *NumberOfMapRegisters = n;
     return &a->Dma;
 }

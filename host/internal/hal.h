@@ -82,6 +82,7 @@ typedef struct _HALP_WINDOW {
 #define HALP_DMA_READ 1u  /* the device may read (WriteToDevice) */
 #define HALP_DMA_WRITE 2u /* the device may write */
 #define HALP_MAX_MAP_REGISTERS 256u
+#define HALP_SYSDMA_CHANNELS 2u /* channels of the reference system DMA controller */
 
 typedef struct _HALP_MAPREG {
     PUCHAR HostPage; /* host page this register maps */
@@ -137,6 +138,12 @@ typedef struct _HALP_STATE {
     atomic_uint PendingFaultCount; /* peeked without the lock by HalpReportDmaFaults */
     ULONG UnreportedFaults;
 
+    /* The system DMA controller (found in the enumeration ROM at the first system DMA
+     * IoGetDmaAdapter) and its channels' adapters. Lock. */
+    int SysdmaProbed;     /* 0 not yet, 1 found, -1 the target has none */
+    ULONGLONG SysdmaBase; /* its register window (memory space) */
+    struct _HALP_ADAPTER *SystemAdapters[HALP_SYSDMA_CHANNELS];
+
     atomic_ullong BusErrors; /* accesses that failed */
     atomic_ullong Polls;
 } HALP_STATE;
@@ -152,7 +159,8 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
 
-/* A DMA adapter (bus master). The DMA_ADAPTER comes first: drivers get its address. */
+/* A DMA adapter: a bus master, or a system DMA channel (System). The DMA_ADAPTER comes first:
+ * drivers get its address. */
 #define HALP_ADAPTER_MAGIC 0x41444150u /* 'PADA' */
 
 typedef struct _HALP_CHANNEL_WAIT {
@@ -180,6 +188,21 @@ typedef struct _HALP_ADAPTER {
     ULONG OwnerCount;
     LONG CommonBuffers;
     LONG ScatterGatherLists;
+    /* System (slave) DMA: the adapter is a channel of the system DMA controller, one adapter
+     * per channel shared by every IoGetDmaAdapter for it. Its map registers stand for pages of a
+     * bounce buffer (contiguous on the bus) unless the transfer's buffer already is. */
+    BOOLEAN System;
+    ULONG Channel;
+    ULONGLONG ChannelRegs; /* bus (memory space) address of the channel's registers */
+    LONG References;       /* IoGetDmaAdapter calls not yet matched by PutDmaAdapter */
+    PUCHAR Bounce;         /* MapRegisters pages */
+    struct {               /* what MapTransfer programmed, until FlushAdapterBuffers */
+        BOOLEAN Active, Bounced, ToDevice;
+        PUCHAR Va;
+        ULONG Length;
+        PHALP_MAPREG Regs;
+        ULONG Count;
+    } Xfer;
 } HALP_ADAPTER;
 
 /* The link's DMA handler: a device access to host memory at a bus address. */

@@ -92,7 +92,7 @@ static void test_io_get_dma_adapter_gives_a_bus_master_adapter(void **state)
     d.Version = 4;
     assert_null(IoGetDmaAdapter(NULL, &d, &n));
     d.Version = 0;
-    d.Master = FALSE; /* system DMA: no controller driven yet */
+    d.Master = FALSE; /* system DMA: the loop target has no system DMA controller */
     assert_null(IoGetDmaAdapter(NULL, &d, &n));
     assert_null(IoGetDmaAdapter(NULL, NULL, &n));
     /* A huge MaximumLength is capped, not refused. */
