@@ -88,6 +88,8 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
                 break; /* NT: a level chain stops at the first ISR that claims */
         }
     }
+    if (ln->Mode == LevelSensitive) /* the level flow's EOI (a no-op without a link profile) */
+        kmrig_link_irq_ack(h->Link, ln->Line);
     ln->Services++;
     ln->UnclaimedRun = claimed ? 0 : ln->UnclaimedRun + 1;
     ULONG run = ln->UnclaimedRun;
