@@ -152,8 +152,10 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         (!ops->now || !ops->advance || !l->info.clock_hz))
         rc = KMRIG_LINK_EINVAL;
     if (rc == KMRIG_LINK_OK && profile && !l->info.virtual_time) {
-        say(err, n, "target '%s': a link profile needs a virtual-time target (sim, loop); this "
-                    "one has real link timing%s", uri, "");
+        say(err, n,
+            "target '%s': a link profile needs a virtual-time target (sim, loop); this "
+            "one has real link timing%s",
+            uri, "");
         ops->close(l);
         rc = KMRIG_LINK_EINVAL;
     } else if (rc == KMRIG_LINK_OK && (rc = link_prof_open(l, profile)) != KMRIG_LINK_OK) {
@@ -401,8 +403,8 @@ uint64_t kmrig_link_dma_cycle(const struct kmrig_link *l)
     return l->dma_cycle;
 }
 
-int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
-                      size_t size, uint64_t issue, uint64_t *done)
+int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size,
+                      uint64_t issue, uint64_t *done)
 {
     l->dma_cycle = issue;
     *done = l->prof ? link_prof_dma(l, write, size, issue) : issue;

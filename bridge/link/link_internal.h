@@ -37,8 +37,8 @@ int link_prof_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned
                    uint32_t *value, uint64_t *ts);
 int link_prof_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
                     uint32_t value, uint64_t *ts);
-int link_prof_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
-                  uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts);
+int link_prof_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size, uint32_t mask,
+                  uint32_t value, uint32_t *old, uint64_t *ts);
 int link_prof_irq_pending(struct kmrig_link *l, uint32_t *lines);
 int link_prof_irq_control(struct kmrig_link *l, unsigned line, enum kmrig_irq_op op);
 void link_prof_irq_ack(struct kmrig_link *l, unsigned line);

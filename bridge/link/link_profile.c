@@ -102,7 +102,7 @@ struct link_prof {
     struct prof_posted q[PROF_QUEUE];
     unsigned qhead, qcount;
     struct prof_report r[PROF_REPORTS];
-    unsigned rcount; /* sorted by at */
+    unsigned rcount;     /* sorted by at */
     uint32_t dev_active; /* the device's pending-and-unmasked lines as last seen */
     uint32_t view;       /* lines the host has been told about and not consumed */
     uint64_t tag_free[PROF_TAGS];
@@ -250,7 +250,8 @@ static void prof_due(struct kmrig_link *l)
                 uint32_t a = 0;
                 /* The EOI reports a line that is still pending again (section 7). */
                 if (rc == KMRIG_LINK_OK && e.op == KMRIG_IRQ_EOI &&
-                    l->ops->irq_pending(l, &a) == KMRIG_LINK_OK && (a & p->dev_active) >> e.line & 1)
+                    l->ops->irq_pending(l, &a) == KMRIG_LINK_OK &&
+                    (a & p->dev_active) >> e.line & 1)
                     prof_report(l, e.line, 1);
             } else {
                 uint64_t ts;
@@ -329,7 +330,8 @@ int link_prof_take_arg(char *args, unsigned *index, char *err, size_t n)
                     break;
             if (i == PROF_COUNT) {
                 if (err && n)
-                    snprintf(err, n, "unknown link profile '%.*s' (profiles: ideal pcie ft245 uart)",
+                    snprintf(err, n,
+                             "unknown link profile '%.*s' (profiles: ideal pcie ft245 uart)",
                              (int)(len - 8), tok + 8);
                 rc = KMRIG_LINK_EINVAL;
             } else {
@@ -391,15 +393,15 @@ int link_prof_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned
 int link_prof_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
                     uint32_t value, uint64_t *ts)
 {
-    struct prof_posted e = {.addr = addr, .value = value, .space = (uint8_t)space,
-                            .size = (uint8_t)size};
+    struct prof_posted e = {
+        .addr = addr, .value = value, .space = (uint8_t)space, .size = (uint8_t)size};
     int rc = prof_post(l, &e, frame_wire(l->prof, KMRIG_PROTO_T_WRITE, 0), size);
     *ts = e.at; /* when it will take effect */
     return rc;
 }
 
-int link_prof_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
-                  uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts)
+int link_prof_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size, uint32_t mask,
+                  uint32_t value, uint32_t *old, uint64_t *ts)
 {
     struct link_prof *p = l->prof;
     /* PCIe: an AtomicOp compare-and-swap request carries two operands. */
@@ -471,8 +473,8 @@ uint64_t link_prof_dma(struct kmrig_link *l, int write, size_t size, uint64_t is
     } else {
         uint64_t a = prof_send(p, 1, t, frame_wire(p, KMRIG_PROTO_T_DMA_WR_REQ, size), size);
         /* PCIe: a posted memory write needs no answer; elsewhere DMA_WR_RSP frees the tag. */
-        p->tag_free[tag] =
-            p->kind == PK_PCIE ? a
+        p->tag_free[tag] = p->kind == PK_PCIE
+                               ? a
                                : prof_send(p, 0, a, frame_wire(p, KMRIG_PROTO_T_DMA_WR_RSP, 0), 0);
         done = t; /* posted: the port acknowledges the peripheral at once */
     }

@@ -114,8 +114,7 @@ static inline VOID KmTraceAccess(struct kmrig_runtime *rt, BOOLEAN Write, unsign
 static inline VOID KmTraceLine(struct kmrig_runtime *rt, BOOLEAN Eoi, ULONG Line)
 {
     if (KM_TRACE_ON(rt))
-        KmpTraceRecord(rt, Eoi ? KmTraceKindEoi : KmTraceKindIrq, KiNowNs(rt), 0, NULL, Line, 0,
-                       0);
+        KmpTraceRecord(rt, Eoi ? KmTraceKindEoi : KmTraceKindIrq, KiNowNs(rt), 0, NULL, Line, 0, 0);
 }
 
 /* From the link's DMA handler: no clock reads there; Cycle is the request's issue cycle. */

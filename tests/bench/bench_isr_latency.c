@@ -46,9 +46,10 @@ int main(int argc, char **argv)
 {
     ULONG ticks = argc > 1 ? (ULONG)atoi(argv[1]) : 200;
     static const char *const profiles[] = {"ideal", "pcie", "ft245", "uart"};
-    printf("ISR latency, interrupt controller timestamp -> ISR entry, %u expiries of a 1.013 ms timer "
-           "(sim, %u MHz, 1 processor)\n",
-           (unsigned)ticks, KMRIG_SOC_CLOCK_HZ / 1000000);
+    printf(
+        "ISR latency, interrupt controller timestamp -> ISR entry, %u expiries of a 1.013 ms timer "
+        "(sim, %u MHz, 1 processor)\n",
+        (unsigned)ticks, KMRIG_SOC_CLOCK_HZ / 1000000);
     printf("%-8s %10s %10s %10s %10s   %10s %10s %10s %10s\n", "profile", "min cyc", "p50 cyc",
            "p99 cyc", "max cyc", "min us", "p50 us", "p99 us", "max us");
     for (unsigned p = 0; p < 4; p++) {

@@ -95,14 +95,13 @@ static void run(const char *path, unsigned cap, struct kmrig_trace_summary *s)
     KeSetTimerEx(&d->Timer, due, 0, &d->TimerDpc);
 #ifdef TRACE_ON_SIM
     WRITE_REGISTER_ULONG(d->Regs + KMRIG_TIMER_LOAD / 4, 50 * 50); /* 50 us */
-    WRITE_REGISTER_ULONG(d->Regs + KMRIG_TIMER_CTRL / 4, KMRIG_TIMER_CTRL_EN |
-                                                             KMRIG_TIMER_CTRL_PERIODIC |
-                                                             KMRIG_TIMER_CTRL_IRQ_EN);
+    WRITE_REGISTER_ULONG(d->Regs + KMRIG_TIMER_CTRL / 4,
+                         KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_PERIODIC | KMRIG_TIMER_CTRL_IRQ_EN);
     kmrig_runtime_run_for(rt, 500000 + 25000); /* 10 expiries */
     WRITE_REGISTER_ULONG(d->Regs + KMRIG_TIMER_CTRL / 4, 0);
 #else
-    WRITE_REGISTER_ULONG(d->Regs + 3, line);  /* TIMER_LINE */
-    WRITE_REGISTER_ULONG(d->Regs + 2, 1000);  /* TIMER: the first edge */
+    WRITE_REGISTER_ULONG(d->Regs + 3, line); /* TIMER_LINE */
+    WRITE_REGISTER_ULONG(d->Regs + 2, 1000); /* TIMER: the first edge */
     kmrig_runtime_run_for(rt, 500000);
 #endif
     assert_int_equal(d->Isrs, 10);
