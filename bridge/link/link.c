@@ -1,21 +1,10 @@
 /* The link core: the transport registry, open/close, argument checks, the lock, time
  * conversion and statistics (kmrig/link.h). */
-#include <kmrig/link.h>
+#include "link_internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct kmrig_link {
-    const struct kmrig_link_ops *ops;
-    pthread_mutex_t lock;
-    struct kmrig_link_info info;
-    struct kmrig_link_stats stats;
-    kmrig_link_dma_fn dma_fn;
-    void *dma_ctx;
-    void *priv;
-};
 
 extern const struct kmrig_link_ops kmrig_link_loop_ops;
 extern const struct kmrig_link_ops kmrig_link_null_ops;
@@ -121,10 +110,18 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
     }
     const char *colon = strchr(uri, ':');
     size_t len = colon ? (size_t)(colon - uri) : strlen(uri);
-    const char *args = colon ? colon + 1 : "";
+    const char *uargs = colon ? colon + 1 : "";
     /* "tcp://host" style: drop the slashes after the scheme. */
-    while (colon && *args == '/')
-        args++;
+    while (colon && *uargs == '/')
+        uargs++;
+    /* "profile=NAME" is the core's (the link's timing model); the rest is the transport's. */
+    char args[512];
+    unsigned profile = 0;
+    if (strlen(uargs) >= sizeof args) {
+        say(err, n, "target '%s': arguments too long%s", uri, "");
+        return KMRIG_LINK_EINVAL;
+    }
+    strcpy(args, uargs);
     const struct kmrig_link_ops *ops = NULL;
     for (size_t i = 0; i < NTRANSPORTS; i++)
         if (strlen(transport(i)->name) == len && !strncmp(transport(i)->name, uri, len))
@@ -137,6 +134,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         say(err, n, "target '%s': not built: %s", uri, ops->missing);
         return KMRIG_LINK_ENOTBUILT;
     }
+    if (link_prof_take_arg(args, &profile, err, n) != KMRIG_LINK_OK)
+        return KMRIG_LINK_EINVAL;
     struct kmrig_link *l = calloc(1, sizeof *l);
     if (!l)
         return KMRIG_LINK_ENOMEM;
@@ -152,6 +151,16 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
     if (rc == KMRIG_LINK_OK && l->info.virtual_time &&
         (!ops->now || !ops->advance || !l->info.clock_hz))
         rc = KMRIG_LINK_EINVAL;
+    if (rc == KMRIG_LINK_OK && profile && !l->info.virtual_time) {
+        say(err, n,
+            "target '%s': a link profile needs a virtual-time target (sim, loop); this "
+            "one has real link timing%s",
+            uri, "");
+        ops->close(l);
+        rc = KMRIG_LINK_EINVAL;
+    } else if (rc == KMRIG_LINK_OK && (rc = link_prof_open(l, profile)) != KMRIG_LINK_OK) {
+        ops->close(l);
+    }
     if (rc != KMRIG_LINK_OK) {
         if (err && n && !err[0])
             snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
@@ -174,6 +183,7 @@ void kmrig_link_close(struct kmrig_link *l)
         return;
     pthread_mutex_lock(&l->lock);
     l->ops->close(l);
+    link_prof_close(l);
     pthread_mutex_unlock(&l->lock);
     pthread_mutex_destroy(&l->lock);
     free(l->priv);
@@ -222,7 +232,8 @@ int kmrig_link_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigne
     pthread_mutex_lock(&l->lock);
     l->stats.reads++;
     if (rc == KMRIG_LINK_OK)
-        rc = l->ops->read(l, space, addr, size, value, &t);
+        rc = l->prof ? link_prof_read(l, space, addr, size, value, &t)
+                     : l->ops->read(l, space, addr, size, value, &t);
     if (rc != KMRIG_LINK_OK)
         l->stats.errors++;
     pthread_mutex_unlock(&l->lock);
@@ -241,7 +252,8 @@ int kmrig_link_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsign
     pthread_mutex_lock(&l->lock);
     l->stats.writes++;
     if (rc == KMRIG_LINK_OK)
-        rc = l->ops->write(l, space, addr, size, value, &t);
+        rc = l->prof ? link_prof_write(l, space, addr, size, value, &t)
+                     : l->ops->write(l, space, addr, size, value, &t);
     if (rc != KMRIG_LINK_OK)
         l->stats.errors++;
     pthread_mutex_unlock(&l->lock);
@@ -253,7 +265,7 @@ int kmrig_link_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsign
 int kmrig_link_irq_pending(struct kmrig_link *l, uint32_t *lines)
 {
     pthread_mutex_lock(&l->lock);
-    int rc = l->ops->irq_pending(l, lines);
+    int rc = l->prof ? link_prof_irq_pending(l, lines) : l->ops->irq_pending(l, lines);
     pthread_mutex_unlock(&l->lock);
     if (rc != KMRIG_LINK_OK)
         *lines = 0;
@@ -266,8 +278,48 @@ int kmrig_link_irq_control(struct kmrig_link *l, unsigned line, enum kmrig_irq_o
         return KMRIG_LINK_EINVAL;
     pthread_mutex_lock(&l->lock);
     l->stats.irq_ops++;
-    int rc = l->ops->irq_control(l, line, op);
+    int rc = l->prof ? link_prof_irq_control(l, line, op) : l->ops->irq_control(l, line, op);
     pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+void kmrig_link_irq_ack(struct kmrig_link *l, unsigned line)
+{
+    if (!l->prof || line >= l->info.irq_lines)
+        return;
+    pthread_mutex_lock(&l->lock);
+    l->stats.irq_ops++;
+    link_prof_irq_ack(l, line);
+    pthread_mutex_unlock(&l->lock);
+}
+
+int kmrig_link_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned size,
+                   uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts)
+{
+    uint64_t t = 0;
+    *old = 0;
+    int rc = check_access(space, addr, size);
+    if (size < 4) {
+        mask &= (1u << (8 * size)) - 1;
+        value &= (1u << (8 * size)) - 1;
+    }
+    pthread_mutex_lock(&l->lock);
+    l->stats.reads++;
+    if (rc == KMRIG_LINK_OK && l->prof) {
+        l->stats.writes += mask != 0;
+        rc = link_prof_rmw(l, space, addr, size, mask, value, old, &t);
+    } else if (rc == KMRIG_LINK_OK) {
+        rc = l->ops->read(l, space, addr, size, old, &t);
+        if (rc == KMRIG_LINK_OK && mask) {
+            l->stats.writes++;
+            rc = l->ops->write(l, space, addr, size, (*old & ~mask) | (value & mask), &t);
+        }
+    }
+    if (rc != KMRIG_LINK_OK)
+        l->stats.errors++;
+    pthread_mutex_unlock(&l->lock);
+    if (ts)
+        *ts = t;
     return rc;
 }
 
@@ -314,7 +366,8 @@ uint64_t kmrig_link_advance(struct kmrig_link *l, uint64_t cycles, int stop_on_i
     if (!l->ops->advance || !cycles)
         return 0;
     pthread_mutex_lock(&l->lock);
-    uint64_t done = l->ops->advance(l, cycles, stop_on_irq);
+    uint64_t done = l->prof ? link_prof_advance(l, cycles, stop_on_irq)
+                            : l->ops->advance(l, cycles, stop_on_irq);
     l->stats.advanced_cycles += done;
     pthread_mutex_unlock(&l->lock);
     return done;
@@ -322,10 +375,10 @@ uint64_t kmrig_link_advance(struct kmrig_link *l, uint64_t cycles, int stop_on_i
 
 uint64_t kmrig_link_next_event(struct kmrig_link *l)
 {
-    if (!l->ops->next_event)
+    if (!l->ops->next_event && !l->prof)
         return UINT64_MAX;
     pthread_mutex_lock(&l->lock);
-    uint64_t n = l->ops->next_event(l);
+    uint64_t n = l->prof ? link_prof_next_event(l) : l->ops->next_event(l);
     pthread_mutex_unlock(&l->lock);
     return n;
 }
@@ -340,6 +393,21 @@ void kmrig_link_set_dma_handler(struct kmrig_link *l, kmrig_link_dma_fn fn, void
 
 int kmrig_link_dma(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size)
 {
+    uint64_t done;
+    return kmrig_link_dma_at(l, write, bus_addr, data, size, l->ops->now ? l->ops->now(l) : 0,
+                             &done);
+}
+
+uint64_t kmrig_link_dma_cycle(const struct kmrig_link *l)
+{
+    return l->dma_cycle;
+}
+
+int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size,
+                      uint64_t issue, uint64_t *done)
+{
+    l->dma_cycle = issue;
+    *done = l->prof ? link_prof_dma(l, write, size, issue) : issue;
     int rc = l->dma_fn ? l->dma_fn(l->dma_ctx, write, bus_addr, data, size) : KMRIG_LINK_EBUS;
     if (write)
         l->stats.dma_writes++;

@@ -20,7 +20,8 @@
  *                                           bits 15:8 = 1 + the line to raise when done (0: none)
  *           memory 0x0001_0030  DMA_STATUS  r: 0 done, 1 DMA fault (bus error), 2 bad request
  *         The DMA engine runs in the cycles of the CTRL write, one cycle per 4 bytes, in chunks
- *         of up to 256 bytes through the link's DMA handler.
+ *         of up to 256 bytes through the link's DMA handler (kmrig_link_dma_at: with a link
+ *         profile the requests are pipelined and the engine ends when the last one is done).
  *         An interrupt unit with 8 lines behaves as the reference SoC's (docs/rtl.md, intc):
  *         reset all masked, level by default, edge lines latch until EOI, timestamps of the
  *         last rising edge.
@@ -95,22 +96,30 @@ static void loop_dma(struct kmrig_link *link, struct loop *s, uint32_t ctrl)
         s->dma_status = 2;
         return;
     }
+    /* Requests are issued one per (n + 3) / 4 cycles; the engine is done when the last is. */
+    uint64_t issue = s->now, end = s->now;
     for (uint32_t off = 0; off < s->dma_len && !s->dma_status;) {
         size_t n = s->dma_len - off < sizeof chunk ? s->dma_len - off : sizeof chunk;
         int rc = KMRIG_LINK_OK;
+        uint64_t ready = issue, done = issue;
         if (op == 1 || op == 2)
-            rc = kmrig_link_dma(link, 0, (uint64_t)s->dma_src + off, chunk, n);
+            rc = kmrig_link_dma_at(link, 0, (uint64_t)s->dma_src + off, chunk, n, issue, &ready);
         else
             memcpy(chunk, s->mem + s->dma_src + off, n);
+        done = ready;
         if (rc == KMRIG_LINK_OK && op == 2)
             memcpy(s->mem + s->dma_dst + off, chunk, n);
         else if (rc == KMRIG_LINK_OK)
-            rc = kmrig_link_dma(link, 1, (uint64_t)s->dma_dst + off, chunk, n);
+            rc = kmrig_link_dma_at(link, 1, (uint64_t)s->dma_dst + off, chunk, n, ready, &done);
         if (rc != KMRIG_LINK_OK)
             s->dma_status = 1;
-        loop_move(s, s->now + (n + 3) / 4);
+        issue += (n + 3) / 4;
+        uint64_t last = done > issue ? done : issue;
+        if (last > end)
+            end = last;
         off += (uint32_t)n;
     }
+    loop_move(s, end);
     if (done_line)
         loop_set_input(s, s->input | (1u << ((done_line - 1) % LOOP_LINES)));
 }

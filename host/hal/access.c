@@ -2,6 +2,7 @@
  * instance's target. Each access is a delivery point: the time it took is accounted (timers,
  * quantum, budget), the interrupt lines are polled, and what became due runs. */
 #include "hal.h"
+#include "trace.h"
 
 #include <stdio.h>
 
@@ -50,6 +51,7 @@ static ULONG HalpBusRead(struct kmrig_runtime *rt, unsigned Space, ULONGLONG Add
         HalpAccessFailed(rt, rc, FALSE, Space, Addr, Size, Routine);
     else
         v = value;
+    KmTraceAccess(rt, FALSE, Space, Addr, Size, v);
     if (rt->Config.log_level >= KMRIG_LOG_IO)
         KmLog(rt, KMRIG_LOG_IO, "@%llu %s %s 0x%llx/%u -> 0x%x", (unsigned long long)ts, Routine,
               Space == KMRIG_SPACE_IO ? "port" : "bus", Addr, Size, (unsigned)v);
@@ -69,6 +71,7 @@ static void HalpBusWrite(struct kmrig_runtime *rt, unsigned Space, ULONGLONG Add
     int rc = kmrig_link_write(h->Link, Space, Addr, Size, Value, &ts);
     if (rc != KMRIG_LINK_OK)
         HalpAccessFailed(rt, rc, TRUE, Space, Addr, Size, Routine);
+    KmTraceAccess(rt, TRUE, Space, Addr, Size, Value);
     if (rt->Config.log_level >= KMRIG_LOG_IO)
         KmLog(rt, KMRIG_LOG_IO, "@%llu %s %s 0x%llx/%u <- 0x%x", (unsigned long long)ts, Routine,
               Space == KMRIG_SPACE_IO ? "port" : "bus", Addr, Size, (unsigned)Value);

@@ -4,6 +4,7 @@
  * KeFlushIoBuffers. The scheme is in host/internal/hal.h. */
 #define _GNU_SOURCE
 #include "hal.h"
+#include "trace.h"
 #include "vf.h"
 
 #include <stdlib.h>
@@ -121,6 +122,7 @@ int HalpDmaAccess(void *ctx, int write, uint64_t bus, void *data, size_t size)
     HALP_STATE *h = ctx;
     ULONG need = write ? HALP_DMA_WRITE : HALP_DMA_READ;
     const char *why = NULL;
+    KmTraceDma(h->Runtime, write, bus, size, kmrig_link_dma_cycle(h->Link));
     pthread_mutex_lock(&h->DmaLock); /* (the link's lock is held: never call the link here) */
     /* Check the whole range first: a faulting access touches no host memory at all. */
     ULONGLONG at = bus;

@@ -2,6 +2,7 @@
  * service routine that runs KINTERRUPT chains, KeSynchronizeExecution. The scheme is in
  * host/internal/hal.h. */
 #include "hal.h"
+#include "trace.h"
 #include "vf.h"
 
 #include <stdlib.h>
@@ -49,6 +50,7 @@ BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt)
         lines &= lines - 1;
         if (atomic_fetch_or(&h->Requested, 1u << l) & (1u << l))
             continue; /* requested already, not serviced yet */
+        KmTraceLine(rt, FALSE, l);
         KiRequestInterrupt(rt, h->Lines[l].Processor, h->Lines[l].Vector);
         any = TRUE;
     }
@@ -77,7 +79,7 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
             first = i;
         KIRQL old = KiRaiseIrql(t, i->SynchronizeIrql);
         KeAcquireSpinLockAtDpcLevel(i->ActualLock);
-        BOOLEAN r = i->ServiceRoutine(i, i->ServiceContext);
+        BOOLEAN r = KmTraceIsr(rt, i->ServiceRoutine, i, i->ServiceContext, ln->Line);
         KeReleaseSpinLockFromDpcLevel(i->ActualLock);
         t->Prcb->Irql = old;
         i->ServiceCount++;
@@ -88,11 +90,14 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
                 break; /* NT: a level chain stops at the first ISR that claims */
         }
     }
+    if (ln->Mode == LevelSensitive) /* the level flow's EOI (a no-op without a link profile) */
+        kmrig_link_irq_ack(h->Link, ln->Line);
     ln->Services++;
     ln->UnclaimedRun = claimed ? 0 : ln->UnclaimedRun + 1;
     ULONG run = ln->UnclaimedRun;
     BOOLEAN chained = first && first->InterruptListEntry.Flink != &ln->Chain;
     pthread_rwlock_unlock(&h->ChainLock);
+    KmTraceLine(rt, TRUE, ln->Line);
     atomic_fetch_and(&h->InService, ~bit);
     if (!claimed && first && ln->Mode == Latched)
         KmLog(rt, KMRIG_LOG_WARN, "interrupt on line %u: no ISR claimed it", (unsigned)ln->Line);

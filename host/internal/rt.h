@@ -34,6 +34,7 @@ struct kmrig_runtime {
     struct _HALP_STATE *Hal;            /* HAL: the link, I/O windows, interrupt lines, DMA */
     struct _IOP_STATE *Io;              /* I/O manager */
     struct _OBP_NAMESPACE *ObNamespace; /* object name space (host/ob/namespace.c, set up by Io) */
+    struct _KMP_TRACE *Trace;           /* event trace (host/rig/trace.c); NULL: off */
 };
 
 /* The instance of the calling runtime thread; NULL on a thread that is not attached. */

@@ -16,6 +16,7 @@
  * documented pattern, so the check cannot be made at return alone).
  */
 #include "io.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -403,7 +404,7 @@ NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     sl->DeviceObject = DeviceObject;
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
     if (!vf)
-        return dispatch(DeviceObject, Irp);
+        return KmTraceDispatch(rt, dispatch, DeviceObject, Irp, sl->MajorFunction);
 
     PIOP_STATE io = IopState(rt);
     PIOP_CALL_FRAME f = calloc(1, sizeof *f);
@@ -422,7 +423,7 @@ NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
     pthread_mutex_unlock(&io->VfLock);
     KIRQL before = KeGetCurrentIrql();
-    NTSTATUS status = dispatch(DeviceObject, Irp);
+    NTSTATUS status = KmTraceDispatch(rt, dispatch, DeviceObject, Irp, sl->MajorFunction);
     KIRQL after = KeGetCurrentIrql();
     if (after != before)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_IRQL_CHANGED,

@@ -4,6 +4,7 @@
  * DPC requests, the one-second I/O timer, controller objects.
  */
 #include "io.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static VOID IopCallStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PDEVOBJ_EXTENSION x = DeviceObject->DeviceObjectExtension;
     x->StartIoCount++;
-    DeviceObject->DriverObject->DriverStartIo(DeviceObject, Irp);
+    KmTraceStartIo(IopRuntime(), DeviceObject->DriverObject->DriverStartIo, DeviceObject, Irp);
     x->StartIoCount--;
     while (x->StartIoCount == 0 && (x->StartIoFlags & IOP_SIO_START_NEXT)) {
         ULONG f = x->StartIoFlags;
@@ -181,6 +182,14 @@ static VOID NTAPI IopWorkItemWorker(PVOID Parameter)
     ObfDereferenceObject(d);
 }
 
+static VOID NTAPI IopWorkItemTraced(PVOID Parameter)
+{
+    PIO_WORKITEM w = Parameter;
+    KmTraceWorkItem(IopRuntime(),
+                    w->RoutineEx ? (const void *)w->RoutineEx : (const void *)w->Routine,
+                    IopWorkItemWorker, Parameter);
+}
+
 static VOID IopQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE Routine,
                              PIO_WORKITEM_ROUTINE_EX RoutineEx, WORK_QUEUE_TYPE QueueType,
                              PVOID Context)
@@ -191,7 +200,7 @@ static VOID IopQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE Routi
     IoWorkItem->Routine = Routine;
     IoWorkItem->RoutineEx = RoutineEx;
     IoWorkItem->Context = Context;
-    ExInitializeWorkItem(&IoWorkItem->Item, IopWorkItemWorker, IoWorkItem);
+    ExInitializeWorkItem(&IoWorkItem->Item, IopWorkItemTraced, IoWorkItem);
     ExQueueWorkItem(&IoWorkItem->Item, QueueType);
 }
 

@@ -6,6 +6,7 @@
  * or when its processor goes idle), as documented for KeSetImportanceDpc.
  */
 #include "rt.h"
+#include "trace.h"
 #include "vf.h"
 
 #define KI_DPC_TARGETED(Dpc) ((Dpc)->Number >= MAXIMUM_PROCESSORS)
@@ -152,7 +153,7 @@ VOID KiRetireDpcList(PKTHREAD t)
         Dpc->ProcessorHistory |= (KAFFINITY)1 << p->Number;
         p->DpcRoutineActive = TRUE;
         atomic_store(&p->InDpc, true);
-        routine(Dpc, ctx, a1, a2);
+        KmTraceDpc(t->Runtime, routine, Dpc, ctx, a1, a2);
         p = t->Prcb;
         atomic_store(&p->InDpc, false);
         p->DpcRoutineActive = FALSE;

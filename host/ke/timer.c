@@ -6,6 +6,7 @@
  * called inline) and a periodic timer is set again at due + period.
  */
 #include "rt.h"
+#include "trace.h"
 #include "vf.h"
 
 static void KiUpdateNextDue(struct kmrig_runtime *rt)
@@ -60,6 +61,7 @@ VOID KiExpireTimers(struct kmrig_runtime *rt, ULONGLONG NowNs)
                 &rt->Ke.Prcb[Timer->Processor < rt->Ke.NumberProcessors ? Timer->Processor : 0];
             /* As on NT: the expiry time, low and high 32 bits. */
             ULONGLONG when = rt->Ke.BootSystemTime + due / 100;
+            KmTraceTimerDpcQueued(rt, Timer->Dpc);
             KiQueueDpcOnPrcb(rt, p, Timer->Dpc, (PVOID)(ULONG_PTR)(ULONG)when,
                              (PVOID)(ULONG_PTR)(ULONG)(when >> 32));
         }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "rt.h"
 #include "hal.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,10 +86,15 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     ke->QuantumNs = rt->Config.quantum_ns ? rt->Config.quantum_ns : 10000000;
     ke->TimeQueryCostNs = rt->Config.time_query_cost_ns ? rt->Config.time_query_cost_ns : 50;
     ke->BudgetNs = rt->Config.time_budget_ns;
+    if (!NT_SUCCESS(KmpTraceInitialize(rt))) {
+        free(rt);
+        return -ENOMEM;
+    }
     if (rt->Config.target) {
         int rc = HalpOpenTarget(rt, rt->Config.target);
         if (rc) {
             HalpCloseTarget(rt);
+            KmpTraceShutdown(rt);
             free(rt);
             return rc;
         }
@@ -108,18 +114,21 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     }
     if (!ke->ClockCtx && !rt->Config.clock) {
         HalpCloseTarget(rt);
+        KmpTraceShutdown(rt);
         free(rt);
         return -ENOMEM;
     }
     if (!NT_SUCCESS(KiInitialize(rt))) {
         KiShutdown(rt);
         HalpCloseTarget(rt);
+        KmpTraceShutdown(rt);
         free(rt);
         return -ENOMEM;
     }
     if (!KiAttachHostThread(rt, TRUE)) {
         KiShutdown(rt);
         HalpCloseTarget(rt);
+        KmpTraceShutdown(rt);
         free(rt);
         return -ENOMEM;
     }
@@ -131,6 +140,7 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
         KiDetachHostThread(KiCurrentThread());
         KiShutdown(rt);
         HalpCloseTarget(rt);
+        KmpTraceShutdown(rt);
         free(rt);
         return -ENOMEM;
     }
@@ -147,6 +157,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
                      (ULONG_PTR) "kmrig_runtime_destroy");
     KmpShutdownComponents(rt, KMP_COMPONENTS);
+    KmpTraceShutdown(rt); /* the drivers have unloaded: the trace is complete */
     KiAcquireDispatcherLock(rt);
     rt->Ke.Detached++; /* stopping: nothing must advance or report a deadlock any more */
     KiReleaseDispatcherLock(rt);

@@ -12,6 +12,15 @@
  *     lists every transport this build knows, alphabetically, including those compiled out,
  *     so that opening one says why it is not available instead of "unknown".
  *
+ * Link profiles: a virtual-time target (sim, loop) has no link timing of its own. The URI
+ * argument "profile=NAME" (ideal, pcie, ft245, uart; e.g. "sim:profile=ft245",
+ * "loop:profile=uart") puts the core's timing model of that link between the caller and the
+ * transport (docs/protocol.md, section 12): a read returns when its response would arrive, a
+ * write is posted and reaches the device when its frame would, the host sees an interrupt line
+ * when its EVT_IRQ frame would arrive, and DMA requests (kmrig_link_dma_at) take the link's
+ * latency and bandwidth with up to 8 in flight. Everything is in the device's clock, which the
+ * core runs meanwhile; "ideal" (the default) adds nothing.
+ *
  * Threading: the core holds the link's lock around every hook, so a transport never sees two
  * calls at once. The DMA handler (kmrig_link_set_dma_handler) is called from inside a hook, with
  * the lock held; it must not call back into the link.
@@ -146,6 +155,20 @@ int kmrig_link_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
 int kmrig_link_irq_pending(struct kmrig_link *link, uint32_t *lines);
 int kmrig_link_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
 int kmrig_link_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts);
+/* The host has serviced the event that reported a line (docs/protocol.md, section 7: the level
+ * flow's EOI after the ISR). With a link profile the line is hidden until the device reports it
+ * again and an EOI goes to the device (posted), which reports the line again if it is still
+ * pending; without one (ideal) the host sees the lines' live state and this does nothing. */
+void kmrig_link_irq_ack(struct kmrig_link *link, unsigned line);
+
+/* A locked read-modify-write (RMW frame): reads the old value into *old and, if mask is not 0,
+ * writes (old & ~mask) | (value & mask) in the same locked bus cycle. A failed read skips the
+ * write. Checked as kmrig_link_read. With a link profile it costs one round trip. */
+int kmrig_link_rmw(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                   uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts);
+
+/* The URI name of the link's profile: "ideal", "pcie", "ft245" or "uart". */
+const char *kmrig_link_profile_name(const struct kmrig_link *link);
 
 /* Virtual-time targets: device time in cycles and in ns (cycles * 1e9 / clock_hz, rounded
  * down), advancing, and the next internal event. On other targets now() is 0 and advance()
@@ -164,6 +187,15 @@ void kmrig_link_set_dma_handler(struct kmrig_link *link, kmrig_link_dma_fn fn, v
  * the bus (counts, logs faults, and calls the handler). */
 void *kmrig_link_priv(struct kmrig_link *link);
 int kmrig_link_dma(struct kmrig_link *link, int write, uint64_t bus_addr, void *data, size_t size);
+/* The same for a DMA request that the device issues at cycle `issue` (at or after now; a DMA
+ * engine that queues several requests passes each one's issue cycle). *done receives the cycle
+ * at which the request is done for the peripheral: with a link profile, a read when its data
+ * arrives, a write (posted) when it could be issued (a free tag); without one, `issue`. The
+ * data moves at once; only time is modelled. A transport holds its DMA master until *done. */
+int kmrig_link_dma_at(struct kmrig_link *link, int write, uint64_t bus_addr, void *data,
+                      size_t size, uint64_t issue, uint64_t *done);
+/* Only from inside the DMA handler: the issue cycle of the access being served. */
+uint64_t kmrig_link_dma_cycle(const struct kmrig_link *link);
 
 /* The registry of transports, alphabetical: stores up to max entries in out and returns how
  * many there are. An entry whose `missing` is set is not available in this program. */

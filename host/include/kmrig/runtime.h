@@ -90,6 +90,8 @@ typedef struct kmrig_config {
     enum kmrig_log_level log_level;
     kmrig_log_fn log_fn; /* NULL: stderr */
     void *log_ctx;
+    const char *trace_path; /* event trace written here at destroy (kmrig/trace.h); NULL: off */
+    unsigned trace_events;  /* events per processor buffer; 0: KMRIG_TRACE_EVENTS_DEFAULT */
 } kmrig_config;
 
 /* Fills cfg with the defaults (virtual time, verifier on). */

@@ -1,0 +1,384 @@
+/* Link profiles (docs/protocol.md, section 12): a read's cost, posted writes and batching, RMW,
+ * interrupt latency, a DMA burst and DMA bandwidth over a long transfer on each profile, in
+ * device cycles, against the formulas of the documentation (computed here by hand, not by the
+ * library). Runs on the "loop" target: 100 MHz (10 ns a cycle), 1 cycle per access. */
+#include "hal_test.h"
+
+#include <kmrig/link.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define NS 10u /* ns per loop cycle */
+#define MF 125000u
+
+static uint64_t up(uint64_t a, uint64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* ns to move b bytes at rate bytes/s, rounded up. */
+static uint64_t T(uint64_t b, uint64_t rate)
+{
+    return up(b * 1000000000ull, rate);
+}
+
+static uint64_t cyc(uint64_t ns)
+{
+    return up(ns, NS);
+}
+
+static struct kmrig_link *open_link(const char *uri)
+{
+    struct kmrig_link *l;
+    char err[200];
+    int rc = kmrig_link_open(uri, &l, err, sizeof err);
+    if (rc)
+        fail_msg("%s: %s", uri, err);
+    return l;
+}
+
+static const char *const profiles[] = {"ideal", "pcie", "ft245", "uart"};
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+/* From t0 = 1000 cycles (10 us), the cycle at which a 4-byte read returns. */
+static uint64_t expected_read_end(const char *p)
+{
+    uint64_t t = 10000;
+    if (!strcmp(p, "ideal"))
+        return 1001; /* the bus cycle only */
+    if (!strcmp(p, "pcie")) {
+        /* request TLP of 24 bytes (2 ns/byte) + 100 + 450; bus; completion 4 + 24 bytes. */
+        uint64_t bus = cyc(t + 48 + 550) + 1;
+        return cyc(bus * NS + 56 + 550);
+    }
+    if (!strcmp(p, "uart")) { /* READ 20 bytes, READ_RSP 28 bytes (with CRC) at 300 kB/s */
+        uint64_t bus = cyc(t + T(20, 300000)) + 1;
+        return cyc(bus * NS + T(28, 300000));
+    }
+    /* ft245: OUT in microframe ceil((t + 10 us) / 125 us) = 1, 16 bytes at 60 MB/s; the 24-byte
+     * response (+2 status bytes) IN in the next microframe that starts after it is ready. */
+    uint64_t bus = cyc(1 * MF + T(16, 60000000)) + 1;
+    uint64_t k = up(bus * NS, MF);
+    return cyc(k * MF + T(26, 60000000));
+}
+
+static void test_link_profile_read_costs_its_round_trip(void **state)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        char uri[64];
+        snprintf(uri, sizeof uri, "loop:profile=%s", profiles[i]);
+        struct kmrig_link *l = open_link(uri);
+        assert_string_equal(kmrig_link_profile_name(l), profiles[i]);
+        assert_int_equal(kmrig_link_advance(l, 1000, 0), 1000);
+        uint32_t v = 1;
+        uint64_t ts;
+        assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x40, 4, &v, &ts), 0);
+        assert_int_equal(v, 0);
+        uint64_t end = kmrig_link_now(l);
+        print_message("%-6s read: %llu cycles\n", profiles[i], (unsigned long long)(end - 1000));
+        assert_int_equal(end, expected_read_end(profiles[i]));
+        kmrig_link_close(l);
+    }
+}
+
+static void test_link_profile_ideal_is_the_bare_transport(void **state)
+{
+    struct kmrig_link *a = open_link("loop"), *b = open_link("loop:profile=ideal");
+    assert_string_equal(kmrig_link_profile_name(a), "ideal");
+    for (unsigned i = 0; i < 10; i++) {
+        uint32_t va, vb;
+        assert_int_equal(kmrig_link_write(a, KMRIG_SPACE_IO, 2 * i, 2, i, NULL), 0);
+        assert_int_equal(kmrig_link_write(b, KMRIG_SPACE_IO, 2 * i, 2, i, NULL), 0);
+        assert_int_equal(kmrig_link_read(a, KMRIG_SPACE_IO, 2 * i, 2, &va, NULL), 0);
+        assert_int_equal(kmrig_link_read(b, KMRIG_SPACE_IO, 2 * i, 2, &vb, NULL), 0);
+        assert_int_equal(va, i);
+        assert_int_equal(vb, i);
+    }
+    assert_int_equal(kmrig_link_now(a), 20);
+    assert_int_equal(kmrig_link_now(b), 20);
+    kmrig_link_close(a);
+    kmrig_link_close(b);
+}
+
+static void test_link_profile_bad_names_are_refused_with_a_reason(void **state)
+{
+    struct kmrig_link *l;
+    char err[200];
+    assert_int_equal(kmrig_link_open("loop:profile=usb3", &l, err, sizeof err), KMRIG_LINK_EINVAL);
+    assert_non_null(strstr(err, "usb3"));
+    assert_non_null(strstr(err, "ft245"));
+    /* null has no clock of its own to model a link in. */
+    assert_int_equal(kmrig_link_open("null:profile=uart", &l, err, sizeof err), KMRIG_LINK_EINVAL);
+    assert_non_null(strstr(err, "virtual-time"));
+}
+
+/* ---- posted writes ---------------------------------------------------------------------- */
+
+static void test_link_profile_posted_writes_cost_the_caller_nothing_and_batch(void **state)
+{
+    /* ft245: two writes submitted at once share the OUT microframe: 20 and 40 bytes in. */
+    struct kmrig_link *l = open_link("loop:profile=ft245");
+    uint64_t ts1, ts2;
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_LINES_SET, 4, 1, &ts1), 0);
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_LINES_SET, 4, 2, &ts2), 0);
+    assert_int_equal(kmrig_link_now(l), 0); /* posted: no time for the caller */
+    uint64_t k = up(0 + 10000, MF);
+    assert_int_equal(ts1, cyc(k * MF + T(20, 60000000)));
+    assert_int_equal(ts2, cyc(k * MF + T(40, 60000000)));
+    /* Each takes effect when it arrives: the loop timestamps the rising inputs (+1: the
+     * access's own cycle). */
+    kmrig_link_advance(l, 100000, 0);
+    uint64_t e0, e1;
+    kmrig_link_irq_timestamp(l, 0, &e0);
+    kmrig_link_irq_timestamp(l, 1, &e1);
+    assert_int_equal(e0, ts1 + 1);
+    assert_int_equal(e1, ts2 + 1);
+    kmrig_link_close(l);
+
+    /* uart: one wire, frames back to back (24 bytes each with CRC). */
+    l = open_link("loop:profile=uart");
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, 0x0, 4, 7, &ts1), 0);
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, 0x4, 4, 8, &ts2), 0);
+    assert_int_equal(ts1, cyc(T(24, 300000)));
+    assert_int_equal(ts2, cyc(2 * T(24, 300000)));
+    /* A read is ordered behind them: it sees both. */
+    uint32_t v;
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x4, 4, &v, NULL), 0);
+    assert_int_equal(v, 8);
+    assert_true(kmrig_link_now(l) > ts2);
+    kmrig_link_close(l);
+}
+
+static void test_link_profile_rmw_is_one_locked_round_trip(void **state)
+{
+    struct kmrig_link *l = open_link("loop:profile=uart");
+    kmrig_link_advance(l, 1000, 0);
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_IO, 0x80, 4, 0x0000FF00, NULL), 0);
+    kmrig_link_advance(l, 10000, 0); /* the write has landed: cycle 11000 */
+    uint32_t old;
+    assert_int_equal(kmrig_link_rmw(l, KMRIG_SPACE_IO, 0x80, 4, 0xF, 0x5, &old, NULL), 0);
+    assert_int_equal(old, 0x0000FF00);
+    /* RMW 28 bytes out, the bus read and write (2 cycles), RMW_RSP 28 bytes back. */
+    uint64_t bus = cyc(110000 + T(28, 300000)) + 2;
+    assert_int_equal(kmrig_link_now(l), cyc(bus * NS + T(28, 300000)));
+    uint32_t v;
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_IO, 0x80, 4, &v, NULL), 0);
+    assert_int_equal(v, 0x0000FF05);
+    /* mask 0: a locked read, no write. */
+    assert_int_equal(kmrig_link_rmw(l, KMRIG_SPACE_IO, 0x80, 1, 0, 0xAA, &old, NULL), 0);
+    assert_int_equal(old, 0x05);
+    kmrig_link_close(l);
+}
+
+/* ---- interrupts ------------------------------------------------------------------------- */
+
+/* EVT_IRQ latency in ns from an edge at e ns on an otherwise quiet link. */
+static uint64_t evt_latency(const char *p, uint64_t e)
+{
+    if (!strcmp(p, "ideal"))
+        return 0;
+    if (!strcmp(p, "pcie"))
+        return 2 * (4 + 24) + 100 + 450; /* an MSI: one posted 4-byte write TLP */
+    if (!strcmp(p, "uart"))
+        return T(8 + 16 + 4, 300000);
+    return up(e, MF) * MF + T(24 + 2, 60000000) - e; /* ft245: the next IN microframe */
+}
+
+static void test_link_profile_interrupt_is_seen_when_its_event_arrives(void **state)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        char uri[64];
+        snprintf(uri, sizeof uri, "loop:profile=%s", profiles[i]);
+        struct kmrig_link *l = open_link(uri);
+        kmrig_link_irq_control(l, 0, KMRIG_IRQ_UNMASK);
+        kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_TIMER_LINE, 4, 0, NULL);
+        kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_TIMER, 4, 123457, NULL);
+        uint32_t lines = 1;
+        uint64_t t0 = kmrig_link_now(l);
+        while (kmrig_link_now(l) - t0 < 1000000 && kmrig_link_advance(l, 1000000, 1) &&
+               (kmrig_link_irq_pending(l, &lines), !lines))
+            ;
+        assert_int_equal(lines, 1);
+        uint64_t e;
+        assert_int_equal(kmrig_link_irq_timestamp(l, 0, &e), 0);
+        uint64_t seen = kmrig_link_now(l);
+        print_message("%-6s interrupt: edge at %llu, seen at %llu\n", profiles[i],
+                      (unsigned long long)e, (unsigned long long)seen);
+        assert_int_equal(seen, cyc(e * NS + evt_latency(profiles[i], e * NS)));
+        if (i) {
+            /* Serviced (level flow): hidden until the EOI reaches the device, which reports
+             * the still-high line again, one event latency later. */
+            kmrig_link_irq_ack(l, 0);
+            kmrig_link_irq_pending(l, &lines);
+            assert_int_equal(lines, 0);
+            kmrig_link_advance(l, 2000000, 1);
+            kmrig_link_irq_pending(l, &lines);
+            assert_int_equal(lines, 1);
+            assert_true(kmrig_link_now(l) > seen);
+            /* Lowered and serviced: not reported again. */
+            kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_LINES_CLR, 4, 1, NULL);
+            kmrig_link_irq_ack(l, 0);
+            kmrig_link_advance(l, 2000000, 0);
+            kmrig_link_irq_pending(l, &lines);
+            assert_int_equal(lines, 0);
+        }
+        kmrig_link_close(l);
+    }
+}
+
+/* ---- DMA -------------------------------------------------------------------------------- */
+
+static uint8_t host_mem[65536];
+
+static int serve(void *ctx, int write, uint64_t bus, void *data, size_t size)
+{
+    if (bus < 0x100000 || bus + size > 0x100000 + sizeof host_mem)
+        return KMRIG_LINK_EBUS;
+    if (write)
+        memcpy(host_mem + (bus - 0x100000), data, size);
+    else
+        memcpy(data, host_mem + (bus - 0x100000), size);
+    return 0;
+}
+
+/* Starts the loop's DMA engine: host memory -> loop RAM, len bytes, line 1 when done. Returns
+ * the cycle at which the CTRL write reaches the device. */
+static uint64_t start_dma(struct kmrig_link *l, uint32_t len)
+{
+    uint64_t at;
+    kmrig_link_set_dma_handler(l, serve, NULL);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, 0x10020, 4, 0x100000, NULL);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, 0x10024, 4, 0, NULL);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, 0x10028, 4, len, NULL);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, 0x1002C, 4, 2 | (1 + 1) << 8, &at);
+    return at;
+}
+
+static uint64_t dma_end(struct kmrig_link *l)
+{
+    kmrig_link_advance(l, 100000000, 0);
+    uint64_t e;
+    assert_int_equal(kmrig_link_irq_timestamp(l, 1, &e), 0);
+    uint32_t st, v;
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x10030, 4, &st, NULL), 0);
+    assert_int_equal(st, 0);
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0xFC, 4, &v, NULL), 0);
+    assert_int_equal(v, 0xFFFEFDFC); /* the data moved (little-endian) */
+    return e;
+}
+
+static void test_link_profile_dma_burst_costs_its_round_trip(void **state)
+{
+    for (unsigned i = 0; i < 256; i++)
+        host_mem[i] = (uint8_t)i;
+    for (unsigned i = 0; i < 4; i++) {
+        char uri[64];
+        snprintf(uri, sizeof uri, "loop:profile=%s", profiles[i]);
+        struct kmrig_link *l = open_link(uri);
+        uint64_t at = start_dma(l, 256);
+        /* A posted write's ts is its arrival, then its own bus cycle; ideal's is its end. */
+        uint64_t issue = (i ? at + 1 : at) * NS;
+        uint64_t done;
+        if (!strcmp(profiles[i], "ideal"))
+            done = issue + 64 * NS; /* the engine's 4 bytes a cycle */
+        else if (!strcmp(profiles[i], "pcie"))
+            done = issue + 2 * 24 + 550 + 2 * (256 + 24) + 550;
+        else if (!strcmp(profiles[i], "uart"))
+            done = issue + T(8 + 20 + 4, 300000) + T(8 + 4 + 256 + 4, 300000);
+        else { /* ft245: request IN in the next microframe, answer OUT 10 us later */
+            uint64_t a = up(issue, MF) * MF + T(28 + 2, 60000000);
+            done = up(a + 10000, MF) * MF + T(8 + 4 + 256, 60000000);
+        }
+        uint64_t e = dma_end(l);
+        print_message("%-6s DMA read of 256 bytes: %llu cycles\n", profiles[i],
+                      (unsigned long long)(e - issue / NS));
+        assert_int_equal(e, cyc(done));
+        kmrig_link_close(l);
+    }
+}
+
+static void test_link_profile_dma_bandwidth_over_a_long_transfer(void **state)
+{
+    const uint32_t len = 32768, n = len / 256;
+    for (unsigned i = 0; i < sizeof host_mem; i++)
+        host_mem[i] = (uint8_t)i;
+    for (unsigned i = 1; i < 4; i++) {
+        char uri[64];
+        snprintf(uri, sizeof uri, "loop:profile=%s", profiles[i]);
+        struct kmrig_link *l = open_link(uri);
+        uint64_t at = start_dma(l, len);
+        uint64_t issue = (at + 1) * NS, done;
+        if (!strcmp(profiles[i], "pcie")) {
+            /* The engine issues a request every 64 cycles and 8 tags cover the 1.7 us round
+             * trip: the last request's round trip ends it. */
+            done = issue + (n - 1) * 64 * NS + 2 * 24 + 550 + 2 * (256 + 24) + 550;
+        } else if (!strcmp(profiles[i], "uart")) {
+            /* The answers (272 bytes each) keep the host-to-device wire busy. */
+            done = issue + T(32, 300000) + n * T(272, 300000);
+        } else {
+            /* 8 requests IN in one microframe, their 8 answers (2144 bytes) OUT in the next:
+             * 8 x 256 bytes every 2 microframes; 16 rounds. */
+            uint64_t k0 = up(issue, MF);
+            done = (k0 + 2 * (n / 8) - 1) * MF + T(8 * 268, 60000000);
+        }
+        uint64_t e = dma_end(l);
+        uint64_t ns = e * NS - issue;
+        print_message("%-6s DMA read of %u bytes: %llu cycles, %.2f MB/s\n", profiles[i], len,
+                      (unsigned long long)(e - at - 1), len * 1e3 / (double)ns);
+        assert_int_equal(e, cyc(done));
+        kmrig_link_close(l);
+    }
+}
+
+/* ---- through the runtime: an ISR on a profile -------------------------------------------- */
+
+static ULONG isr_runs;
+static ULONGLONG isr_at;
+static volatile ULONG *loop_ctl;
+
+static BOOLEAN NTAPI LevelIsr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    isr_runs++;
+    isr_at = kmrig_runtime_now_ns(kmrig_runtime_current());
+    WRITE_REGISTER_ULONG(loop_ctl + 1, 1); /* LINES_CLR: lower line 0 (posted) */
+    return TRUE;
+}
+
+static void test_hal_profile_isr_runs_once_per_edge_after_the_event_latency(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop:profile=ft245", 1);
+    loop_ctl = hal_map_loop_ctl();
+    KIRQL irql;
+    KAFFINITY aff;
+    ULONG vector = HalGetInterruptVector(Internal, 0, 0, 0, &irql, &aff);
+    PKINTERRUPT i;
+    assert_int_equal(IoConnectInterrupt(&i, LevelIsr, NULL, NULL, vector, irql, irql,
+                                        LevelSensitive, FALSE, aff, FALSE),
+                     STATUS_SUCCESS);
+    WRITE_REGISTER_ULONG(loop_ctl + 3, 0);     /* TIMER_LINE 0 */
+    WRITE_REGISTER_ULONG(loop_ctl + 2, 50000); /* TIMER: 500 us after it lands */
+    kmrig_runtime_run_for(rt, 5000000);
+    assert_int_equal(isr_runs, 1); /* the posted clear lands before the EOI: no second run */
+    /* ISR entry = the EVT_IRQ's arrival: the microframe after the edge, 26 bytes in. */
+    assert_true(isr_at % MF != 0);
+    assert_int_equal((isr_at - cyc(T(26, 60000000)) * NS) % MF, 0);
+    IoDisconnectInterrupt(i);
+    MmUnmapIoSpace((PVOID)loop_ctl, 0x40);
+    kmrig_runtime_destroy(rt);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_link_profile_read_costs_its_round_trip),
+    cmocka_unit_test(test_link_profile_ideal_is_the_bare_transport),
+    cmocka_unit_test(test_link_profile_bad_names_are_refused_with_a_reason),
+    cmocka_unit_test(test_link_profile_posted_writes_cost_the_caller_nothing_and_batch),
+    cmocka_unit_test(test_link_profile_rmw_is_one_locked_round_trip),
+    cmocka_unit_test(test_link_profile_interrupt_is_seen_when_its_event_arrives),
+    cmocka_unit_test(test_link_profile_dma_burst_costs_its_round_trip),
+    cmocka_unit_test(test_link_profile_dma_bandwidth_over_a_long_transfer),
+    cmocka_unit_test(test_hal_profile_isr_runs_once_per_edge_after_the_event_latency),
+};
+
+KMTEST_MAIN(tests)
