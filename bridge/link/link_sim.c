@@ -10,6 +10,7 @@
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
  */
 #include <kmrig/link.h>
+#include <kmrig/link_sim.h>
 
 #include <kmrig/simsoc.h>
 #include "../sim/gen/kmrig_soc_map.h"
@@ -218,3 +219,10 @@ const struct kmrig_link_ops kmrig_link_sim_ops = {
     .advance = sim_advance,
     .next_event = sim_next_event,
 };
+
+kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
+{
+    if (!link || strcmp(kmrig_link_name(link), kmrig_link_sim_ops.name) != 0)
+        return NULL;
+    return ((struct sim *)kmrig_link_priv(link))->m;
+}
