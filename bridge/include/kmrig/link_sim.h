@@ -1,8 +1,8 @@
 /*
- * kmrig/link_sim.h - what the "sim" transport (bridge/link/link_sim.c, library kmrig::sim)
- * offers beyond struct kmrig_link_ops: the model itself, for a test or a harness that drives
- * what lies outside the SoC, such as the far end of uart0's serial line
- * (kmrig_simsoc_uart_remote / _send / _recv in kmrig/simsoc.h).
+ * kmrig/link_sim.h - what the "sim" transport offers beyond struct kmrig_link_ops: the model
+ * behind a sim link, for harness code that plays the world outside the SoC (the far end of
+ * uart0's cable: kmrig_simsoc_uart_remote/send/recv/set_modem/set_loopback, kmrig/simsoc.h).
+ * Link kmrig::sim to use it.
  */
 #ifndef KMRIG_LINK_SIM_H
 #define KMRIG_LINK_SIM_H
@@ -14,11 +14,13 @@
 extern "C" {
 #endif
 
-/* The model behind a "sim" link; NULL for a link of another transport. The model is not
- * thread-safe and the link's lock is not taken: call kmrig_simsoc_* on it only while nothing
- * else can use the link (in a runtime with one processor, from the thread that is running, which
- * holds the only processor: the clock thread advances the model only when every processor is
- * idle). Do not call the bus access or run functions on it behind the runtime's back. */
+/* The model of a link opened as "sim", or NULL for any other link (or NULL).
+ * The model is not thread-safe and this does not take the link's lock: call kmrig_simsoc_*
+ * functions on it only while no other thread can use the link. On a runtime that owns the
+ * link, that is from a thread holding an emulated processor when the runtime has one
+ * processor (its clock thread and DPC thread only run the model while every processor is
+ * idle or handed over). Calls that move the model's clock (run, read, write) would bypass the
+ * runtime's interrupt polling and time accounting: use only the pin-level functions. */
 kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link);
 
 #ifdef __cplusplus
