@@ -280,7 +280,9 @@ NTSTATUS NTAPI ZwClose(HANDLE Handle)
         ob->FreeHint = i;
     ob->Count--;
     pthread_mutex_unlock(&ob->Lock);
-    atomic_fetch_sub(&OBJECT_TO_OBJECT_HEADER(obj)->HandleCount, 1);
+    POBJECT_HEADER h = OBJECT_TO_OBJECT_HEADER(obj);
+    if (atomic_fetch_sub(&h->HandleCount, 1) == 1 && h->Type->CloseProcedure)
+        h->Type->CloseProcedure(obj);
     ObfDereferenceObject(obj);
     return STATUS_SUCCESS;
 }

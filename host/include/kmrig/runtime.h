@@ -90,6 +90,10 @@ typedef struct kmrig_config {
     enum kmrig_log_level log_level;
     kmrig_log_fn log_fn; /* NULL: stderr */
     void *log_ctx;
+    const char *sandbox_root; /* host directory that \??\C:\ (and \SystemRoot, C:\Windows) map to
+                                 for ZwCreateFile; NULL: host files are refused
+                                 (STATUS_ACCESS_DENIED). Opened once at runtime creation; the
+                                 string need not outlive kmrig_runtime_create. See docs/files.md. */
 } kmrig_config;
 
 /* Fills cfg with the defaults (virtual time, verifier on). */
