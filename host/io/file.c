@@ -14,7 +14,8 @@
  * every successful one at an explicit offset leaves the position after the bytes moved. Requests on
  * other file objects need an explicit ByteOffset, return what the driver returned
  * (STATUS_PENDING included) and signal the caller's event, or the file object's own event, when
- * the request completes. There is no APC model: an ApcRoutine is refused (STATUS_NOT_SUPPORTED,
+ * the request completes; until then the IRP holds the file object and the event
+ * (IOP_IRP_HOLDS_REFERENCES), so the caller may close both handles first. There is no APC model: an ApcRoutine is refused (STATUS_NOT_SUPPORTED,
  * logged).
  */
 #include "io.h"
@@ -365,8 +366,14 @@ static NTSTATUS IopReadWrite(UCHAR Major, HANDLE FileHandle, HANDLE Event,
         ObfDereferenceObject(f);
         return s;
     }
-    if (!sync)
+    if (!sync) {
+        /* The request may outlive this call: it holds the file object and the event. */
         irp->Flags &= ~IRP_SYNCHRONOUS_API;
+        irp->Flags |= IOP_IRP_HOLDS_REFERENCES;
+        ObfReferenceObject(f);
+        if (event)
+            ObfReferenceObject(event);
+    }
     irp->Flags |= Major == IRP_MJ_READ ? IRP_READ_OPERATION : IRP_WRITE_OPERATION;
     irp->Tail.Overlay.OriginalFileObject = f;
     PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);

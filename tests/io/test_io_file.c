@@ -439,8 +439,18 @@ static void test_zw_read_file_on_an_asynchronous_handle_pends_and_signals_the_ev
     fdev_complete_pending(d);
     assert_int_equal(KeReadStateEvent(&f->Event), 1);
     ObDereferenceObject(f);
+    /* A request in flight holds its file object and event: both handles may go first. */
+    assert_int_equal(ZwReadFile(h, eh, NULL, NULL, &iosb, b, 16, &off, NULL), STATUS_PENDING);
+    ObReferenceObject(ev); /* to look at it afterwards */
     ZwClose(eh);
     ZwClose(h);
+    assert_int_equal(fdev(d)->Cleanups, 1);
+    assert_int_equal(fdev(d)->Closes, 0);
+    fdev_complete_pending(d);
+    assert_int_equal(fdev(d)->Closes, 1);
+    assert_int_equal(KeReadStateEvent(ev), 1);
+    assert_int_equal(iosb.Information, 16);
+    ObDereferenceObject(ev);
     kmrig_runtime_destroy(rt);
 }
 
