@@ -75,6 +75,7 @@ typedef struct _FDEV {
     UCHAR Data[DEV_SIZE];
     char LastBuffer; /* 'B' system buffer, 'D' MDL, 'N' user buffer */
     BOOLEAN PendReads;
+    BOOLEAN DelayReads; /* each read waits 10 us first, so another thread can run meanwhile */
     PIRP Pending;
     FILE_INFORMATION_CLASS LastSetClass;
     ULONG LastSetLength;
@@ -154,6 +155,10 @@ static NTSTATUS NTAPI fdev_rw(PDEVICE_OBJECT d, PIRP Irp)
         IoMarkIrpPending(Irp);
         x->Pending = Irp;
         return STATUS_PENDING;
+    }
+    if (x->DelayReads) {
+        LARGE_INTEGER t = {.QuadPart = -100};
+        KeDelayExecutionThread(KernelMode, FALSE, &t);
     }
     ULONG n = fdev_transfer(d, Irp);
     return io_complete(Irp, n || !IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length
@@ -451,6 +456,75 @@ static void test_zw_read_file_on_an_asynchronous_handle_pends_and_signals_the_ev
     assert_int_equal(KeReadStateEvent(ev), 1);
     assert_int_equal(iosb.Information, 16);
     ObDereferenceObject(ev);
+    kmrig_runtime_destroy(rt);
+}
+
+typedef struct _RACE {
+    HANDLE File;
+    ULONG Seen[2][100];
+    int Next;
+} RACE;
+
+static VOID NTAPI race_thread(PVOID Context)
+{
+    RACE *r = Context;
+    int me = InterlockedIncrement((volatile LONG *)&r->Next) - 1;
+    for (int i = 0; i < 100; i++) {
+        IO_STATUS_BLOCK iosb;
+        ULONG v = 0xFFFFFFFF;
+        if (ZwReadFile(r->File, NULL, NULL, NULL, &iosb, &v, sizeof v, NULL, NULL) !=
+                STATUS_SUCCESS ||
+            iosb.Information != sizeof v)
+            v = 0xFFFFFFFE;
+        r->Seen[me][i] = v;
+    }
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+/* Two processors reading one synchronous file object at its current position: the file object
+ * lock serialises them, so every 4-byte slot is read exactly once. */
+static void test_zw_read_file_serialises_a_synchronous_file_object(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(2);
+    PDEVICE_OBJECT d = fdev_load(rt, DO_BUFFERED_IO, FALSE);
+    for (ULONG i = 0; i < DEV_SIZE / 4; i++)
+        memcpy(fdev(d)->Data + 4 * i, &i, 4);
+    fdev(d)->DelayReads = TRUE;
+    static RACE r;
+    IO_STATUS_BLOCK iosb;
+    assert_int_equal(open_file(L"\\??\\FileDev0", RW, 0, FILE_OPEN, SYNC, &r.File, &iosb),
+                     STATUS_SUCCESS);
+    HANDLE th[2];
+    PVOID t[2];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(PsCreateSystemThread(&th[i], THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                              race_thread, &r),
+                         STATUS_SUCCESS);
+        assert_int_equal(ObReferenceObjectByHandle(th[i], 0, *PsThreadType, KernelMode, &t[i],
+                                                   NULL),
+                         STATUS_SUCCESS);
+    }
+    for (int i = 0; i < 2; i++) {
+        KeWaitForSingleObject(t[i], Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(t[i]);
+        ZwClose(th[i]);
+    }
+    BOOLEAN seen[200] = {0};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 100; i++) {
+            ULONG v = r.Seen[k][i];
+            assert_true(v < 200);
+            assert_false(seen[v]);
+            seen[v] = TRUE;
+            if (i)
+                assert_true(v > r.Seen[k][i - 1]); /* each thread moves forward */
+        }
+    FILE_POSITION_INFORMATION pos;
+    assert_int_equal(ZwQueryInformationFile(r.File, &iosb, &pos, sizeof pos,
+                                            FilePositionInformation),
+                     STATUS_SUCCESS);
+    assert_int_equal(pos.CurrentByteOffset.QuadPart, 800);
+    ZwClose(r.File);
     kmrig_runtime_destroy(rt);
 }
 
@@ -1241,6 +1315,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zw_read_write_file_honour_the_device_buffering),
     cmocka_unit_test(test_zw_read_file_on_a_synchronous_handle_keeps_the_position),
     cmocka_unit_test(test_zw_read_file_on_an_asynchronous_handle_pends_and_signals_the_event),
+    cmocka_unit_test(test_zw_read_file_serialises_a_synchronous_file_object),
     cmocka_unit_test(test_zw_read_write_file_refuse_apc_routines_and_other_handles),
     cmocka_unit_test(test_zw_create_file_share_access_is_the_drivers_and_exclusive_devices_refuse),
     cmocka_unit_test(test_zw_query_set_information_file_check_class_and_length),
