@@ -267,7 +267,7 @@ NTSTATUS NTAPI ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
         }
     }
     IoStatusBlock->Status = s;
-    IoStatusBlock->Information = irp ? iosb.Information : 0;
+    IoStatusBlock->Information = iosb.Information;
     if (!NT_SUCCESS(s)) {
         InterlockedDecrement(&d->ReferenceCount);
         ObfDereferenceObject(f); /* not open: no cleanup or close is sent */
