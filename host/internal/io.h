@@ -182,7 +182,6 @@ NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, 
  * UserEvent is not that file object's Event, on the event object; the final completion drops
  * them after signalling (an asynchronous ZwReadFile/ZwWriteFile, as NT's I/O manager does). */
 #define IOP_IRP_HOLDS_REFERENCES 0x40000000u
-#define IOP_TAG_FILE ((ULONG)'e' << 24 | (ULONG)'l' << 16 | (ULONG)'i' << 8 | (ULONG)'F') /* "File" */
 /* ObpFileType.CloseProcedure: the last handle of a file object went (IRP_MJ_CLEANUP). */
 VOID IopCloseFileHandle(PVOID Object);
 /* Loads the host file system driver (\Driver\KmrigHostFs, device \Device\KmrigHostVolume) and
