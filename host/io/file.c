@@ -15,8 +15,8 @@
  * other file objects need an explicit ByteOffset, return what the driver returned
  * (STATUS_PENDING included) and signal the caller's event, or the file object's own event, when
  * the request completes; until then the IRP holds the file object and the event
- * (IOP_IRP_HOLDS_REFERENCES), so the caller may close both handles first. There is no APC model: an ApcRoutine is refused (STATUS_NOT_SUPPORTED,
- * logged).
+ * (IOP_IRP_HOLDS_REFERENCES), so the caller may close both handles first. There is no APC model: an
+ * ApcRoutine is refused (STATUS_NOT_SUPPORTED, logged).
  */
 #include "io.h"
 
@@ -132,8 +132,8 @@ static NTSTATUS IopResolveCreateName(struct kmrig_runtime *rt, POBJECT_ATTRIBUTE
         return STATUS_OBJECT_NAME_INVALID;
     PVOID root = NULL, obj = NULL;
     if (Attributes->RootDirectory) {
-        NTSTATUS s = ObReferenceObjectByHandle(Attributes->RootDirectory, 0, NULL, KernelMode,
-                                               &root, NULL);
+        NTSTATUS s =
+            ObReferenceObjectByHandle(Attributes->RootDirectory, 0, NULL, KernelMode, &root, NULL);
         if (!NT_SUCCESS(s))
             return s;
         if (OBJECT_TO_OBJECT_HEADER(root)->Type == &ObpFileType) {
@@ -156,7 +156,8 @@ static NTSTATUS IopResolveCreateName(struct kmrig_runtime *rt, POBJECT_ATTRIBUTE
             return STATUS_SUCCESS;
         }
     }
-    NTSTATUS s = ObpLookupObjectName(rt, n, root, Attributes->Attributes & OBJ_OPENLINK, &obj, Name);
+    NTSTATUS s =
+        ObpLookupObjectName(rt, n, root, Attributes->Attributes & OBJ_OPENLINK, &obj, Name);
     if (root)
         ObfDereferenceObject(root);
     if (!NT_SUCCESS(s))
@@ -275,7 +276,8 @@ NTSTATUS NTAPI ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
     }
     f->Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
     HANDLE h;
-    NTSTATUS hs = ObpCreateHandle(rt, f, access, ObjectAttributes->Attributes | OBJ_KERNEL_HANDLE, &h);
+    NTSTATUS hs =
+        ObpCreateHandle(rt, f, access, ObjectAttributes->Attributes | OBJ_KERNEL_HANDLE, &h);
     if (!NT_SUCCESS(hs)) {
         IopCloseFileHandle(f);
         ObfDereferenceObject(f);
@@ -329,7 +331,8 @@ static NTSTATUS IopReadWrite(UCHAR Major, HANDLE FileHandle, HANDLE Event,
     }
     BOOLEAN sync = (f->Flags & FO_SYNCHRONOUS_IO) != 0;
     BOOLEAN current = !ByteOffset || IopIsSpecialOffset(ByteOffset, FILE_USE_FILE_POINTER_POSITION);
-    BOOLEAN eof = Major == IRP_MJ_WRITE && IopIsSpecialOffset(ByteOffset, FILE_WRITE_TO_END_OF_FILE);
+    BOOLEAN eof =
+        Major == IRP_MJ_WRITE && IopIsSpecialOffset(ByteOffset, FILE_WRITE_TO_END_OF_FILE);
     PDEVICE_OBJECT top = IoGetRelatedDeviceObject(f);
     if (current && !sync)
         s = STATUS_INVALID_PARAMETER; /* asynchronous file objects have no current position */
@@ -476,8 +479,8 @@ static ULONG IopModeOf(PFILE_OBJECT f)
     if (f->Flags & FO_NO_INTERMEDIATE_BUFFERING)
         mode |= FILE_NO_INTERMEDIATE_BUFFERING;
     if (f->Flags & FO_SYNCHRONOUS_IO)
-        mode |= (f->Flags & FO_ALERTABLE_IO) ? FILE_SYNCHRONOUS_IO_ALERT
-                                             : FILE_SYNCHRONOUS_IO_NONALERT;
+        mode |=
+            (f->Flags & FO_ALERTABLE_IO) ? FILE_SYNCHRONOUS_IO_ALERT : FILE_SYNCHRONOUS_IO_NONALERT;
     if (f->Flags & FO_DELETE_ON_CLOSE)
         mode |= FILE_DELETE_ON_CLOSE;
     return mode;
@@ -622,8 +625,8 @@ static NTSTATUS IopPrepareRename(struct kmrig_runtime *rt, PFILE_OBJECT f,
         NTSTATUS s = ObpLookupObjectName(rt, &target, NULL, 0, &obj, &rest);
         if (!NT_SUCCESS(s))
             return s;
-        BOOLEAN same = OBJECT_TO_OBJECT_HEADER(obj)->Type == &ObpDeviceType &&
-                       obj == f->DeviceObject;
+        BOOLEAN same =
+            OBJECT_TO_OBJECT_HEADER(obj)->Type == &ObpDeviceType && obj == f->DeviceObject;
         ObfDereferenceObject(obj);
         if (!same || !rest.Length) {
             free(rest.Buffer);
@@ -686,8 +689,8 @@ NTSTATUS NTAPI ZwSetInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatus
             s = STATUS_INVALID_PARAMETER;
         } else {
             f->Flags &= ~(FO_WRITE_THROUGH | FO_SEQUENTIAL_ONLY | FO_ALERTABLE_IO);
-            f->Flags |= IopFileFlagsOf(mode) & (FO_WRITE_THROUGH | FO_SEQUENTIAL_ONLY |
-                                                FO_ALERTABLE_IO);
+            f->Flags |=
+                IopFileFlagsOf(mode) & (FO_WRITE_THROUGH | FO_SEQUENTIAL_ONLY | FO_ALERTABLE_IO);
         }
     }
     if (done) {

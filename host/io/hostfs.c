@@ -120,8 +120,7 @@ static NTSTATUS HfsStatusOfErrno(int e)
 
 static NTSTATUS HfsUnsupportedClass(const char *What, FILE_INFORMATION_CLASS Class)
 {
-    KmLogError("hostfs: %s of information class %d is not implemented in kmrig", What,
-               (int)Class);
+    KmLogError("hostfs: %s of information class %d is not implemented in kmrig", What, (int)Class);
     return STATUS_NOT_IMPLEMENTED;
 }
 
@@ -251,8 +250,8 @@ static int HfsOpenDirectory(PHFS_VOLUME v, const char *Rel, NTSTATUS *Status)
     }
     if (v->UseOpenat2) {
         struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                          RESOLVE_NO_MAGICLINKS};
+                               .resolve =
+                                   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
         int fd = (int)syscall(SYS_openat2, v->RootFd, Rel, &how, sizeof how);
         if (fd >= 0)
             return fd;
@@ -442,9 +441,9 @@ static NTSTATUS HfsCreateInner(PHFS_VOLUME v, PIRP Irp, PIO_STACK_LOCATION Sl, U
             flags |= dir ? O_RDONLY | O_DIRECTORY
                          : (HfsWantsWrite(access) || truncate ? O_RDWR : O_RDONLY);
             fd = openat(dfd, last, flags);
-            *Info = disposition == FILE_SUPERSEDE   ? FILE_SUPERSEDED
-                    : truncate                      ? FILE_OVERWRITTEN
-                                                    : FILE_OPENED;
+            *Info = disposition == FILE_SUPERSEDE ? FILE_SUPERSEDED
+                    : truncate                    ? FILE_OVERWRITTEN
+                                                  : FILE_OPENED;
         } else {
             if (disposition == FILE_OPEN || disposition == FILE_OVERWRITE) {
                 s = STATUS_OBJECT_NAME_NOT_FOUND;
@@ -571,8 +570,9 @@ static NTSTATUS NTAPI HfsReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     struct stat st;
     if (fstat(ccb->Fd, &st) < 0)
         return HfsComplete(Irp, HfsStatusOfErrno(errno), 0);
-    BOOLEAN toEnd = !read && ((offset.HighPart == -1 && offset.LowPart == FILE_WRITE_TO_END_OF_FILE) ||
-                              !(ccb->Access & FILE_WRITE_DATA));
+    BOOLEAN toEnd =
+        !read && ((offset.HighPart == -1 && offset.LowPart == FILE_WRITE_TO_END_OF_FILE) ||
+                  !(ccb->Access & FILE_WRITE_DATA));
     if (toEnd)
         offset.QuadPart = st.st_size;
     if (offset.QuadPart < 0 || offset.QuadPart > LLONG_MAX - length)
@@ -717,9 +717,8 @@ static NTSTATUS NTAPI HfsQueryInformation(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                            FIELD_OFFSET(FILE_NAME_INFORMATION, FileName) + copied);
     }
     default:
-        return HfsComplete(Irp,
-                           HfsUnsupportedClass("query", sl->Parameters.QueryFile.FileInformationClass),
-                           0);
+        return HfsComplete(
+            Irp, HfsUnsupportedClass("query", sl->Parameters.QueryFile.FileInformationClass), 0);
     }
 }
 

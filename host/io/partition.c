@@ -120,8 +120,8 @@ static VOID IopWalkEnd(IOP_TABLE_WALK *w)
 /* Where an entry of the current table starts, in bytes from the disk's start. */
 static ULONGLONG IopEntryStart(const IOP_TABLE_WALK *w, const IOP_MBR_ENTRY *e)
 {
-    ULONGLONG base = IsContainerPartition(e->Type) ? (w->Tables == 1 ? 0 : w->ExtendedBase)
-                                                   : w->Offset;
+    ULONGLONG base =
+        IsContainerPartition(e->Type) ? (w->Tables == 1 ? 0 : w->ExtendedBase) : w->Offset;
     return base + (ULONGLONG)e->Start * w->SectorSize;
 }
 

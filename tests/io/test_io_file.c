@@ -161,9 +161,10 @@ static NTSTATUS NTAPI fdev_rw(PDEVICE_OBJECT d, PIRP Irp)
         KeDelayExecutionThread(KernelMode, FALSE, &t);
     }
     ULONG n = fdev_transfer(d, Irp);
-    return io_complete(Irp, n || !IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length
-                                ? STATUS_SUCCESS
-                                : STATUS_END_OF_FILE,
+    return io_complete(Irp,
+                       n || !IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length
+                           ? STATUS_SUCCESS
+                           : STATUS_END_OF_FILE,
                        n);
 }
 
@@ -214,9 +215,9 @@ static PDEVICE_OBJECT fdev_load(kmrig_runtime *rt, ULONG Flags, BOOLEAN Exclusiv
     assert_int_equal(IopLoadDriver(rt, L"FileDev", fdev_entry, NULL, &drv), STATUS_SUCCESS);
     UNICODE_STRING name = io_us(L"\\Device\\FileDev0"), link = io_us(L"\\DosDevices\\FileDev0");
     PDEVICE_OBJECT d;
-    assert_int_equal(IoCreateDevice(drv, sizeof(FDEV), &name, FILE_DEVICE_UNKNOWN, 0, Exclusive,
-                                    &d),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoCreateDevice(drv, sizeof(FDEV), &name, FILE_DEVICE_UNKNOWN, 0, Exclusive, &d),
+        STATUS_SUCCESS);
     memset(d->DeviceExtension, 0, sizeof(FDEV));
     d->Flags |= Flags;
     d->Flags &= ~DO_DEVICE_INITIALIZING;
@@ -237,15 +238,16 @@ static void test_zw_create_file_opens_a_device_through_a_dos_link(void **state)
                      STATUS_SUCCESS);
     assert_int_equal(iosb.Status, STATUS_SUCCESS);
     assert_int_equal(iosb.Information, FILE_OPENED);
-    assert_true(((ULONG_PTR)h & 0xFFFFFFFF80000000ull) == 0xFFFFFFFF80000000ull); /* kernel handle */
+    assert_true(((ULONG_PTR)h & 0xFFFFFFFF80000000ull) ==
+                0xFFFFFFFF80000000ull); /* kernel handle */
     assert_int_equal(fdev(d)->Creates, 1);
     assert_int_equal(fdev(d)->LastOptions, (FILE_OPEN << 24) | SYNC);
     assert_int_equal(fdev(d)->LastShare, FILE_SHARE_READ);
     assert_int_equal(fdev(d)->LastAccess, FILE_GENERIC_READ); /* generic rights mapped */
     PFILE_OBJECT f;
-    assert_int_equal(ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f,
-                                               NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f, NULL),
+        STATUS_SUCCESS);
     assert_ptr_equal(f->DeviceObject, d);
     assert_true(f->Flags & FO_SYNCHRONOUS_IO);
     assert_true(f->ReadAccess);
@@ -266,9 +268,9 @@ static void test_zw_close_sends_close_only_when_the_last_reference_goes(void **s
     assert_int_equal(open_file(L"\\Device\\FileDev0", FILE_READ_DATA, 0, FILE_OPEN, 0, &h, &iosb),
                      STATUS_SUCCESS);
     PFILE_OBJECT f;
-    assert_int_equal(ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f,
-                                               NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(ZwClose(h), STATUS_SUCCESS);
     assert_int_equal(fdev(d)->Cleanups, 1); /* the last handle went */
     assert_int_equal(fdev(d)->Closes, 0);   /* a reference is still held */
@@ -286,13 +288,13 @@ static void test_zw_create_file_rejects_bad_parameters(void **state)
         ULONG Share, Disposition, Options;
     } bad[] = {
         {FILE_READ_DATA, 0, FILE_MAXIMUM_DISPOSITION + 1, 0},
-        {FILE_READ_DATA, 0, FILE_OPEN, 0x01000000},                           /* unknown option */
-        {FILE_READ_DATA, 0x8, FILE_OPEN, 0},                                  /* unknown share */
-        {FILE_READ_DATA, 0, FILE_OPEN, SYNC},                                 /* no SYNCHRONIZE */
-        {RW, 0, FILE_OPEN, SYNC | FILE_SYNCHRONOUS_IO_ALERT},                 /* both */
+        {FILE_READ_DATA, 0, FILE_OPEN, 0x01000000},           /* unknown option */
+        {FILE_READ_DATA, 0x8, FILE_OPEN, 0},                  /* unknown share */
+        {FILE_READ_DATA, 0, FILE_OPEN, SYNC},                 /* no SYNCHRONIZE */
+        {RW, 0, FILE_OPEN, SYNC | FILE_SYNCHRONOUS_IO_ALERT}, /* both */
         {FILE_READ_DATA, 0, FILE_OPEN, FILE_DIRECTORY_FILE | FILE_NON_DIRECTORY_FILE},
-        {FILE_READ_DATA, 0, FILE_OVERWRITE_IF, FILE_DIRECTORY_FILE},          /* dir + overwrite */
-        {FILE_READ_DATA, 0, FILE_OPEN, FILE_DELETE_ON_CLOSE},                 /* no DELETE */
+        {FILE_READ_DATA, 0, FILE_OVERWRITE_IF, FILE_DIRECTORY_FILE}, /* dir + overwrite */
+        {FILE_READ_DATA, 0, FILE_OPEN, FILE_DELETE_ON_CLOSE},        /* no DELETE */
         {FILE_APPEND_DATA, 0, FILE_OPEN, FILE_NO_INTERMEDIATE_BUFFERING},
     };
     for (size_t i = 0; i < ARRAYSIZE(bad); i++) {
@@ -308,9 +310,9 @@ static void test_zw_create_file_rejects_bad_parameters(void **state)
     OBJECT_ATTRIBUTES oa;
     InitializeObjectAttributes(&oa, &n, OBJ_KERNEL_HANDLE, NULL, NULL);
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(ZwCreateFile(NULL, FILE_READ_DATA, &oa, &iosb, NULL, 0, 0, FILE_OPEN, 0,
-                                  NULL, 0),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(
+        ZwCreateFile(NULL, FILE_READ_DATA, &oa, &iosb, NULL, 0, 0, FILE_OPEN, 0, NULL, 0),
+        STATUS_INVALID_PARAMETER);
     kmrig_runtime_destroy(rt);
 }
 
@@ -320,8 +322,9 @@ static void test_zw_create_file_reports_names_that_do_not_resolve(void **state)
     fdev_load(rt, 0, FALSE);
     HANDLE h;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\Device\\NoSuchDevice", FILE_READ_DATA, 0, FILE_OPEN, 0, &h, &iosb),
-                     STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(
+        open_file(L"\\Device\\NoSuchDevice", FILE_READ_DATA, 0, FILE_OPEN, 0, &h, &iosb),
+        STATUS_OBJECT_NAME_NOT_FOUND);
     assert_int_equal(open_file(L"\\NoSuchDir\\x", FILE_READ_DATA, 0, FILE_OPEN, 0, &h, &iosb),
                      STATUS_OBJECT_PATH_NOT_FOUND);
     assert_int_equal(open_file(L"\\Device", FILE_READ_DATA, 0, FILE_OPEN, 0, &h, &iosb),
@@ -377,8 +380,7 @@ static void test_zw_read_file_on_a_synchronous_handle_keeps_the_position(void **
     assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 10, NULL, NULL), STATUS_SUCCESS);
     assert_int_equal(b[0], 0);
     LARGE_INTEGER current = {.u = {FILE_USE_FILE_POINTER_POSITION, -1}};
-    assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 10, &current, NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 10, &current, NULL), STATUS_SUCCESS);
     assert_int_equal(b[0], 10); /* went on from where the last read ended */
     FILE_POSITION_INFORMATION pos;
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &pos, sizeof pos, FilePositionInformation),
@@ -399,8 +401,7 @@ static void test_zw_read_file_on_a_synchronous_handle_keeps_the_position(void **
                      STATUS_INVALID_PARAMETER);
     assert_int_equal(fdev(d)->LastSetClass, 0); /* handled by the I/O manager */
     off.QuadPart = DEV_SIZE;
-    assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 10, &off, NULL),
-                     STATUS_END_OF_FILE);
+    assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 10, &off, NULL), STATUS_END_OF_FILE);
     assert_int_equal(iosb.Status, STATUS_END_OF_FILE);
     ZwClose(h);
     kmrig_runtime_destroy(rt);
@@ -436,9 +437,9 @@ static void test_zw_read_file_on_an_asynchronous_handle_pends_and_signals_the_ev
     assert_int_equal(b[0], 0x5A);
     /* Without an event the file object's own event is signalled. */
     PFILE_OBJECT f;
-    assert_int_equal(ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f,
-                                               NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ObReferenceObjectByHandle(h, 0, *IoFileObjectType, KernelMode, (PVOID *)&f, NULL),
+        STATUS_SUCCESS);
     assert_int_equal(ZwReadFile(h, NULL, NULL, NULL, &iosb, b, 16, &off, NULL), STATUS_PENDING);
     assert_int_equal(KeReadStateEvent(&f->Event), 0);
     fdev_complete_pending(d);
@@ -497,12 +498,12 @@ static void test_zw_read_file_serialises_a_synchronous_file_object(void **state)
     HANDLE th[2];
     PVOID t[2];
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(PsCreateSystemThread(&th[i], THREAD_ALL_ACCESS, NULL, NULL, NULL,
-                                              race_thread, &r),
-                         STATUS_SUCCESS);
-        assert_int_equal(ObReferenceObjectByHandle(th[i], 0, *PsThreadType, KernelMode, &t[i],
-                                                   NULL),
-                         STATUS_SUCCESS);
+        assert_int_equal(
+            PsCreateSystemThread(&th[i], THREAD_ALL_ACCESS, NULL, NULL, NULL, race_thread, &r),
+            STATUS_SUCCESS);
+        assert_int_equal(
+            ObReferenceObjectByHandle(th[i], 0, *PsThreadType, KernelMode, &t[i], NULL),
+            STATUS_SUCCESS);
     }
     for (int i = 0; i < 2; i++) {
         KeWaitForSingleObject(t[i], Executive, KernelMode, FALSE, NULL);
@@ -520,17 +521,15 @@ static void test_zw_read_file_serialises_a_synchronous_file_object(void **state)
                 assert_true(v > r.Seen[k][i - 1]); /* each thread moves forward */
         }
     FILE_POSITION_INFORMATION pos;
-    assert_int_equal(ZwQueryInformationFile(r.File, &iosb, &pos, sizeof pos,
-                                            FilePositionInformation),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ZwQueryInformationFile(r.File, &iosb, &pos, sizeof pos, FilePositionInformation),
+        STATUS_SUCCESS);
     assert_int_equal(pos.CurrentByteOffset.QuadPart, 800);
     ZwClose(r.File);
     kmrig_runtime_destroy(rt);
 }
 
-static VOID NTAPI apc_routine(PVOID Context, PIO_STATUS_BLOCK Iosb, ULONG Reserved)
-{
-}
+static VOID NTAPI apc_routine(PVOID Context, PIO_STATUS_BLOCK Iosb, ULONG Reserved) {}
 
 static void test_zw_read_write_file_refuse_apc_routines_and_other_handles(void **state)
 {
@@ -562,24 +561,24 @@ static void test_zw_read_write_file_refuse_apc_routines_and_other_handles(void *
     kmrig_runtime_destroy(rt);
 }
 
-static void test_zw_create_file_share_access_is_the_drivers_and_exclusive_devices_refuse(
-    void **state)
+static void
+test_zw_create_file_share_access_is_the_drivers_and_exclusive_devices_refuse(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
     PDEVICE_OBJECT d = fdev_load(rt, 0, FALSE);
     HANDLE a, b;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &a, &iosb),
-                     STATUS_SUCCESS);
-    assert_int_equal(open_file(L"\\??\\FileDev0", FILE_WRITE_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &b, &iosb),
-                     STATUS_SHARING_VIOLATION);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &a, &iosb),
+        STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", FILE_WRITE_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &b, &iosb),
+        STATUS_SHARING_VIOLATION);
     assert_int_equal(iosb.Status, STATUS_SHARING_VIOLATION);
     assert_int_equal(fdev(d)->Closes, 0); /* a failed create gets no cleanup or close */
-    assert_int_equal(open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &b, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &b, &iosb),
+        STATUS_SUCCESS);
     ZwClose(a);
     ZwClose(b);
     assert_int_equal(fdev(d)->Opens, 0);
@@ -587,12 +586,12 @@ static void test_zw_create_file_share_access_is_the_drivers_and_exclusive_device
 
     rt = kmtest_runtime(1);
     fdev_load(rt, 0, TRUE);
-    assert_int_equal(open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &a, &iosb),
-                     STATUS_SUCCESS);
-    assert_int_equal(open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &b, &iosb),
-                     STATUS_ACCESS_DENIED);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &a, &iosb),
+        STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &b, &iosb),
+        STATUS_ACCESS_DENIED);
     ZwClose(a);
     kmrig_runtime_destroy(rt);
 }
@@ -603,18 +602,18 @@ static void test_zw_query_set_information_file_check_class_and_length(void **sta
     PDEVICE_OBJECT d = fdev_load(rt, 0, FALSE);
     HANDLE h;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\??\\FileDev0", GENERIC_READ | GENERIC_WRITE, 0, FILE_OPEN, 0, &h,
-                               &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\FileDev0", GENERIC_READ | GENERIC_WRITE, 0, FILE_OPEN, 0, &h, &iosb),
+        STATUS_SUCCESS);
     FILE_STANDARD_INFORMATION std;
     kmtest_junk(&std, sizeof std);
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std, FileStandardInformation),
                      STATUS_SUCCESS);
     assert_int_equal(std.EndOfFile.QuadPart, DEV_SIZE); /* the driver's answer, copied back */
     assert_int_equal(iosb.Information, sizeof std);
-    assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std - 1,
-                                            FileStandardInformation),
-                     STATUS_INFO_LENGTH_MISMATCH);
+    assert_int_equal(
+        ZwQueryInformationFile(h, &iosb, &std, sizeof std - 1, FileStandardInformation),
+        STATUS_INFO_LENGTH_MISMATCH);
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std, 0),
                      STATUS_INVALID_INFO_CLASS);
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std, FileMaximumInformation),
@@ -808,11 +807,9 @@ static void test_zw_read_write_file_on_host_files(void **state)
     assert_int_equal(open_file(L"\\??\\C:\\rw.bin", RW, 0, FILE_CREATE, SYNC, &h, &iosb),
                      STATUS_SUCCESS);
     char hello[] = "hello, ", world[] = "world";
-    assert_int_equal(ZwWriteFile(h, NULL, NULL, NULL, &iosb, hello, 7, NULL, NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(ZwWriteFile(h, NULL, NULL, NULL, &iosb, hello, 7, NULL, NULL), STATUS_SUCCESS);
     assert_int_equal(iosb.Information, 7);
-    assert_int_equal(ZwWriteFile(h, NULL, NULL, NULL, &iosb, world, 5, NULL, NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(ZwWriteFile(h, NULL, NULL, NULL, &iosb, world, 5, NULL, NULL), STATUS_SUCCESS);
     assert_int_equal(host_size(host_path(s, "rw.bin")), 12);
     char b[32] = {0};
     LARGE_INTEGER zero = {.QuadPart = 0};
@@ -877,12 +874,12 @@ static void test_zw_create_file_directories_and_relative_opens(void **state)
     assert_int_equal(host_size(host_path(s, "dir/f.txt")), 0);
     assert_int_equal(open_name(L"\\f.txt", 12, d, RW, 0, FILE_OPEN, SYNC, &h, &iosb),
                      STATUS_OBJECT_PATH_SYNTAX_BAD);
-    assert_int_equal(open_file(L"\\??\\C:\\dir\\f.txt", RW, 0, FILE_OPEN,
-                               SYNC | FILE_DIRECTORY_FILE, &h, &iosb),
-                     STATUS_NOT_A_DIRECTORY);
-    assert_int_equal(open_file(L"\\??\\C:\\dir", RW, 0, FILE_OPEN, SYNC | FILE_NON_DIRECTORY_FILE,
-                               &h, &iosb),
-                     STATUS_FILE_IS_A_DIRECTORY);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\dir\\f.txt", RW, 0, FILE_OPEN, SYNC | FILE_DIRECTORY_FILE, &h, &iosb),
+        STATUS_NOT_A_DIRECTORY);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\dir", RW, 0, FILE_OPEN, SYNC | FILE_NON_DIRECTORY_FILE, &h, &iosb),
+        STATUS_FILE_IS_A_DIRECTORY);
     assert_int_equal(open_file(L"\\??\\C:\\dir\\f.txt\\", RW, 0, FILE_OPEN, SYNC, &h, &iosb),
                      STATUS_OBJECT_NAME_INVALID); /* a trailing backslash names a directory */
     assert_int_equal(open_file(L"\\??\\C:\\dir\\f.txt\\x", RW, 0, FILE_OPEN, SYNC, &h, &iosb),
@@ -892,9 +889,9 @@ static void test_zw_create_file_directories_and_relative_opens(void **state)
     assert_int_equal(ZwReadFile(d, NULL, NULL, NULL, &iosb, b, 4, &zero, NULL),
                      STATUS_INVALID_DEVICE_REQUEST);
     /* The root directory of the volume. */
-    assert_int_equal(open_file(L"\\??\\C:\\", FILE_LIST_DIRECTORY | SYNCHRONIZE, 0, FILE_OPEN, SYNC,
-                               &h, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\", FILE_LIST_DIRECTORY | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &h, &iosb),
+        STATUS_SUCCESS);
     FILE_STANDARD_INFORMATION std;
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std, FileStandardInformation),
                      STATUS_SUCCESS);
@@ -912,9 +909,9 @@ static void test_zw_query_information_file_on_host_files(void **state)
     host_write(host_path(s, "sub/info.txt"), "0123456789");
     HANDLE h;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\??\\C:\\sub\\info.txt", FILE_GENERIC_READ, 0, FILE_OPEN, SYNC,
-                               &h, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\sub\\info.txt", FILE_GENERIC_READ, 0, FILE_OPEN, SYNC, &h, &iosb),
+        STATUS_SUCCESS);
     FILE_STANDARD_INFORMATION std;
     kmtest_junk(&std, sizeof std);
     assert_int_equal(ZwQueryInformationFile(h, &iosb, &std, sizeof std, FileStandardInformation),
@@ -930,9 +927,9 @@ static void test_zw_query_information_file_on_host_files(void **state)
                      STATUS_SUCCESS);
     struct stat st;
     stat(host_path(s, "sub/info.txt"), &st);
-    assert_int_equal(basic.LastWriteTime.QuadPart,
-                     (LONGLONG)st.st_mtim.tv_sec * 10000000 + st.st_mtim.tv_nsec / 100 +
-                         116444736000000000LL);
+    assert_int_equal(basic.LastWriteTime.QuadPart, (LONGLONG)st.st_mtim.tv_sec * 10000000 +
+                                                       st.st_mtim.tv_nsec / 100 +
+                                                       116444736000000000LL);
     assert_int_equal(basic.FileAttributes, FILE_ATTRIBUTE_NORMAL);
     struct {
         FILE_NAME_INFORMATION Info;
@@ -982,9 +979,9 @@ static void test_zw_set_information_file_on_host_files(void **state)
                      STATUS_SUCCESS);
     assert_int_equal(host_size(host_path(s, "set.txt")), 4096);
     FILE_ALLOCATION_INFORMATION alloc = {{.QuadPart = 100}};
-    assert_int_equal(ZwSetInformationFile(h, &iosb, &alloc, sizeof alloc,
-                                          FileAllocationInformation),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        ZwSetInformationFile(h, &iosb, &alloc, sizeof alloc, FileAllocationInformation),
+        STATUS_SUCCESS);
     assert_int_equal(host_size(host_path(s, "set.txt")), 100); /* less than EOF: truncates */
     FILE_BASIC_INFORMATION basic = {0};
     basic.LastWriteTime.QuadPart = 116444736000000000LL + 1234567890LL * 10000000;
@@ -1060,9 +1057,9 @@ static void test_zw_set_information_file_deletes_on_the_last_close(void **state)
     assert_int_equal(host_size(host_path(s, "del.txt")), -1);
     /* Undone before the close: kept. */
     host_write(host_path(s, "keep.txt"), "x");
-    assert_int_equal(open_file(L"\\??\\C:\\keep.txt", DELETE | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &a,
-                               &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\keep.txt", DELETE | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &a, &iosb),
+        STATUS_SUCCESS);
     assert_int_equal(set_delete(a, TRUE), STATUS_SUCCESS);
     assert_int_equal(set_delete(a, FALSE), STATUS_SUCCESS);
     ZwClose(a);
@@ -1159,9 +1156,9 @@ static void test_zw_set_information_file_renames_within_the_sandbox(void **state
     ZwClose(h);
     /* Another device is not the same volume. */
     fdev_load(s->Rt, 0, FALSE);
-    assert_int_equal(open_file(L"\\??\\C:\\taken.txt", DELETE | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &h,
-                               &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(L"\\??\\C:\\taken.txt", DELETE | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &h, &iosb),
+        STATUS_SUCCESS);
     assert_int_equal(rename_to(h, L"\\Device\\FileDev0\\x", FALSE, NULL), STATUS_NOT_SAME_DEVICE);
     ZwClose(h);
 }
@@ -1173,20 +1170,20 @@ static void test_zw_create_file_share_access_between_host_handles(void **state)
     HANDLE a, b;
     IO_STATUS_BLOCK iosb;
     PCWSTR n = L"\\??\\C:\\share.txt";
-    assert_int_equal(open_file(n, FILE_READ_DATA | SYNCHRONIZE, FILE_SHARE_READ, FILE_OPEN, SYNC,
-                               &a, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(n, FILE_READ_DATA | SYNCHRONIZE, FILE_SHARE_READ, FILE_OPEN, SYNC, &a, &iosb),
+        STATUS_SUCCESS);
     assert_int_equal(open_file(n, RW, FILE_SHARE_READ, FILE_OPEN, SYNC, &b, &iosb),
                      STATUS_SHARING_VIOLATION); /* a does not share writing */
     assert_int_equal(open_file(n, FILE_READ_DATA | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &b, &iosb),
                      STATUS_SHARING_VIOLATION); /* b would not share reading with a */
-    assert_int_equal(open_file(n, FILE_READ_DATA | SYNCHRONIZE, FILE_SHARE_READ, FILE_OPEN, SYNC,
-                               &b, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_file(n, FILE_READ_DATA | SYNCHRONIZE, FILE_SHARE_READ, FILE_OPEN, SYNC, &b, &iosb),
+        STATUS_SUCCESS);
     ZwClose(b);
-    assert_int_equal(open_file(n, FILE_READ_ATTRIBUTES | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &b,
-                               &iosb),
-                     STATUS_SUCCESS); /* attributes only: no share check */
+    assert_int_equal(
+        open_file(n, FILE_READ_ATTRIBUTES | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &b, &iosb),
+        STATUS_SUCCESS); /* attributes only: no share check */
     ZwClose(b);
     ZwClose(a);
     assert_int_equal(open_file(n, RW, 0, FILE_OPEN, SYNC, &a, &iosb), STATUS_SUCCESS);
@@ -1246,8 +1243,8 @@ static void test_zw_create_file_cannot_escape_the_sandbox(void **state)
     /* A directory link out, opened as a directory. */
     HANDLE h;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\??\\C:\\outdir", FILE_LIST_DIRECTORY | SYNCHRONIZE, 0,
-                               FILE_OPEN, SYNC | FILE_DIRECTORY_FILE, &h, &iosb),
+    assert_int_equal(open_file(L"\\??\\C:\\outdir", FILE_LIST_DIRECTORY | SYNCHRONIZE, 0, FILE_OPEN,
+                               SYNC | FILE_DIRECTORY_FILE, &h, &iosb),
                      STATUS_ACCESS_DENIED);
     /* Nothing was made or changed out there, or in here. */
     assert_int_equal(host_size(secret), 6);
@@ -1268,9 +1265,9 @@ static void test_zw_create_file_refuses_nul_and_overlong_names(void **state)
     HANDLE h;
     IO_STATUS_BLOCK iosb;
     static const WCHAR nul[] = L"\\??\\C:\\a\0b.txt";
-    assert_int_equal(open_name(nul, sizeof nul - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC, &h,
-                               &iosb),
-                     STATUS_OBJECT_NAME_INVALID);
+    assert_int_equal(
+        open_name(nul, sizeof nul - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
+        STATUS_OBJECT_NAME_INVALID);
     assert_int_equal(host_size(host_path(s, "a")), -1);
     static const WCHAR odd[] = L"\\??\\C:\\x";
     assert_int_equal(open_name(odd, sizeof odd - 3, NULL, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
@@ -1280,9 +1277,9 @@ static void test_zw_create_file_refuses_nul_and_overlong_names(void **state)
     memcpy(longname, L"\\??\\C:\\", 7 * sizeof(WCHAR));
     for (int i = 0; i < 300; i++)
         longname[7 + i] = L'a';
-    assert_int_equal(open_name(longname, (7 + 300) * sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC,
-                               &h, &iosb),
-                     STATUS_OBJECT_NAME_INVALID);
+    assert_int_equal(
+        open_name(longname, (7 + 300) * sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
+        STATUS_OBJECT_NAME_INVALID);
     /* A path longer than the host takes (PATH_MAX), of valid components. */
     static WCHAR deep[7 + 20 * 250];
     memcpy(deep, L"\\??\\C:", 6 * sizeof(WCHAR));
@@ -1296,13 +1293,13 @@ static void test_zw_create_file_refuses_nul_and_overlong_names(void **state)
                      STATUS_NAME_TOO_LONG);
     /* An unpaired surrogate is not a name; a paired one is. */
     static const WCHAR lone[] = L"\\??\\C:\\\xD800x";
-    assert_int_equal(open_name(lone, sizeof lone - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC,
-                               &h, &iosb),
-                     STATUS_OBJECT_NAME_INVALID);
+    assert_int_equal(
+        open_name(lone, sizeof lone - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
+        STATUS_OBJECT_NAME_INVALID);
     static const WCHAR pair[] = L"\\??\\C:\\\xD83D\xDE00.txt";
-    assert_int_equal(open_name(pair, sizeof pair - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC,
-                               &h, &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_name(pair, sizeof pair - sizeof(WCHAR), NULL, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
+        STATUS_SUCCESS);
     ZwClose(h);
     assert_int_equal(host_size(host_path(s, "\xF0\x9F\x98\x80.txt")), 0);
 }

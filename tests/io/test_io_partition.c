@@ -328,8 +328,7 @@ static void test_io_set_partition_information_changes_one_entry(void **state)
     assert_int_equal(l->PartitionCount, 6); /* #3 is recognized now */
     ExFreePool(l);
     assert_int_equal(IoSetPartitionInformation(d, 512, 7, PARTITION_IFS), STATUS_NOT_FOUND);
-    assert_int_equal(IoSetPartitionInformation(d, 512, 0, PARTITION_IFS),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(IoSetPartitionInformation(d, 512, 0, PARTITION_IFS), STATUS_INVALID_PARAMETER);
     assert_int_equal(IoSetPartitionInformation(d, 512, 1, PARTITION_EXTENDED),
                      STATUS_INVALID_PARAMETER);
     assert_int_equal(IoSetPartitionInformation(d, 512, 1, 0x100), STATUS_INVALID_PARAMETER);
@@ -417,8 +416,7 @@ static void test_io_write_partition_table_round_trips(void **state)
     kmrig_runtime_destroy(rt);
 }
 
-static void test_io_write_partition_table_keeps_the_boot_code_and_refuses_bad_layouts(
-    void **state)
+static void test_io_write_partition_table_keeps_the_boot_code_and_refuses_bad_layouts(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
     PDEVICE_OBJECT d = rd_load(rt, 512, 2048);
@@ -466,8 +464,8 @@ static void test_io_write_partition_table_builds_a_new_extended_chain(void **sta
     kmrig_runtime *rt = kmtest_runtime(1);
     PDEVICE_OBJECT d = rd_load(rt, 512, 4096);
     set_signature(d, 0);
-    SIZE_T size = FIELD_OFFSET(DRIVE_LAYOUT_INFORMATION, PartitionEntry) +
-                  12 * sizeof(PARTITION_INFORMATION);
+    SIZE_T size =
+        FIELD_OFFSET(DRIVE_LAYOUT_INFORMATION, PartitionEntry) + 12 * sizeof(PARTITION_INFORMATION);
     PDRIVE_LAYOUT_INFORMATION l = ExAllocatePoolWithTag(NonPagedPool, size, 'tseT');
     memset(l, 0, size);
     l->PartitionCount = 12;
@@ -477,8 +475,8 @@ static void test_io_write_partition_table_builds_a_new_extended_chain(void **sta
         ULONG Start, Count;
         UCHAR Type;
     } parts[] = {
-        {0, 63, 1000, PARTITION_IFS},       {1, 2048, 2000, PARTITION_EXTENDED},
-        {4, 2048 + 63, 500, PARTITION_IFS}, {5, 2048 + 1000, 900, PARTITION_EXTENDED},
+        {0, 63, 1000, PARTITION_IFS},        {1, 2048, 2000, PARTITION_EXTENDED},
+        {4, 2048 + 63, 500, PARTITION_IFS},  {5, 2048 + 1000, 900, PARTITION_EXTENDED},
         {8, 3048 + 63, 800, PARTITION_HUGE},
     };
     for (size_t i = 0; i < ARRAYSIZE(parts); i++) {

@@ -194,7 +194,7 @@ NTSYSAPI NTSTATUS NTAPI ZwSetInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK
 #define IsContainerPartition(PartitionType)                                                        \
     (((PartitionType) == PARTITION_EXTENDED) || ((PartitionType) == PARTITION_XINT13_EXTENDED))
 #define IsFTPartition(PartitionType)                                                               \
-    (((PartitionType) & PARTITION_NTFT) && IsRecognizedPartition((PartitionType) & ~0xC0))
+    (((PartitionType)&PARTITION_NTFT) && IsRecognizedPartition((PartitionType) & ~0xC0))
 #define IsRecognizedPartition(PartitionType)                                                       \
     ((((PartitionType) & ~0xC0) == PARTITION_FAT_12) ||                                            \
      (((PartitionType) & ~0xC0) == PARTITION_FAT_16) ||                                            \
@@ -223,15 +223,15 @@ typedef struct _DRIVE_LAYOUT_INFORMATION {
 
 NTHALAPI VOID FASTCALL HalExamineMBR(PDEVICE_OBJECT DeviceObject, ULONG SectorSize,
                                      ULONG MBRTypeIdentifier, PVOID *Buffer);
-NTKERNELAPI NTSTATUS FASTCALL IoReadPartitionTable(PDEVICE_OBJECT DeviceObject, ULONG SectorSize,
-                                                   BOOLEAN ReturnRecognizedPartitions,
-                                                   struct _DRIVE_LAYOUT_INFORMATION **PartitionBuffer);
+NTKERNELAPI NTSTATUS FASTCALL IoReadPartitionTable(
+    PDEVICE_OBJECT DeviceObject, ULONG SectorSize, BOOLEAN ReturnRecognizedPartitions,
+    struct _DRIVE_LAYOUT_INFORMATION **PartitionBuffer);
 NTKERNELAPI NTSTATUS FASTCALL IoSetPartitionInformation(PDEVICE_OBJECT DeviceObject,
                                                         ULONG SectorSize, ULONG PartitionNumber,
                                                         ULONG PartitionType);
-NTKERNELAPI NTSTATUS FASTCALL IoWritePartitionTable(PDEVICE_OBJECT DeviceObject, ULONG SectorSize,
-                                                    ULONG SectorsPerTrack, ULONG NumberOfHeads,
-                                                    struct _DRIVE_LAYOUT_INFORMATION *PartitionBuffer);
+NTKERNELAPI NTSTATUS FASTCALL
+IoWritePartitionTable(PDEVICE_OBJECT DeviceObject, ULONG SectorSize, ULONG SectorsPerTrack,
+                      ULONG NumberOfHeads, struct _DRIVE_LAYOUT_INFORMATION *PartitionBuffer);
 
 /* ---- layout pins (x64 WDK) ---- */
 C_ASSERT(sizeof(FILE_BASIC_INFORMATION) == 40);
