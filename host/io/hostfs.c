@@ -423,9 +423,10 @@ static NTSTATUS HfsCreateInner(PHFS_VOLUME v, PIRP Irp, PIO_STACK_LOCATION Sl, U
             BOOLEAN dir = S_ISDIR(st.st_mode) != 0;
             truncate = disposition == FILE_SUPERSEDE || disposition == FILE_OVERWRITE ||
                        disposition == FILE_OVERWRITE_IF;
-            if (disposition == FILE_CREATE)
+            if (disposition == FILE_CREATE) {
                 s = STATUS_OBJECT_NAME_COLLISION;
-            else if (dir && (options & FILE_NON_DIRECTORY_FILE))
+                *Info = FILE_EXISTS;
+            } else if (dir && (options & FILE_NON_DIRECTORY_FILE))
                 s = STATUS_FILE_IS_A_DIRECTORY;
             else if (!dir && (options & FILE_DIRECTORY_FILE))
                 s = STATUS_NOT_A_DIRECTORY;
@@ -447,6 +448,7 @@ static NTSTATUS HfsCreateInner(PHFS_VOLUME v, PIRP Irp, PIO_STACK_LOCATION Sl, U
         } else {
             if (disposition == FILE_OPEN || disposition == FILE_OVERWRITE) {
                 s = STATUS_OBJECT_NAME_NOT_FOUND;
+                *Info = FILE_DOES_NOT_EXIST;
                 goto out;
             }
             if (options & FILE_DIRECTORY_FILE) {
@@ -536,7 +538,12 @@ static NTSTATUS NTAPI HfsCreate(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
     ULONG_PTR info = 0;
     NTSTATUS s = HfsCreateInner(v, Irp, IoGetCurrentIrpStackLocation(Irp), &info);
-    return HfsComplete(Irp, s, NT_SUCCESS(s) ? info : 0);
+    /* A failed create reports FILE_EXISTS or FILE_DOES_NOT_EXIST where that is why. */
+    return HfsComplete(Irp, s,
+                       NT_SUCCESS(s) || s == STATUS_OBJECT_NAME_COLLISION ||
+                               s == STATUS_OBJECT_NAME_NOT_FOUND
+                           ? info
+                           : 0);
 }
 
 /* ---- read, write ---- */

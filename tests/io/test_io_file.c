@@ -753,6 +753,7 @@ static void test_zw_create_file_dispositions_on_host_files(void **state)
     PCWSTR name = L"\\??\\C:\\a.txt";
     assert_int_equal(open_file(name, RW, 0, FILE_OPEN, SYNC, &h, &iosb),
                      STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(iosb.Information, FILE_DOES_NOT_EXIST);
     assert_int_equal(open_file(name, RW, 0, FILE_OVERWRITE, SYNC, &h, &iosb),
                      STATUS_OBJECT_NAME_NOT_FOUND);
     assert_int_equal(open_file(L"\\??\\C:\\nodir\\a.txt", RW, 0, FILE_CREATE, SYNC, &h, &iosb),
@@ -764,6 +765,7 @@ static void test_zw_create_file_dispositions_on_host_files(void **state)
     assert_int_equal(open_file(name, RW, 0, FILE_CREATE, SYNC, &h, &iosb),
                      STATUS_OBJECT_NAME_COLLISION);
     assert_int_equal(iosb.Status, STATUS_OBJECT_NAME_COLLISION);
+    assert_int_equal(iosb.Information, FILE_EXISTS);
     host_write(host_path(s, "a.txt"), "0123456789");
     assert_int_equal(open_file(name, RW, 0, FILE_OPEN, SYNC, &h, &iosb), STATUS_SUCCESS);
     assert_int_equal(iosb.Information, FILE_OPENED);
