@@ -460,7 +460,7 @@ static NTSTATUS HfsCreateInner(PHFS_VOLUME v, PIRP Irp, PIO_STACK_LOCATION Sl, U
                 fd = openat(dfd, last, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, mode);
             }
             created = fd >= 0;
-            *Info = FILE_CREATED;
+            *Info = created ? FILE_CREATED : errno == EEXIST ? FILE_EXISTS : 0;
         }
         if (fd < 0) {
             s = errno == ELOOP ? HfsRefuseSymlink(path) : HfsStatusOfErrno(errno);
