@@ -39,6 +39,15 @@ long __wrap_syscall(long Number, ...)
 
 /* ---- helpers ---- */
 
+/* Log lines, kept so that a test can ask whether a refusal was logged. */
+static char LogText[8192];
+
+static void log_capture(void *Context, enum kmrig_log_level Level, const char *Message)
+{
+    size_t n = strlen(LogText);
+    snprintf(LogText + n, sizeof LogText - n, "%s\n", Message);
+}
+
 static NTSTATUS open_name(PCWSTR Name, USHORT Bytes, HANDLE Root, ACCESS_MASK Access, ULONG Share,
                           ULONG Disposition, ULONG Options, HANDLE *Handle, PIO_STATUS_BLOCK Iosb)
 {
@@ -533,7 +542,11 @@ static VOID NTAPI apc_routine(PVOID Context, PIO_STATUS_BLOCK Iosb, ULONG Reserv
 
 static void test_zw_read_write_file_refuse_apc_routines_and_other_handles(void **state)
 {
-    kmrig_runtime *rt = kmtest_runtime(1);
+    kmrig_config cfg;
+    kmrig_config_init(&cfg);
+    cfg.log_fn = log_capture;
+    LogText[0] = 0;
+    kmrig_runtime *rt = kmtest_runtime_cfg(&cfg);
     fdev_load(rt, 0, FALSE);
     HANDLE h, eh;
     IO_STATUS_BLOCK iosb;
@@ -544,6 +557,7 @@ static void test_zw_read_write_file_refuse_apc_routines_and_other_handles(void *
                      STATUS_NOT_SUPPORTED);
     assert_int_equal(ZwWriteFile(h, NULL, apc_routine, NULL, &iosb, b, 4, NULL, NULL),
                      STATUS_NOT_SUPPORTED);
+    assert_non_null(strstr(LogText, "ZwWriteFile: ApcRoutine is not supported"));
     UNICODE_STRING en = io_us(L"\\BaseNamedObjects\\FileTestEvent2");
     assert_non_null(IoCreateNotificationEvent(&en, &eh));
     assert_int_equal(ZwReadFile(eh, NULL, NULL, NULL, &iosb, b, 4, NULL, NULL),
@@ -696,6 +710,8 @@ static int sandbox_setup(void **state)
     kmrig_config_init(&cfg);
     cfg.time_budget_ns = 600ull * 1000000000ull;
     cfg.sandbox_root = s->Root;
+    cfg.log_fn = log_capture;
+    LogText[0] = 0;
     s->Rt = kmtest_runtime_cfg(&cfg);
     *state = s;
     return 0;
@@ -735,12 +751,25 @@ static long host_size(const char *Path)
 
 static void test_zw_create_file_without_a_sandbox_refuses_host_files(void **state)
 {
-    kmrig_runtime *rt = kmtest_runtime(1);
+    kmrig_config cfg;
+    kmrig_config_init(&cfg);
+    cfg.log_fn = log_capture;
+    LogText[0] = 0;
+    kmrig_runtime *rt = kmtest_runtime_cfg(&cfg);
     HANDLE h;
     IO_STATUS_BLOCK iosb;
     assert_int_equal(open_file(L"\\??\\C:\\file.txt", RW, 0, FILE_OPEN_IF, SYNC, &h, &iosb),
                      STATUS_ACCESS_DENIED);
     assert_int_equal(open_file(L"\\SystemRoot\\file.txt", RW, 0, FILE_OPEN_IF, SYNC, &h, &iosb),
+                     STATUS_ACCESS_DENIED);
+    assert_non_null(strstr(LogText, "no sandbox_root"));
+    kmrig_runtime_destroy(rt);
+    /* A sandbox_root that cannot be opened: logged, and host files refused. */
+    cfg.sandbox_root = "/nonexistent/kmrig-sandbox";
+    LogText[0] = 0;
+    rt = kmtest_runtime_cfg(&cfg);
+    assert_non_null(strstr(LogText, "/nonexistent/kmrig-sandbox"));
+    assert_int_equal(open_file(L"\\??\\C:\\file.txt", RW, 0, FILE_OPEN_IF, SYNC, &h, &iosb),
                      STATUS_ACCESS_DENIED);
     kmrig_runtime_destroy(rt);
 }
@@ -959,6 +988,7 @@ static void test_zw_query_information_file_on_host_files(void **state)
     UCHAR all[200];
     assert_int_equal(ZwQueryInformationFile(h, &iosb, all, sizeof all, FileAllInformation),
                      STATUS_NOT_IMPLEMENTED); /* a valid class kmrig does not answer, logged */
+    assert_non_null(strstr(LogText, "information class 18 is not implemented"));
     ZwClose(h);
 }
 
@@ -1256,6 +1286,8 @@ static void test_zw_create_file_cannot_escape_the_sandbox(void **state)
     assert_int_equal(host_size("/tmp/escape.txt"), -1);
     assert_int_equal(host_size(host_path(s, "escape.txt")), -1);
     assert_int_equal(host_size(host_path(s, "sub/escape.txt")), -1);
+    assert_non_null(strstr(LogText, "symbolic link")); /* the refusals were logged */
+    assert_non_null(strstr(LogText, "\"fifo\" is neither a file nor a directory"));
 #ifdef TEST_NO_OPENAT2
     assert_true(Openat2Refused > 0); /* the walk without openat2 was the one tested */
 #endif
