@@ -546,6 +546,13 @@ static NTSTATUS NTAPI HfsCreate(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                            : 0);
 }
 
+/* The CCB of a file object of this volume; NULL for anything else (a file object of another
+ * device, or none, in an IRP a driver built). */
+static PHFS_CCB HfsCcbOf(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject)
+{
+    return FileObject && FileObject->DeviceObject == DeviceObject ? FileObject->FsContext2 : NULL;
+}
+
 /* ---- read, write ---- */
 
 static PVOID HfsBuffer(PIRP Irp)
@@ -561,8 +568,8 @@ static NTSTATUS NTAPI HfsReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     PFILE_OBJECT f = sl->FileObject;
-    PHFS_FCB fcb = f->FsContext;
-    PHFS_CCB ccb = f->FsContext2;
+    PHFS_CCB ccb = HfsCcbOf(DeviceObject, f);
+    PHFS_FCB fcb = ccb ? f->FsContext : NULL;
     BOOLEAN read = sl->MajorFunction == IRP_MJ_READ;
     ULONG length = sl->Parameters.Read.Length;
     LARGE_INTEGER offset = sl->Parameters.Read.ByteOffset;
@@ -671,8 +678,8 @@ static NTSTATUS NTAPI HfsQueryInformation(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PHFS_VOLUME v = HfsVolume(DeviceObject);
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     PFILE_OBJECT f = sl->FileObject;
-    PHFS_FCB fcb = f->FsContext;
-    PHFS_CCB ccb = f->FsContext2;
+    PHFS_CCB ccb = HfsCcbOf(DeviceObject, f);
+    PHFS_FCB fcb = ccb ? f->FsContext : NULL;
     ULONG length = sl->Parameters.QueryFile.Length;
     PVOID buf = Irp->AssociatedIrp.SystemBuffer;
     if (!ccb)
@@ -823,7 +830,7 @@ static NTSTATUS HfsRename(PHFS_VOLUME v, PIO_STACK_LOCATION Sl, PFILE_RENAME_INF
     if (!NT_SUCCESS(s))
         goto out;
     if (root) {
-        PHFS_FCB r = root->FsContext;
+        PHFS_FCB r = root->DeviceObject == f->DeviceObject ? root->FsContext : NULL;
         if (!r || !r->Directory || (chars && R->FileName[0] == L'\\')) {
             s = STATUS_INVALID_PARAMETER;
             goto out;
@@ -917,8 +924,8 @@ static NTSTATUS NTAPI HfsSetInformation(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PHFS_VOLUME v = HfsVolume(DeviceObject);
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     PFILE_OBJECT f = sl->FileObject;
-    PHFS_FCB fcb = f->FsContext;
-    PHFS_CCB ccb = f->FsContext2;
+    PHFS_CCB ccb = HfsCcbOf(DeviceObject, f);
+    PHFS_FCB fcb = ccb ? f->FsContext : NULL;
     PVOID buf = Irp->AssociatedIrp.SystemBuffer;
     if (!ccb)
         return HfsComplete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
@@ -988,8 +995,8 @@ static NTSTATUS NTAPI HfsCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PHFS_VOLUME v = HfsVolume(DeviceObject);
     PFILE_OBJECT f = IoGetCurrentIrpStackLocation(Irp)->FileObject;
-    PHFS_FCB fcb = f->FsContext;
-    PHFS_CCB ccb = f->FsContext2;
+    PHFS_CCB ccb = HfsCcbOf(DeviceObject, f);
+    PHFS_FCB fcb = ccb ? f->FsContext : NULL;
     if (!ccb)
         return HfsComplete(Irp, STATUS_SUCCESS, 0);
     char *doomed = NULL;
@@ -1013,8 +1020,8 @@ static NTSTATUS NTAPI HfsClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PHFS_VOLUME v = HfsVolume(DeviceObject);
     PFILE_OBJECT f = IoGetCurrentIrpStackLocation(Irp)->FileObject;
-    PHFS_FCB fcb = f->FsContext;
-    PHFS_CCB ccb = f->FsContext2;
+    PHFS_CCB ccb = HfsCcbOf(DeviceObject, f);
+    PHFS_FCB fcb = ccb ? f->FsContext : NULL;
     if (ccb) {
         close(ccb->Fd);
         free(ccb);

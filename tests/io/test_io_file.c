@@ -919,6 +919,19 @@ static void test_zw_create_file_directories_and_relative_opens(void **state)
     LARGE_INTEGER zero = {.QuadPart = 0};
     assert_int_equal(ZwReadFile(d, NULL, NULL, NULL, &iosb, b, 4, &zero, NULL),
                      STATUS_INVALID_DEVICE_REQUEST);
+    /* A driver's own IRP to the volume without a file object of it is refused. */
+    PFILE_OBJECT fo;
+    assert_int_equal(
+        ObReferenceObjectByHandle(d, 0, *IoFileObjectType, KernelMode, (PVOID *)&fo, NULL),
+        STATUS_SUCCESS);
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, IoGetRelatedDeviceObject(fo), b, 4, &zero,
+                                            &ev, &iosb);
+    assert_non_null(irp);
+    assert_int_equal(IoCallDriver(IoGetRelatedDeviceObject(fo), irp),
+                     STATUS_INVALID_DEVICE_REQUEST);
+    ObDereferenceObject(fo);
     /* The root directory of the volume. */
     assert_int_equal(
         open_file(L"\\??\\C:\\", FILE_LIST_DIRECTORY | SYNCHRONIZE, 0, FILE_OPEN, SYNC, &h, &iosb),
