@@ -177,4 +177,17 @@ NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 /* Builds, sends and waits for an IRP with no buffer (create, cleanup, close, shutdown). */
 NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, UCHAR Major);
 
+/* ---- files (host/io/file.c) and the host file system (host/io/hostfs.c) ---- */
+/* IRP.Flags, kmrig's own: the IRP holds a reference on Tail.Overlay.OriginalFileObject and, when
+ * UserEvent is not that file object's Event, on the event object; the final completion drops
+ * them after signalling (an asynchronous ZwReadFile/ZwWriteFile, as NT's I/O manager does). */
+#define IOP_IRP_HOLDS_REFERENCES 0x40000000u
+/* ObpFileType.CloseProcedure: the last handle of a file object went (IRP_MJ_CLEANUP). */
+VOID IopCloseFileHandle(PVOID Object);
+/* Loads the host file system driver (\Driver\KmrigHostFs, device \Device\KmrigHostVolume) and
+ * its links \GLOBAL??\C: and \SystemRoot. Its root is kmrig_config.sandbox_root; without one
+ * every open on it is refused (STATUS_ACCESS_DENIED, logged). Unloaded with the other drivers
+ * at shutdown. */
+NTSTATUS IopInitializeHostFileSystem(struct kmrig_runtime *rt);
+
 #endif

@@ -9,6 +9,9 @@ typedef struct _OBJECT_TYPE {
     /* Called when the last reference goes, before the memory is freed. Optional. */
     VOID (*DeleteProcedure)(PVOID Object);
     ULONG Index;
+    /* Called by ZwClose when the object's last handle goes, before that handle's reference is
+     * dropped (a file's IRP_MJ_CLEANUP). Optional; PASSIVE_LEVEL. */
+    VOID (*CloseProcedure)(PVOID Object);
 } OBJECT_TYPE;
 
 #define OBP_HEADER_MAGIC 0x4F424A48u /* 'OBJH' */

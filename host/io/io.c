@@ -37,6 +37,7 @@ static void IopInitializeTypes(void)
     ObpDeviceType.DeleteProcedure = IopDeleteDeviceObject;
     ObpDriverType.DeleteProcedure = IopDeleteDriverObject;
     ObpFileType.DeleteProcedure = IopDeleteFileObject;
+    ObpFileType.CloseProcedure = IopCloseFileHandle;
 }
 
 NTSTATUS IopInitialize(struct kmrig_runtime *rt)
@@ -60,6 +61,11 @@ NTSTATUS IopInitialize(struct kmrig_runtime *rt)
     NTSTATUS s = ObpInitializeNamespace(rt);
     if (NT_SUCCESS(s))
         s = IopInitializeIrpVerifier(rt);
+    if (NT_SUCCESS(s)) {
+        s = IopInitializeHostFileSystem(rt); /* \Device\KmrigHostVolume, \??\C:, \SystemRoot */
+        if (!NT_SUCCESS(s))
+            IopShutdownIrpVerifier(rt);
+    }
     if (!NT_SUCCESS(s)) {
         ObpShutdownNamespace(rt);
         pthread_mutex_destroy(&io->Lock);

@@ -515,11 +515,18 @@ static VOID IopCompleteFinal(struct kmrig_runtime *rt, PIRP Irp, CCHAR PriorityB
     PIO_STATUS_BLOCK iosb = Irp->UserIosb;
     PKEVENT event = Irp->UserEvent;
     IO_STATUS_BLOCK status = Irp->IoStatus;
+    PFILE_OBJECT held =
+        (Irp->Flags & IOP_IRP_HOLDS_REFERENCES) ? Irp->Tail.Overlay.OriginalFileObject : NULL;
     IopFreeIrp(rt, Irp);
     if (iosb)
         *iosb = status;
     if (event)
         KeSetEvent(event, PriorityBoost, FALSE);
+    if (held) {
+        if (event && event != &held->Event)
+            ObfDereferenceObject(event);
+        ObfDereferenceObject(held);
+    }
 }
 
 VOID FASTCALL IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)

@@ -280,8 +280,13 @@ NTSTATUS NTAPI ZwClose(HANDLE Handle)
         ob->FreeHint = i;
     ob->Count--;
     pthread_mutex_unlock(&ob->Lock);
-    if (atomic_fetch_sub(&OBJECT_TO_OBJECT_HEADER(obj)->HandleCount, 1) == 1)
+    POBJECT_HEADER h = OBJECT_TO_OBJECT_HEADER(obj);
+    if (atomic_fetch_sub(&h->HandleCount, 1) == 1) {
+        /* As NT's ObpDecrementHandleCount: the type's close procedure, then the name check. */
+        if (h->Type->CloseProcedure)
+            h->Type->CloseProcedure(obj);
         ObpDeleteNameCheck(obj);
+    }
     ObfDereferenceObject(obj);
     return STATUS_SUCCESS;
 }
