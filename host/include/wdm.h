@@ -18,6 +18,7 @@
 #include "ddk/se.h"
 #include "ddk/mm.h"
 #include "ddk/io.h"
+#include "ddk/pnp.h"
 #include "ddk/hal.h"
 #include "ddk/cm.h"
 

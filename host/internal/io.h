@@ -71,6 +71,7 @@ static inline PIOP_DRIVER_PRIVATE IopDriverPrivate(PDRIVER_OBJECT Driver)
 
 struct _IOP_IRP_TRACK;
 struct _IOP_CALL_FRAME;
+struct _IOP_PNP_STATE;
 
 typedef struct _IOP_STATE {
     KSPIN_LOCK CancelLock;   /* IoAcquireCancelSpinLock */
@@ -101,6 +102,7 @@ typedef struct _IOP_STATE {
     struct _IOP_IRP_TRACK **Tracks; /* hash by IRP address */
     ULONG LiveIrps;                 /* IRPs from IoAllocateIrp not freed */
     struct _IOP_CALL_FRAME *Frames; /* IoCallDriver calls in progress */
+    struct _IOP_PNP_STATE *Pnp;     /* the PnP manager (host/internal/pnp.h) */
 } IOP_STATE, *PIOP_STATE;
 
 /* An error log entry as the harness reads it. */

@@ -7,6 +7,7 @@
  * object name space.
  */
 #include "io.h"
+#include "pnp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,11 @@ NTSTATUS IopInitialize(struct kmrig_runtime *rt)
     NTSTATUS s = ObpInitializeNamespace(rt);
     if (NT_SUCCESS(s))
         s = IopInitializeIrpVerifier(rt);
+    if (NT_SUCCESS(s)) {
+        s = IopPnpInitialize(rt);
+        if (!NT_SUCCESS(s))
+            IopShutdownIrpVerifier(rt);
+    }
     if (!NT_SUCCESS(s)) {
         ObpShutdownNamespace(rt);
         pthread_mutex_destroy(&io->Lock);
@@ -94,6 +100,7 @@ VOID IopShutdown(struct kmrig_runtime *rt)
     IopWaitForHardErrors(rt);
     IopNotifyShutdown(rt, &io->Shutdown);
     IopNotifyShutdown(rt, &io->LastChanceShutdown);
+    IopPnpShutdown(rt); /* remove every device, unload its drivers */
     for (;;) {
         pthread_mutex_lock(&io->Lock);
         PDRIVER_OBJECT d = NULL;
@@ -124,6 +131,7 @@ VOID IopShutdown(struct kmrig_runtime *rt)
         IopTearDownDevices(rt, d);
         ObfDereferenceObject(d);
     }
+    IopPnpFreeState(rt);
     IopShutdownTimers(rt);
     IopShutdownIrpVerifier(rt); /* bugchecks on IRPs still allocated */
     ObpShutdownNamespace(rt);
