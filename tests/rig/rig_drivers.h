@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* each test file uses some of these drivers */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 /* {6f1c0a52-3b7e-4d2a-9c11-5a0b7e3f2d10} */
 static const GUID TestInterface = {
     0x6f1c0a52, 0x3b7e, 0x4d2a, {0x9c, 0x11, 0x5a, 0x0b, 0x7e, 0x3f, 0x2d, 0x10}};
