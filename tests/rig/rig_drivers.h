@@ -35,6 +35,7 @@ static CM_PARTIAL_RESOURCE_DESCRIPTOR g_raw[8], g_tr[8];
 static ULONG g_raw_count, g_tr_count;
 static INTERFACE_TYPE g_raw_bus;
 static BOOLEAN g_veto_query_remove;
+static PNP_DEVICE_STATE g_pnp_state; /* the function driver's QUERY_PNP_DEVICE_STATE answer */
 static NTSTATUS g_fail_start;
 static LONG g_unloads;
 static UNICODE_STRING g_link; /* the last interface the function driver registered */
@@ -84,6 +85,10 @@ static NTSTATUS NTAPI FnPnp(PDEVICE_OBJECT d, PIRP irp)
             IoCompleteRequest(irp, IO_NO_INCREMENT);
             return STATUS_UNSUCCESSFUL;
         }
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
+    case IRP_MN_QUERY_PNP_DEVICE_STATE:
+        irp->IoStatus.Information |= g_pnp_state;
         irp->IoStatus.Status = STATUS_SUCCESS;
         break;
     case IRP_MN_SURPRISE_REMOVAL:
