@@ -176,6 +176,9 @@ VOID IopRemoveShutdownNotification(PDEVICE_OBJECT DeviceObject);
 VOID IopShutdownErrorLog(struct kmrig_runtime *rt);
 VOID IopWaitForHardErrors(struct kmrig_runtime *rt);
 NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+/* The PnP verifier (host/io/pnp.c): a PnP IRP that only the PnP manager may send (START,
+ * REMOVE, STOP, ...) that it did not send bugchecks (IOP_VF_PNP_DRIVER_SENT). */
+VOID IopPnpVerifyCall(struct kmrig_runtime *rt, PDEVICE_OBJECT DeviceObject, PIRP Irp, UCHAR Minor);
 /* Builds, sends and waits for an IRP with no buffer (create, cleanup, close, shutdown). */
 NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, UCHAR Major);
 

@@ -25,6 +25,8 @@
                                                 p3 = status, p4 = minor */
 #define IOP_VF_PNP_STACK_LEFT 0x4B4D0112u /* after REMOVE a device is still attached to the PDO: \
                                              p2 = PDO, p3 = the device above it */
+#define IOP_VF_PNP_DRIVER_SENT 0x4B4D0114u /* a driver sent a PnP IRP only the PnP manager   \
+                                              sends: p2 = device, p3 = IRP, p4 = minor */
 #define IOP_VF_PNP_BAD_RELATIONS 0x4B4D0113u /* BusRelations names a non-device: p2 = PDO of     \
                                                 the bus, p3 = the pointer */
 
@@ -91,6 +93,12 @@ typedef struct _IOP_DEVICE_INTERFACE {
     BOOLEAN Enabled;
 } IOP_DEVICE_INTERFACE, *PIOP_DEVICE_INTERFACE;
 
+/* An IRP the PnP manager has in flight (IOP_PNP_STATE.Sent). */
+typedef struct _IOP_PNP_SENT {
+    LIST_ENTRY Link;
+    PIRP Irp;
+} IOP_PNP_SENT, *PIOP_PNP_SENT;
+
 /* One driver registered by the harness for an ID. */
 typedef struct _IOP_PNP_REGISTRATION {
     LIST_ENTRY Link;
@@ -123,6 +131,7 @@ typedef struct _IOP_PNP_STATE {
     LIST_ENTRY Interfaces;
     LIST_ENTRY Notifications;
     LIST_ENTRY Claims; /* IoReportResourceForDetection */
+    LIST_ENTRY Sent;   /* IRPs the PnP manager has sent and not yet seen complete */
     /* the worker */
     LIST_ENTRY Work;
     BOOLEAN WorkerQueued;

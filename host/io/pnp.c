@@ -373,15 +373,52 @@ static NTSTATUS IopPnpSendIrp(struct kmrig_runtime *rt, PDEVICE_NODE n, UCHAR Mi
     sl->MinorFunction = Minor;
     IoSetCompletionRoutine(irp, IopPnpIrpDone, &ev, TRUE, TRUE, TRUE);
     KmLog(rt, KMRIG_LOG_DEBUG, "pnp: IRP_MN_%s", IopPnpMinorName(Minor));
+    IOP_PNP_SENT sent = {{NULL, NULL}, irp};
+    pthread_mutex_lock(&IopPnp(rt)->Lock);
+    InsertTailList(&IopPnp(rt)->Sent, &sent.Link);
+    pthread_mutex_unlock(&IopPnp(rt)->Lock);
     NTSTATUS s = IoCallDriver(top, irp);
     if (s == STATUS_PENDING)
         KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    pthread_mutex_lock(&IopPnp(rt)->Lock);
+    RemoveEntryList(&sent.Link);
+    pthread_mutex_unlock(&IopPnp(rt)->Lock);
     s = irp->IoStatus.Status;
     if (Information)
         *Information = irp->IoStatus.Information;
     IoFreeIrp(irp);
     ObfDereferenceObject(top);
     return s;
+}
+
+VOID IopPnpVerifyCall(struct kmrig_runtime *rt, PDEVICE_OBJECT DeviceObject, PIRP Irp, UCHAR Minor)
+{
+    switch (Minor) {
+    case IRP_MN_START_DEVICE:
+    case IRP_MN_QUERY_REMOVE_DEVICE:
+    case IRP_MN_REMOVE_DEVICE:
+    case IRP_MN_CANCEL_REMOVE_DEVICE:
+    case IRP_MN_STOP_DEVICE:
+    case IRP_MN_QUERY_STOP_DEVICE:
+    case IRP_MN_CANCEL_STOP_DEVICE:
+    case IRP_MN_SURPRISE_REMOVAL:
+    case IRP_MN_EJECT:
+    case IRP_MN_FILTER_RESOURCE_REQUIREMENTS:
+        break;
+    default:
+        return; /* the queries drivers may send themselves */
+    }
+    PIOP_PNP_STATE pnp = IopPnp(rt);
+    if (!pnp)
+        return;
+    BOOLEAN ours = FALSE;
+    pthread_mutex_lock(&pnp->Lock);
+    for (PLIST_ENTRY e = pnp->Sent.Flink; e != &pnp->Sent && !ours; e = e->Flink)
+        ours = CONTAINING_RECORD(e, IOP_PNP_SENT, Link)->Irp == Irp;
+    pthread_mutex_unlock(&pnp->Lock);
+    if (!ours)
+        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_DRIVER_SENT,
+                     (ULONG_PTR)DeviceObject, (ULONG_PTR)Irp, Minor);
 }
 
 static NTSTATUS IopPnpSendSimple(struct kmrig_runtime *rt, PDEVICE_NODE n, UCHAR Minor)
@@ -1509,6 +1546,7 @@ NTSTATUS IopPnpInitialize(struct kmrig_runtime *rt)
     InitializeListHead(&pnp->Interfaces);
     InitializeListHead(&pnp->Notifications);
     InitializeListHead(&pnp->Claims);
+    InitializeListHead(&pnp->Sent);
     InitializeListHead(&pnp->Work);
     ExInitializeWorkItem(&pnp->WorkItem, IopPnpWorker, rt);
     IopState(rt)->Pnp = pnp;

@@ -219,6 +219,131 @@ static void test_rig_bus_children_started_and_vanished_ones_removed(void **state
     kmrig_rig_close(rig);
 }
 
+/* ---- the PnP verifier ---- */
+
+static BOOLEAN g_lazy_fail_remove;
+static NTSTATUS NTAPI LazyPnp(PDEVICE_OBJECT d, PIRP irp)
+{
+    PDEVICE_OBJECT lower = *(PDEVICE_OBJECT *)d->DeviceExtension;
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(irp);
+    if (sl->MinorFunction == IRP_MN_REMOVE_DEVICE && g_lazy_fail_remove) {
+        irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return STATUS_UNSUCCESSFUL;
+    }
+    if (sl->MinorFunction == IRP_MN_START_DEVICE || sl->MinorFunction == IRP_MN_QUERY_REMOVE_DEVICE ||
+        sl->MinorFunction == IRP_MN_REMOVE_DEVICE)
+        irp->IoStatus.Status = STATUS_SUCCESS;
+    /* REMOVE passed down without detaching or deleting: the stack is left behind */
+    IoSkipCurrentIrpStackLocation(irp);
+    return IoCallDriver(lower, irp);
+}
+
+static NTSTATUS NTAPI LazyEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    drv->DriverExtension->AddDevice = FltAddDevice;
+    drv->DriverUnload = FltUnload;
+    drv->MajorFunction[IRP_MJ_PNP] = LazyPnp;
+    return STATUS_SUCCESS;
+}
+
+static void lazy_remove(void *arg)
+{
+    kmrig_rig *rig = test_rig();
+    g_lazy_fail_remove = arg != NULL;
+    assert_int_equal(kmrig_rig_register_driver(rig, "KMRIG\\TESTDEV", "lazy", LazyEntry),
+                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_start(rig, test_devices, 1), STATUS_SUCCESS);
+    kmrig_rig_remove_device(rig, kmrig_rig_find(rig, "KMRIG\\TESTDEV"));
+}
+
+static void test_rig_verifier_remove_that_leaves_the_stack_bugchecks(void **state)
+{
+    ULONG_PTR p[4];
+    assert_int_equal(kmtest_bugcheck_of(lazy_remove, NULL, p), DRIVER_VERIFIER_IOMANAGER_VIOLATION);
+    assert_int_equal(p[0], 0x4B4D0112u);
+}
+
+static void test_rig_verifier_failed_remove_bugchecks(void **state)
+{
+    ULONG_PTR p[4];
+    assert_int_equal(kmtest_bugcheck_of(lazy_remove, (void *)1, p),
+                     DRIVER_VERIFIER_IOMANAGER_VIOLATION);
+    assert_int_equal(p[0], 0x4B4D0111u);
+    assert_int_equal(p[2], (ULONG_PTR)STATUS_UNSUCCESSFUL);
+}
+
+static NTSTATUS NTAPI Done(PDEVICE_OBJECT d, PIRP irp, PVOID ctx)
+{
+    KeSetEvent(ctx, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static void driver_sends_start(void *arg)
+{
+    kmrig_rig *rig = test_rig();
+    start_test_device(rig);
+    PDEVICE_OBJECT top = IoGetAttachedDeviceReference(kmrig_rig_find(rig, "KMRIG\\TESTDEV"));
+    PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irp);
+    sl->MajorFunction = IRP_MJ_PNP;
+    sl->MinorFunction = IRP_MN_START_DEVICE;
+    IoSetCompletionRoutine(irp, Done, &ev, TRUE, TRUE, TRUE);
+    IoCallDriver(top, irp);
+}
+
+static void test_rig_verifier_start_sent_by_a_driver_bugchecks(void **state)
+{
+    ULONG_PTR p[4];
+    assert_int_equal(kmtest_bugcheck_of(driver_sends_start, NULL, p),
+                     DRIVER_VERIFIER_IOMANAGER_VIOLATION);
+    assert_int_equal(p[0], 0x4B4D0114u);
+    assert_int_equal(p[3], IRP_MN_START_DEVICE);
+}
+
+static void test_rig_stop_with_a_veto_falls_back_to_surprise_removal(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    start_test_device(rig);
+    g_veto_query_remove = TRUE;
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_stop(rig), STATUS_SUCCESS);
+    assert_string_equal(g_log, "flt:1 fn:1 flt:3 fn:3 flt:23 fn:23 flt:2 fn:2 ");
+    kmrig_rig_close(rig);
+}
+
+static void test_rig_register_driver_errors(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    assert_int_equal(kmrig_rig_register_driver(rig, "", "x", FnEntry), STATUS_INVALID_PARAMETER);
+    assert_int_equal(kmrig_rig_register_driver(rig, "A", NULL, FnEntry), STATUS_INVALID_PARAMETER);
+    assert_int_equal(kmrig_rig_register_driver(rig, "A", "x", NULL), STATUS_INVALID_PARAMETER);
+    assert_int_equal(kmrig_rig_register_driver(rig, "A", "x", FnEntry), STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_register_driver(rig, "a", "y", FltEntry),
+                     STATUS_OBJECT_NAME_COLLISION); /* one function driver per ID */
+    assert_int_equal(kmrig_rig_register_driver(rig, "B", "x", FltEntry),
+                     STATUS_OBJECT_NAME_COLLISION); /* one entry per service */
+    kmrig_rig_close(rig);
+}
+
+static void test_rig_conflicting_descriptions_second_device_fails(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    struct kmrig_device_desc two[2] = {test_devices[0], test_devices[0]};
+    two[1].instance = "7";
+    assert_int_equal(kmrig_rig_register_driver(rig, "KMRIG\\TESTDEV", "testfn", FnEntry),
+                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_start(rig, two, 2), STATUS_SUCCESS);
+    struct kmrig_device_info info;
+    assert_int_equal(kmrig_rig_device_info(rig, kmrig_rig_find(rig, "KMRIG\\TESTDEV\\7"), &info),
+                     STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_FAILED);
+    assert_int_equal(info.status, STATUS_CONFLICTING_ADDRESSES);
+    kmrig_rig_close(rig);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rig_start_sends_the_documented_irps_in_order),
     cmocka_unit_test(test_rig_start_resources_raw_and_translated_match_the_description),
@@ -230,5 +355,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rig_surprise_remove_forgets_the_device),
     cmocka_unit_test(test_rig_stop_removes_devices_and_unloads_drivers),
     cmocka_unit_test(test_rig_bus_children_started_and_vanished_ones_removed),
+    cmocka_unit_test(test_rig_verifier_remove_that_leaves_the_stack_bugchecks),
+    cmocka_unit_test(test_rig_verifier_failed_remove_bugchecks),
+    cmocka_unit_test(test_rig_verifier_start_sent_by_a_driver_bugchecks),
+    cmocka_unit_test(test_rig_stop_with_a_veto_falls_back_to_surprise_removal),
+    cmocka_unit_test(test_rig_register_driver_errors),
+    cmocka_unit_test(test_rig_conflicting_descriptions_second_device_fails),
 };
 KMTEST_MAIN(tests)
