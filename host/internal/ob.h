@@ -69,6 +69,9 @@ NTSTATUS ObpLookupObjectName(struct kmrig_runtime *rt, PCUNICODE_STRING Name, PV
                              ULONG Attributes, PVOID *Object, PUNICODE_STRING Remaining);
 /* Removes the object's name (a no-op for unnamed objects). For delete procedures. */
 VOID ObpDeleteObjectName(PVOID Object);
+/* The full name of a named object ("\Device\Foo") into Buffer (Chars WCHARs, NUL-terminated)
+ * if it fits. Returns its length in WCHARs without the NUL; 0 if the object has no name. */
+ULONG ObpQueryObjectName(PVOID Object, PWCHAR Buffer, ULONG Chars);
 /* ObMakeTemporaryObject: drops the permanent reference; the name goes now if no handle is open. */
 VOID ObpMakeTemporaryObject(PVOID Object);
 /* A new symbolic link object (referenced, unnamed) to Target. */

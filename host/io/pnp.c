@@ -280,6 +280,7 @@ static PDEVICE_NODE IopPnpNewNode(struct kmrig_runtime *rt, PDEVICE_NODE Parent,
     n->Address = 0xFFFFFFFF;
     InitializeListHead(&n->Interfaces);
     ObfReferenceObject(Pdo);
+    ObpQueryObjectName(Pdo, n->PdoName, ARRAYSIZE(n->PdoName)); /* empty if unnamed */
     Pdo->DeviceObjectExtension->DeviceNode = n;
     Pdo->Flags |= DO_BUS_ENUMERATED_DEVICE;
     pthread_mutex_lock(&pnp->Lock);
