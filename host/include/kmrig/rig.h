@@ -26,7 +26,8 @@
  *
  * Devices. A device is named by its physical device object (PDO). The rig keeps every device the
  * root bus or a bus driver enumerated until kmrig_rig_stop; a removed device keeps its PDO (state
- * KMRIG_DEVICE_REMOVED) until it vanishes from its bus.
+ * KMRIG_DEVICE_REMOVED) until it vanishes from its bus. A device that is gone (surprise removal,
+ * ejected, no longer reported by its bus) is forgotten: its PDO pointer is stale from then on.
  */
 #ifndef KMRIG_RIG_H
 #define KMRIG_RIG_H
@@ -175,7 +176,8 @@ struct kmrig_device_info {
 };
 
 /* The index-th device (enumeration order, parents before children). STATUS_NO_MORE_ENTRIES past
- * the end. The pointers stay valid until kmrig_rig_close. */
+ * the end. The pointers stay valid until the device is forgotten (surprise removal, gone from its
+ * bus, ejected) or the rig stops. */
 NTSTATUS kmrig_rig_device(kmrig_rig *rig, size_t index, struct kmrig_device_info *info);
 /* The device with this hardware ID (the first of that ID) or this instance path (ASCII, case-
  * insensitive); NULL if none. */
