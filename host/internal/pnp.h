@@ -119,6 +119,8 @@ typedef struct _IOP_PNP_SERVICE {
 typedef struct _IOP_PNP_STATE {
     pthread_mutex_t Lock; /* the lists below */
     KEVENT EngineLock;    /* synchronization event: signalled = free */
+    _Atomic(PKTHREAD) EngineOwner; /* the thread holding it (read by others to see it is not them) */
+    ULONG EngineDepth;    /* its owner's recursion */
     LIST_ENTRY Nodes;
     ULONG NodeCount;
     ULONG NextDriverKey;

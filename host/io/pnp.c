@@ -120,14 +120,28 @@ static PVOID IopPnpPoolCopy(const VOID *Data, SIZE_T Bytes)
 
 /* ---- the engine lock and the worker ---- */
 
+/* Recursive for its owner: a DriverEntry that the engine calls may report a detected device,
+ * which takes the lock again. */
 VOID IopPnpAcquireEngine(struct kmrig_runtime *rt)
 {
-    KeWaitForSingleObject(&IopPnp(rt)->EngineLock, Executive, KernelMode, FALSE, NULL);
+    PIOP_PNP_STATE pnp = IopPnp(rt);
+    PKTHREAD self = KeGetCurrentThread();
+    if (atomic_load(&pnp->EngineOwner) == self) {
+        pnp->EngineDepth++;
+        return;
+    }
+    KeWaitForSingleObject(&pnp->EngineLock, Executive, KernelMode, FALSE, NULL);
+    atomic_store(&pnp->EngineOwner, self);
+    pnp->EngineDepth = 1;
 }
 
 VOID IopPnpReleaseEngine(struct kmrig_runtime *rt)
 {
-    KeSetEvent(&IopPnp(rt)->EngineLock, IO_NO_INCREMENT, FALSE);
+    PIOP_PNP_STATE pnp = IopPnp(rt);
+    if (--pnp->EngineDepth)
+        return;
+    atomic_store(&pnp->EngineOwner, NULL);
+    KeSetEvent(&pnp->EngineLock, IO_NO_INCREMENT, FALSE);
 }
 
 static VOID NTAPI IopPnpWorker(PVOID Context)

@@ -515,6 +515,38 @@ static void test_io_report_detected_device_is_started_with_its_resources(void **
     kmrig_rig_close(rig);
 }
 
+/* A PnP driver whose DriverEntry also reports a detected device: the PnP manager is busy
+ * loading it when the report comes. */
+static NTSTATUS NTAPI DetectInEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    FnEntry(drv, path);
+    g_detected = NULL;
+    NTSTATUS s = IoReportDetectedDevice(drv, InterfaceTypeUndefined, 0xFFFFFFFF, 0xFFFFFFFF, NULL,
+                                        NULL, FALSE, &g_detected);
+    if (!NT_SUCCESS(s))
+        return s;
+    return FnAddDevice(drv, g_detected);
+}
+
+static void test_io_report_detected_device_from_a_pnp_drivers_entry(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    static const struct kmrig_device_desc other[] = {{.hardware_ids = {"KMRIG\\OTHER"}}};
+    assert_int_equal(kmrig_rig_register_driver(rig, "KMRIG\\OTHER", "detector", DetectInEntry),
+                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_start(rig, other, 1), STATUS_SUCCESS);
+    kmrig_rig_settle(rig);
+    struct kmrig_device_info info;
+    assert_int_equal(kmrig_rig_device_info(rig, g_detected, &info), STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_STARTED);
+    assert_memory_equal(info.instance_path, L"ROOT\\LEGACY_DETECTOR\\0000",
+                        sizeof L"ROOT\\LEGACY_DETECTOR\\0000");
+    assert_int_equal(kmrig_rig_device_info(rig, kmrig_rig_find(rig, "KMRIG\\OTHER"), &info),
+                     STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_STARTED);
+    kmrig_rig_close(rig);
+}
+
 /* ---- PoRequestPowerIrp ---- */
 
 static LONG g_power_done;
@@ -571,6 +603,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_request_device_eject_removes_and_ejects),
     cmocka_unit_test(test_io_invalidate_device_relations_of_a_non_pdo_bugchecks),
     cmocka_unit_test(test_io_report_detected_device_is_started_with_its_resources),
+    cmocka_unit_test(test_io_report_detected_device_from_a_pnp_drivers_entry),
     cmocka_unit_test(test_po_request_power_irp_completion_gets_the_documented_arguments),
 };
 KMTEST_MAIN(tests)
