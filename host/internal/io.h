@@ -177,7 +177,8 @@ VOID IopShutdownErrorLog(struct kmrig_runtime *rt);
 VOID IopWaitForHardErrors(struct kmrig_runtime *rt);
 NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 /* The PnP verifier (host/io/pnp.c): a PnP IRP that only the PnP manager may send (START,
- * REMOVE, STOP, ...) that it did not send bugchecks (IOP_VF_PNP_DRIVER_SENT). */
+ * REMOVE, STOP, ...), sent to the stack of a device it enumerated, that it did not send
+ * bugchecks (IOP_VF_PNP_DRIVER_SENT). Stacks built by hand (unit tests) are left alone. */
 VOID IopPnpVerifyCall(struct kmrig_runtime *rt, PDEVICE_OBJECT DeviceObject, PIRP Irp, UCHAR Minor);
 /* Builds, sends and waits for an IRP with no buffer (create, cleanup, close, shutdown). */
 NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, UCHAR Major);

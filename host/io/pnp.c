@@ -426,6 +426,12 @@ VOID IopPnpVerifyCall(struct kmrig_runtime *rt, PDEVICE_OBJECT DeviceObject, PIR
     PIOP_PNP_STATE pnp = IopPnp(rt);
     if (!pnp)
         return;
+    /* only the stacks of devices the PnP manager enumerated are its to drive */
+    PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(DeviceObject);
+    BOOLEAN managed = base->DeviceObjectExtension->DeviceNode != NULL;
+    ObfDereferenceObject(base);
+    if (!managed)
+        return;
     BOOLEAN ours = FALSE;
     pthread_mutex_lock(&pnp->Lock);
     for (PLIST_ENTRY e = pnp->Sent.Flink; e != &pnp->Sent && !ours; e = e->Flink)
