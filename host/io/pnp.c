@@ -1601,6 +1601,18 @@ VOID IopPnpFreeState(struct kmrig_runtime *rt)
     PIOP_PNP_STATE pnp = IopPnp(rt);
     if (!pnp)
         return;
+    /* A settle returns when the last work item has run, a moment before the worker routine
+     * looks at the queue once more and leaves: wait for that before the state goes. */
+    for (;;) {
+        pthread_mutex_lock(&pnp->Lock);
+        BOOLEAN busy = pnp->WorkerQueued;
+        pthread_mutex_unlock(&pnp->Lock);
+        if (!busy)
+            break;
+        LARGE_INTEGER d;
+        d.QuadPart = -10; /* 1 us */
+        KeDelayExecutionThread(KernelMode, FALSE, &d);
+    }
     pthread_mutex_destroy(&pnp->Lock);
     free(pnp);
     IopState(rt)->Pnp = NULL;
