@@ -19,16 +19,21 @@
 #define IOP_TAG_PNP ((ULONG)' ' << 24 | (ULONG)'p' << 16 | (ULONG)'n' << 8 | (ULONG)'P')
 
 /* Parameter 1 of DRIVER_VERIFIER_IOMANAGER_VIOLATION (0xC9) for the PnP rules. */
-#define IOP_VF_PNP_WRONG_STATE 0x4B4D0110u /* a PnP IRP in a state that forbids it: p2 = PDO,   \
-                                              p3 = state, p4 = minor function */
-#define IOP_VF_PNP_REMOVE_FAILED 0x4B4D0111u /* REMOVE / SURPRISE_REMOVAL failed: p2 = PDO,     \
-                                                p3 = status, p4 = minor */
-#define IOP_VF_PNP_STACK_LEFT 0x4B4D0112u /* after REMOVE a device is still attached to the PDO: \
-                                             p2 = PDO, p3 = the device above it */
-#define IOP_VF_PNP_DRIVER_SENT 0x4B4D0114u /* a driver sent a PnP IRP only the PnP manager   \
-                                              sends: p2 = device, p3 = IRP, p4 = minor */
-#define IOP_VF_PNP_BAD_RELATIONS 0x4B4D0113u /* BusRelations names a non-device: p2 = PDO of     \
-                                                the bus, p3 = the pointer */
+#define IOP_VF_PNP_WRONG_STATE                                                                     \
+    0x4B4D0110u /* a PnP IRP in a state that forbids it: p2 = PDO,                                 \
+                   p3 = state, p4 = minor function */
+#define IOP_VF_PNP_REMOVE_FAILED                                                                   \
+    0x4B4D0111u /* REMOVE / SURPRISE_REMOVAL failed: p2 = PDO,                                     \
+                   p3 = status, p4 = minor */
+#define IOP_VF_PNP_STACK_LEFT                                                                      \
+    0x4B4D0112u /* after REMOVE a device is still attached to the PDO:                             \
+                   p2 = PDO, p3 = the device above it */
+#define IOP_VF_PNP_DRIVER_SENT                                                                     \
+    0x4B4D0114u /* a driver sent a PnP IRP only the PnP manager                                    \
+                   sends: p2 = device, p3 = IRP, p4 = minor */
+#define IOP_VF_PNP_BAD_RELATIONS                                                                   \
+    0x4B4D0113u /* BusRelations names a non-device: p2 = PDO of                                    \
+                   the bus, p3 = the pointer */
 
 /* PNP_DETECTED_FATAL_ERROR (0xCA) parameter 1, as NT: a PDO was required. p2 = the object. */
 #define IOP_PNP_FATAL_INVALID_PDO 0x2
@@ -48,36 +53,36 @@ typedef struct _DEVICE_NODE {
     struct _DEVICE_NODE *Parent;
     PDEVICE_OBJECT Pdo; /* referenced while the node lives */
     IOP_DEVNODE_STATE State;
-    NTSTATUS Status;          /* why it failed */
-    BOOLEAN QueryRemoved;     /* between QUERY_REMOVE and REMOVE/CANCEL */
-    BOOLEAN Present;          /* its bus still reports it */
-    BOOLEAN RootEnumerated;   /* the PDO is the PnP manager's (root bus) */
-    BOOLEAN Detected;         /* IoReportDetectedDevice */
-    BOOLEAN Deleted;          /* the PDO is gone (REMOVE of a vanished device) */
-    ULONG DriverKeyNumber;    /* Control\Class\{guid}\NNNN */
+    NTSTATUS Status;              /* why it failed */
+    BOOLEAN QueryRemoved;         /* between QUERY_REMOVE and REMOVE/CANCEL */
+    BOOLEAN Present;              /* its bus still reports it */
+    BOOLEAN RootEnumerated;       /* the PDO is the PnP manager's (root bus) */
+    BOOLEAN Detected;             /* IoReportDetectedDevice */
+    BOOLEAN Deleted;              /* the PDO is gone (REMOVE of a vanished device) */
+    ULONG DriverKeyNumber;        /* Control\Class\{guid}\NNNN */
     PNP_DEVICE_STATE DeviceState; /* last IRP_MN_QUERY_PNP_DEVICE_STATE answer */
-    PWCHAR DeviceId;          /* "KMRIG\SGDMA" */
-    PWCHAR InstanceId;        /* "0" */
-    PWCHAR InstancePath;      /* "KMRIG\SGDMA\0" */
-    PWCHAR Enumerator;        /* "KMRIG" */
-    PWCHAR HardwareIds;       /* REG_MULTI_SZ */
+    PWCHAR DeviceId;              /* "KMRIG\SGDMA" */
+    PWCHAR InstanceId;            /* "0" */
+    PWCHAR InstancePath;          /* "KMRIG\SGDMA\0" */
+    PWCHAR Enumerator;            /* "KMRIG" */
+    PWCHAR HardwareIds;           /* REG_MULTI_SZ */
     ULONG HardwareIdsBytes;
-    PWCHAR CompatibleIds;     /* REG_MULTI_SZ (may be NULL) */
+    PWCHAR CompatibleIds; /* REG_MULTI_SZ (may be NULL) */
     ULONG CompatibleIdsBytes;
     PWCHAR Description;
-    PWCHAR Service;           /* the function driver's service, or NULL */
-    WCHAR PdoName[40];        /* "\Device\KmPnp0000002a"; empty if unknown */
+    PWCHAR Service;    /* the function driver's service, or NULL */
+    WCHAR PdoName[40]; /* "\Device\KmPnp0000002a"; empty if unknown */
     INTERFACE_TYPE LegacyBusType;
     ULONG BusNumber;
     ULONG Address;
     struct kmrig_device_desc Desc; /* root-bus devices: their description (strings owned) */
     BOOLEAN HasDesc;
-    PCM_RESOURCE_LIST BootConfig;  /* root-bus / detected devices: what the bus reports */
+    PCM_RESOURCE_LIST BootConfig; /* root-bus / detected devices: what the bus reports */
     PCM_RESOURCE_LIST BootConfigTranslated;
     PIO_RESOURCE_REQUIREMENTS_LIST Requirements; /* after FILTER_RESOURCE_REQUIREMENTS */
-    PCM_RESOURCE_LIST Raw;         /* AllocatedResources of the last start */
-    PCM_RESOURCE_LIST Translated;  /* AllocatedResourcesTranslated */
-    LIST_ENTRY Interfaces;         /* IOP_DEVICE_INTERFACE.NodeLink */
+    PCM_RESOURCE_LIST Raw;                       /* AllocatedResources of the last start */
+    PCM_RESOURCE_LIST Translated;                /* AllocatedResourcesTranslated */
+    LIST_ENTRY Interfaces;                       /* IOP_DEVICE_INTERFACE.NodeLink */
 } DEVICE_NODE, *PDEVICE_NODE;
 
 /* One IoRegisterDeviceInterface instance. */
@@ -119,8 +124,9 @@ typedef struct _IOP_PNP_SERVICE {
 typedef struct _IOP_PNP_STATE {
     pthread_mutex_t Lock; /* the lists below */
     KEVENT EngineLock;    /* synchronization event: signalled = free */
-    _Atomic(PKTHREAD) EngineOwner; /* the thread holding it (read by others to see it is not them) */
-    ULONG EngineDepth;    /* its owner's recursion */
+    _Atomic(PKTHREAD)
+        EngineOwner;   /* the thread holding it (read by others to see it is not them) */
+    ULONG EngineDepth; /* its owner's recursion */
     LIST_ENTRY Nodes;
     ULONG NodeCount;
     ULONG NextDriverKey;
@@ -145,7 +151,7 @@ typedef struct _IOP_PNP_STATE {
 NTSTATUS IopPnpInitialize(struct kmrig_runtime *rt);
 /* Removes every device and forgets the registrations; drivers are unloaded by IopShutdown. */
 VOID IopPnpShutdown(struct kmrig_runtime *rt);
-VOID IopPnpFreeState(struct kmrig_runtime *rt); /* after every driver is unloaded */
+VOID IopPnpFreeState(struct kmrig_runtime *rt);         /* after every driver is unloaded */
 PDEVICE_NODE IopPnpNodeOf(PDEVICE_OBJECT DeviceObject); /* the PDO's node, or NULL */
 NTSTATUS IopPnpRegisterDriver(struct kmrig_runtime *rt, PCWSTR Id, PCWSTR Service,
                               PDRIVER_INITIALIZE Entry, enum kmrig_driver_role Role);
@@ -179,8 +185,9 @@ typedef struct _IOP_PNP_WORK {
     PVOID Data; /* freed with free() after the routine */
 } IOP_PNP_WORK, *PIOP_PNP_WORK;
 /* Queues routine(work) for the PnP worker; Pdo is referenced until it ran. FALSE: no memory. */
-BOOLEAN IopPnpQueue(struct kmrig_runtime *rt, VOID (*Routine)(struct kmrig_runtime *, PIOP_PNP_WORK),
-                    PDEVICE_OBJECT Pdo, ULONG Argument, PVOID Data);
+BOOLEAN IopPnpQueue(struct kmrig_runtime *rt,
+                    VOID (*Routine)(struct kmrig_runtime *, PIOP_PNP_WORK), PDEVICE_OBJECT Pdo,
+                    ULONG Argument, PVOID Data);
 
 /* ---- host/io/pnpres.c: resources ---- */
 /* Builds the CM_RESOURCE_LIST (raw, as the bus reports it) of a description. malloc'd. */

@@ -165,8 +165,9 @@ static VOID NTAPI IopPnpWorker(PVOID Context)
     }
 }
 
-BOOLEAN IopPnpQueue(struct kmrig_runtime *rt, VOID (*Routine)(struct kmrig_runtime *, PIOP_PNP_WORK),
-                    PDEVICE_OBJECT Pdo, ULONG Argument, PVOID Data)
+BOOLEAN IopPnpQueue(struct kmrig_runtime *rt,
+                    VOID (*Routine)(struct kmrig_runtime *, PIOP_PNP_WORK), PDEVICE_OBJECT Pdo,
+                    ULONG Argument, PVOID Data)
 {
     PIOP_PNP_STATE pnp = IopPnp(rt);
     PIOP_PNP_WORK w = calloc(1, sizeof *w);
@@ -310,14 +311,30 @@ static PDEVICE_NODE IopPnpNewNode(struct kmrig_runtime *rt, PDEVICE_NODE Parent,
 static const char *IopPnpMinorName(UCHAR m)
 {
     static const char *const names[] = {
-        "START_DEVICE",          "QUERY_REMOVE_DEVICE",     "REMOVE_DEVICE",
-        "CANCEL_REMOVE_DEVICE",  "STOP_DEVICE",             "QUERY_STOP_DEVICE",
-        "CANCEL_STOP_DEVICE",    "QUERY_DEVICE_RELATIONS",  "QUERY_INTERFACE",
-        "QUERY_CAPABILITIES",    "QUERY_RESOURCES",         "QUERY_RESOURCE_REQUIREMENTS",
-        "QUERY_DEVICE_TEXT",     "FILTER_RESOURCE_REQUIREMENTS", "0x0E",
-        "READ_CONFIG",           "WRITE_CONFIG",            "EJECT",
-        "SET_LOCK",              "QUERY_ID",                "QUERY_PNP_DEVICE_STATE",
-        "QUERY_BUS_INFORMATION", "DEVICE_USAGE_NOTIFICATION", "SURPRISE_REMOVAL",
+        "START_DEVICE",
+        "QUERY_REMOVE_DEVICE",
+        "REMOVE_DEVICE",
+        "CANCEL_REMOVE_DEVICE",
+        "STOP_DEVICE",
+        "QUERY_STOP_DEVICE",
+        "CANCEL_STOP_DEVICE",
+        "QUERY_DEVICE_RELATIONS",
+        "QUERY_INTERFACE",
+        "QUERY_CAPABILITIES",
+        "QUERY_RESOURCES",
+        "QUERY_RESOURCE_REQUIREMENTS",
+        "QUERY_DEVICE_TEXT",
+        "FILTER_RESOURCE_REQUIREMENTS",
+        "0x0E",
+        "READ_CONFIG",
+        "WRITE_CONFIG",
+        "EJECT",
+        "SET_LOCK",
+        "QUERY_ID",
+        "QUERY_PNP_DEVICE_STATE",
+        "QUERY_BUS_INFORMATION",
+        "DEVICE_USAGE_NOTIFICATION",
+        "SURPRISE_REMOVAL",
     };
     return m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
@@ -367,8 +384,8 @@ static NTSTATUS IopPnpSendIrp(struct kmrig_runtime *rt, PDEVICE_NODE n, UCHAR Mi
                               const IO_STACK_LOCATION *Params, ULONG_PTR *Information)
 {
     if (!IopPnpAllowed(n, Minor) && VfOn(rt, KMRIG_VERIFY_IO))
-        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_WRONG_STATE,
-                     (ULONG_PTR)n->Pdo, n->State, Minor);
+        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_WRONG_STATE, (ULONG_PTR)n->Pdo,
+                     n->State, Minor);
     PDEVICE_OBJECT top = IoGetAttachedDeviceReference(n->Pdo);
     PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
     if (!irp) {
@@ -457,8 +474,7 @@ static PWCHAR IopPnpQueryId(struct kmrig_runtime *rt, PDEVICE_NODE n, BUS_QUERY_
     if (!NT_SUCCESS(s) || !info)
         return NULL;
     PWCHAR src = (PWCHAR)info;
-    ULONG len = Multi ? IopPnpMultiSzBytes(src)
-                      : (ULONG)((IopPnpWcslen(src) + 1) * sizeof(WCHAR));
+    ULONG len = Multi ? IopPnpMultiSzBytes(src) : (ULONG)((IopPnpWcslen(src) + 1) * sizeof(WCHAR));
     PWCHAR d = malloc(len);
     if (d)
         memcpy(d, src, len);
@@ -605,9 +621,7 @@ static NTSTATUS NTAPI IopRootDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp
     return IopRootCompleteWith(Irp, s, Irp->IoStatus.Information);
 }
 
-static VOID NTAPI IopRootUnload(PDRIVER_OBJECT DriverObject)
-{
-}
+static VOID NTAPI IopRootUnload(PDRIVER_OBJECT DriverObject) {}
 
 static NTSTATUS NTAPI IopRootDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -662,12 +676,12 @@ NTSTATUS IopPnpCreateRootNode(struct kmrig_runtime *rt, const struct kmrig_devic
         }
         n->Desc.instance = Desc->instance ? strdup(Desc->instance) : NULL;
         n->Desc.description = Desc->description ? strdup(Desc->description) : NULL;
-        n->HardwareIds = IopPnpMultiSzAscii(Desc->hardware_ids, KMRIG_DEVICE_MAX_IDS,
-                                            &n->HardwareIdsBytes);
-        n->CompatibleIds = IopPnpMultiSzAscii(Desc->compatible_ids, KMRIG_DEVICE_MAX_IDS,
-                                              &n->CompatibleIdsBytes);
-        n->Description = IopPnpDupAscii(Desc->description ? Desc->description
-                                                          : Desc->hardware_ids[0]);
+        n->HardwareIds =
+            IopPnpMultiSzAscii(Desc->hardware_ids, KMRIG_DEVICE_MAX_IDS, &n->HardwareIdsBytes);
+        n->CompatibleIds =
+            IopPnpMultiSzAscii(Desc->compatible_ids, KMRIG_DEVICE_MAX_IDS, &n->CompatibleIdsBytes);
+        n->Description =
+            IopPnpDupAscii(Desc->description ? Desc->description : Desc->hardware_ids[0]);
         n->BootConfig = IopPnpDescToRaw(Desc);
     }
     n->DeviceId = IopPnpDupWide(DeviceId);
@@ -750,9 +764,8 @@ static ULONG IopPnpMatch(struct kmrig_runtime *rt, PDEVICE_NODE n, enum kmrig_dr
         for (PLIST_ENTRY e = pnp->Registrations.Flink; e != &pnp->Registrations && count < Max;
              e = e->Flink) {
             PIOP_PNP_REGISTRATION r = CONTAINING_RECORD(e, IOP_PNP_REGISTRATION, Link);
-            if (r->Role == Role &&
-                (IopPnpMultiSzHas(n->HardwareIds, r->Id) ||
-                 IopPnpMultiSzHas(n->CompatibleIds, r->Id)))
+            if (r->Role == Role && (IopPnpMultiSzHas(n->HardwareIds, r->Id) ||
+                                    IopPnpMultiSzHas(n->CompatibleIds, r->Id)))
                 Out[count++] = r;
         }
     }
@@ -842,8 +855,7 @@ static VOID IopPnpWriteEnumKey(struct kmrig_runtime *rt, PDEVICE_NODE n)
     HANDLE key;
     if (NT_SUCCESS(CmpCreateKeyPathW(path, KEY_ALL_ACCESS, 0, &key, NULL))) {
         if (n->HardwareIds)
-            IopPnpSetString(key, L"HardwareID", REG_MULTI_SZ, n->HardwareIds,
-                            n->HardwareIdsBytes);
+            IopPnpSetString(key, L"HardwareID", REG_MULTI_SZ, n->HardwareIds, n->HardwareIdsBytes);
         if (n->CompatibleIds)
             IopPnpSetString(key, L"CompatibleIDs", REG_MULTI_SZ, n->CompatibleIds,
                             n->CompatibleIdsBytes);
@@ -1011,8 +1023,7 @@ NTSTATUS IopPnpIdentify(struct kmrig_runtime *rt, PDEVICE_NODE n)
     free(n->BootConfigTranslated);
     n->BootConfigTranslated = n->BootConfig ? IopPnpTranslate(n->BootConfig) : NULL;
     info = 0;
-    if (NT_SUCCESS(IopPnpSendIrp(rt, n, IRP_MN_QUERY_RESOURCE_REQUIREMENTS, NULL, &info)) &&
-        info) {
+    if (NT_SUCCESS(IopPnpSendIrp(rt, n, IRP_MN_QUERY_RESOURCE_REQUIREMENTS, NULL, &info)) && info) {
         PIO_RESOURCE_REQUIREMENTS_LIST r = (PIO_RESOURCE_REQUIREMENTS_LIST)info;
         free(n->Requirements);
         n->Requirements = malloc(r->ListSize);
@@ -1022,7 +1033,6 @@ NTSTATUS IopPnpIdentify(struct kmrig_runtime *rt, PDEVICE_NODE n)
     }
     return STATUS_SUCCESS;
 }
-
 
 /* FILTER_RESOURCE_REQUIREMENTS, assignment, START_DEVICE, then the after-start queries. */
 VOID IopPnpStartNode(struct kmrig_runtime *rt, PDEVICE_NODE n)
@@ -1282,9 +1292,8 @@ VOID IopPnpQueryState(struct kmrig_runtime *rt, PDEVICE_NODE n)
         BOOLEAN present = n->Present;
         IopPnpRemoveDevice(rt, n, TRUE);
         if (present && !n->Deleted) {
-            n->State = (info & PNP_DEVICE_DISABLED) && !(info & PNP_DEVICE_FAILED)
-                           ? DevnodeRemoved
-                           : DevnodeFailed;
+            n->State = (info & PNP_DEVICE_DISABLED) && !(info & PNP_DEVICE_FAILED) ? DevnodeRemoved
+                                                                                   : DevnodeFailed;
             n->Status = (info & PNP_DEVICE_FAILED) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
         }
         return;
@@ -1442,8 +1451,9 @@ NTSTATUS IopPnpStartRoot(struct kmrig_runtime *rt, const struct kmrig_device_des
             continue;
         if (!d->hardware_ids[0] || !d->hardware_ids[0][0] ||
             d->resource_count > KMRIG_DEVICE_MAX_RESOURCES) {
-            KmLog(rt, KMRIG_LOG_ERROR, "pnp: description %zu has no hardware ID or too many "
-                                       "resources; skipped",
+            KmLog(rt, KMRIG_LOG_ERROR,
+                  "pnp: description %zu has no hardware ID or too many "
+                  "resources; skipped",
                   i);
             result = STATUS_INVALID_PARAMETER;
             continue;
@@ -1535,10 +1545,10 @@ VOID IopPnpUnloadDrivers(struct kmrig_runtime *rt)
     PIOP_PNP_STATE pnp = IopPnp(rt);
     for (;;) {
         pthread_mutex_lock(&pnp->Lock);
-        PIOP_PNP_SERVICE sv = IsListEmpty(&pnp->Services)
-                                  ? NULL
-                                  : CONTAINING_RECORD(RemoveTailList(&pnp->Services),
-                                                      IOP_PNP_SERVICE, Link);
+        PIOP_PNP_SERVICE sv =
+            IsListEmpty(&pnp->Services)
+                ? NULL
+                : CONTAINING_RECORD(RemoveTailList(&pnp->Services), IOP_PNP_SERVICE, Link);
         pthread_mutex_unlock(&pnp->Lock);
         if (!sv)
             break;

@@ -68,8 +68,8 @@ NTSTATUS NTAPI IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject,
     case DevicePropertyCompatibleIDs:
         if (!n->CompatibleIds)
             return STATUS_OBJECT_NAME_NOT_FOUND;
-        return IopPnpReturn(n->CompatibleIds, n->CompatibleIdsBytes, BufferLength,
-                            PropertyBuffer, ResultLength);
+        return IopPnpReturn(n->CompatibleIds, n->CompatibleIdsBytes, BufferLength, PropertyBuffer,
+                            ResultLength);
     case DevicePropertyBootConfiguration:
         if (!n->BootConfig)
             return STATUS_OBJECT_NAME_NOT_FOUND;
@@ -192,8 +192,8 @@ NTSTATUS NTAPI IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject, ULONG DevIns
                 break;
         }
     }
-    NTSTATUS s = CmpCreateKeyPathW(p, DesiredAccess, hw ? REG_OPTION_VOLATILE : 0, DeviceRegKey,
-                                   NULL);
+    NTSTATUS s =
+        CmpCreateKeyPathW(p, DesiredAccess, hw ? REG_OPTION_VOLATILE : 0, DeviceRegKey, NULL);
     free(p);
     return s;
 }

@@ -39,7 +39,8 @@ const GUID GUID_TARGET_DEVICE_REMOVE_CANCELLED = {
 const GUID GUID_TARGET_DEVICE_REMOVE_COMPLETE = {
     0xcb3a4008L, 0x46f0, 0x11d0, {0xb0, 0x8f, 0x00, 0x60, 0x97, 0x13, 0x05, 0x3f}};
 
-#define IOP_DEVICE_CLASSES L"\\Registry\\Machine\\System\\CurrentControlSet\\Control\\DeviceClasses\\"
+#define IOP_DEVICE_CLASSES                                                                         \
+    L"\\Registry\\Machine\\System\\CurrentControlSet\\Control\\DeviceClasses\\"
 
 static BOOLEAN IopGuidEqual(const GUID *a, const GUID *b)
 {
@@ -443,8 +444,8 @@ NTSTATUS NTAPI IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
     PDEVICE_NODE node = IopPnpNodeOf(PhysicalDeviceObject);
     if (!node || !node->InstancePath || !InterfaceClassGuid || !SymbolicLinkName)
         return STATUS_INVALID_DEVICE_REQUEST;
-    size_t rl = ReferenceString && ReferenceString->Buffer ? ReferenceString->Length / sizeof(WCHAR)
-                                                           : 0;
+    size_t rl =
+        ReferenceString && ReferenceString->Buffer ? ReferenceString->Length / sizeof(WCHAR) : 0;
     for (size_t k = 0; k < rl; k++)
         if (ReferenceString->Buffer[k] == L'\\' || ReferenceString->Buffer[k] == L'/' ||
             !ReferenceString->Buffer[k])
@@ -501,8 +502,8 @@ NTSTATUS NTAPI IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
     } else {
         i = calloc(1, sizeof *i);
         /* the key: DeviceClasses\{guid}\##?#<inst>#{guid}\#<ref> */
-        size_t kl = IopPnpWcslen(IOP_DEVICE_CLASSES) + 38 + 1 + 4 + (object.Length / 2 - 4) + 2 +
-                    rl + 1;
+        size_t kl =
+            IopPnpWcslen(IOP_DEVICE_CLASSES) + 38 + 1 + 4 + (object.Length / 2 - 4) + 2 + rl + 1;
         PWCHAR key = calloc(kl, sizeof(WCHAR));
         if (!i || !key) {
             free(i);
@@ -618,9 +619,8 @@ static NTSTATUS IopPnpSetState(struct kmrig_runtime *rt, PIOP_DEVICE_INTERFACE i
         }
     }
     IopPnpSetLinked(i, Enable);
-    IopPnpQueueInterfaceEvent(rt, Enable ? &GUID_DEVICE_INTERFACE_ARRIVAL
-                                         : &GUID_DEVICE_INTERFACE_REMOVAL,
-                              i, NULL);
+    IopPnpQueueInterfaceEvent(
+        rt, Enable ? &GUID_DEVICE_INTERFACE_ARRIVAL : &GUID_DEVICE_INTERFACE_REMOVAL, i, NULL);
     return STATUS_SUCCESS;
 }
 
@@ -755,7 +755,9 @@ NTSTATUS NTAPI IoGetDeviceInterfaceAlias(PUNICODE_STRING SymbolicLinkName,
                 break;
             }
         }
-    NTSTATUS s = !i ? STATUS_INVALID_HANDLE : !alias ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_SUCCESS;
+    NTSTATUS s = !i       ? STATUS_INVALID_HANDLE
+                 : !alias ? STATUS_OBJECT_NAME_NOT_FOUND
+                          : STATUS_SUCCESS;
     PWCHAR out = NULL;
     if (alias) {
         out = ExAllocatePoolWithTag(PagedPool, alias->SymbolicLink.Length + sizeof(WCHAR),

@@ -23,8 +23,9 @@ ULONG IopPnpResourceListSize(PCM_RESOURCE_LIST List)
     PCM_FULL_RESOURCE_DESCRIPTOR f = List->List;
     for (ULONG i = 0; i < List->Count; i++) {
         ULONG n = f->PartialResourceList.Count;
-        ULONG fs = FIELD_OFFSET(CM_FULL_RESOURCE_DESCRIPTOR, PartialResourceList.PartialDescriptors) +
-                   n * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR);
+        ULONG fs =
+            FIELD_OFFSET(CM_FULL_RESOURCE_DESCRIPTOR, PartialResourceList.PartialDescriptors) +
+            n * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR);
         size += fs;
         f = (PCM_FULL_RESOURCE_DESCRIPTOR)((PUCHAR)f + fs);
     }
@@ -76,8 +77,8 @@ PCM_RESOURCE_LIST IopPnpDescToRaw(const struct kmrig_device_desc *Desc)
             break;
         case KMRIG_RES_INTERRUPT:
             d->Type = CmResourceTypeInterrupt;
-            d->Flags = r->latched ? CM_RESOURCE_INTERRUPT_LATCHED
-                                  : CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
+            d->Flags =
+                r->latched ? CM_RESOURCE_INTERRUPT_LATCHED : CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
             d->ShareDisposition =
                 r->shared ? CmResourceShareShared : CmResourceShareDeviceExclusive;
             d->u.Interrupt.Level = r->line;
@@ -159,9 +160,9 @@ PCM_RESOURCE_LIST IopPnpTranslate(PCM_RESOURCE_LIST Raw)
             if (d->Type == CmResourceTypeInterrupt) {
                 KIRQL irql = 0;
                 KAFFINITY aff = 0;
-                ULONG vector = HalGetInterruptVector(f->InterfaceType, f->BusNumber,
-                                                     d->u.Interrupt.Level, d->u.Interrupt.Vector,
-                                                     &irql, &aff);
+                ULONG vector =
+                    HalGetInterruptVector(f->InterfaceType, f->BusNumber, d->u.Interrupt.Level,
+                                          d->u.Interrupt.Vector, &irql, &aff);
                 d->u.Interrupt.Level = irql;
                 d->u.Interrupt.Vector = vector;
                 d->u.Interrupt.Affinity = aff;
@@ -272,7 +273,8 @@ NTSTATUS IopPnpAssignResources(struct kmrig_runtime *rt, PDEVICE_NODE Node,
         PIO_RESOURCE_DESCRIPTOR r = &alt->Descriptors[i];
         if (r->Option & IO_RESOURCE_ALTERNATIVE)
             continue;
-        PCM_PARTIAL_RESOURCE_DESCRIPTOR d = &raw->List[0].PartialResourceList.PartialDescriptors[k++];
+        PCM_PARTIAL_RESOURCE_DESCRIPTOR d =
+            &raw->List[0].PartialResourceList.PartialDescriptors[k++];
         d->Type = r->Type;
         d->ShareDisposition = r->ShareDisposition;
         d->Flags = r->Flags;
@@ -332,7 +334,8 @@ NTSTATUS NTAPI IoReportResourceForDetection(PDRIVER_OBJECT DriverObject,
     PVOID owner = DeviceObject ? (PVOID)DeviceObject : (PVOID)DriverObject;
     PCM_RESOURCE_LIST list = DriverList ? DriverList : DeviceList;
     ULONG size = DriverList ? DriverListSize : DeviceListSize;
-    if (list && (size < FIELD_OFFSET(CM_RESOURCE_LIST, List) || IopPnpResourceListSize(list) > size))
+    if (list &&
+        (size < FIELD_OFFSET(CM_RESOURCE_LIST, List) || IopPnpResourceListSize(list) > size))
         return STATUS_INVALID_PARAMETER;
     PCM_RESOURCE_LIST copy = NULL;
     if (list) {

@@ -23,8 +23,7 @@ static NTSTATUS NTAPI PopRequestComplete(PDEVICE_OBJECT DeviceObject, PIRP Irp, 
 {
     PPOP_REQUEST r = Context;
     if (r->Completion)
-        r->Completion(r->DeviceObject, r->MinorFunction, r->PowerState, r->Context,
-                      &Irp->IoStatus);
+        r->Completion(r->DeviceObject, r->MinorFunction, r->PowerState, r->Context, &Irp->IoStatus);
     ObfDereferenceObject(r->DeviceObject);
     free(r);
     IoFreeIrp(Irp);

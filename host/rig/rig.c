@@ -102,8 +102,8 @@ NTSTATUS kmrig_rig_register_driver_ex(kmrig_rig *rig, const char *id, const char
 {
     struct kmrig_runtime *rt = RigEnter(rig, "kmrig_rig_register_driver");
     PWCHAR wid = RigWide(id, 128), wsvc = RigWide(service, 64);
-    NTSTATUS s = wid && wsvc ? IopPnpRegisterDriver(rt, wid, wsvc, entry, role)
-                             : STATUS_INVALID_PARAMETER;
+    NTSTATUS s =
+        wid && wsvc ? IopPnpRegisterDriver(rt, wid, wsvc, entry, role) : STATUS_INVALID_PARAMETER;
     free(wid);
     free(wsvc);
     return s;
@@ -134,7 +134,8 @@ NTSTATUS kmrig_rig_read_rom(kmrig_rig *rig, struct kmrig_device_desc *descs, siz
         words[i] = READ_REGISTER_ULONG(rom + i);
     MmUnmapIoSpace((PVOID)rom, KMRIG_SOC_ROM_SIZE);
     size_t n = max < RIG_ROM_MAX ? max : RIG_ROM_MAX;
-    NTSTATUS s = kmrig_rom_parse(words, KMRIG_SOC_ROM_SIZE / 4, rig->Rom, rig->RomStrings, n, count);
+    NTSTATUS s =
+        kmrig_rom_parse(words, KMRIG_SOC_ROM_SIZE / 4, rig->Rom, rig->RomStrings, n, count);
     if (NT_SUCCESS(s))
         for (size_t i = 0; i < *count && i < n; i++)
             descs[i] = rig->Rom[i];
@@ -303,8 +304,8 @@ static NTSTATUS RigRequest(PFILE_OBJECT file, UCHAR major, ULONG code, void *in,
     IO_STATUS_BLOCK iosb;
     LARGE_INTEGER off;
     off.QuadPart = offset;
-    NTSTATUS s = IopSynchronousRequest(file, major, code, in, in_length, out, out_length, &off,
-                                       &iosb);
+    NTSTATUS s =
+        IopSynchronousRequest(file, major, code, in, in_length, out, out_length, &off, &iosb);
     if (information)
         *information = iosb.Information;
     return s;
@@ -320,8 +321,8 @@ NTSTATUS kmrig_rig_ioctl(PFILE_OBJECT file, ULONG code, void *in, ULONG in_lengt
 NTSTATUS kmrig_rig_internal_ioctl(PFILE_OBJECT file, ULONG code, void *in, ULONG in_length,
                                   void *out, ULONG out_length, ULONG_PTR *information)
 {
-    return RigRequest(file, IRP_MJ_INTERNAL_DEVICE_CONTROL, code, in, in_length, out, out_length,
-                      0, information);
+    return RigRequest(file, IRP_MJ_INTERNAL_DEVICE_CONTROL, code, in, in_length, out, out_length, 0,
+                      information);
 }
 
 NTSTATUS kmrig_rig_read(PFILE_OBJECT file, void *buffer, ULONG length, int64_t offset,
@@ -333,8 +334,7 @@ NTSTATUS kmrig_rig_read(PFILE_OBJECT file, void *buffer, ULONG length, int64_t o
 NTSTATUS kmrig_rig_write(PFILE_OBJECT file, const void *buffer, ULONG length, int64_t offset,
                          ULONG_PTR *information)
 {
-    return RigRequest(file, IRP_MJ_WRITE, 0, (void *)buffer, length, NULL, 0, offset,
-                      information);
+    return RigRequest(file, IRP_MJ_WRITE, 0, (void *)buffer, length, NULL, 0, offset, information);
 }
 
 /* ---- removal, stop ---- */

@@ -6,8 +6,9 @@
 /* descriptor i of the first full descriptor (the WDK declares the array [1]) */
 static PCM_PARTIAL_RESOURCE_DESCRIPTOR partial(PCM_RESOURCE_LIST l, ULONG i)
 {
-    return (PCM_PARTIAL_RESOURCE_DESCRIPTOR)((PUCHAR)l->List[0].PartialResourceList.PartialDescriptors +
-                                             i * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR));
+    return (
+        PCM_PARTIAL_RESOURCE_DESCRIPTOR)((PUCHAR)l->List[0].PartialResourceList.PartialDescriptors +
+                                         i * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR));
 }
 
 static kmrig_rig *started_rig(void)
@@ -50,17 +51,15 @@ static void test_io_get_device_property_buffer_contract(void **state)
                      STATUS_SUCCESS);
     assert_int_equal(len, sizeof hw);
     assert_memory_equal(buf, hw, sizeof hw);
-    assert_int_equal(
-        IoGetDeviceProperty(pdo, DevicePropertyCompatibleIDs, sizeof buf, buf, &len),
-        STATUS_SUCCESS);
+    assert_int_equal(IoGetDeviceProperty(pdo, DevicePropertyCompatibleIDs, sizeof buf, buf, &len),
+                     STATUS_SUCCESS);
     assert_memory_equal(buf, L"KMRIG\\COMPAT\0", sizeof L"KMRIG\\COMPAT\0");
     assert_int_equal(
         IoGetDeviceProperty(pdo, DevicePropertyDeviceDescription, sizeof buf, buf, &len),
         STATUS_SUCCESS);
     assert_memory_equal(buf, L"Test device", sizeof L"Test device");
-    assert_int_equal(
-        IoGetDeviceProperty(pdo, DevicePropertyEnumeratorName, sizeof buf, buf, &len),
-        STATUS_SUCCESS);
+    assert_int_equal(IoGetDeviceProperty(pdo, DevicePropertyEnumeratorName, sizeof buf, buf, &len),
+                     STATUS_SUCCESS);
     assert_memory_equal(buf, L"KMRIG", sizeof L"KMRIG");
     assert_int_equal(
         IoGetDeviceProperty(pdo, DevicePropertyPhysicalDeviceObjectName, sizeof buf, buf, &len),
@@ -77,9 +76,8 @@ static void test_io_get_device_property_buffer_contract(void **state)
     assert_int_equal(IoGetDeviceProperty(pdo, DevicePropertyInstallState, sizeof u, &u, &len),
                      STATUS_SUCCESS);
     assert_int_equal(u, InstallStateInstalled);
-    assert_int_equal(
-        IoGetDeviceProperty(pdo, DevicePropertyDriverKeyName, sizeof buf, buf, &len),
-        STATUS_SUCCESS);
+    assert_int_equal(IoGetDeviceProperty(pdo, DevicePropertyDriverKeyName, sizeof buf, buf, &len),
+                     STATUS_SUCCESS);
     assert_memory_equal(buf, L"{4d36e97d-e325-11ce-bfc1-08002be10318}\\", 39 * sizeof(WCHAR));
     /* boot configuration: the description's raw list; translated: the vector */
     UCHAR res[512];
@@ -89,9 +87,9 @@ static void test_io_get_device_property_buffer_contract(void **state)
     PCM_RESOURCE_LIST raw = (PCM_RESOURCE_LIST)res;
     assert_int_equal(raw->List[0].PartialResourceList.Count, 4);
     assert_int_equal(partial(raw, 2)->u.Interrupt.Vector, 2);
-    assert_int_equal(IoGetDeviceProperty(pdo, DevicePropertyBootConfigurationTranslated,
-                                         sizeof res, res, &len),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoGetDeviceProperty(pdo, DevicePropertyBootConfigurationTranslated, sizeof res, res, &len),
+        STATUS_SUCCESS);
     KIRQL irql;
     KAFFINITY aff;
     PCM_RESOURCE_LIST tr = (PCM_RESOURCE_LIST)res;
@@ -102,9 +100,9 @@ static void test_io_get_device_property_buffer_contract(void **state)
     assert_int_equal(IoGetDeviceProperty(pdo, (DEVICE_REGISTRY_PROPERTY)0x99, sizeof u, &u, &len),
                      STATUS_INVALID_PARAMETER_2);
     /* not a PDO: the function driver's FDO */
-    assert_int_equal(IoGetDeviceProperty(pdo->AttachedDevice, DevicePropertyHardwareID,
-                                         sizeof buf, buf, &len),
-                     STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(
+        IoGetDeviceProperty(pdo->AttachedDevice, DevicePropertyHardwareID, sizeof buf, buf, &len),
+        STATUS_INVALID_DEVICE_REQUEST);
     kmrig_rig_close(rig);
 }
 
@@ -140,9 +138,9 @@ static void test_io_open_device_registry_key_device_and_driver(void **state)
                      STATUS_SUCCESS);
     ZwClose(h);
     assert_int_equal(IoOpenDeviceRegistryKey(pdo, 0, KEY_READ, &h), STATUS_INVALID_PARAMETER);
-    assert_int_equal(IoOpenDeviceRegistryKey(pdo->AttachedDevice, PLUGPLAY_REGKEY_DEVICE,
-                                             KEY_READ, &h),
-                     STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(
+        IoOpenDeviceRegistryKey(pdo->AttachedDevice, PLUGPLAY_REGKEY_DEVICE, KEY_READ, &h),
+        STATUS_INVALID_DEVICE_REQUEST);
     /* the service key the driver was loaded with */
     RtlInitUnicodeString(&path,
                          L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\testfn");
@@ -200,8 +198,7 @@ static void test_io_interface_name_state_and_arrival_notifications(void **state)
     assert_int_equal(kmrig_rig_start(rig, test_devices, 1), STATUS_SUCCESS);
     kmrig_rig_settle(rig);
     assert_int_equal(g_arrivals, 1);
-    static const WCHAR name[] =
-        L"\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-5a0b7e3f2d10}";
+    static const WCHAR name[] = L"\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-5a0b7e3f2d10}";
     assert_memory_equal(g_arrived, name, sizeof name);
     assert_memory_equal(g_link.Buffer, name, sizeof name - sizeof(WCHAR));
     /* enabled: listed; the link opens the device */
@@ -211,8 +208,9 @@ static void test_io_interface_name_state_and_arrival_notifications(void **state)
     assert_int_equal(list[sizeof name / 2], 0);
     ExFreePool(list);
     PFILE_OBJECT f;
-    assert_int_equal(kmrig_rig_open_device(rig, "\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-"
-                                                "5a0b7e3f2d10}",
+    assert_int_equal(kmrig_rig_open_device(rig,
+                                           "\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-"
+                                           "5a0b7e3f2d10}",
                                            &f),
                      STATUS_SUCCESS);
     kmrig_rig_close_file(f);
@@ -228,8 +226,9 @@ static void test_io_interface_name_state_and_arrival_notifications(void **state)
                      STATUS_SUCCESS);
     assert_memory_equal(list, name, sizeof name);
     ExFreePool(list);
-    assert_int_equal(kmrig_rig_open_device(rig, "\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-"
-                                                "5a0b7e3f2d10}",
+    assert_int_equal(kmrig_rig_open_device(rig,
+                                           "\\??\\KMRIG#TESTDEV#0#{6f1c0a52-3b7e-4d2a-9c11-"
+                                           "5a0b7e3f2d10}",
                                            &f),
                      STATUS_OBJECT_NAME_NOT_FOUND);
     /* unknown link */
@@ -248,11 +247,11 @@ static void test_io_register_notification_include_existing_interfaces(void **sta
     kmrig_rig *rig = started_rig();
     PDRIVER_OBJECT client = client_driver(rig);
     PVOID entry;
-    assert_int_equal(IoRegisterPlugPlayNotification(
-                         EventCategoryDeviceInterfaceChange,
-                         PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
-                         (PVOID)&TestInterface, client, OnInterface, NULL, &entry),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoRegisterPlugPlayNotification(EventCategoryDeviceInterfaceChange,
+                                       PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
+                                       (PVOID)&TestInterface, client, OnInterface, NULL, &entry),
+        STATUS_SUCCESS);
     kmrig_rig_settle(rig);
     assert_int_equal(g_arrivals, 1);
     assert_int_equal(IoUnregisterPlugPlayNotification(entry), STATUS_SUCCESS);
@@ -284,8 +283,7 @@ static void test_io_interface_alias_and_registry_key(void **state)
     RtlInitUnicodeString(&bogus, L"\\??\\NOPE");
     assert_int_equal(IoGetDeviceInterfaceAlias(&bogus, &TestAlias, &got), STATUS_INVALID_HANDLE);
     HANDLE h;
-    assert_int_equal(IoOpenDeviceInterfaceRegistryKey(&alias, KEY_ALL_ACCESS, &h),
-                     STATUS_SUCCESS);
+    assert_int_equal(IoOpenDeviceInterfaceRegistryKey(&alias, KEY_ALL_ACCESS, &h), STATUS_SUCCESS);
     ZwClose(h);
     assert_int_equal(IoOpenDeviceInterfaceRegistryKey(&bogus, KEY_ALL_ACCESS, &h),
                      STATUS_OBJECT_NAME_NOT_FOUND);
@@ -505,12 +503,12 @@ static void test_io_report_detected_device_is_started_with_its_resources(void **
     assert_int_equal(info.state, KMRIG_DEVICE_STARTED);
     assert_memory_equal(info.instance_path, L"ROOT\\LEGACY_LEGACY\\0000",
                         sizeof L"ROOT\\LEGACY_LEGACY\\0000");
-    assert_int_equal(info.raw->List[0].PartialResourceList.PartialDescriptors[0].u.Port.Start.QuadPart,
-                     0x2F8);
+    assert_int_equal(
+        info.raw->List[0].PartialResourceList.PartialDescriptors[0].u.Port.Start.QuadPart, 0x2F8);
     ULONG u, len;
-    assert_int_equal(IoGetDeviceProperty(g_detected, DevicePropertyLegacyBusType, sizeof u, &u,
-                                         &len),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        IoGetDeviceProperty(g_detected, DevicePropertyLegacyBusType, sizeof u, &u, &len),
+        STATUS_SUCCESS);
     assert_int_equal(u, Isa);
     kmrig_rig_close(rig);
 }

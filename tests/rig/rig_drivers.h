@@ -219,7 +219,8 @@ static NTSTATUS NTAPI FltAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
 {
     log_irp("fltadd", 0);
     PDEVICE_OBJECT d;
-    NTSTATUS s = IoCreateDevice(drv, sizeof(PDEVICE_OBJECT), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &d);
+    NTSTATUS s =
+        IoCreateDevice(drv, sizeof(PDEVICE_OBJECT), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &d);
     if (!NT_SUCCESS(s))
         return s;
     *(PDEVICE_OBJECT *)d->DeviceExtension = IoAttachDeviceToDeviceStack(d, pdo);
@@ -227,9 +228,7 @@ static NTSTATUS NTAPI FltAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-static VOID NTAPI FltUnload(PDRIVER_OBJECT drv)
-{
-}
+static VOID NTAPI FltUnload(PDRIVER_OBJECT drv) {}
 
 static NTSTATUS NTAPI FltEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 {
@@ -241,7 +240,7 @@ static NTSTATUS NTAPI FltEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 }
 
 /* ---- bus driver: children 0..7, present as g_children says ---- */
-static ULONG g_children;      /* bit k: child k is present */
+static ULONG g_children; /* bit k: child k is present */
 static PDEVICE_OBJECT g_child[8];
 static PDEVICE_OBJECT g_bus_fdo;
 
@@ -389,9 +388,7 @@ static NTSTATUS NTAPI BusAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-static VOID NTAPI BusUnload(PDRIVER_OBJECT drv)
-{
-}
+static VOID NTAPI BusUnload(PDRIVER_OBJECT drv) {}
 
 static NTSTATUS NTAPI BusEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 {

@@ -60,8 +60,7 @@ static void test_rig_sim_rom_lists_the_reference_soc(void **state)
 static void test_rig_sim_start_enumerates_the_non_core_devices(void **state)
 {
     kmrig_rig *rig = sim_rig();
-    assert_int_equal(kmrig_rig_register_driver(rig, "*PNP0501", "testfn", FnEntry),
-                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_register_driver(rig, "*PNP0501", "testfn", FnEntry), STATUS_SUCCESS);
     assert_int_equal(kmrig_rig_start(rig, NULL, 0), STATUS_SUCCESS);
     /* timer0, timer1, uart0, dma0: the ROM's non-core entries */
     struct kmrig_device_info info;

@@ -298,8 +298,7 @@ NTKERNELAPI NTSTATUS NTAPI IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject,
                                                ULONG BufferLength, PVOID PropertyBuffer,
                                                PULONG ResultLength);
 NTKERNELAPI NTSTATUS NTAPI IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject,
-                                                   ULONG DevInstKeyType,
-                                                   ACCESS_MASK DesiredAccess,
+                                                   ULONG DevInstKeyType, ACCESS_MASK DesiredAccess,
                                                    PHANDLE DeviceRegKey);
 NTKERNELAPI VOID NTAPI IoInvalidateDeviceRelations(PDEVICE_OBJECT DeviceObject,
                                                    DEVICE_RELATION_TYPE Type);
@@ -331,10 +330,9 @@ NTKERNELAPI NTSTATUS NTAPI IoOpenDeviceInterfaceRegistryKey(PUNICODE_STRING Symb
                                                             PHANDLE DeviceInterfaceKey);
 
 NTKERNELAPI NTSTATUS NTAPI IoRegisterPlugPlayNotification(
-    IO_NOTIFICATION_EVENT_CATEGORY EventCategory, ULONG EventCategoryFlags,
-    PVOID EventCategoryData, PDRIVER_OBJECT DriverObject,
-    PDRIVER_NOTIFICATION_CALLBACK_ROUTINE CallbackRoutine, PVOID Context,
-    PVOID *NotificationEntry);
+    IO_NOTIFICATION_EVENT_CATEGORY EventCategory, ULONG EventCategoryFlags, PVOID EventCategoryData,
+    PDRIVER_OBJECT DriverObject, PDRIVER_NOTIFICATION_CALLBACK_ROUTINE CallbackRoutine,
+    PVOID Context, PVOID *NotificationEntry);
 NTKERNELAPI NTSTATUS NTAPI IoUnregisterPlugPlayNotification(PVOID NotificationEntry);
 NTKERNELAPI NTSTATUS NTAPI IoReportTargetDeviceChange(PDEVICE_OBJECT PhysicalDeviceObject,
                                                       PVOID NotificationStructure);

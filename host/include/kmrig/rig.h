@@ -45,9 +45,9 @@ typedef struct kmrig_rig kmrig_rig;
 
 /* ---- opening a rig ---- */
 struct kmrig_rig_options {
-    const char *target;        /* "sim", "sim:waves=x.fst", "loop", NULL (no target) */
-    unsigned processors;       /* 0: the runtime's default (1) */
-    uint64_t time_budget_ns;   /* simulated time after which the run fails; 0: none */
+    const char *target;      /* "sim", "sim:waves=x.fst", "loop", NULL (no target) */
+    unsigned processors;     /* 0: the runtime's default (1) */
+    uint64_t time_budget_ns; /* simulated time after which the run fails; 0: none */
     enum kmrig_log_level log_level;
     const kmrig_config *config; /* optional: the whole runtime configuration (the fields above
                                    then override its target, processors, budget if nonzero) */
@@ -96,12 +96,12 @@ enum kmrig_resource_kind {
 
 struct kmrig_resource {
     enum kmrig_resource_kind kind;
-    uint64_t start;    /* port / memory */
-    uint32_t length;   /* port / memory */
-    unsigned line;     /* interrupt */
-    int latched;       /* interrupt: nonzero edge (Latched), zero level-sensitive */
-    int shared;        /* interrupt: shareable */
-    unsigned channel;  /* DMA */
+    uint64_t start;   /* port / memory */
+    uint32_t length;  /* port / memory */
+    unsigned line;    /* interrupt */
+    int latched;      /* interrupt: nonzero edge (Latched), zero level-sensitive */
+    int shared;       /* interrupt: shareable */
+    unsigned channel; /* DMA */
 };
 
 #define KMRIG_DEVICE_MAX_IDS 4
@@ -156,22 +156,22 @@ enum kmrig_device_state {
     KMRIG_DEVICE_ENUMERATED = 0, /* PDO created, no driver yet (none registered) */
     KMRIG_DEVICE_DRIVERS_ADDED,  /* AddDevice done, not started */
     KMRIG_DEVICE_STARTED,
-    KMRIG_DEVICE_STOPPED,         /* IRP_MN_STOP_DEVICE (resource rebalance) */
-    KMRIG_DEVICE_FAILED,          /* a driver failed (status in .status) */
+    KMRIG_DEVICE_STOPPED, /* IRP_MN_STOP_DEVICE (resource rebalance) */
+    KMRIG_DEVICE_FAILED,  /* a driver failed (status in .status) */
     KMRIG_DEVICE_SURPRISE_REMOVED,
     KMRIG_DEVICE_REMOVED,
 };
 
 struct kmrig_device_info {
     PDEVICE_OBJECT pdo;
-    const WCHAR *instance_path;    /* "KMRIG\SGDMA\0", NUL-terminated */
-    const WCHAR *hardware_ids;     /* REG_MULTI_SZ */
-    const WCHAR *service;          /* function driver's service name, or NULL */
+    const WCHAR *instance_path; /* "KMRIG\SGDMA\0", NUL-terminated */
+    const WCHAR *hardware_ids;  /* REG_MULTI_SZ */
+    const WCHAR *service;       /* function driver's service name, or NULL */
     enum kmrig_device_state state;
-    NTSTATUS status;               /* why it failed (KMRIG_DEVICE_FAILED), else STATUS_SUCCESS */
-    PCM_RESOURCE_LIST raw;         /* what START_DEVICE got (NULL if not started) */
+    NTSTATUS status;       /* why it failed (KMRIG_DEVICE_FAILED), else STATUS_SUCCESS */
+    PCM_RESOURCE_LIST raw; /* what START_DEVICE got (NULL if not started) */
     PCM_RESOURCE_LIST translated;
-    PDEVICE_OBJECT parent;         /* the parent's PDO; NULL on the root bus */
+    PDEVICE_OBJECT parent;                /* the parent's PDO; NULL on the root bus */
     const struct kmrig_device_desc *desc; /* root-bus devices: their description, else NULL */
 };
 
