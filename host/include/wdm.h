@@ -19,6 +19,7 @@
 #include "ddk/mm.h"
 #include "ddk/io.h"
 #include "ddk/file.h"
+#include "ddk/pnp.h"
 #include "ddk/hal.h"
 #include "ddk/cm.h"
 

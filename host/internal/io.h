@@ -71,6 +71,7 @@ static inline PIOP_DRIVER_PRIVATE IopDriverPrivate(PDRIVER_OBJECT Driver)
 
 struct _IOP_IRP_TRACK;
 struct _IOP_CALL_FRAME;
+struct _IOP_PNP_STATE;
 
 typedef struct _IOP_STATE {
     KSPIN_LOCK CancelLock;   /* IoAcquireCancelSpinLock */
@@ -101,6 +102,7 @@ typedef struct _IOP_STATE {
     struct _IOP_IRP_TRACK **Tracks; /* hash by IRP address */
     ULONG LiveIrps;                 /* IRPs from IoAllocateIrp not freed */
     struct _IOP_CALL_FRAME *Frames; /* IoCallDriver calls in progress */
+    struct _IOP_PNP_STATE *Pnp;     /* the PnP manager (host/internal/pnp.h) */
 } IOP_STATE, *PIOP_STATE;
 
 /* An error log entry as the harness reads it. */
@@ -174,6 +176,10 @@ VOID IopRemoveShutdownNotification(PDEVICE_OBJECT DeviceObject);
 VOID IopShutdownErrorLog(struct kmrig_runtime *rt);
 VOID IopWaitForHardErrors(struct kmrig_runtime *rt);
 NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+/* The PnP verifier (host/io/pnp.c): a PnP IRP that only the PnP manager may send (START,
+ * REMOVE, STOP, ...), sent to the stack of a device it enumerated, that it did not send
+ * bugchecks (IOP_VF_PNP_DRIVER_SENT). Stacks built by hand (unit tests) are left alone. */
+VOID IopPnpVerifyCall(struct kmrig_runtime *rt, PDEVICE_OBJECT DeviceObject, PIRP Irp, UCHAR Minor);
 /* Builds, sends and waits for an IRP with no buffer (create, cleanup, close, shutdown). */
 NTSTATUS IopSendSimpleIrp(PDEVICE_OBJECT DeviceObject, PFILE_OBJECT FileObject, UCHAR Major);
 

@@ -76,6 +76,9 @@ NTSTATUS ObpLookupObjectName(struct kmrig_runtime *rt, PCUNICODE_STRING Name, PV
 VOID ObpDeleteObjectName(PVOID Object);
 /* Called when an object's handle count reached zero: a named, temporary object loses its name. */
 VOID ObpDeleteNameCheck(PVOID Object);
+/* The full name of a named object ("\Device\Foo") into Buffer (Chars WCHARs, NUL-terminated)
+ * if it fits. Returns its length in WCHARs without the NUL; 0 if the object has no name. */
+ULONG ObpQueryObjectName(PVOID Object, PWCHAR Buffer, ULONG Chars);
 /* ObMakeTemporaryObject: drops the permanent reference; the name goes now if no handle is open. */
 VOID ObpMakeTemporaryObject(PVOID Object);
 /* A new symbolic link object (referenced, unnamed) to Target. */

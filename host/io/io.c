@@ -7,6 +7,7 @@
  * object name space.
  */
 #include "io.h"
+#include "pnp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ NTSTATUS IopInitialize(struct kmrig_runtime *rt)
         s = IopInitializeIrpVerifier(rt);
     if (NT_SUCCESS(s)) {
         s = IopInitializeHostFileSystem(rt); /* \Device\KmrigHostVolume, \??\C:, \SystemRoot */
+        if (NT_SUCCESS(s))
+            s = IopPnpInitialize(rt);
         if (!NT_SUCCESS(s))
             IopShutdownIrpVerifier(rt);
     }
@@ -100,6 +103,7 @@ VOID IopShutdown(struct kmrig_runtime *rt)
     IopWaitForHardErrors(rt);
     IopNotifyShutdown(rt, &io->Shutdown);
     IopNotifyShutdown(rt, &io->LastChanceShutdown);
+    IopPnpShutdown(rt); /* remove every device, unload its drivers */
     for (;;) {
         pthread_mutex_lock(&io->Lock);
         PDRIVER_OBJECT d = NULL;
@@ -130,6 +134,7 @@ VOID IopShutdown(struct kmrig_runtime *rt)
         IopTearDownDevices(rt, d);
         ObfDereferenceObject(d);
     }
+    IopPnpFreeState(rt);
     IopShutdownTimers(rt);
     IopShutdownIrpVerifier(rt); /* bugchecks on IRPs still allocated */
     ObpShutdownNamespace(rt);

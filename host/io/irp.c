@@ -405,6 +405,8 @@ NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sl->MajorFunction];
     if (!vf)
         return KmTraceDispatch(rt, dispatch, DeviceObject, Irp, sl->MajorFunction);
+    if (sl->MajorFunction == IRP_MJ_PNP)
+        IopPnpVerifyCall(rt, DeviceObject, Irp, sl->MinorFunction);
 
     PIOP_STATE io = IopState(rt);
     PIOP_CALL_FRAME f = calloc(1, sizeof *f);

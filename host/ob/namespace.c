@@ -136,6 +136,40 @@ VOID ObpDeleteNameCheck(PVOID Object)
         ObpFreeEntry(n);
 }
 
+ULONG ObpQueryObjectName(PVOID Object, PWCHAR Buffer, ULONG Chars)
+{
+    POBJECT_HEADER h = OBJECT_TO_OBJECT_HEADER(Object);
+    POBP_NAMESPACE ns = h->Runtime->ObNamespace;
+    if (!ns || !(h->Flags & OBP_FLAG_NAMED))
+        return 0;
+    pthread_mutex_lock(&ns->Lock);
+    /* the components from the object up to the root, then written root first */
+    ULONG need = 0;
+    for (PVOID o = Object; o && o != ns->Root;) {
+        POBP_NAME_ENTRY n = ObpEntryOf(ns, o);
+        if (!n) {
+            need = 0; /* unlinked on the way: no name */
+            break;
+        }
+        need += 1 + n->Name.Length / sizeof(WCHAR);
+        o = n->Parent;
+    }
+    if (need && need < Chars) {
+        ULONG at = need;
+        Buffer[at] = 0;
+        for (PVOID o = Object; o != ns->Root;) {
+            POBP_NAME_ENTRY n = ObpEntryOf(ns, o);
+            ULONG len = n->Name.Length / sizeof(WCHAR);
+            at -= len;
+            memcpy(Buffer + at, n->Name.Buffer, len * sizeof(WCHAR));
+            Buffer[--at] = L'\\';
+            o = n->Parent;
+        }
+    }
+    pthread_mutex_unlock(&ns->Lock);
+    return need;
+}
+
 /* Detaches every entry of a directory; drops the permanent references outside the lock. */
 static VOID ObpEmptyDirectory(POBP_NAMESPACE ns, POBP_DIRECTORY Dir)
 {
