@@ -221,6 +221,7 @@ module kmrig_bridge_exec #(
         begin
             rsp_type_o   = typ;
             rsp_status_o = status;
+            status_d     = status;
             st_d         = wants_rsp ? S_RSP : S_FREE;
         end
     endtask

@@ -100,8 +100,9 @@ module kmrig_bridge_rx #(
 
     assign dans_wr_o     = h_type == KMRIG_PROTO_T_DMA_WR_RSP;
     assign dans_tag_o    = h_tag;
-    assign dans_status_o = dans_q_data[7:0];
-    assign dans_data_o   = dans_q_data[39:8];
+    // (the answer completes on the edge that takes its last byte: pass the byte through)
+    assign dans_status_o = dans_d_data[7:0];
+    assign dans_data_o   = dans_d_data[39:8];
 
     // header fields as they are when the last header byte (in_b) arrives
     wire [7:0]  n_type  = hdr_q[15:8];
