@@ -86,7 +86,18 @@ module kmrig_bridge #(
     wire [RING_AW:0]   ring_wptr;
     wire [RING_AW:0]   ring_rptr;
     wire [RING_AW-1:0] ring_raddr;
+    wire [RING_AW-1:0] ex_raddr;
+    wire [RING_AW-1:0] rx_raddr;
     wire [31:0]        ring_rdata;
+    wire               ring_req;
+    wire               ring_idle;
+    // the receiver borrows the read port to search a damaged frame again
+    wire               ring_gnt = ring_req & ring_idle;
+    assign ring_raddr = ring_gnt ? rx_raddr : ex_raddr;
+    wire               skip_valid;
+    wire [RING_AW:0]   skip_at;
+    wire [RING_AW:0]   skip_to;
+    wire               skip_pop;
 
     kmrig_bridge_ram4 #(
         .AW (RING_AW)
@@ -147,6 +158,14 @@ module kmrig_bridge #(
         .ring_wdata_o  (ring_wdata),
         .ring_wptr_o   (ring_wptr),
         .ring_rptr_i   (ring_rptr),
+        .ring_req_o    (ring_req),
+        .ring_gnt_i    (ring_gnt),
+        .ring_raddr_o  (rx_raddr),
+        .ring_rdata_i  (ring_rdata[7:0]),
+        .skip_valid_o  (skip_valid),
+        .skip_at_o     (skip_at),
+        .skip_to_o     (skip_to),
+        .skip_pop_i    (skip_pop),
         .dans_valid_o  (dans_valid),
         .dans_wr_o     (dans_wr),
         .dans_tag_o    (dans_tag),
@@ -230,8 +249,14 @@ module kmrig_bridge #(
         .ts_i              (ts_i),
         .ring_wptr_i       (ring_wptr),
         .ring_rptr_o       (ring_rptr),
-        .ring_raddr_o      (ring_raddr),
+        .ring_raddr_o      (ex_raddr),
         .ring_rdata_i      (ring_rdata),
+        .ring_hold_i       (ring_req),
+        .skip_valid_i      (skip_valid),
+        .skip_at_i         (skip_at),
+        .skip_to_i         (skip_to),
+        .skip_pop_o        (skip_pop),
+        .ring_idle_o       (ring_idle),
         .txb_we_o          (txb_we),
         .txb_waddr_o       (txb_waddr),
         .txb_wdata_o       (txb_wdata),

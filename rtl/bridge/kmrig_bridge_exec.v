@@ -34,6 +34,12 @@ module kmrig_bridge_exec #(
     output wire [RING_AW:0]   ring_rptr_o,
     output reg  [RING_AW-1:0] ring_raddr_o,
     input  wire [31:0]        ring_rdata_i,
+    input  wire               ring_hold_i,   // the receiver wants the read port: start no read
+    input  wire               skip_valid_i,  // a gap in the ring (kmrig_bridge_rx): at skip_at_i
+    input  wire [RING_AW:0]   skip_at_i,     // the next frame is at skip_to_i
+    input  wire [RING_AW:0]   skip_to_i,
+    output reg                skip_pop_o,
+    output wire               ring_idle_o,   // no read of ours is in flight
 
     // transmit buffer (read-burst and PING data)
     output reg                txb_we_o,
@@ -208,6 +214,7 @@ module kmrig_bridge_exec #(
     assign irq_ctl_op_o    = b_op[2:0];
     assign irq_ctl_lines_o = b_lines;
     assign busy_o          = st_q != S_IDLE;
+    assign ring_idle_o     = st_q != S_FETCH && st_q != S_WDAT && st_q != S_PINGW;
 
     wire ring_empty = rptr_q == ring_wptr_i;
     assign crd_valid_o  = hello_ok_q && unrep_q != 32'd0 &&
@@ -257,6 +264,7 @@ module kmrig_bridge_exec #(
         txb_wlen_o  = a_size;
         irq_ctl_valid_o = 1'b0;
         hello_o   = 1'b0;
+        skip_pop_o = 1'b0;
         err_valid_o = 1'b0;
         rsp_valid_o = 1'b0;
         rsp_type_o  = f_type ^ 8'h40;
@@ -272,7 +280,10 @@ module kmrig_bridge_exec #(
 
         case (st_q)
         S_IDLE: begin
-            if (!ring_empty && !irq_evt_waiting_i) begin
+            if (skip_valid_i && rptr_q == skip_at_i) begin
+                rptr_d     = skip_to_i;
+                skip_pop_o = 1'b1;
+            end else if (!ring_empty && !irq_evt_waiting_i && !ring_hold_i) begin
                 st_d   = S_FETCH;
                 fcnt_d = 3'd0;
             end
@@ -344,7 +355,7 @@ module kmrig_bridge_exec #(
         S_ELEM: begin
             if (t_wb) begin
                 ring_raddr_o = dptr_q;
-                st_d         = S_WDAT;
+                st_d         = ring_hold_i ? S_ELEM : S_WDAT;
             end else begin
                 st_d = S_BUS;
             end
@@ -396,7 +407,7 @@ module kmrig_bridge_exec #(
         S_PING: begin
             // copy the PING's data (at most 64 bytes) to the transmit buffer, 4 per cycle
             ring_raddr_o = rptr_q[RING_AW-1:0] + 8 + {{(RING_AW-7){1'b0}}, pcnt_q};
-            st_d = ({9'h0, pcnt_q} >= f_len) ? S_RSP : S_PINGW;
+            st_d = ({9'h0, pcnt_q} >= f_len) ? S_RSP : ring_hold_i ? S_PING : S_PINGW;
             rsp_type_o = KMRIG_PROTO_T_PING_RSP;
         end
         S_PINGW: begin

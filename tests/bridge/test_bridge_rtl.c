@@ -630,20 +630,19 @@ static void test_bridge_rtl_dma_goes_through_dma_frames(void **state)
 
 /* Garbage between good frames: random bytes, truncated frames, bad CRCs, bad header CRCs. On
  * a link with CRC-32 on every frame, every good frame is answered exactly once, in order. */
-static void test_bridge_rtl_resynchronises_after_garbage(void **state)
+static void garbage_run(unsigned seed)
 {
-    (void)state;
     struct dev *d = dev_open();
     d->flags = KMRIG_PROTO_FLAG_PCRC;
     hello(d, KMRIG_PROTO_CAP_CRC_REQUIRED);
-    srand(12345);
+    srand(seed);
     static uint8_t stream[200000];
     size_t n = 0;
-    uint8_t tags[400];
+    uint8_t tags[500];
     unsigned ngood = 0;
     uint8_t f[64];
     for (unsigned i = 0; i < 400; i++) {
-        unsigned kind = (unsigned)rand() % 6;
+        unsigned kind = (unsigned)rand() % 7;
         int fl;
         switch (kind) {
         case 0: /* random bytes, SOFs among them */
@@ -664,6 +663,19 @@ static void test_bridge_rtl_resynchronises_after_garbage(void **state)
             memcpy(stream + n, f, (size_t)fl);
             n += (size_t)fl;
             break;
+        case 4: /* a long frame cut short: its length swallows the good frames behind it */
+            {
+                static uint8_t big[KMRIG_PROTO_MAX_FRAME], junk[1024];
+                for (unsigned k = 0; k < sizeof junk; k++)
+                    junk[k] = (uint8_t)rand();
+                fl = kmrig_proto_enc_write_burst(big, sizeof big, d->flags, 0x96, MEM, SCRATCH, 1,
+                                                 1024, 1, junk);
+                int cut = 8 + rand() % 200;
+                assert_true(cut < fl);
+                memcpy(stream + n, big, (size_t)cut);
+                n += (size_t)cut;
+            }
+            break;
         case 3: /* a bad header */
             fl = kmrig_proto_enc_read(f, sizeof f, d->flags, 0x97, MEM, SCRATCH, 4);
             f[1 + rand() % 7] ^= (uint8_t)(1u << (rand() % 8));
@@ -679,11 +691,16 @@ static void test_bridge_rtl_resynchronises_after_garbage(void **state)
             break;
         }
     }
-    /* a final good frame, so that the last damage is followed by one */
-    tags[ngood++] = d->seq;
+    /* good frames to finish: a frame cut short waits for as many bytes as its header says
+     * (as the host's decoder does), so the stream goes on for longer than the longest one */
+    for (unsigned i = 0; i < 80; i++) {
+        tags[ngood++] = d->seq;
+        int fl = kmrig_proto_enc_read(f, sizeof f, d->flags, d->seq++, MEM,
+                                      KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, 4);
+        memcpy(stream + n, f, (size_t)fl);
+        n += (size_t)fl;
+    }
     send(d, stream, (int)n);
-    send(d, f, kmrig_proto_enc_read(f, sizeof f, d->flags, d->seq++, MEM,
-                                    KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, 4));
     unsigned answered = 0;
     uint64_t waited = 0;
     while (answered < ngood && waited < 10 * WAIT_CYCLES) {
@@ -704,6 +721,14 @@ static void test_bridge_rtl_resynchronises_after_garbage(void **state)
     assert_int_equal(answered, ngood);
     assert_true(none_of(d, KMRIG_PROTO_T_READ_RSP, 5000));
     dev_close(d);
+}
+
+static void test_bridge_rtl_resynchronises_after_garbage(void **state)
+{
+    (void)state;
+    static const unsigned seeds[] = {12345, 1, 777, 4242};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+        garbage_run(seeds[i]);
 }
 
 int main(void)
