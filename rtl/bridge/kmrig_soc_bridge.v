@@ -78,6 +78,10 @@ module kmrig_soc_bridge #(
 
     wire [31:0] tick = (SIM_SKIP != 0) ? tick_i : 32'h00000001;
     wire        en   = bridge_en_i;
+    // On the model (SIM_SKIP != 0) the bridge's clock stops while it is off, and its inputs
+    // are held at 0, so that transaction-level runs do not pay for evaluating it: bridge_en_i
+    // is fixed before reset is released. A board (SIM_SKIP = 0) clocks it always.
+    wire        bclk = (SIM_SKIP != 0) ? (clk_i & en) : clk_i;
 
     // bridge master
     wire        b_cyc, b_stb, b_we, b_io;
@@ -164,16 +168,16 @@ module kmrig_soc_bridge #(
         .BOARD        (BOARD),
         .BUILD        (BUILD)
     ) u_bridge (
-        .clk_i        (clk_i),
+        .clk_i        (bclk),
         .rst_ni       (rst_ni),
-        .tick_i       (tick),
-        .ts_i         (ts),
+        .tick_i       (en ? tick : 32'h0),
+        .ts_i         (en ? ts : 64'h0),
         .rx_valid_i   (en & phy_rx_valid_i),
-        .rx_data_i    (phy_rx_data_i),
+        .rx_data_i    (en ? phy_rx_data_i : 8'h00),
         .rx_ready_o   (phy_rx_ready_o),
         .tx_valid_o   (phy_tx_valid_o),
         .tx_data_o    (phy_tx_data_o),
-        .tx_ready_i   (phy_tx_ready_i),
+        .tx_ready_i   (en & phy_tx_ready_i),
         .m_cyc_o      (b_cyc),
         .m_stb_o      (b_stb),
         .m_we_o       (b_we),
@@ -181,15 +185,15 @@ module kmrig_soc_bridge #(
         .m_adr_o      (b_adr),
         .m_sel_o      (b_sel),
         .m_dat_o      (b_wdat),
-        .m_dat_i      (h_rdat),
+        .m_dat_i      (en ? h_rdat : 32'h0),
         .m_ack_i      (en & h_ack),
         .m_err_i      (en & h_err),
         .s_cyc_i      (en & d_cyc),
         .s_stb_i      (en & d_stb),
-        .s_we_i       (d_we),
-        .s_adr_i      (d_adr),
-        .s_sel_i      (d_sel),
-        .s_dat_i      (d_wdat),
+        .s_we_i       (en & d_we),
+        .s_adr_i      (en ? d_adr : 64'h0),
+        .s_sel_i      (en ? d_sel : 4'h0),
+        .s_dat_i      (en ? d_wdat : 32'h0),
         .s_dat_o      (bd_rdat),
         .s_ack_o      (bd_ack),
         .s_err_o      (bd_err),
