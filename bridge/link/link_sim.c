@@ -35,7 +35,6 @@ struct sim_bridge {
     uint32_t credits;         /* command credits held */
     uint32_t active;          /* pending-and-unmasked lines, from EVT_IRQ */
     uint64_t irq_ts[32];      /* the last assertion's timestamp per line */
-    uint64_t evt_errors;      /* EVT_ERRORs received */
     int want_type, want_tag;  /* the response being waited for */
     uint32_t ctl_clear;       /* lines an awaited IRQ_CTL (MASK, EOI) takes out of active */
     int got;                  /* ... it arrived: rsp holds it */
@@ -170,7 +169,8 @@ static void br_dma(struct sim *s, const struct kmrig_proto_msg *m)
 
 /* Takes what the bridge sent and handles every complete frame: events update the interrupt
  * state and the credits, DMA requests are answered at once (section 6, rule 5), and the
- * response being waited for is kept. */
+ * response being waited for is kept. EVT_ERROR needs no action here: the model's PHY does not
+ * lose bytes, and a request that fails on the wire ends in its caller's timeout. */
 static void br_pump(struct sim *s)
 {
     struct sim_bridge *b = s->br;
@@ -195,9 +195,6 @@ static void br_pump(struct sim *s)
                 break;
             case KMRIG_PROTO_T_EVT_CREDIT:
                 b->credits += m.u.credits;
-                break;
-            case KMRIG_PROTO_T_EVT_ERROR:
-                b->evt_errors++;
                 break;
             case KMRIG_PROTO_T_DMA_RD_REQ:
             case KMRIG_PROTO_T_DMA_WR_REQ:
