@@ -31,13 +31,13 @@
 /* Full-bridge fidelity: the host end of the wire protocol. */
 struct sim_bridge {
     struct kmrig_link *link;
-    uint8_t seq;              /* next host sequence number */
-    uint32_t credits;         /* command credits held */
-    uint32_t active;          /* pending-and-unmasked lines, from EVT_IRQ */
-    uint64_t irq_ts[32];      /* the last assertion's timestamp per line */
-    int want_type, want_tag;  /* the response being waited for */
-    uint32_t ctl_clear;       /* lines an awaited IRQ_CTL (MASK, EOI) takes out of active */
-    int got;                  /* ... it arrived: rsp holds it */
+    uint8_t seq;             /* next host sequence number */
+    uint32_t credits;        /* command credits held */
+    uint32_t active;         /* pending-and-unmasked lines, from EVT_IRQ */
+    uint64_t irq_ts[32];     /* the last assertion's timestamp per line */
+    int want_type, want_tag; /* the response being waited for */
+    uint32_t ctl_clear;      /* lines an awaited IRQ_CTL (MASK, EOI) takes out of active */
+    int got;                 /* ... it arrived: rsp holds it */
     struct kmrig_proto_msg rsp;
     struct kmrig_proto_decoder dec;
     uint8_t buf[KMRIG_PROTO_MAX_FRAME];
@@ -75,8 +75,7 @@ static int sim_code(int rc)
     }
 }
 
-static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s,
-                     int *bridge)
+static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s, int *bridge)
 {
     char buf[512];
     if (strlen(args) >= sizeof buf)

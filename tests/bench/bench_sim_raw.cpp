@@ -29,7 +29,10 @@ struct raw {
         top->rst_ni = 1;
         top->eval();
     }
-    ~raw() { top->final(); }
+    ~raw()
+    {
+        top->final();
+    }
     void edge()
     {
         top->clk_i = 0;

@@ -141,8 +141,8 @@ static struct kmrig_proto_result wr(struct dev *d, unsigned space, uint32_t addr
     uint8_t f[64];
     uint8_t tag = d->seq++;
     send(d, f,
-         kmrig_proto_enc_write(f, sizeof f, d->flags | KMRIG_PROTO_FLAG_ACK, tag, space, addr,
-                               size, v));
+         kmrig_proto_enc_write(f, sizeof f, d->flags | KMRIG_PROTO_FLAG_ACK, tag, space, addr, size,
+                               v));
     return take(d, KMRIG_PROTO_T_WRITE_RSP, tag).msg.u.result;
 }
 
@@ -169,8 +169,8 @@ static void test_bridge_rtl_hello_reports_the_gateware(void **state)
     assert_int_equal(h.caps, want);
     assert_string_equal(h.board, "sim");
     assert_string_equal(h.build, "kmrig-sim");
-    struct kmrig_proto_expect e = {.ver_major = 1, .soc_id = KMRIG_SOC_ID,
-                                   .soc_version = KMRIG_SOC_VERSION};
+    struct kmrig_proto_expect e = {
+        .ver_major = 1, .soc_id = KMRIG_SOC_ID, .soc_version = KMRIG_SOC_VERSION};
     char msg[256];
     assert_int_equal(kmrig_proto_hello_check(&h, &e, msg, sizeof msg), 0);
     dev_close(d);
@@ -303,8 +303,7 @@ static void test_bridge_rtl_rmw_is_one_locked_read_and_write(void **state)
     assert_int_equal(rd(d, MEM, SCRATCH, 4).data, 0x1294AB78);
     tag = d->seq++;
     send(d, f, kmrig_proto_enc_rmw(f, sizeof f, 0, tag, MEM, 0x8000, 4, ~0u, 1));
-    assert_int_equal(take(d, KMRIG_PROTO_T_RMW_RSP, tag).msg.u.result.status,
-                     KMRIG_PROTO_ST_BUS);
+    assert_int_equal(take(d, KMRIG_PROTO_T_RMW_RSP, tag).msg.u.result.status, KMRIG_PROTO_ST_BUS);
     dev_close(d);
 }
 
@@ -321,8 +320,8 @@ static void test_bridge_rtl_bursts_of_4k_fixed_and_incrementing(void **state)
     /* 4096 byte writes at one address (a FIFO register): all done, the last one stays */
     uint8_t tag = d->seq++;
     send(d, f,
-         kmrig_proto_enc_write_burst(f, sizeof f, KMRIG_PROTO_FLAG_ACK, tag, MEM, SCRATCH, 1,
-                                     4096, 1, data));
+         kmrig_proto_enc_write_burst(f, sizeof f, KMRIG_PROTO_FLAG_ACK, tag, MEM, SCRATCH, 1, 4096,
+                                     1, data));
     struct kmrig_proto_result r = take(d, KMRIG_PROTO_T_WRITE_BURST_RSP, tag).msg.u.result;
     assert_int_equal(r.status, KMRIG_PROTO_ST_OK);
     assert_int_equal(r.count, 4096);
@@ -530,10 +529,9 @@ static int serve_dma(struct dev *d, struct rx *r)
     int ok = q->addr >= d->mem_base && q->addr + q->len <= d->mem_base + sizeof d->mem;
     if (r->msg.type == KMRIG_PROTO_T_DMA_RD_REQ) {
         send(d, f,
-             kmrig_proto_enc_dma_rd_rsp(f, sizeof f, 0, r->msg.tag,
-                                        ok ? KMRIG_PROTO_ST_OK : KMRIG_PROTO_ST_DMA_FAULT,
-                                        ok ? &d->mem[q->addr - d->mem_base] : NULL,
-                                        ok ? q->len : 0));
+             kmrig_proto_enc_dma_rd_rsp(
+                 f, sizeof f, 0, r->msg.tag, ok ? KMRIG_PROTO_ST_OK : KMRIG_PROTO_ST_DMA_FAULT,
+                 ok ? &d->mem[q->addr - d->mem_base] : NULL, ok ? q->len : 0));
     } else {
         if (ok)
             memcpy(&d->mem[q->addr - d->mem_base], r->msg.data, q->len);
@@ -588,8 +586,9 @@ static void test_bridge_rtl_dma_goes_through_dma_frames(void **state)
         if (!served) {
             uint8_t f[64];
             uint8_t tag = d->seq++;
-            send(d, f, kmrig_proto_enc_read(f, sizeof f, 0, tag, MEM,
-                                            KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4));
+            send(d, f,
+                 kmrig_proto_enc_read(f, sizeof f, 0, tag, MEM,
+                                      KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4));
             /* the read may wait behind nothing: DMA answers bypass the command queue */
             for (;;) {
                 kmrig_simsoc_run_until_phy(d->m, 10000);
@@ -623,8 +622,8 @@ static void test_bridge_rtl_dma_goes_through_dma_frames(void **state)
         }
     }
     assert_memory_equal(d->mem + 0x200, d->mem + 0x100, 64);
-    assert_true(reads >= 16 + 1);  /* the descriptor and the source words */
-    assert_true(writes >= 16);     /* the destination words (and the write-back) */
+    assert_true(reads >= 16 + 1); /* the descriptor and the source words */
+    assert_true(writes >= 16);    /* the destination words (and the write-back) */
     dev_close(d);
 }
 
@@ -664,18 +663,17 @@ static void garbage_run(unsigned seed)
             n += (size_t)fl;
             break;
         case 4: /* a long frame cut short: its length swallows the good frames behind it */
-            {
-                static uint8_t big[KMRIG_PROTO_MAX_FRAME], junk[1024];
-                for (unsigned k = 0; k < sizeof junk; k++)
-                    junk[k] = (uint8_t)rand();
-                fl = kmrig_proto_enc_write_burst(big, sizeof big, d->flags, 0x96, MEM, SCRATCH, 1,
-                                                 1024, 1, junk);
-                int cut = 8 + rand() % 200;
-                assert_true(cut < fl);
-                memcpy(stream + n, big, (size_t)cut);
-                n += (size_t)cut;
-            }
-            break;
+        {
+            static uint8_t big[KMRIG_PROTO_MAX_FRAME], junk[1024];
+            for (unsigned k = 0; k < sizeof junk; k++)
+                junk[k] = (uint8_t)rand();
+            fl = kmrig_proto_enc_write_burst(big, sizeof big, d->flags, 0x96, MEM, SCRATCH, 1, 1024,
+                                             1, junk);
+            int cut = 8 + rand() % 200;
+            assert_true(cut < fl);
+            memcpy(stream + n, big, (size_t)cut);
+            n += (size_t)cut;
+        } break;
         case 3: /* a bad header */
             fl = kmrig_proto_enc_read(f, sizeof f, d->flags, 0x97, MEM, SCRATCH, 4);
             f[1 + rand() % 7] ^= (uint8_t)(1u << (rand() % 8));

@@ -300,8 +300,14 @@ static void test_sim_polling_a_register_forever_hits_the_time_budget(void **stat
 }
 
 /* Each test at both fidelities: NAME (transaction level) and NAME_bridge (full bridge). */
-#define AT_TXN(f) {#f, f, NULL, NULL, (void *)&TXN}
-#define AT_BRIDGE(f) {#f "_bridge", f, NULL, NULL, (void *)&BRIDGE}
+#define AT_TXN(f)                                                                                  \
+    {                                                                                              \
+#f, f, NULL, NULL, (void *)&TXN                                                            \
+    }
+#define AT_BRIDGE(f)                                                                               \
+    {                                                                                              \
+#f "_bridge", f, NULL, NULL, (void *)&BRIDGE                                               \
+    }
 #define BOTH(f) AT_TXN(f), AT_BRIDGE(f)
 
 static const struct CMUnitTest tests[] = {
