@@ -547,84 +547,128 @@ static void put32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
+/* Serves DMA requests (counting them) until dma0 is done or failed; returns its STATUS. The
+ * STATUS reads are host requests like any other: DMA answers bypass them (section 6, rule 5). */
+static uint32_t dma_wait(struct dev *d, unsigned *reads, unsigned *writes, unsigned *faults)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        uint8_t f[64];
+        uint8_t tag = d->seq++;
+        send(d, f,
+             kmrig_proto_enc_read(f, sizeof f, 0, tag, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS,
+                                  4));
+        int found = 0;
+        uint32_t status = 0;
+        while (!found) {
+            kmrig_simsoc_run_until_phy(d->m, 10000);
+            pump(d);
+            for (unsigned i = 0; i < d->nq;) {
+                unsigned t = d->q[i].msg.type;
+                if (t == KMRIG_PROTO_T_DMA_RD_REQ || t == KMRIG_PROTO_T_DMA_WR_REQ) {
+                    *faults += !serve_dma(d, &d->q[i]);
+                    *reads += t == KMRIG_PROTO_T_DMA_RD_REQ;
+                    *writes += t == KMRIG_PROTO_T_DMA_WR_REQ;
+                } else if (t == KMRIG_PROTO_T_READ_RSP && d->q[i].msg.tag == tag) {
+                    status = d->q[i].msg.u.result.data;
+                    found = 1;
+                } else {
+                    i++;
+                    continue;
+                }
+                memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof d->q[0]);
+                d->nq--;
+            }
+        }
+        if (status & (KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR))
+            return status;
+    }
+    fail_msg("dma0 neither finished nor failed");
+    return 0;
+}
+
+static void dma_copy(struct dev *d, uint64_t src, uint64_t dst, uint32_t len)
+{
+    uint8_t *desc = d->mem;
+    memset(desc, 0, 32);
+    put32(desc + KMRIG_DMADESC_CTRL, KMRIG_DMADESC_CTRL_OWN | KMRIG_DMADESC_CTRL_LAST | len);
+    put32(desc + KMRIG_DMADESC_SRC_LO, (uint32_t)src);
+    put32(desc + KMRIG_DMADESC_SRC_HI, (uint32_t)(src >> 32));
+    put32(desc + KMRIG_DMADESC_DST_LO, (uint32_t)dst);
+    put32(desc + KMRIG_DMADESC_DST_HI, (uint32_t)(dst >> 32));
+    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4,
+       KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR);
+    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_LO, 4, (uint32_t)d->mem_base);
+    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_HI, 4, (uint32_t)(d->mem_base >> 32));
+    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_CTRL, 4, KMRIG_DMA_CTRL_RUN);
+}
+
 static void test_bridge_rtl_dma_goes_through_dma_frames(void **state)
 {
     (void)state;
     struct dev *d = dev_open();
     hello(d, 0);
     d->mem_base = 0x123400000ull;
-    /* one copy descriptor at mem+0: 64 bytes from mem+0x100 to mem+0x200, last, interrupt */
-    uint8_t *desc = d->mem;
-    put32(desc + KMRIG_DMADESC_CTRL, KMRIG_DMADESC_CTRL_OWN | KMRIG_DMADESC_CTRL_LAST | 64u);
-    put32(desc + KMRIG_DMADESC_SRC_LO, (uint32_t)d->mem_base + 0x100);
-    put32(desc + KMRIG_DMADESC_SRC_HI, (uint32_t)(d->mem_base >> 32));
-    put32(desc + KMRIG_DMADESC_DST_LO, (uint32_t)d->mem_base + 0x200);
-    put32(desc + KMRIG_DMADESC_DST_HI, (uint32_t)(d->mem_base >> 32));
     for (unsigned i = 0; i < 64; i++)
         d->mem[0x100 + i] = (uint8_t)(i ^ 0x5A);
-    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_LO, 4, (uint32_t)d->mem_base);
-    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_DESC_HI, 4, (uint32_t)(d->mem_base >> 32));
-    wr(d, MEM, KMRIG_SOC_DMA0_BASE + KMRIG_DMA_CTRL, 4, KMRIG_DMA_CTRL_RUN);
-    unsigned reads = 0, writes = 0;
-    for (int guard = 0; guard < 1000; guard++) {
-        uint32_t status = 0;
-        pump(d);
-        int served = 0;
-        for (unsigned i = 0; i < d->nq;) {
-            unsigned t = d->q[i].msg.type;
-            if (t == KMRIG_PROTO_T_DMA_RD_REQ || t == KMRIG_PROTO_T_DMA_WR_REQ) {
-                assert_true(serve_dma(d, &d->q[i]));
-                reads += t == KMRIG_PROTO_T_DMA_RD_REQ;
-                writes += t == KMRIG_PROTO_T_DMA_WR_REQ;
-                memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof d->q[0]);
-                d->nq--;
-                served = 1;
-            } else {
-                i++;
-            }
-        }
-        if (!served) {
-            uint8_t f[64];
-            uint8_t tag = d->seq++;
-            send(d, f,
-                 kmrig_proto_enc_read(f, sizeof f, 0, tag, MEM,
-                                      KMRIG_SOC_DMA0_BASE + KMRIG_DMA_STATUS, 4));
-            /* the read may wait behind nothing: DMA answers bypass the command queue */
-            for (;;) {
-                kmrig_simsoc_run_until_phy(d->m, 10000);
-                pump(d);
-                int found = 0;
-                for (unsigned i = 0; i < d->nq; i++) {
-                    if (d->q[i].msg.type == KMRIG_PROTO_T_READ_RSP && d->q[i].msg.tag == tag) {
-                        status = d->q[i].msg.u.result.data;
-                        memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof d->q[0]);
-                        d->nq--;
-                        found = 1;
-                        break;
-                    }
-                    if (d->q[i].msg.type == KMRIG_PROTO_T_DMA_RD_REQ ||
-                        d->q[i].msg.type == KMRIG_PROTO_T_DMA_WR_REQ) {
-                        unsigned t = d->q[i].msg.type;
-                        assert_true(serve_dma(d, &d->q[i]));
-                        reads += t == KMRIG_PROTO_T_DMA_RD_REQ;
-                        writes += t == KMRIG_PROTO_T_DMA_WR_REQ;
-                        memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof d->q[0]);
-                        d->nq--;
-                        i--;
-                    }
-                }
-                if (found)
-                    break;
-            }
-            if (status & KMRIG_DMA_STATUS_DONE)
-                break;
-            assert_int_equal(status & KMRIG_DMA_STATUS_ERROR, 0);
-        }
-    }
+    unsigned reads = 0, writes = 0, faults = 0;
+    /* 64 bytes from mem+0x100 to mem+0x200 */
+    dma_copy(d, d->mem_base + 0x100, d->mem_base + 0x200, 64);
+    uint32_t status = dma_wait(d, &reads, &writes, &faults);
+    assert_int_equal(status & (KMRIG_DMA_STATUS_DONE | KMRIG_DMA_STATUS_ERROR),
+                     KMRIG_DMA_STATUS_DONE);
     assert_memory_equal(d->mem + 0x200, d->mem + 0x100, 64);
     assert_true(reads >= 16 + 1); /* the descriptor and the source words */
     assert_true(writes >= 16);    /* the destination words (and the write-back) */
+    assert_int_equal(faults, 0);
+    /* a source outside host memory: the host answers DMA_FAULT, dma0 stops with ERROR, and
+     * the destination is untouched */
+    memset(d->mem + 0x300, 0xEE, 64);
+    dma_copy(d, d->mem_base + 0x100000, d->mem_base + 0x300, 64);
+    status = dma_wait(d, &reads, &writes, &faults);
+    assert_int_equal(status & KMRIG_DMA_STATUS_ERROR, KMRIG_DMA_STATUS_ERROR);
+    assert_int_equal(faults, 1);
+    for (unsigned i = 0; i < 64; i++)
+        assert_int_equal(d->mem[0x300 + i], 0xEE);
     dev_close(d);
+}
+
+/* The bus idle gap applies to the bridge's cycles: consecutive elements of a fixed burst of
+ * TS_LO reads are a constant number of cycles apart: 4 without a gap (the cycle of STB, the
+ * acknowledge, the engine's two cycles between elements), gap + 2 with a gap of 2 or more (the
+ * interconnect counts the gap from the edge after the acknowledge, and the engine's two
+ * cycles overlap it). */
+static uint32_t burst_spacing(unsigned gap)
+{
+    struct dev *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    struct kmrig_simsoc_config cfg;
+    kmrig_simsoc_config_init(&cfg);
+    cfg.bridge = 1;
+    cfg.idle_gap = gap;
+    assert_int_equal(kmrig_simsoc_open(&cfg, &d->m), KMRIG_SIM_OK);
+    kmrig_proto_decoder_init(&d->dec, 0);
+    hello(d, 0);
+    uint8_t f[64];
+    uint8_t tag = d->seq++;
+    send(d, f,
+         kmrig_proto_enc_read_burst(f, sizeof f, 0, tag, MEM,
+                                    KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_TS_LO, 4, 8, 1));
+    struct rx b = take(d, KMRIG_PROTO_T_READ_BURST_RSP, tag);
+    assert_int_equal(b.msg.u.result.count, 8);
+    uint32_t v[8];
+    memcpy(v, b.msg.data, sizeof v);
+    for (unsigned i = 2; i < 8; i++)
+        assert_int_equal(v[i] - v[i - 1], v[1] - v[0]);
+    dev_close(d);
+    return v[1] - v[0];
+}
+
+static void test_bridge_rtl_bus_idle_gap_spaces_the_cycles(void **state)
+{
+    (void)state;
+    uint32_t s0 = burst_spacing(0), s20 = burst_spacing(20);
+    assert_int_equal(s0, 4);
+    assert_int_equal(s20, 20 + 2);
 }
 
 /* Garbage between good frames: random bytes, truncated frames, bad CRCs, bad header CRCs. On
@@ -744,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_bridge_rtl_edge_interrupt_is_latched_until_eoi),
         cmocka_unit_test(test_bridge_rtl_credits_come_back),
         cmocka_unit_test(test_bridge_rtl_dma_goes_through_dma_frames),
+        cmocka_unit_test(test_bridge_rtl_bus_idle_gap_spaces_the_cycles),
         cmocka_unit_test(test_bridge_rtl_resynchronises_after_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
