@@ -13,7 +13,9 @@
  *
  * URI arguments, comma-separated: waves=PATH (FST file), gap=N (idle cycles between bus cycles),
  * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles),
- * fidelity=txn|bridge. Example: sim:waves=run.fst,gap=2  sim:fidelity=bridge
+ * fidelity=txn|bridge. timeout= is the harness's bus timeout, so it exists at transaction level
+ * only (the bridge's is the gateware's, 4096 cycles): with fidelity=bridge it is refused.
+ * Example: sim:waves=run.fst,gap=2  sim:fidelity=bridge
  *
  * Built into its own library (kmrig::sim) with the model, so that only programs that link it
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
@@ -78,6 +80,7 @@ static int sim_code(int rc)
 static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s, int *bridge)
 {
     char buf[512];
+    int timeout_set = 0;
     if (strlen(args) >= sizeof buf)
         return KMRIG_LINK_EINVAL;
     strcpy(buf, args);
@@ -115,10 +118,13 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
             if (*end || !v)
                 return KMRIG_LINK_EINVAL;
             cfg->bus_timeout = (unsigned)v;
+            timeout_set = 1;
         } else {
             return KMRIG_LINK_EINVAL;
         }
     }
+    if (*bridge && timeout_set)
+        return KMRIG_LINK_EINVAL;
     return KMRIG_LINK_OK;
 }
 

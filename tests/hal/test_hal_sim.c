@@ -13,6 +13,8 @@
 #include "kmtest.h"
 #include "kmrig_soc_map.h"
 
+#include <kmrig/link.h>
+
 #include <string.h>
 
 #define NS_PER_CYCLE (1000000000ull / KMRIG_SOC_CLOCK_HZ)
@@ -299,6 +301,46 @@ static void test_sim_polling_a_register_forever_hits_the_time_budget(void **stat
     assert_int_equal(params[0], 1000000);
 }
 
+/* The sim transport's fidelity= option, on the link itself (no runtime). */
+static void test_sim_link_fidelity_option(void **state)
+{
+    (void)state;
+    struct kmrig_link *l = NULL;
+    char err[256];
+    assert_int_equal(kmrig_link_open("sim:fidelity=gates", &l, err, sizeof err), KMRIG_LINK_EINVAL);
+    /* the harness's bus timeout does not exist at full bridge (the gateware has its own) */
+    assert_int_equal(kmrig_link_open("sim:fidelity=bridge,timeout=100", &l, err, sizeof err),
+                     KMRIG_LINK_EINVAL);
+    assert_int_equal(kmrig_link_open("sim:fidelity=bridge", &l, err, sizeof err), KMRIG_LINK_OK);
+    assert_non_null(strstr(kmrig_link_get_info(l)->description, "full bridge"));
+    uint32_t v = 0;
+    uint64_t ts = 0;
+    assert_int_equal(
+        kmrig_link_read(l, KMRIG_SPACE_MEM, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, 4, &v, &ts),
+        KMRIG_LINK_OK);
+    assert_int_equal(v, KMRIG_SOC_ID);
+    assert_true(ts > 0 && ts <= kmrig_link_now(l));
+    /* errors keep their kind through the frames: nothing decodes 0x8000 */
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x8000, 4, &v, &ts), KMRIG_LINK_EBUS);
+    assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, 0x8000, 4, 1, &ts), KMRIG_LINK_EBUS);
+    /* timer0 unmasked at the bridge's interrupt unit: the line shows after its expiry */
+    assert_int_equal(kmrig_link_irq_control(l, KMRIG_SOC_TIMER0_IRQ, KMRIG_IRQ_UNMASK), 0);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, KMRIG_SOC_TIMER0_BASE + KMRIG_TIMER_LOAD, 4, 500, &ts);
+    kmrig_link_write(l, KMRIG_SPACE_MEM, KMRIG_SOC_TIMER0_BASE + KMRIG_TIMER_CTRL, 4,
+                     KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_IRQ_EN, &ts);
+    uint64_t armed = kmrig_link_now(l);
+    uint32_t lines = 0;
+    assert_int_equal(kmrig_link_irq_pending(l, &lines), 0);
+    assert_int_equal(lines, 0);
+    kmrig_link_advance(l, 10000, 1);
+    assert_int_equal(kmrig_link_irq_pending(l, &lines), 0);
+    assert_int_equal(lines, 1u << KMRIG_SOC_TIMER0_IRQ);
+    uint64_t rise = 0;
+    assert_int_equal(kmrig_link_irq_timestamp(l, KMRIG_SOC_TIMER0_IRQ, &rise), 0);
+    assert_true(rise >= armed - 60 && rise <= armed + 500);
+    kmrig_link_close(l);
+}
+
 /* Each test at both fidelities: NAME (transaction level) and NAME_bridge (full bridge). */
 #define AT_TXN(f)                                                                                  \
     {                                                                                              \
@@ -319,6 +361,7 @@ static const struct CMUnitTest tests[] = {
     BOTH(test_sim_interrupt_during_a_stall_is_serviced_at_its_time),
     BOTH(test_sim_port_space_timer_one_shot),
     BOTH(test_sim_polling_a_register_forever_hits_the_time_budget),
+    cmocka_unit_test(test_sim_link_fidelity_option),
 };
 
 KMTEST_MAIN(tests)
