@@ -10,6 +10,7 @@
  *      model's clock, sim:noskip so that every cycle is evaluated), against the bare model
  *      (bench_sim_raw.cpp clocking the same top); target: >= 80%.
  *
+ * Each figure is the best of 3 rounds, the compared pairs measured alternately.
  * Usage: bench_sim [reads] [cycles]   (defaults 200000 and 20000000). */
 #include <ntddk.h>
 #include <kmrig/runtime.h>
@@ -86,21 +87,32 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    uint64_t t0 = bench_now_ns();
-    uint32_t sum = bench_raw_reads(KMRIG_SOC_SYSID_BASE, reads);
-    double raw_rps = (double)reads * 1e9 / (double)(bench_now_ns() - t0);
-    if (sum != (uint32_t)(reads * KMRIG_SOC_ID)) {
-        fprintf(stderr, "bench_sim: wrong data from the raw loop\n");
-        return 1;
-    }
+    /* Each figure is the best of ROUNDS, the compared pairs measured alternately, so that a
+     * machine shared with other work disturbs both sides alike. */
+    enum { ROUNDS = 3 };
+    double raw_rps = 0, txn_rps = 0, br_rps = 0, bare_cps = 0, rig_cps = 0;
     uint64_t txn_cpr = 0, br_cpr = 0;
-    double txn_rps = rig_reads("sim", reads, &txn_cpr);
-    double br_rps = rig_reads("sim:fidelity=bridge", reads / 10, &br_cpr);
+    for (int r = 0; r < ROUNDS; r++) {
+        uint64_t t0 = bench_now_ns();
+        uint32_t sum = bench_raw_reads(KMRIG_SOC_SYSID_BASE, reads);
+        double v = (double)reads * 1e9 / (double)(bench_now_ns() - t0);
+        if (sum != (uint32_t)(reads * KMRIG_SOC_ID)) {
+            fprintf(stderr, "bench_sim: wrong data from the raw loop\n");
+            return 1;
+        }
+        raw_rps = v > raw_rps ? v : raw_rps;
+        v = rig_reads("sim", reads, &txn_cpr);
+        txn_rps = v > txn_rps ? v : txn_rps;
+        v = rig_reads("sim:fidelity=bridge", reads / 10, &br_cpr);
+        br_rps = v > br_rps ? v : br_rps;
 
-    t0 = bench_now_ns();
-    bench_raw_cycles(cycles);
-    double bare_cps = (double)cycles * 1e9 / (double)(bench_now_ns() - t0);
-    double rig_cps = rig_cycles(cycles);
+        t0 = bench_now_ns();
+        bench_raw_cycles(cycles);
+        v = (double)cycles * 1e9 / (double)(bench_now_ns() - t0);
+        bare_cps = v > bare_cps ? v : bare_cps;
+        v = rig_cycles(cycles);
+        rig_cps = v > rig_cps ? v : rig_cps;
+    }
 
     printf("READ_REGISTER_ULONG/s, raw Verilator loop (same RTL): %12.0f  (2 cycles/read)\n",
            raw_rps);
