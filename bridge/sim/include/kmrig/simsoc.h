@@ -50,8 +50,10 @@ struct kmrig_simsoc_config {
                                the SoC (rtl/bridge/kmrig_soc_bridge.v) masters the bus and serves
                                the DMA port; the host talks to it in frames through
                                kmrig_simsoc_phy_*(), and kmrig_simsoc_read/write return
-                               KMRIG_SIM_ENOTSUP. KMRIG_SIM_ENOTSUP from open when the model's top
-                               has no bridge. */
+                               KMRIG_SIM_ENOTSUP, the DMA handler is never called (DMA goes out
+                               as frames), and kmrig_simsoc_irq() stays the SoC intc's vector (the
+                               bridge's interrupt unit reports in frames). KMRIG_SIM_ENOTSUP from
+                               open when the model's top has no bridge. */
 };
 
 /* Counters for measuring the harness (not part of the model's state). */
