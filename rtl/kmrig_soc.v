@@ -62,6 +62,7 @@ module kmrig_soc #(
 
     input  wire [2:0]  irq_ext_i,     // interrupt lines 5..7, for peripherals outside the SoC
     output wire [7:0]  irq_vec_o,     // pending & ~mask per line (the host's interrupt vector)
+    output wire [7:0]  irq_lines_o,   // the interrupt lines themselves (the bridge's IRQ unit)
     output wire        irq_o,
     output wire [63:0] timestamp_o,
     output wire [31:0] next_event_o
@@ -380,6 +381,7 @@ module kmrig_soc #(
     wire [31:0] next_cf = (next_cd < next_dma) ? next_cd : next_dma;
     wire [31:0] next_event_min = (next_ae < next_cf) ? next_ae : next_cf;
 
+    assign irq_lines_o  = irq_lines;
     assign timestamp_o  = timestamp;
     assign next_event_o = (SIM_SKIP != 0) ? next_event_min : 32'hFFFFFFFF;
 endmodule

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Lint and synthesis check of the reference SoC:
-#   verilator --lint-only -Wall (waivers are inline, each with its reason)
-#   yosys synth_ice40 -top kmrig_soc, as simulated (SIM_SKIP=1) and as on a board (SIM_SKIP=0)
+# Lint and synthesis check of the reference SoC and of the bridge top around it:
+#   verilator --lint-only -Wall on kmrig_soc and on kmrig_soc_bridge (waivers are inline, each
+#   with its reason)
+#   yosys synth_ice40 -top kmrig_soc, as simulated (SIM_SKIP=1) and as on a board (SIM_SKIP=0),
+#   and -top kmrig_soc_bridge as on a board
 # Usage: rtl/lint.sh [verilator|yosys]...   (default: both). VERILATOR / YOSYS override the
 # tool paths. Exit status 77 (ctest SKIP_RETURN_CODE) when a requested tool is missing.
 set -eu
@@ -10,6 +12,9 @@ VERILATOR=${VERILATOR:-verilator}
 YOSYS=${YOSYS:-yosys}
 SOURCES="kmrig_soc.v kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmrig_timer.v kmrig_intc.v \
     kmrig_uart16550.v kmrig_dma.v kmrig_sysdma.v kmrig_dma_arbiter.v"
+BRIDGE="bridge/kmrig_soc_bridge.v bridge/kmrig_bridge.v bridge/kmrig_bridge_rx.v \
+    bridge/kmrig_bridge_exec.v bridge/kmrig_bridge_tx.v bridge/kmrig_bridge_irq.v \
+    bridge/kmrig_bridge_dma.v bridge/kmrig_bridge_ram4.v"
 checks=${*:-verilator yosys}
 cd "$here"
 
@@ -21,7 +26,10 @@ for check in $checks; do
         fi
         # shellcheck disable=SC2086
         "$VERILATOR" --lint-only -Wall -Igen --top-module kmrig_soc $SOURCES
-        echo "verilator --lint-only -Wall: clean"
+        echo "verilator --lint-only -Wall (kmrig_soc): clean"
+        # shellcheck disable=SC2086
+        "$VERILATOR" --lint-only -Wall -Igen -Ibridge --top-module kmrig_soc_bridge $SOURCES $BRIDGE
+        echo "verilator --lint-only -Wall (kmrig_soc_bridge): clean"
         ;;
     yosys)
         if ! command -v "$YOSYS" >/dev/null 2>&1; then
@@ -36,6 +44,11 @@ for check in $checks; do
             echo "yosys synth_ice40 (SIM_SKIP=$skip):"
             sed -n '/Number of cells/,/^$/p' "$tmp/stat$skip.txt"
         done
+        "$YOSYS" -q -l "$tmp/yosysb.log" -p "read_verilog -Igen -Ibridge $SOURCES $BRIDGE; \
+            chparam -set SIM_SKIP 0 kmrig_soc_bridge; synth_ice40 -top kmrig_soc_bridge; \
+            tee -o $tmp/statb.txt stat" >/dev/null
+        echo "yosys synth_ice40 (kmrig_soc_bridge, SIM_SKIP=0):"
+        sed -n '/Number of cells/,/^$/p' "$tmp/statb.txt"
         if grep "^Warning" "$tmp"/yosys*.log; then
             echo "FAIL: yosys warnings"; exit 1
         fi

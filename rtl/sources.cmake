@@ -16,3 +16,17 @@ set(KMRIG_SOC_RTL_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/gen)
 set(KMRIG_SOC_RTL_GENERATED
     ${CMAKE_CURRENT_LIST_DIR}/gen/kmrig_soc_map.vh
     ${CMAKE_CURRENT_LIST_DIR}/gen/kmrig_soc_rom.vh)
+# The bridge frame engine and kmrig_soc_bridge, the top that puts it in front of the SoC
+# (docs/rtl.md, "Bridge"); the sim model is built from this top.
+set(KMRIG_SOC_BRIDGE_TOP kmrig_soc_bridge)
+set(KMRIG_SOC_BRIDGE_SOURCES
+    ${KMRIG_SOC_RTL_SOURCES}
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_soc_bridge.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_rx.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_exec.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_tx.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_irq.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_dma.v
+    ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_ram4.v)
+set(KMRIG_SOC_BRIDGE_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/gen ${CMAKE_CURRENT_LIST_DIR}/bridge)

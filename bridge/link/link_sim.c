@@ -1,11 +1,21 @@
-/* The "sim" transport: the reference SoC as an in-process Verilator model (kmrig/simsoc.h), at
- * transaction level (host accesses drive the SoC's bus master port directly). The model's clock
- * is the time base: it moves only through accesses and kmrig_link_advance(). The model's DMA
- * port (dma0, sysdma) is served by kmrig_link_dma(), i.e. by the handler the runtime set.
+/* The "sim" transport: the reference SoC as an in-process Verilator model (kmrig/simsoc.h). The
+ * model's clock is the time base: it moves only through accesses and kmrig_link_advance().
+ *
+ * Two fidelities (URI argument fidelity=):
+ *   txn     (default) transaction level: host accesses drive the SoC's bus master port
+ *           directly, the interrupt unit is the SoC's intc, DMA cycles call the link's handler.
+ *   bridge  full bridge: every access is a frame (kmrig/protocol.h) pushed byte by byte
+ *           through the bridge RTL (rtl/bridge) and answered by it; interrupts arrive as
+ *           EVT_IRQ frames from the bridge's interrupt unit, DMA as DMA_RD_REQ/DMA_WR_REQ frames
+ *           that this transport answers from the link's DMA handler. Bytes cost cycles at the
+ *           PHY's rate (one byte per clock each way), so accesses take the time they would on
+ *           a link that fast (docs/protocol.md, "Full-bridge fidelity").
  *
  * URI arguments, comma-separated: waves=PATH (FST file), gap=N (idle cycles between bus cycles),
- * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles).
- * Example: sim:waves=run.fst,gap=2
+ * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles),
+ * fidelity=txn|bridge. timeout= is the harness's bus timeout, so it exists at transaction level
+ * only (the bridge's is the gateware's, 4096 cycles): with fidelity=bridge it is refused.
+ * Example: sim:waves=run.fst,gap=2  sim:fidelity=bridge
  *
  * Built into its own library (kmrig::sim) with the model, so that only programs that link it
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
@@ -13,6 +23,7 @@
 #include <kmrig/link.h>
 #include <kmrig/link_sim.h>
 
+#include <kmrig/protocol.h>
 #include <kmrig/simsoc.h>
 #include "../sim/gen/kmrig_soc_map.h"
 
@@ -20,12 +31,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Full-bridge fidelity: the host end of the wire protocol. */
+struct sim_bridge {
+    struct kmrig_link *link;
+    uint8_t seq;             /* next host sequence number */
+    uint32_t credits;        /* command credits held */
+    uint32_t active;         /* pending-and-unmasked lines, from EVT_IRQ */
+    uint64_t irq_ts[32];     /* the last assertion's timestamp per line */
+    int want_type, want_tag; /* the response being waited for */
+    uint32_t ctl_clear;      /* lines an awaited IRQ_CTL (MASK, EOI) takes out of active */
+    int got;                 /* ... it arrived: rsp holds it */
+    struct kmrig_proto_msg rsp;
+    struct kmrig_proto_decoder dec;
+    uint8_t buf[KMRIG_PROTO_MAX_FRAME];
+};
+
 struct sim {
     kmrig_simsoc *m;
     uint32_t mask; /* shadow of the intc's MASK (reset all ones) */
     uint32_t mode; /* shadow of MODE (reset level) */
     char waves[256];
+    struct sim_bridge *br; /* fidelity=bridge, else NULL */
 };
+
+/* Cycles a bridge request may take before the transport gives up on its answer: the bus
+ * timeout of the gateware plus the longest frames each way. */
+#define SIM_BRIDGE_WAIT 1000000u
 
 static int sim_code(int rc)
 {
@@ -71,9 +102,10 @@ static int sim_dma(void *ctx, int write, uint64_t bus_addr, unsigned size, uint3
     return rc;
 }
 
-static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s)
+static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s, int *bridge)
 {
     char buf[512];
+    int timeout_set = 0;
     if (strlen(args) >= sizeof buf)
         return KMRIG_LINK_EINVAL;
     strcpy(buf, args);
@@ -99,30 +131,265 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
             if (*end || !v)
                 return KMRIG_LINK_EINVAL;
             cfg->clock_hz = v;
+        } else if (!strcmp(tok, "fidelity") && val) {
+            if (!strcmp(val, "bridge"))
+                *bridge = 1;
+            else if (!strcmp(val, "txn"))
+                *bridge = 0;
+            else
+                return KMRIG_LINK_EINVAL;
         } else if (!strcmp(tok, "timeout") && val) {
             unsigned long v = strtoul(val, &end, 0);
             if (*end || !v)
                 return KMRIG_LINK_EINVAL;
             cfg->bus_timeout = (unsigned)v;
+            timeout_set = 1;
         } else {
             return KMRIG_LINK_EINVAL;
         }
     }
+    if (*bridge && timeout_set)
+        return KMRIG_LINK_EINVAL;
     return KMRIG_LINK_OK;
 }
+
+/* ---- full-bridge fidelity ---------------------------------------------------------------- */
+
+static int br_status(unsigned st)
+{
+    switch (st) {
+    case KMRIG_PROTO_ST_OK:
+        return KMRIG_LINK_OK;
+    case KMRIG_PROTO_ST_BUS:
+        return KMRIG_LINK_EBUS;
+    case KMRIG_PROTO_ST_TIMEOUT:
+        return KMRIG_LINK_ETIMEOUT;
+    case KMRIG_PROTO_ST_MALFORMED:
+        return KMRIG_LINK_EINVAL;
+    case KMRIG_PROTO_ST_UNSUPPORTED:
+        return KMRIG_LINK_ENOTSUP;
+    default:
+        return KMRIG_LINK_EIO;
+    }
+}
+
+/* Answers a DMA request from the link's DMA handler (IOMMU-like: a refused range is a
+ * DMA_FAULT and no host memory is touched). */
+static void br_dma(struct sim *s, const struct kmrig_proto_msg *m)
+{
+    struct sim_bridge *b = s->br;
+    uint8_t data[KMRIG_PROTO_MAX_BURST];
+    uint8_t f[KMRIG_PROTO_MAX_FRAME];
+    const struct kmrig_proto_dma_req *q = &m->u.dma_req;
+    int n;
+    if (m->type == KMRIG_PROTO_T_DMA_RD_REQ) {
+        int rc = kmrig_link_dma(b->link, 0, q->addr, data, q->len);
+        n = kmrig_proto_enc_dma_rd_rsp(f, sizeof f, 0, m->tag,
+                                       rc ? KMRIG_PROTO_ST_DMA_FAULT : KMRIG_PROTO_ST_OK,
+                                       rc ? NULL : data, rc ? 0 : q->len);
+    } else {
+        memcpy(data, m->data, q->len);
+        int rc = kmrig_link_dma(b->link, 1, q->addr, data, q->len);
+        n = kmrig_proto_enc_dma_wr_rsp(f, sizeof f, 0, m->tag,
+                                       rc ? KMRIG_PROTO_ST_DMA_FAULT : KMRIG_PROTO_ST_OK);
+    }
+    if (n > 0)
+        kmrig_simsoc_phy_send(s->m, f, (size_t)n);
+}
+
+/* Takes what the bridge sent and handles every complete frame: events update the interrupt
+ * state and the credits, DMA requests are answered at once (section 6, rule 5), and the
+ * response being waited for is kept. EVT_ERROR needs no action here: the model's PHY does not
+ * lose bytes, and a request that fails on the wire ends in its caller's timeout. */
+static void br_pump(struct sim *s)
+{
+    struct sim_bridge *b = s->br;
+    for (;;) {
+        size_t n = kmrig_simsoc_phy_recv(s->m, b->buf, sizeof b->buf);
+        if (!n)
+            return;
+        size_t off = 0;
+        while (off < n) {
+            size_t used = 0;
+            struct kmrig_proto_frame fr;
+            int got = kmrig_proto_decoder_feed(&b->dec, b->buf + off, n - off, &used, &fr);
+            off += used;
+            struct kmrig_proto_msg m;
+            if (got != 1 || kmrig_proto_parse(&fr, &m) != 0)
+                continue;
+            switch (m.type) {
+            case KMRIG_PROTO_T_EVT_IRQ:
+                b->active = m.u.evt_irq.active;
+                if ((m.u.evt_irq.state & KMRIG_PROTO_IRQ_STATE_ASSERTED) && m.u.evt_irq.line < 32)
+                    b->irq_ts[m.u.evt_irq.line] = m.u.evt_irq.ts;
+                break;
+            case KMRIG_PROTO_T_EVT_CREDIT:
+                b->credits += m.u.credits;
+                break;
+            case KMRIG_PROTO_T_DMA_RD_REQ:
+            case KMRIG_PROTO_T_DMA_WR_REQ:
+                br_dma(s, &m);
+                break;
+            default:
+                if (m.type == b->want_type && m.tag == b->want_tag && !b->got) {
+                    /* Masking and EOI send no event of their own (section 7): the line leaves
+                     * the active set here, in stream order, so that a level line still high,
+                     * which the EOI reports again in the frame after this one, comes back. */
+                    if (m.type == KMRIG_PROTO_T_IRQ_CTL_RSP &&
+                        m.u.result.status == KMRIG_PROTO_ST_OK)
+                        b->active &= ~b->ctl_clear;
+                    b->rsp = m;
+                    b->rsp.data = NULL; /* (points into the decoder; the callers need none) */
+                    b->got = 1;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/* Sends one host request and runs the model until its answer (type `rsp`) arrives. Requests
+ * wait for command credits first (HELLO costs none). */
+static int br_call(struct sim *s, const uint8_t *f, int n, unsigned rsp, int hello)
+{
+    struct sim_bridge *b = s->br;
+    if (n < 0)
+        return KMRIG_LINK_EINVAL;
+    uint64_t waited = 0;
+    while (!hello && b->credits < (uint32_t)n && waited < SIM_BRIDGE_WAIT) {
+        waited += kmrig_simsoc_run_until_phy(s->m, SIM_BRIDGE_WAIT - waited);
+        br_pump(s);
+    }
+    if (!hello && b->credits < (uint32_t)n)
+        return KMRIG_LINK_ETIMEOUT;
+    if (!hello)
+        b->credits -= (uint32_t)n;
+    b->want_type = (int)rsp;
+    b->want_tag = f[KMRIG_PROTO_HDR_TAG_OFF];
+    b->got = 0;
+    kmrig_simsoc_phy_send(s->m, f, (size_t)n);
+    for (waited = 0; !b->got && waited < SIM_BRIDGE_WAIT;) {
+        waited += kmrig_simsoc_run_until_phy(s->m, SIM_BRIDGE_WAIT - waited);
+        br_pump(s);
+    }
+    b->want_type = -1;
+    return b->got ? KMRIG_LINK_OK : KMRIG_LINK_ETIMEOUT;
+}
+
+static int br_hello(struct sim *s)
+{
+    struct sim_bridge *b = s->br;
+    uint8_t f[64];
+    b->seq = 0;
+    int n = kmrig_proto_enc_hello(f, sizeof f, 0, b->seq++, 0, KMRIG_PROTO_MAX_BURST, 1);
+    int rc = br_call(s, f, n, KMRIG_PROTO_T_HELLO_RSP, 1);
+    if (rc != KMRIG_LINK_OK)
+        return rc;
+    const struct kmrig_proto_expect e = {.ver_major = KMRIG_PROTO_VERSION_MAJOR,
+                                         .ver_minor = KMRIG_PROTO_VERSION_MINOR,
+                                         .soc_id = KMRIG_SOC_ID,
+                                         .soc_version = KMRIG_SOC_VERSION};
+    char msg[256];
+    if (kmrig_proto_hello_check(&b->rsp.u.hello_rsp, &e, msg, sizeof msg) != 0)
+        return KMRIG_LINK_EMISMATCH;
+    b->credits = b->rsp.u.hello_rsp.cmd_credits;
+    return KMRIG_LINK_OK;
+}
+
+static int br_read(struct sim *s, unsigned space, uint64_t addr, unsigned size, uint32_t *value,
+                   uint64_t *ts)
+{
+    struct sim_bridge *b = s->br;
+    uint8_t f[64];
+    int n = kmrig_proto_enc_read(f, sizeof f, 0, b->seq++, space, (uint32_t)addr, size);
+    int rc = br_call(s, f, n, KMRIG_PROTO_T_READ_RSP, 0);
+    *value = 0;
+    *ts = kmrig_simsoc_cycles(s->m);
+    if (rc != KMRIG_LINK_OK)
+        return rc;
+    *ts = b->rsp.u.result.ts;
+    rc = br_status(b->rsp.u.result.status);
+    if (rc == KMRIG_LINK_OK)
+        *value = b->rsp.u.result.data;
+    return rc;
+}
+
+/* Writes ask for WRITE_RSP (flag ACK), so a bus error reaches the caller as on the transaction
+ * level. */
+static int br_write(struct sim *s, unsigned space, uint64_t addr, unsigned size, uint32_t value,
+                    uint64_t *ts)
+{
+    struct sim_bridge *b = s->br;
+    uint8_t f[64];
+    int n = kmrig_proto_enc_write(f, sizeof f, KMRIG_PROTO_FLAG_ACK, b->seq++, space,
+                                  (uint32_t)addr, size, value);
+    int rc = br_call(s, f, n, KMRIG_PROTO_T_WRITE_RSP, 0);
+    *ts = kmrig_simsoc_cycles(s->m);
+    if (rc != KMRIG_LINK_OK)
+        return rc;
+    *ts = b->rsp.u.result.ts;
+    return br_status(b->rsp.u.result.status);
+}
+
+static int br_irq_control(struct sim *s, unsigned line, enum kmrig_irq_op op)
+{
+    struct sim_bridge *b = s->br;
+    uint8_t f[64];
+    int n = kmrig_proto_enc_irq_ctl(f, sizeof f, KMRIG_PROTO_FLAG_ACK, b->seq++, (unsigned)op,
+                                    1u << line);
+    b->ctl_clear = (op == KMRIG_IRQ_MASK || op == KMRIG_IRQ_EOI) ? 1u << line : 0;
+    int rc = br_call(s, f, n, KMRIG_PROTO_T_IRQ_CTL_RSP, 0);
+    b->ctl_clear = 0;
+    return rc != KMRIG_LINK_OK ? rc : br_status(b->rsp.u.result.status);
+}
+
+static uint64_t br_advance(struct sim *s, uint64_t cycles, int stop_on_irq)
+{
+    struct sim_bridge *b = s->br;
+    const uint32_t start = b->active;
+    uint64_t done = 0;
+    br_pump(s);
+    while (done < cycles && !(stop_on_irq && b->active != start)) {
+        done += kmrig_simsoc_run_until_phy(s->m, cycles - done);
+        br_pump(s);
+    }
+    return done;
+}
+
+
+/* ---- the transport ------------------------------------------------------------------------ */
 
 static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
 {
     struct sim *s = kmrig_link_priv(link);
     struct kmrig_simsoc_config cfg;
     kmrig_simsoc_config_init(&cfg);
-    int rc = sim_parse(args, &cfg, s);
+    int bridge = 0;
+    int rc = sim_parse(args, &cfg, s, &bridge);
     if (rc != KMRIG_LINK_OK)
         return rc;
+    cfg.bridge = bridge;
+    if (bridge) {
+        s->br = calloc(1, sizeof *s->br);
+        if (!s->br)
+            return KMRIG_LINK_ENOMEM;
+        s->br->link = link;
+        s->br->want_type = -1;
+        kmrig_proto_decoder_init(&s->br->dec, 0);
+    }
     rc = sim_code(kmrig_simsoc_open(&cfg, &s->m));
-    if (rc != KMRIG_LINK_OK)
+    if (rc == KMRIG_LINK_OK && bridge) {
+        rc = br_hello(s);
+        if (rc != KMRIG_LINK_OK)
+            kmrig_simsoc_destroy(s->m);
+    }
+    if (rc != KMRIG_LINK_OK) {
+        free(s->br);
+        s->br = NULL;
         return rc;
-    kmrig_simsoc_set_dma_handler(s->m, sim_dma, link);
+    }
+    if (!bridge)
+        kmrig_simsoc_set_dma_handler(s->m, sim_dma, link);
     s->mask = (1u << KMRIG_SOC_IRQ_LINES) - 1;
     s->mode = 0;
     info->clock_hz = kmrig_simsoc_clock_hz(s->m);
@@ -131,9 +398,9 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
     info->soc_version = KMRIG_SOC_VERSION;
     info->virtual_time = 1;
     snprintf(info->description, sizeof info->description,
-             "Verilator model of kmrig_soc %u.%u.%u @ %llu Hz", KMRIG_SOC_VERSION >> 24,
+             "Verilator model of kmrig_soc %u.%u.%u @ %llu Hz%s", KMRIG_SOC_VERSION >> 24,
              (KMRIG_SOC_VERSION >> 16) & 0xFF, KMRIG_SOC_VERSION & 0xFFFF,
-             (unsigned long long)info->clock_hz);
+             (unsigned long long)info->clock_hz, bridge ? ", full bridge" : "");
     return KMRIG_LINK_OK;
 }
 
@@ -141,12 +408,15 @@ static void sim_close(struct kmrig_link *link)
 {
     struct sim *s = kmrig_link_priv(link);
     kmrig_simsoc_destroy(s->m);
+    free(s->br);
 }
 
 static int sim_read(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
                     uint32_t *value, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->br)
+        return br_read(s, space, addr, size, value, ts);
     int rc = kmrig_simsoc_read(s->m, space == KMRIG_SPACE_IO, (uint32_t)addr, size, value);
     *ts = kmrig_simsoc_cycles(s->m);
     return sim_code(rc);
@@ -156,6 +426,8 @@ static int sim_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
                      uint32_t value, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->br)
+        return br_write(s, space, addr, size, value, ts);
     int rc = kmrig_simsoc_write(s->m, space == KMRIG_SPACE_IO, (uint32_t)addr, size, value);
     *ts = kmrig_simsoc_cycles(s->m);
     return sim_code(rc);
@@ -164,6 +436,11 @@ static int sim_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
 static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->br) {
+        br_pump(s);
+        *lines = s->br->active;
+        return KMRIG_LINK_OK;
+    }
     *lines = kmrig_simsoc_irq(s->m);
     return KMRIG_LINK_OK;
 }
@@ -178,6 +455,8 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
 {
     struct sim *s = kmrig_link_priv(link);
     uint32_t bit = 1u << line;
+    if (s->br)
+        return br_irq_control(s, line, op);
     switch (op) {
     case KMRIG_IRQ_MASK:
         s->mask |= bit;
@@ -200,6 +479,10 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
 static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->br) {
+        *ts = s->br->irq_ts[line];
+        return KMRIG_LINK_OK;
+    }
     uint32_t lo = 0, hi = 0;
     uint32_t base = KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8 * line;
     int rc = kmrig_simsoc_read(s->m, KMRIG_SOC_INTC_IO, base, 4, &lo);
@@ -217,6 +500,8 @@ static uint64_t sim_now(struct kmrig_link *link)
 static uint64_t sim_advance(struct kmrig_link *link, uint64_t cycles, int stop_on_irq)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->br)
+        return br_advance(s, cycles, stop_on_irq);
     if (stop_on_irq)
         return kmrig_simsoc_run_until_irq_change(s->m, cycles);
     kmrig_simsoc_run(s->m, cycles);
@@ -240,7 +525,8 @@ const struct kmrig_link_ops kmrig_link_sim_ops = {
     .name = "sim",
     .summary = "the reference SoC as an in-process Verilator model (virtual time)",
     .priv_size = sizeof(struct sim),
-    .usage = "waves=FILE.fst, gap=0..255, hz=N, noskip, timeout=N; comma-separated",
+    .usage = "waves=FILE.fst, gap=0..255, hz=N, noskip, timeout=N, fidelity=txn|bridge; "
+             "comma-separated",
     .open = sim_open,
     .close = sim_close,
     .read = sim_read,

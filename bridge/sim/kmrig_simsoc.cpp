@@ -102,6 +102,10 @@ struct kmrig_simsoc {
     uint8_t dma_held_ctl = 0;
     uint64_t cycles = 0;
     kmrig_simsoc_stats stats = {};
+    // Full-bridge fidelity: the PHY's byte queues (host to bridge, bridge to host).
+    bool bridge = false;
+    std::deque<uint8_t> phy_in;
+    std::deque<uint8_t> phy_out;
 
     // One clock phase: time passes, the clock changes, the model settles, the wave is dumped.
     void phase(int level, uint64_t ps)
@@ -120,8 +124,31 @@ struct kmrig_simsoc {
     void edge(uint64_t tick)
     {
         top->tick_i = static_cast<uint32_t>(tick);
+#if KMRIG_SIM_BRIDGE
+        // The PHY handshakes happen at this edge: the bridge takes the byte on phy_rx_data_i
+        // if it is ready, and gives the one on phy_tx_data_o (the host side is always ready).
+        bool take = false, give = false;
+        uint8_t out = 0;
+        if (bridge) {
+            top->phy_rx_valid_i = !phy_in.empty();
+            top->phy_rx_data_i = phy_in.empty() ? 0 : phy_in.front();
+            take = !phy_in.empty() && top->phy_rx_ready_o;
+            give = top->phy_tx_valid_o;
+            out = top->phy_tx_data_o;
+        }
+#endif
         phase(0, half_ps[1] + (tick - 1) * (half_ps[0] + half_ps[1]));
         phase(1, half_ps[0]);
+#if KMRIG_SIM_BRIDGE
+        if (take) {
+            phy_in.pop_front();
+            stats.phy_rx_bytes++;
+        }
+        if (give) {
+            phy_out.push_back(out);
+            stats.phy_tx_bytes++;
+        }
+#endif
         cycles += tick;
         stats.edges++;
         stats.skipped_cycles += tick - 1;
@@ -334,6 +361,8 @@ struct kmrig_simsoc {
             n = limit;
         if (!send_segs.empty() && send_seg_end > cycles && send_seg_end - cycles < n)
             n = send_seg_end - cycles; // land on the sender's next level change
+        if (!phy_in.empty())
+            n = 1; // the bridge is about to see a byte it has not seen yet
         return n > max_tick ? max_tick : n;
     }
 
@@ -350,6 +379,7 @@ void kmrig_simsoc_config_init(struct kmrig_simsoc_config *cfg)
     cfg->bus_timeout = default_bus_timeout;
     cfg->no_skip = 0;
     cfg->dma_wait = 0;
+    cfg->bridge = 0;
 }
 
 int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **out)
@@ -369,6 +399,10 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     if (cfg.waves_path)
         return KMRIG_SIM_ENOTSUP;
 #endif
+#if !KMRIG_SIM_BRIDGE
+    if (cfg.bridge)
+        return KMRIG_SIM_ENOTSUP; // the top has no bridge frame engine
+#endif
 
     std::unique_ptr<kmrig_simsoc> m(new (std::nothrow) kmrig_simsoc);
     if (!m)
@@ -382,6 +416,7 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     m->bus_timeout = cfg.bus_timeout;
     m->no_skip = cfg.no_skip != 0;
     m->dma_wait = cfg.dma_wait;
+    m->bridge = cfg.bridge != 0;
 
     m->ctx.reset(new (std::nothrow) VerilatedContext);
     if (!m->ctx)
@@ -432,6 +467,12 @@ int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg_in, kmrig_simsoc **o
     top->sdma1_rdy_in_i = 0; // no device on system DMA channel 1 in this harness
     top->sdma1_rdy_out_i = 0;
     top->sdma1_dat_i = 0;
+#if KMRIG_SIM_BRIDGE
+    top->bridge_en_i = m->bridge;
+    top->phy_rx_valid_i = 0;
+    top->phy_rx_data_i = 0;
+    top->phy_tx_ready_i = 1;
+#endif
     top->eval();
     for (unsigned i = 0; i < reset_cycles; i++) {
         m->phase(0, m->half_ps[1]);
@@ -526,7 +567,7 @@ extern "C" {
 int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t *value)
 {
     uint32_t v = 0;
-    int rc = m->access(io_space, addr, size, false, 0, &v);
+    int rc = m->bridge ? KMRIG_SIM_ENOTSUP : m->access(io_space, addr, size, false, 0, &v);
     if (value)
         *value = v;
     return rc;
@@ -534,6 +575,8 @@ int kmrig_simsoc_read(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned siz
 
 int kmrig_simsoc_write(kmrig_simsoc *m, int io_space, uint32_t addr, unsigned size, uint32_t value)
 {
+    if (m->bridge)
+        return KMRIG_SIM_ENOTSUP; // the bridge masters the bus: use frames (kmrig_simsoc_phy_*)
     return m->access(io_space, addr, size, true, value, nullptr);
 }
 
@@ -703,6 +746,44 @@ void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void 
 {
     m->dma_fn = fn;
     m->dma_ctx = ctx;
+}
+
+int kmrig_simsoc_phy_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n)
+{
+    if (!m->bridge)
+        return KMRIG_SIM_EINVAL;
+    m->phy_in.insert(m->phy_in.end(), bytes, bytes + n);
+    return KMRIG_SIM_OK;
+}
+
+size_t kmrig_simsoc_phy_send_pending(const kmrig_simsoc *m)
+{
+    return m->phy_in.size();
+}
+
+size_t kmrig_simsoc_phy_recv(kmrig_simsoc *m, uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap && !m->phy_out.empty()) {
+        buf[n++] = m->phy_out.front();
+        m->phy_out.pop_front();
+    }
+    return n;
+}
+
+uint64_t kmrig_simsoc_run_until_phy(kmrig_simsoc *m, uint64_t max_cycles)
+{
+    uint64_t done = 0;
+    while (done < max_cycles) {
+        uint64_t n = m->step_for(max_cycles - done);
+        m->edge(n);
+        done += n;
+#if KMRIG_SIM_BRIDGE
+        if (!m->phy_out.empty() && !m->top->phy_tx_valid_o)
+            break;
+#endif
+    }
+    return done;
 }
 
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats)

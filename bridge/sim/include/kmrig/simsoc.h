@@ -46,6 +46,14 @@ struct kmrig_simsoc_config {
                                (same results, slower; for checking the skipping) */
     unsigned dma_wait;      /* wait states the DMA port inserts before answering each cycle
                                (0: answered in the cycle presented, one word per cycle) */
+    int bridge;             /* nonzero: full-bridge fidelity. The bridge frame engine in front of
+                               the SoC (rtl/bridge/kmrig_soc_bridge.v) masters the bus and serves
+                               the DMA port; the host talks to it in frames through
+                               kmrig_simsoc_phy_*(), and kmrig_simsoc_read/write return
+                               KMRIG_SIM_ENOTSUP, the DMA handler is never called (DMA goes out
+                               as frames), and kmrig_simsoc_irq() stays the SoC intc's vector (the
+                               bridge's interrupt unit reports in frames). KMRIG_SIM_ENOTSUP from
+                               open when the model's top has no bridge. */
 };
 
 /* Counters for measuring the harness (not part of the model's state). */
@@ -57,6 +65,8 @@ struct kmrig_simsoc_stats {
     uint64_t dma_cycles;     /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
     uint64_t dma_errors;     /* ... of which ended with ERR: refused by the handler, no handler,
                                 a bad select, or a cycle changed while waiting */
+    uint64_t phy_rx_bytes;   /* full bridge: bytes the bridge took from the host */
+    uint64_t phy_tx_bytes;   /* ... and bytes it sent to the host */
 };
 
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
@@ -170,6 +180,23 @@ uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cyc
 typedef int (*kmrig_simsoc_dma_fn)(void *ctx, int write, uint64_t bus_addr, unsigned size,
                                    uint32_t *data);
 void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void *ctx);
+
+/* Full-bridge fidelity (struct kmrig_simsoc_config.bridge; docs/rtl.md, "Bridge"): the PHY of
+ * the bridge frame engine, a byte stream each way at one byte per clock cycle (50 MB/s at the
+ * reference 50 MHz), full duplex, always ready on the host side. Bytes queued with
+ * kmrig_simsoc_phy_send are taken by the bridge one per edge from the next edge on, as the
+ * clock advances (run, run_until_*); bytes it sends collect until kmrig_simsoc_phy_recv takes
+ * them. Framing is the caller's: docs/protocol.md, kmrig/protocol.h. send returns 0 or
+ * KMRIG_SIM_EINVAL (not a bridge model). */
+int kmrig_simsoc_phy_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n);
+/* Bytes queued by kmrig_simsoc_phy_send that the bridge has not taken yet. */
+size_t kmrig_simsoc_phy_send_pending(const kmrig_simsoc *m);
+/* Takes up to cap bytes the bridge sent, oldest first; returns how many. */
+size_t kmrig_simsoc_phy_recv(kmrig_simsoc *m, uint8_t *buf, size_t cap);
+/* Advances until the bridge has sent something and paused (the end of a frame, or of a run of
+ * back-to-back frames), or max_cycles have passed; returns the cycles advanced. Idle stretches
+ * are skipped as in kmrig_simsoc_run, so waiting for an interrupt event costs little. */
+uint64_t kmrig_simsoc_run_until_phy(kmrig_simsoc *m, uint64_t max_cycles);
 
 void kmrig_simsoc_get_stats(const kmrig_simsoc *m, struct kmrig_simsoc_stats *stats);
 const char *kmrig_simsoc_strerror(int code);
