@@ -79,6 +79,12 @@ kmrig_runtime *kmrig_rig_runtime(kmrig_rig *rig)
     return rig->Runtime;
 }
 
+struct kmrig_link *kmrig_rig_link(kmrig_rig *rig)
+{
+    struct kmrig_runtime *rt = RigEnter(rig, "kmrig_rig_link");
+    return rt->Hal ? rt->Hal->Link : NULL;
+}
+
 void kmrig_rig_close(kmrig_rig *rig)
 {
     RigEnter(rig, "kmrig_rig_close");

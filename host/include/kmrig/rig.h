@@ -64,6 +64,16 @@ NTSTATUS kmrig_rig_open(const struct kmrig_rig_options *o, kmrig_rig **out);
 /* The rig's runtime instance. */
 kmrig_runtime *kmrig_rig_runtime(kmrig_rig *rig);
 
+struct kmrig_link;
+/* The rig's link to its target (kmrig/link.h), or NULL when it has none. The rig owns it: never
+ * close it, and never call its ops (they are the runtime's). It is for harness code that plays
+ * the world outside the target through what the transport's own header offers, e.g. the far end
+ * of uart0's cable on the sim target: kmrig_link_sim_model(kmrig_rig_link(rig)) (kmrig/link_sim.h).
+ * Thread rule: that header's. For the sim model: pin-level calls only, from the rig's thread
+ * (which holds the emulated processor between runtime calls) and only when the rig has one
+ * processor; with more, other processors run the model at any time and no call on it is safe. */
+struct kmrig_link *kmrig_rig_link(kmrig_rig *rig);
+
 /* Stops the rig if it is not stopped (kmrig_rig_stop), destroys the runtime (its verifier
  * reports leaks: a leaked IRP or pool block bugchecks) and frees the rig. */
 void kmrig_rig_close(kmrig_rig *rig);
