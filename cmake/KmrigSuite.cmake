@@ -11,7 +11,8 @@
 #
 # The suite program lands in kmrig-suites/ of the build tree, where `kmrig run NAME` finds it when
 # run from that directory (or with KMRIG_SUITE_PATH), and is registered with ctest as one test
-# NAME that runs every test of the suite, each in its own process (exit 77 = every test skipped).
+# NAME that runs every test of the suite, each in its own process (exit 77 = every test skipped);
+# call enable_testing() (or include(CTest)) before, as for any add_test.
 # With RESOURCE_GROUP, `ctest --resource-spec-file boards.json -j N` hands each run a board
 # (CTEST_RESOURCE_GROUP_*; the suite maps the board's id to a URI through KMRIG_BOARD_<ID>).
 include_guard(GLOBAL)

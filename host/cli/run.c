@@ -15,6 +15,7 @@
 #include <kmrig/runtime.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
@@ -78,6 +79,38 @@ struct run_job {
     char out[256], report[256];
 };
 
+/* The run's state, freed at exit (whatever path the command leaves by). */
+static struct run_report g_run;
+static struct run_job *g_jobs;
+static size_t *g_queue;
+static char **g_specs;
+
+static void run_free(void)
+{
+    for (size_t t = 0; t < g_run.ntests; t++) {
+        for (unsigned a = 0; g_run.tests[t].tries && a < g_run.tests[t].attempts; a++) {
+            struct run_attempt *x = &g_run.tests[t].tries[a];
+            free(x->type);
+            free(x->message);
+            free(x->details);
+            free(x->output);
+        }
+        free(g_run.tests[t].tries);
+    }
+    for (size_t s = 0; s < g_run.nsuites; s++) {
+        free(g_run.suites[s].spec);
+        free(g_run.suites[s].path);
+        free(g_run.suites[s].name);
+        free(g_run.suites[s].list);
+    }
+    free(g_run.suites);
+    free(g_run.tests);
+    free(g_jobs);
+    free(g_queue);
+    free(g_specs);
+    memset(&g_run, 0, sizeof g_run);
+}
+
 static double run_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -131,7 +164,7 @@ static int run_executable(const char *path)
 /* Finds a suite program by name (docs/cli.md, "Where kmrig finds suites"). */
 static char *run_find_suite(const char *name)
 {
-    char path[4096];
+    char path[2 * PATH_MAX + 64];
     if (strchr(name, '/'))
         return run_executable(name) ? realpath(name, NULL) : NULL;
     const char *env = getenv("KMRIG_SUITE_PATH");
@@ -331,20 +364,39 @@ static int run_spawn(const struct run_opts *o, const struct run_report *r, const
     return 0;
 }
 
-/* The first line of cmocka's failure message ("[ ERROR    ] --- 0x1 != 0x2") and its location
- * ("[   LINE   ] --- file.c:12: error: Failure!"). */
+/* The text after "] --- " on the first line of out whose "[ ... ]" tag is `tag` (cmocka's
+"[  ERROR   ] --- 0x1 != 0x2", "[   LINE   ] --- file.c:12: error: Failure!"; the padding
+differs between cmocka versions), or NULL. */
+static const char *run_cmocka_line(const char *out, const char *tag, size_t *len)
+{
+    for (const char *p = out; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        const char *close = memchr(p, ']', n);
+        if (p[0] == '[' && close && close + 5 <= p + n && !strncmp(close, "] --- ", 6)) {
+            const char *t = p + 1;
+            while (*t == ' ')
+                t++;
+            if ((size_t)(close - t) >= strlen(tag) && !strncmp(t, tag, strlen(tag))) {
+                *len = n - (size_t)(close + 6 - p);
+                return close + 6;
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* cmocka's failure message and its location: "0x1 != 0x2 (at file.c:12)". */
 static char *run_failure_message(const char *out)
 {
-    const char *err = out ? strstr(out, "[ ERROR    ] --- ") : NULL;
+    size_t n = 0, m = 0;
+    const char *err = run_cmocka_line(out, "ERROR", &n);
     if (!err)
         return run_strdup("the test failed (no assertion message; see the output)");
-    err += strlen("[ ERROR    ] --- ");
-    size_t n = strcspn(err, "\n");
-    const char *line = strstr(err, "[   LINE   ] --- ");
+    const char *line = run_cmocka_line(err, "LINE", &m);
     char buf[1024];
     if (line) {
-        line += strlen("[   LINE   ] --- ");
-        size_t m = strcspn(line, "\n");
         const char *e = strstr(line, ": error:");
         if (e && (size_t)(e - line) < m)
             m = (size_t)(e - line);
@@ -449,9 +501,10 @@ int kmrig_cli_run(int argc, char **argv)
 {
     struct run_opts o = {.jobs = 1, .timeout = 300};
     const char *seed_arg = getenv("KMRIG_SEED");
-    char **specs = calloc((size_t)argc + 1, sizeof *specs);
+    char **specs = g_specs = calloc((size_t)argc + 1, sizeof *specs);
     size_t nspecs = 0;
     unsigned long long v;
+    atexit(run_free);
     if (!specs)
         return KMRIG_CLI_ERROR;
     o.target = getenv("KMRIG_TARGET");
@@ -520,11 +573,11 @@ int kmrig_cli_run(int argc, char **argv)
 
     /* the suites and their tests */
     struct run_report r = {.target = o.target, .seed = o.seed};
-    r.suites = calloc(nspecs, sizeof *r.suites);
+    r.suites = g_run.suites = calloc(nspecs, sizeof *r.suites);
     if (!r.suites)
         return KMRIG_CLI_ERROR;
     size_t cap = 64;
-    r.tests = calloc(cap, sizeof *r.tests);
+    r.tests = g_run.tests = calloc(cap, sizeof *r.tests);
     if (!r.tests)
         return KMRIG_CLI_ERROR;
     for (size_t s = 0; s < nspecs; s++) {
@@ -541,16 +594,18 @@ int kmrig_cli_run(int argc, char **argv)
                     "kmrig run: no suite '%s': not a path to a program, and not found in "
                     "$KMRIG_SUITE_PATH, ./kmrig-suites, %s/ next to kmrig, or %s\n",
                     spec, KMRIG_INSTALL_SUITE_DIR, KMRIG_BUILD_SUITE_DIR);
+            free(spec);
             return KMRIG_CLI_ERROR;
         }
         const char *base = strrchr(path, '/');
         r.suites[s].spec = spec;
         r.suites[s].path = path;
         r.suites[s].name = run_strdup(base ? base + 1 : path);
-        r.nsuites++;
+        g_run.nsuites = ++r.nsuites;
         char *largv[] = {path, "--list", NULL};
         char *list = NULL;
         int rc = run_capture(largv, &list);
+        r.suites[s].list = list;
         if (rc != 0 || !list) {
             fprintf(stderr, "kmrig run: %s --list failed (status %d): is it a kmrig suite?\n",
                     path, rc);
@@ -566,12 +621,12 @@ int kmrig_cli_run(int argc, char **argv)
                 if (!nt)
                     return KMRIG_CLI_ERROR;
                 memset(nt + cap, 0, cap * sizeof *nt);
-                r.tests = nt;
+                r.tests = g_run.tests = nt;
                 cap *= 2;
             }
             r.tests[r.ntests].suite = s;
             r.tests[r.ntests].name = name; /* points into list, kept for the run */
-            r.ntests++;
+            g_run.ntests = ++r.ntests;
             matched++;
         }
         if (!matched) {
@@ -611,8 +666,8 @@ int kmrig_cli_run(int argc, char **argv)
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct run_job *jobs = calloc(o.jobs, sizeof *jobs);
-    size_t *queue = calloc(r.ntests * (o.retries + 1) + 1, sizeof *queue);
+    struct run_job *jobs = g_jobs = calloc(o.jobs, sizeof *jobs);
+    size_t *queue = g_queue = calloc(r.ntests * (o.retries + 1) + 1, sizeof *queue);
     if (!jobs || !queue)
         return KMRIG_CLI_ERROR;
     size_t qhead = 0, qtail = 0;
