@@ -25,6 +25,8 @@
 
 static char g_out[1 << 16];
 
+static int run_argv(const char **argv);
+
 /* Runs kmrig with args (NULL-terminated), stdout+stderr into g_out; returns the exit status. */
 static int kmrig(const char *arg0, ...)
 {
@@ -37,6 +39,26 @@ static int kmrig(const char *arg0, ...)
         argv[n++] = a;
     va_end(ap);
     argv[n] = NULL;
+    return run_argv(argv);
+}
+
+/* The same for any program. */
+static int run(const char *prog, ...)
+{
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = prog;
+    va_list ap;
+    va_start(ap, prog);
+    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_argv(argv);
+}
+
+static int run_argv(const char **argv)
+{
     char path[] = "/tmp/kmrig-cli-out-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -515,6 +537,61 @@ static void test_cli_run_list_runs_nothing(void **state)
     assert_null(strstr(g_out, "FAIL"));
 }
 
+/* A suite program on its own: the target from --target, KMRIG_TARGET, or the board CTest gave it
+ * (CTEST_RESOURCE_GROUP_*, mapped to a URI by KMRIG_BOARD_<ID>). */
+static void test_cli_suite_takes_its_target(void **state)
+{
+    unsetenv("KMRIG_TARGET");
+    assert_int_equal(run(CLI_PASS_SUITE, "--target", "loop", "--seed", "9", NULL), 0);
+    assert_non_null(strstr(g_out, "target=loop seed=9"));
+    setenv("KMRIG_TARGET", "loop:profile=uart", 1);
+    assert_int_equal(run(CLI_PASS_SUITE, NULL), 0);
+    assert_non_null(strstr(g_out, "target=loop:profile=uart seed=1"));
+    unsetenv("KMRIG_TARGET");
+    setenv("CTEST_RESOURCE_GROUP_COUNT", "1", 1);
+    setenv("CTEST_RESOURCE_GROUP_0", "fpga_boards", 1);
+    setenv("CTEST_RESOURCE_GROUP_0_FPGA_BOARDS", "id:bench_2,slots:1", 1);
+    setenv("KMRIG_BOARD_BENCH_2", "loop:profile=pcie", 1);
+    assert_int_equal(run(CLI_PASS_SUITE, NULL), 0);
+    assert_non_null(strstr(g_out, "target=loop:profile=pcie"));
+    unsetenv("KMRIG_BOARD_BENCH_2");
+    assert_int_equal(run(CLI_PASS_SUITE, NULL), 2); /* a board with no URI: said, not guessed */
+    assert_non_null(strstr(g_out, "KMRIG_BOARD_BENCH_2 is not set"));
+    unsetenv("CTEST_RESOURCE_GROUP_COUNT");
+    unsetenv("CTEST_RESOURCE_GROUP_0");
+    unsetenv("CTEST_RESOURCE_GROUP_0_FPGA_BOARDS");
+    assert_int_equal(run(CLI_PASS_SUITE, "--list", NULL), 0);
+    assert_string_equal(g_out, "cli_pass_rig_opens_on_the_target\ncli_pass_random_follows_the_seed\n");
+    assert_int_equal(run(CLI_PASS_SUITE, "--bogus", NULL), 2);
+}
+
+/* ctest over a resource spec with two fake boards: each suite that declares RESOURCE_GROUP
+ * fpga_boards:1 gets one of them, and runs on the URI that board maps to. */
+static void test_cli_ctest_hands_each_suite_a_board(void **state)
+{
+    char spec[128];
+    tmp_path(spec, sizeof spec, "boards.json");
+    FILE *f = fopen(spec, "w");
+    assert_non_null(f);
+    fputs("{\"version\":{\"major\":1,\"minor\":0},\"local\":[{\"fpga_boards\":"
+          "[{\"id\":\"board0\",\"slots\":1},{\"id\":\"board1\",\"slots\":1}]}]}\n",
+          f);
+    fclose(f);
+    setenv("KMRIG_BOARD_BOARD0", "loop:profile=uart", 1);
+    setenv("KMRIG_BOARD_BOARD1", "loop:profile=uart", 1);
+    assert_int_equal(run(CTEST_EXE, "--test-dir", BUILD_DIR, "-R", "^cli_board_", "-j2",
+                         "--resource-spec-file", spec, "-V", NULL),
+                     0);
+    unsetenv("KMRIG_BOARD_BOARD0");
+    unsetenv("KMRIG_BOARD_BOARD1");
+    unlink(spec);
+    /* both suites ran, on a board's URI (without the spec they run on loop) */
+    const char *a = strstr(g_out, "target=loop:profile=uart seed=1 board=id:board");
+    assert_non_null(a);
+    assert_non_null(strstr(a + 1, "target=loop:profile=uart seed=1 board=id:board"));
+    assert_non_null(strstr(g_out, "100% tests passed, 0 tests failed out of 2"));
+}
+
 #ifdef REFSOC_SUITE
 /* --trace on the model: one Chrome trace per test, valid JSON, with the driver's dispatch
  * routine, its ISR and the device's DMA in it. */
@@ -576,6 +653,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_all_skipped_exits_77),
     cmocka_unit_test(test_cli_run_jobs_run_tests_in_parallel),
     cmocka_unit_test(test_cli_run_list_runs_nothing),
+    cmocka_unit_test(test_cli_suite_takes_its_target),
+    cmocka_unit_test(test_cli_ctest_hands_each_suite_a_board),
 #ifdef REFSOC_SUITE
     cmocka_unit_test(test_cli_run_trace_writes_chrome_json),
     cmocka_unit_test(test_cli_info_lists_the_reference_soc),

@@ -3,14 +3,16 @@
 #include <kmrig/suite.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static void cli_pass_rig_opens_on_the_target(void **state)
 {
     kmrig_rig *rig = kmrig_suite_rig_open();
     assert_non_null(kmrig_rig_runtime(rig));
     assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
-    printf("target=%s seed=%llu\n", kmrig_suite_target(),
-           (unsigned long long)kmrig_suite_seed());
+    const char *board = getenv("CTEST_RESOURCE_GROUP_0_FPGA_BOARDS");
+    printf("target=%s seed=%llu board=%s\n", kmrig_suite_target(),
+           (unsigned long long)kmrig_suite_seed(), board ? board : "none");
     kmrig_rig_close(rig);
 }
 
