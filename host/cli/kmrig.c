@@ -51,7 +51,10 @@ int kmrig_cli_probe_target(const char *uri)
         kmrig_link_close(link);
         return KMRIG_CLI_OK;
     }
-    fprintf(stderr, "kmrig: target '%s': %s\n", uri, err[0] ? err : kmrig_link_strerror(rc));
+    if (err[0])
+        fprintf(stderr, "kmrig: %s\n", err);
+    else
+        fprintf(stderr, "kmrig: target '%s': %s\n", uri, kmrig_link_strerror(rc));
     if (rc == KMRIG_LINK_ENOENT || rc == KMRIG_LINK_EINVAL)
         return KMRIG_CLI_USAGE;
     return KMRIG_CLI_NO_TARGET;
