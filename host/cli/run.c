@@ -395,6 +395,12 @@ static char *run_failure_message(const char *out)
     if (!err)
         return run_strdup("the test failed (no assertion message; see the output)");
     const char *line = run_cmocka_line(err, "LINE", &m);
+    if (err[0] == '[' || n == 0) {
+        /* fail_msg(): cmocka prints "ERROR: message" on its own and an empty ERROR tag */
+        const char *e = strstr(out, "ERROR: ");
+        err = e ? e + strlen("ERROR: ") : "fail()";
+        n = strcspn(err, "\n");
+    }
     char buf[1024];
     if (line) {
         const char *e = strstr(line, ": error:");

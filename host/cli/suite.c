@@ -22,6 +22,7 @@ static struct {
     uint64_t random;
     const char *trace;
     kmrig_config config;
+    char **names; /* the test names given (argv entries), for the life of the process */
 } g_suite;
 
 static int suite_usage(const char *prog)
@@ -164,7 +165,7 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
                      size_t count)
 {
     int fork_tests = 1, list = 0, nnames = 0;
-    char **names = calloc((size_t)argc + 1, sizeof *names);
+    char **names = g_suite.names = calloc((size_t)argc + 1, sizeof *names);
     const char *seed = getenv("KMRIG_SEED"), *target = NULL;
     if (!names)
         return 2;
@@ -258,7 +259,6 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
                    kmrig_suite_target(), (unsigned long long)g_suite.seed, tests[i].name);
         }
     }
-    free(names);
     if (!selected) {
         fprintf(stderr, "%s: no test matches (--list shows them)\n", argv[0]);
         return 2;

@@ -466,6 +466,7 @@ static void test_cli_run_failing_suite_isolates_and_reports(void **state)
     c = junit_case(&j, "cli_fail_flaky");
     assert_string_equal(c->result, "failure");
     assert_int_equal(c->flaky, 0);
+    assert_string_equal(c->message, "first run: failing on purpose (at " CLI_FAIL_SOURCE ":43)");
     c = junit_case(&j, "cli_fail_passes");
     assert_string_equal(c->result, "");
 #endif
