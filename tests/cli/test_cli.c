@@ -442,10 +442,10 @@ static void test_cli_run_failing_suite_isolates_and_reports(void **state)
 #ifdef HAVE_EXPAT
     struct junit j;
     junit_parse(junit, &j);
-    assert_int_equal(j.tests, 6);
+    assert_int_equal(j.tests, 7);
     assert_int_equal(j.failures, 2); /* asserts, flaky (no retries) */
     assert_int_equal(j.errors, 2);   /* bugchecks, crashes */
-    assert_int_equal(j.skipped, 1);
+    assert_int_equal(j.skipped, 2);  /* skips, hangs (KMRIG_CLI_HANG unset) */
     const struct junit_case *c = junit_case(&j, "cli_fail_asserts");
     assert_string_equal(c->result, "failure");
     assert_string_equal(c->type, "assertion");
@@ -466,7 +466,7 @@ static void test_cli_run_failing_suite_isolates_and_reports(void **state)
     c = junit_case(&j, "cli_fail_flaky");
     assert_string_equal(c->result, "failure");
     assert_int_equal(c->flaky, 0);
-    assert_string_equal(c->message, "first run: failing on purpose (at " CLI_FAIL_SOURCE ":43)");
+    assert_non_null(strstr(c->message, "first run: failing on purpose (at " CLI_FAIL_SOURCE ":"));
     c = junit_case(&j, "cli_fail_passes");
     assert_string_equal(c->result, "");
 #endif
@@ -509,6 +509,31 @@ static void test_cli_run_retries_report_flaky(void **state)
 #endif
     unlink(junit);
     drop_flaky_dir(dir);
+}
+
+/* --timeout: a test still running is killed and reported as hung (an <error type="timeout">),
+ * and the run goes on. */
+static void test_cli_run_timeout_kills_a_hung_test(void **state)
+{
+    NEED_EXPAT();
+    char junit[128];
+    tmp_path(junit, sizeof junit, "hang.xml");
+    setenv("KMRIG_CLI_HANG", "1", 1);
+    assert_int_equal(kmrig("run", "--target", "loop", "--timeout", "1", "--junit", junit,
+                           CLI_FAIL_SUITE ":cli_fail_hangs", CLI_FAIL_SUITE ":cli_fail_passes",
+                           NULL),
+                     1);
+    unsetenv("KMRIG_CLI_HANG");
+    assert_non_null(strstr(g_out, "ERROR cli_fail.cli_fail_hangs: hung: killed after 1 s"));
+    assert_non_null(strstr(g_out, "1 passed, 0 failed, 1 error(s)"));
+#ifdef HAVE_EXPAT
+    struct junit j;
+    junit_parse(junit, &j);
+    const struct junit_case *c = junit_case(&j, "cli_fail_hangs");
+    assert_string_equal(c->result, "error");
+    assert_string_equal(c->type, "timeout");
+#endif
+    unlink(junit);
 }
 
 static void test_cli_run_all_skipped_exits_77(void **state)
@@ -651,6 +676,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_same_seed_same_random_inputs),
     cmocka_unit_test(test_cli_run_failing_suite_isolates_and_reports),
     cmocka_unit_test(test_cli_run_retries_report_flaky),
+    cmocka_unit_test(test_cli_run_timeout_kills_a_hung_test),
     cmocka_unit_test(test_cli_run_all_skipped_exits_77),
     cmocka_unit_test(test_cli_run_jobs_run_tests_in_parallel),
     cmocka_unit_test(test_cli_run_list_runs_nothing),

@@ -1,5 +1,6 @@
 /* A suite with every kind of ending, for tests/cli: an assertion, a bugcheck, a crash, a skip, a
- * flaky test (fails on its first run in $KMRIG_CLI_FLAKY_DIR, passes after) and a pass. */
+ * flaky test (fails on its first run in $KMRIG_CLI_FLAKY_DIR, passes after), a hang (with
+ * $KMRIG_CLI_HANG) and a pass. */
 #include <kmrig/suite.h>
 
 #include <fcntl.h>
@@ -44,6 +45,15 @@ static void cli_fail_flaky(void **state)
     }
 }
 
+/* Hangs (a wait nothing will end, on the wall clock) when KMRIG_CLI_HANG is set; else skips. */
+static void cli_fail_hangs(void **state)
+{
+    if (!getenv("KMRIG_CLI_HANG"))
+        kmrig_suite_skip("KMRIG_CLI_HANG is not set");
+    for (;;)
+        pause();
+}
+
 static void cli_fail_passes(void **state)
 {
     kmrig_rig *rig = kmrig_suite_rig_open();
@@ -53,6 +63,7 @@ static void cli_fail_passes(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cli_fail_asserts), cmocka_unit_test(cli_fail_bugchecks),
     cmocka_unit_test(cli_fail_crashes), cmocka_unit_test(cli_fail_skips),
-    cmocka_unit_test(cli_fail_flaky),   cmocka_unit_test(cli_fail_passes),
+    cmocka_unit_test(cli_fail_flaky),   cmocka_unit_test(cli_fail_hangs),
+    cmocka_unit_test(cli_fail_passes),
 };
 KMRIG_SUITE_MAIN(tests)
