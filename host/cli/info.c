@@ -93,9 +93,7 @@ static NTSTATUS NTAPI InfoAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-static VOID NTAPI InfoUnload(PDRIVER_OBJECT drv)
-{
-}
+static VOID NTAPI InfoUnload(PDRIVER_OBJECT drv) {}
 
 static NTSTATUS NTAPI InfoDriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 {
@@ -113,7 +111,7 @@ static void info_short_name(const struct kmrig_device_desc *d, char *out, size_t
     static const struct {
         const char *id, *name;
     } known[] = {
-        {"*PNP0501", "uart"},   {"KMRIG\\TIMER", "timer"},   {"KMRIG\\SGDMA", "dma"},
+        {"*PNP0501", "uart"},        {"KMRIG\\TIMER", "timer"}, {"KMRIG\\SGDMA", "dma"},
         {"KMRIG\\SYSDMA", "sysdma"}, {"KMRIG\\SYSID", "sysid"}, {"KMRIG\\INTC", "intc"},
     };
     const char *id = d->hardware_ids[0] ? d->hardware_ids[0] : "?";
@@ -145,13 +143,20 @@ static void info_wide(const WCHAR *w, char *out, size_t n)
 static const char *info_state(enum kmrig_device_state s)
 {
     switch (s) {
-    case KMRIG_DEVICE_ENUMERATED: return "enumerated (no driver)";
-    case KMRIG_DEVICE_DRIVERS_ADDED: return "added, not started";
-    case KMRIG_DEVICE_STARTED: return "started";
-    case KMRIG_DEVICE_STOPPED: return "stopped";
-    case KMRIG_DEVICE_FAILED: return "failed";
-    case KMRIG_DEVICE_SURPRISE_REMOVED: return "surprise-removed";
-    case KMRIG_DEVICE_REMOVED: return "removed";
+    case KMRIG_DEVICE_ENUMERATED:
+        return "enumerated (no driver)";
+    case KMRIG_DEVICE_DRIVERS_ADDED:
+        return "added, not started";
+    case KMRIG_DEVICE_STARTED:
+        return "started";
+    case KMRIG_DEVICE_STOPPED:
+        return "stopped";
+    case KMRIG_DEVICE_FAILED:
+        return "failed";
+    case KMRIG_DEVICE_SURPRISE_REMOVED:
+        return "surprise-removed";
+    case KMRIG_DEVICE_REMOVED:
+        return "removed";
     }
     return "?";
 }
@@ -241,8 +246,7 @@ static void info_link(kmrig_rig *rig, const char *uri)
     printf("device      %s\n", li->description);
     printf("profile     %s\n", kmrig_link_profile_name(link));
     printf("clock       %llu Hz, %s\n", (unsigned long long)li->clock_hz,
-           li->virtual_time ? "virtual time (the target's clock is the time base)"
-                            : "wall time");
+           li->virtual_time ? "virtual time (the target's clock is the time base)" : "wall time");
     printf("irq lines   %u\n", li->irq_lines);
     printf("soc         id 0x%08X, version 0x%08X\n", li->soc_id, li->soc_version);
 }
@@ -304,7 +308,8 @@ int kmrig_cli_info(int argc, char **argv)
         /* the probe driver, once per hardware ID (timer0 and timer1 share one) */
         int seen = 0;
         for (size_t k = 0; k < i; k++)
-            seen |= !descs[k].core && !strcasecmp(descs[k].hardware_ids[0], descs[i].hardware_ids[0]);
+            seen |=
+                !descs[k].core && !strcasecmp(descs[k].hardware_ids[0], descs[i].hardware_ids[0]);
         if (seen)
             continue;
         s = kmrig_rig_register_driver(rig, descs[i].hardware_ids[0], "kmriginfo", InfoDriverEntry);

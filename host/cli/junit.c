@@ -38,13 +38,23 @@ static void junit_text(FILE *f, const char *s)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
         case '\t':
         case '\n':
-        case '\r': fputc(c, f); break;
+        case '\r':
+            fputc(c, f);
+            break;
         default:
             if (c < 0x20 || c == 0x7F) {
                 fputc('?', f);

@@ -307,8 +307,8 @@ static void run_trace_path(const struct run_opts *o, const struct run_report *r,
     }
     const char *slash = strrchr(o->trace, '/');
     const char *dot = strrchr(slash ? slash : o->trace, '.');
-    size_t stem = dot && dot != (slash ? slash + 1 : o->trace) ? (size_t)(dot - o->trace)
-                                                                 : strlen(o->trace);
+    size_t stem =
+        dot && dot != (slash ? slash + 1 : o->trace) ? (size_t)(dot - o->trace) : strlen(o->trace);
     snprintf(out, n, "%.*s.%s.%s%s", (int)stem, o->trace, r->suites[r->tests[t].suite].name,
              r->tests[t].name, o->trace + stem);
 }
@@ -461,8 +461,7 @@ static void run_classify(struct run_attempt *a, int status, int timed_out, unsig
     } else {
         a->outcome = RUN_ERROR;
         a->type = run_strdup("exit");
-        snprintf(buf, sizeof buf, "the suite program exited with status %d%s",
-                 WEXITSTATUS(status),
+        snprintf(buf, sizeof buf, "the suite program exited with status %d%s", WEXITSTATUS(status),
                  WEXITSTATUS(status) == 127 ? " (it could not be started)" : "");
         a->message = run_strdup(buf);
     }
@@ -473,11 +472,16 @@ static void run_classify(struct run_attempt *a, int status, int timed_out, unsig
 static const char *run_word(enum run_outcome o)
 {
     switch (o) {
-    case RUN_PASSED: return "PASS ";
-    case RUN_FAILED: return "FAIL ";
-    case RUN_ERROR: return "ERROR";
-    case RUN_SKIPPED: return "SKIP ";
-    case RUN_FLAKY: return "FLAKY";
+    case RUN_PASSED:
+        return "PASS ";
+    case RUN_FAILED:
+        return "FAIL ";
+    case RUN_ERROR:
+        return "ERROR";
+    case RUN_SKIPPED:
+        return "SKIP ";
+    case RUN_FLAKY:
+        return "FLAKY";
     }
     return "?";
 }
@@ -572,8 +576,7 @@ int kmrig_cli_run(int argc, char **argv)
     if (nspecs == 0)
         specs[nspecs++] = RUN_DEFAULT_SUITE;
     if (o.jobs > 1 && !run_is_model(o.target)) {
-        fprintf(stderr, "kmrig run: --jobs %u: a board runs one test at a time; using 1\n",
-                o.jobs);
+        fprintf(stderr, "kmrig run: --jobs %u: a board runs one test at a time; using 1\n", o.jobs);
         o.jobs = 1;
     }
 
@@ -613,8 +616,8 @@ int kmrig_cli_run(int argc, char **argv)
         int rc = run_capture(largv, &list);
         r.suites[s].list = list;
         if (rc != 0 || !list) {
-            fprintf(stderr, "kmrig run: %s --list failed (status %d): is it a kmrig suite?\n",
-                    path, rc);
+            fprintf(stderr, "kmrig run: %s --list failed (status %d): is it a kmrig suite?\n", path,
+                    rc);
             return KMRIG_CLI_ERROR;
         }
         size_t matched = 0;
@@ -666,8 +669,7 @@ int kmrig_cli_run(int argc, char **argv)
     g_progress.tty = isatty(1);
     g_progress.total = r.ntests;
     printf("kmrig run: %zu test(s) from %zu suite(s) on %s, seed %llu%s\n", r.ntests, r.nsuites,
-           o.target, (unsigned long long)o.seed,
-           o.jobs > 1 ? "" : "");
+           o.target, (unsigned long long)o.seed, o.jobs > 1 ? "" : "");
     fflush(stdout);
 
     struct timespec t0;
@@ -736,19 +738,29 @@ int kmrig_cli_run(int argc, char **argv)
         const char *sname = r.suites[t->suite].name;
 
         if ((a->outcome == RUN_FAILED || a->outcome == RUN_ERROR) && t->attempts <= o.retries) {
-            run_say("RETRY %s.%s: %s (attempt %u of %u)\n", sname, t->name, a->message,
-                    t->attempts, o.retries + 1);
+            run_say("RETRY %s.%s: %s (attempt %u of %u)\n", sname, t->name, a->message, t->attempts,
+                    o.retries + 1);
             queue[qtail++] = j->test;
             continue;
         }
         t->outcome = a->outcome == RUN_PASSED && t->attempts > 1 ? RUN_FLAKY : a->outcome;
         g_progress.done++;
         switch (t->outcome) {
-        case RUN_PASSED: passed++; break;
-        case RUN_FLAKY: flaky++; break;
-        case RUN_SKIPPED: skipped++; break;
-        case RUN_FAILED: failed++; break;
-        case RUN_ERROR: errors++; break;
+        case RUN_PASSED:
+            passed++;
+            break;
+        case RUN_FLAKY:
+            flaky++;
+            break;
+        case RUN_SKIPPED:
+            skipped++;
+            break;
+        case RUN_FAILED:
+            failed++;
+            break;
+        case RUN_ERROR:
+            errors++;
+            break;
         }
         g_progress.failed = failed + errors;
         if (t->outcome == RUN_FAILED || t->outcome == RUN_ERROR) {

@@ -34,10 +34,10 @@ struct run_test {
 };
 
 struct run_suite {
-    char *spec;       /* as given on the command line (for the reproduce command) */
-    char *list;       /* its --list output; the tests' names point into it */
-    char *path;       /* the executable */
-    char *name;       /* its file name: the JUnit testsuite name and classname */
+    char *spec; /* as given on the command line (for the reproduce command) */
+    char *list; /* its --list output; the tests' names point into it */
+    char *path; /* the executable */
+    char *name; /* its file name: the JUnit testsuite name and classname */
 };
 
 struct run_report {

@@ -52,8 +52,10 @@ static int suite_target_from_ctest(char *out, size_t n)
     snprintf(var, sizeof var, "CTEST_RESOURCE_GROUP_0_%s", type);
     const char *alloc = getenv(var);
     if (!alloc || strncmp(alloc, "id:", 3) != 0) {
-        fprintf(stderr, "kmrig suite: %s is not set or not \"id:ID,slots:N\"; ignoring the "
-                        "resource group\n", var);
+        fprintf(stderr,
+                "kmrig suite: %s is not set or not \"id:ID,slots:N\"; ignoring the "
+                "resource group\n",
+                var);
         return 0;
     }
     char id[128];
@@ -255,8 +257,8 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
                        WTERMSIG(status), strsignal(WTERMSIG(status)));
             else if (WEXITSTATUS(status) == KMRIG_EXIT_BUGCHECK)
                 printf("[  FAILED  ] %s: bugcheck (report above)\n", tests[i].name);
-            printf("    reproduce: %s --target %s --seed %llu %s\n", argv[0],
-                   kmrig_suite_target(), (unsigned long long)g_suite.seed, tests[i].name);
+            printf("    reproduce: %s --target %s --seed %llu %s\n", argv[0], kmrig_suite_target(),
+                   (unsigned long long)g_suite.seed, tests[i].name);
         }
     }
     if (!selected) {

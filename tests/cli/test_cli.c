@@ -110,7 +110,7 @@ static char *slurp(const char *path)
 #define MAX_CASES 32
 struct junit_case {
     char classname[128], name[128];
-    char result[32];       /* "", "failure", "error", "skipped" */
+    char result[32]; /* "", "failure", "error", "skipped" */
     char message[512], type[64];
     unsigned flaky, reruns; /* flakyFailure/flakyError, rerunFailure/rerunError elements */
     char out[2048];         /* <system-out> */
@@ -150,8 +150,8 @@ static void XMLCALL j_start(void *ud, const XML_Char *el, const XML_Char **a)
         snprintf(j->cur->classname, sizeof j->cur->classname, "%s",
                  attr(a, "classname") ? attr(a, "classname") : "");
         snprintf(j->cur->name, sizeof j->cur->name, "%s", attr(a, "name") ? attr(a, "name") : "");
-    } else if (j->cur && (!strcmp(el, "failure") || !strcmp(el, "error") ||
-                          !strcmp(el, "skipped"))) {
+    } else if (j->cur &&
+               (!strcmp(el, "failure") || !strcmp(el, "error") || !strcmp(el, "skipped"))) {
         snprintf(j->cur->result, sizeof j->cur->result, "%s", el);
         snprintf(j->cur->message, sizeof j->cur->message, "%s",
                  attr(a, "message") ? attr(a, "message") : "");
@@ -431,8 +431,7 @@ static void test_cli_run_failing_suite_isolates_and_reports(void **state)
     tmp_path(junit, sizeof junit, "fail.xml");
     make_flaky_dir(dir, sizeof dir);
     assert_int_equal(
-        kmrig("run", "--target", "loop", "--seed", "5", "--junit", junit, CLI_FAIL_SUITE, NULL),
-        1);
+        kmrig("run", "--target", "loop", "--seed", "5", "--junit", junit, CLI_FAIL_SUITE, NULL), 1);
     /* the one command that reproduces each failure, with its seed */
     assert_non_null(strstr(g_out, "reproduce: kmrig run --target loop --seed 5 " CLI_FAIL_SUITE
                                   ":cli_fail_asserts"));
@@ -538,8 +537,7 @@ static void test_cli_run_timeout_kills_a_hung_test(void **state)
 
 static void test_cli_run_all_skipped_exits_77(void **state)
 {
-    assert_int_equal(kmrig("run", "--target", "loop", CLI_FAIL_SUITE ":cli_fail_skips", NULL),
-                     77);
+    assert_int_equal(kmrig("run", "--target", "loop", CLI_FAIL_SUITE ":cli_fail_skips", NULL), 77);
     assert_non_null(strstr(g_out, "SKIP  cli_fail.cli_fail_skips: no board here"));
 }
 
@@ -547,8 +545,8 @@ static void test_cli_run_jobs_run_tests_in_parallel(void **state)
 {
     char dir[64];
     make_flaky_dir(dir, sizeof dir);
-    assert_int_equal(kmrig("run", "--target", "loop", "--jobs", "3", "--seed", "3",
-                           CLI_PASS_SUITE, CLI_FAIL_SUITE ":cli_fail_passes", NULL),
+    assert_int_equal(kmrig("run", "--target", "loop", "--jobs", "3", "--seed", "3", CLI_PASS_SUITE,
+                           CLI_FAIL_SUITE ":cli_fail_passes", NULL),
                      0);
     assert_non_null(strstr(g_out, "3 test(s): 3 passed"));
     drop_flaky_dir(dir);
@@ -587,7 +585,8 @@ static void test_cli_suite_takes_its_target(void **state)
     unsetenv("CTEST_RESOURCE_GROUP_0");
     unsetenv("CTEST_RESOURCE_GROUP_0_FPGA_BOARDS");
     assert_int_equal(run(CLI_PASS_SUITE, "--list", NULL), 0);
-    assert_string_equal(g_out, "cli_pass_rig_opens_on_the_target\ncli_pass_random_follows_the_seed\n");
+    assert_string_equal(g_out,
+                        "cli_pass_rig_opens_on_the_target\ncli_pass_random_follows_the_seed\n");
     assert_int_equal(run(CLI_PASS_SUITE, "--bogus", NULL), 2);
 }
 

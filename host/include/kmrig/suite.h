@@ -54,7 +54,7 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
 #define KMRIG_SUITE_MAIN(tests)                                                                    \
     int main(int argc, char **argv)                                                                \
     {                                                                                              \
-        return kmrig_suite_main(argc, argv, NULL, tests, sizeof(tests) / sizeof((tests)[0]));     \
+        return kmrig_suite_main(argc, argv, NULL, tests, sizeof(tests) / sizeof((tests)[0]));      \
     }
 
 /* The target URI the suite runs on (see above). Never NULL. */
