@@ -361,6 +361,7 @@ static int run_spawn(const struct run_opts *o, const struct run_report *r, const
         fprintf(stderr, "kmrig run: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    setpgid(j->pid, j->pid); /* also here: a kill right after fork reaches the group */
     return 0;
 }
 
@@ -500,6 +501,15 @@ static int run_parse_uint(const char *opt, const char *s, unsigned long long max
         return -1;
     }
     return 0;
+}
+
+/* Ctrl-C or a CI job's SIGTERM: the tests run in process groups of their own (so that a hang is
+ * killed whole), which the terminal's signal does not reach; kmrig kills them before it goes. */
+static volatile sig_atomic_t g_stop;
+
+static void run_on_signal(int sig)
+{
+    g_stop = sig;
 }
 
 static int run_is_model(const char *uri)
@@ -683,7 +693,28 @@ int kmrig_cli_run(int argc, char **argv)
         queue[qtail++] = t;
     unsigned running = 0, seq = 0, passed = 0, failed = 0, errors = 0, skipped = 0, flaky = 0;
 
+    struct sigaction sa = {.sa_handler = run_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     while (qhead < qtail || running) {
+        if (g_stop) {
+            for (unsigned k = 0; k < o.jobs; k++)
+                if (jobs[k].pid > 0) {
+                    kill(-jobs[k].pid, SIGKILL);
+                    kill(jobs[k].pid, SIGKILL);
+                    while (waitpid(jobs[k].pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                    unlink(jobs[k].out);
+                    unlink(jobs[k].report);
+                }
+            rmdir(tmpdir);
+            run_progress_clear();
+            fprintf(stderr, "kmrig run: stopped by signal %d (%s); the running tests were killed\n",
+                    (int)g_stop, strsignal((int)g_stop));
+            return 128 + (int)g_stop;
+        }
         /* start what fits */
         for (unsigned j = 0; j < o.jobs && qhead < qtail; j++) {
             if (jobs[j].pid > 0)

@@ -9,6 +9,7 @@
 #include "kmtest.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,6 +536,50 @@ static void test_cli_run_timeout_kills_a_hung_test(void **state)
     unlink(junit);
 }
 
+/* SIGTERM (a CI job cancelled) or Ctrl-C: kmrig kills the running tests, whose process groups
+ * the signal does not reach, and exits 128 + the signal. */
+static void test_cli_run_signal_kills_the_running_tests(void **state)
+{
+    char dir[64], pidfile[128];
+    make_flaky_dir(dir, sizeof dir);
+    snprintf(pidfile, sizeof pidfile, "%s/hang-pid", dir);
+    setenv("KMRIG_CLI_HANG", "1", 1);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(KMRIG_EXE, KMRIG_EXE, "run", "--target", "loop", "--timeout", "60",
+              CLI_FAIL_SUITE ":cli_fail_hangs", (char *)NULL);
+        _exit(127);
+    }
+    unsetenv("KMRIG_CLI_HANG");
+    int hung = 0;
+    for (int i = 0; i < 1000 && !hung; i++) { /* up to 10 s for the test to start */
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &hung) != 1)
+                hung = 0;
+            fclose(f);
+        }
+        if (!hung)
+            usleep(10000);
+    }
+    assert_true(hung > 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    assert_int_equal(kill(hung, 0), -1); /* reaped by kmrig: gone */
+    assert_int_equal(errno, ESRCH);
+    unlink(pidfile);
+    drop_flaky_dir(dir);
+}
+
 static void test_cli_run_all_skipped_exits_77(void **state)
 {
     assert_int_equal(kmrig("run", "--target", "loop", CLI_FAIL_SUITE ":cli_fail_skips", NULL), 77);
@@ -676,6 +721,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_failing_suite_isolates_and_reports),
     cmocka_unit_test(test_cli_run_retries_report_flaky),
     cmocka_unit_test(test_cli_run_timeout_kills_a_hung_test),
+    cmocka_unit_test(test_cli_run_signal_kills_the_running_tests),
     cmocka_unit_test(test_cli_run_all_skipped_exits_77),
     cmocka_unit_test(test_cli_run_jobs_run_tests_in_parallel),
     cmocka_unit_test(test_cli_run_list_runs_nothing),

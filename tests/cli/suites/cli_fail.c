@@ -50,6 +50,15 @@ static void cli_fail_hangs(void **state)
 {
     if (!getenv("KMRIG_CLI_HANG"))
         kmrig_suite_skip("KMRIG_CLI_HANG is not set");
+    const char *dir = getenv("KMRIG_CLI_FLAKY_DIR");
+    if (dir) { /* tell test_cli who hangs, so it can check that kmrig killed it */
+        char path[512];
+        snprintf(path, sizeof path, "%s/hang-pid", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
     for (;;)
         pause();
 }
