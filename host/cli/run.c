@@ -53,6 +53,8 @@ static const char run_help[] =
     "  --trace FILE   write each test's Chrome trace JSON (open it in ui.perfetto.dev): FILE\n"
     "                 itself for a single test, else FILE's name with .SUITE.TEST before the\n"
     "                 extension\n"
+    "  --waves FILE   write each test's FST waveform of the model (GTKWave opens it), named as\n"
+    "                 for --trace (sim targets only)\n"
     "  --list         list the tests that would run, and run nothing\n"
     "  --verbose      print every test's output, not only the failures'\n"
     "\n"
@@ -67,6 +69,7 @@ struct run_opts {
     const char *target;
     const char *junit;
     const char *trace;
+    const char *waves;
     uint64_t seed;
     unsigned jobs, retries, timeout;
     int list, verbose, tty;
@@ -298,26 +301,27 @@ static void run_indent(const char *text)
 
 /* ---- one attempt ---- */
 
-static void run_trace_path(const struct run_opts *o, const struct run_report *r, size_t t,
-                           char *out, size_t n)
+/* The per-test file for --trace/--waves FILE: FILE itself for a single test, else FILE with
+ * ".SUITE.TEST" before its extension. */
+static void run_test_file(const char *file, const struct run_report *r, size_t t, char *out,
+                          size_t n)
 {
     if (r->ntests == 1) {
-        snprintf(out, n, "%s", o->trace);
+        snprintf(out, n, "%s", file);
         return;
     }
-    const char *slash = strrchr(o->trace, '/');
-    const char *dot = strrchr(slash ? slash : o->trace, '.');
-    size_t stem =
-        dot && dot != (slash ? slash + 1 : o->trace) ? (size_t)(dot - o->trace) : strlen(o->trace);
-    snprintf(out, n, "%.*s.%s.%s%s", (int)stem, o->trace, r->suites[r->tests[t].suite].name,
-             r->tests[t].name, o->trace + stem);
+    const char *slash = strrchr(file, '/');
+    const char *dot = strrchr(slash ? slash : file, '.');
+    size_t stem = dot && dot != (slash ? slash + 1 : file) ? (size_t)(dot - file) : strlen(file);
+    snprintf(out, n, "%.*s.%s.%s%s", (int)stem, file, r->suites[r->tests[t].suite].name,
+             r->tests[t].name, file + stem);
 }
 
 static int run_spawn(const struct run_opts *o, const struct run_report *r, const char *tmpdir,
                      size_t t, unsigned seq, struct run_job *j)
 {
     const struct run_test *test = &r->tests[t];
-    char seed[32], trace[4096];
+    char seed[32], trace[4096], waves[4096], target[8192];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
     snprintf(j->out, sizeof j->out, "%s/out-%u.txt", tmpdir, seq);
     snprintf(j->report, sizeof j->report, "%s/bugcheck-%u.txt", tmpdir, seq);
@@ -328,10 +332,16 @@ static int run_spawn(const struct run_opts *o, const struct run_report *r, const
     argv[a++] = "--no-fork";
     argv[a++] = "--target";
     argv[a++] = (char *)r->target;
+    if (o->waves) { /* the model's FST waveform: its URI argument waves=PATH */
+        run_test_file(o->waves, r, t, waves, sizeof waves);
+        snprintf(target, sizeof target, "%s%swaves=%s", r->target,
+                 strchr(r->target, ':') ? "," : ":", waves);
+        argv[a - 1] = target;
+    }
     argv[a++] = "--seed";
     argv[a++] = seed;
     if (o->trace) {
-        run_trace_path(o, r, t, trace, sizeof trace);
+        run_test_file(o->trace, r, t, trace, sizeof trace);
         argv[a++] = "--trace";
         argv[a++] = trace;
     }
@@ -547,6 +557,8 @@ int kmrig_cli_run(int argc, char **argv)
             o.junit = argv[++i];
         } else if (!strcmp(a, "--trace")) {
             o.trace = argv[++i];
+        } else if (!strcmp(a, "--waves")) {
+            o.waves = argv[++i];
         } else if (!strcmp(a, "--seed")) {
             seed_arg = argv[++i];
             if (run_parse_uint("--seed", seed_arg, UINT64_MAX, &v) < 0)
@@ -585,6 +597,10 @@ int kmrig_cli_run(int argc, char **argv)
     }
     if (nspecs == 0)
         specs[nspecs++] = RUN_DEFAULT_SUITE;
+    if (o.waves && strncmp(o.target, "sim", 3) != 0) {
+        fprintf(stderr, "kmrig run: --waves needs the model (a sim target), not '%s'\n", o.target);
+        return KMRIG_CLI_USAGE;
+    }
     if (o.jobs > 1 && !run_is_model(o.target)) {
         fprintf(stderr, "kmrig run: --jobs %u: a board runs one test at a time; using 1\n", o.jobs);
         o.jobs = 1;

@@ -664,7 +664,7 @@ static void test_cli_ctest_hands_each_suite_a_board(void **state)
 
 #ifdef REFSOC_SUITE
 /* --trace on the model: one Chrome trace per test, valid JSON, with the driver's dispatch
- * routine, its ISR and the device's DMA in it. */
+ * routine, its ISR and the device's DMA in it; --waves: an FST file per test. */
 static void test_cli_run_trace_writes_chrome_json(void **state)
 {
     char trace[128];
@@ -683,6 +683,25 @@ static void test_cli_run_trace_writes_chrome_json(void **state)
     assert_non_null(dma);
     free(json);
     unlink(trace);
+    /* --waves: the model's FST waveform per test, through the sim URI's waves= argument */
+    char waves[128], w1[160], w2[160];
+    tmp_path(waves, sizeof waves, "waves.fst");
+    snprintf(w1, sizeof w1, "/tmp/kmrig-cli-%d-waves.refsoc.refsoc_rom_describes_the_soc.fst",
+             (int)getpid());
+    snprintf(w2, sizeof w2, "/tmp/kmrig-cli-%d-waves.refsoc.refsoc_dma_fifo_round_trip.fst",
+             (int)getpid());
+    assert_int_equal(kmrig("run", "--target", "sim:profile=pcie", "--waves", waves,
+                           REFSOC_SUITE ":refsoc_rom_*", REFSOC_SUITE ":refsoc_dma_fifo_*", NULL),
+                     0);
+    struct stat st;
+    assert_int_equal(stat(w1, &st), 0);
+    assert_true(st.st_size > 0);
+    assert_int_equal(stat(w2, &st), 0);
+    assert_true(st.st_size > 0);
+    assert_int_equal(stat(waves, &st), -1); /* two tests: no file under the bare name */
+    unlink(w1);
+    unlink(w2);
+    assert_int_equal(kmrig("run", "--target", "loop", "--waves", waves, CLI_PASS_SUITE, NULL), 2);
     /* the checker itself refuses what is not JSON */
     assert_false(json_valid("{\"traceEvents\":[1,]}"));
     assert_false(json_valid("{\"a\":1"));
