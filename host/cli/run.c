@@ -39,7 +39,7 @@ static const char run_help[] =
     "the reference SoC (" RUN_DEFAULT_SUITE "). SUITE is a suite program's path, or its name,\n"
     "looked up in $KMRIG_SUITE_PATH (directories separated by ':'), ./kmrig-suites, the suites\n"
     "installed with kmrig and the build tree kmrig was built in. SUITE:TEST runs only the tests\n"
-    "whose name matches TEST (a name or a glob, e.g. refsoc:'dma*').\n"
+    "whose name matches TEST (a name or a glob, e.g. refsoc:'refsoc_dma*').\n"
     "\n"
     "options:\n"
     "  --target URI   where the tests run: sim (default; or $KMRIG_TARGET), sim:profile=ft245,\n"
@@ -63,7 +63,7 @@ static const char run_help[] =
     "\n"
     "exit status: 0 every test passed (flaky ones included), 1 a test failed, 2 usage error,\n"
     "4 a suite could not be found or started, 77 the target did not open or every test\n"
-    "skipped\n";
+    "skipped, 128+N stopped by signal N (the running tests are killed first)\n";
 
 struct run_opts {
     const char *target;
