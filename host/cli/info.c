@@ -12,8 +12,6 @@
 #include <kmrig/link.h>
 #include <kmrig/rig.h>
 
-#include "hal.h" /* the rig's link (HALP_STATE.Link): its info, name and profile */
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,8 +227,7 @@ static void info_cm_list(const char *label, PCM_RESOURCE_LIST l)
 
 static void info_link(kmrig_rig *rig, const char *uri)
 {
-    kmrig_runtime *rt = kmrig_rig_runtime(rig);
-    struct kmrig_link *link = rt->Hal ? rt->Hal->Link : NULL;
+    struct kmrig_link *link = kmrig_rig_link(rig);
     printf("target      %s\n", uri);
     if (!link)
         return;
