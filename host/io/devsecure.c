@@ -34,10 +34,9 @@ static const struct {
     UCHAR Count;
     ULONG Sub[2];
 } IopSddlSids[] = {
-    {"SY", 5, 1, {18}},       {"LS", 5, 1, {19}},       {"NS", 5, 1, {20}},
-    {"BA", 5, 2, {32, 544}},  {"BU", 5, 2, {32, 545}},  {"BG", 5, 2, {32, 546}},
-    {"AU", 5, 1, {11}},       {"AN", 5, 1, {7}},        {"WD", 1, 1, {0}},
-    {"RC", 5, 1, {12}},       {"IU", 5, 1, {4}},        {"NU", 5, 1, {2}},
+    {"SY", 5, 1, {18}},      {"LS", 5, 1, {19}},      {"NS", 5, 1, {20}}, {"BA", 5, 2, {32, 544}},
+    {"BU", 5, 2, {32, 545}}, {"BG", 5, 2, {32, 546}}, {"AU", 5, 1, {11}}, {"AN", 5, 1, {7}},
+    {"WD", 1, 1, {0}},       {"RC", 5, 1, {12}},      {"IU", 5, 1, {4}},  {"NU", 5, 1, {2}},
     {"SU", 5, 1, {6}},
 };
 
@@ -45,8 +44,8 @@ static const struct {
     char Code[3];
     ACCESS_MASK Mask;
 } IopSddlRights[] = {
-    {"GA", GENERIC_ALL},    {"GR", GENERIC_READ}, {"GW", GENERIC_WRITE}, {"GX", GENERIC_EXECUTE},
-    {"RC", READ_CONTROL},   {"SD", DELETE},       {"WD", WRITE_DAC},     {"WO", WRITE_OWNER},
+    {"GA", GENERIC_ALL},  {"GR", GENERIC_READ}, {"GW", GENERIC_WRITE}, {"GX", GENERIC_EXECUTE},
+    {"RC", READ_CONTROL}, {"SD", DELETE},       {"WD", WRITE_DAC},     {"WO", WRITE_OWNER},
 };
 
 typedef struct _IOP_SDDL_CURSOR {
@@ -291,8 +290,10 @@ NTSTATUS NTAPI IoCreateDeviceSecure(PDRIVER_OBJECT DriverObject, ULONG DeviceExt
             strcpy(text, "(unreadable)");
         else
             text[as.Length < sizeof text ? as.Length : sizeof text - 1] = '\0';
-        KmLog(rt, KMRIG_LOG_WARN, "io: IoCreateDeviceSecure: SDDL string \"%s\" is not in the "
-              "device-object subset", text);
+        KmLog(rt, KMRIG_LOG_WARN,
+              "io: IoCreateDeviceSecure: SDDL string \"%s\" is not in the "
+              "device-object subset",
+              text);
         return s;
     }
     PSECURITY_DESCRIPTOR override = NULL;

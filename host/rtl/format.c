@@ -44,8 +44,8 @@ typedef enum _RTLP_OUT_MODE {
 } RTLP_OUT_MODE;
 
 typedef struct _RTLP_OUT {
-    char *Buf;  /* RtlpOutUtf8, RtlpOutAnsi */
-    PWCH WBuf;  /* RtlpOutWide */
+    char *Buf;   /* RtlpOutUtf8, RtlpOutAnsi */
+    PWCH WBuf;   /* RtlpOutWide */
     size_t Size; /* in code units */
     size_t Pos;
     unsigned Flags; /* RTLP_FORMAT_* */

@@ -153,19 +153,21 @@ static NTSTATUS RtlpUsPutSz(PUNICODE_STRING d, PCWSTR s, BOOLEAN cat)
     return RtlpUsPut(d, s, n, cat, NULL, 0, FALSE);
 }
 
-NTSTATUS NTAPI RtlUnicodeStringCopy(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString)
+NTSTATUS NTAPI RtlUnicodeStringCopy(PUNICODE_STRING DestinationString,
+                                    PCUNICODE_STRING SourceString)
 {
     return RtlpUsPutString(DestinationString, SourceString, FALSE, NULL, 0, FALSE);
 }
 
 NTSTATUS NTAPI RtlUnicodeStringCopyEx(PUNICODE_STRING DestinationString,
-                                      PCUNICODE_STRING SourceString, PUNICODE_STRING RemainingString,
-                                      DWORD dwFlags)
+                                      PCUNICODE_STRING SourceString,
+                                      PUNICODE_STRING RemainingString, DWORD dwFlags)
 {
     return RtlpUsPutString(DestinationString, SourceString, FALSE, RemainingString, dwFlags, TRUE);
 }
 
-NTSTATUS NTAPI RtlUnicodeStringCopyString(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc)
+NTSTATUS NTAPI RtlUnicodeStringCopyString(PUNICODE_STRING DestinationString,
+                                          NTSTRSAFE_PCWSTR pszSrc)
 {
     return RtlpUsPutSz(DestinationString, pszSrc, FALSE);
 }

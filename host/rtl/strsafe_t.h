@@ -10,7 +10,7 @@
 static size_t SS_PRIV(CbToCch)(size_t cb)
 {
     return cb > NTSTRSAFE_MAX_CCH * sizeof(STRSAFE_T) ? (size_t)NTSTRSAFE_MAX_CCH + 1
-                                                        : cb / sizeof(STRSAFE_T);
+                                                      : cb / sizeof(STRSAFE_T);
 }
 
 /* Characters before the NUL within max; STATUS_INVALID_PARAMETER when there is none. */
@@ -148,8 +148,8 @@ static NTSTATUS SS_PRIV(Print)(STRSAFE_T *dest, size_t cch, STRSAFE_T **ppEnd, s
     if (NT_SUCCESS(status)) {
         size_t need = STRSAFE_FORMAT(cch ? dest : NULL, cch, format, args);
         if (cch == 0) {
-            status = need ? (dest ? STATUS_BUFFER_OVERFLOW : STATUS_INVALID_PARAMETER)
-                          : STATUS_SUCCESS;
+            status =
+                need ? (dest ? STATUS_BUFFER_OVERFLOW : STATUS_INVALID_PARAMETER) : STATUS_SUCCESS;
         } else if (need > cch - 1) {
             status = STATUS_BUFFER_OVERFLOW;
             end = cch - 1;
@@ -172,12 +172,12 @@ static size_t *SS_PRIV(CbRemaining)(size_t *pcb, size_t *cch)
 
 #define SS_CB_DONE(status, pcb, cchLeft, cbDest)                                                   \
     do {                                                                                           \
-        if ((pcb) && (NT_SUCCESS(status) || (status) == STATUS_BUFFER_OVERFLOW))                  \
-            *(pcb) = (cchLeft) * sizeof(STRSAFE_T) + (cbDest) % sizeof(STRSAFE_T);               \
+        if ((pcb) && (NT_SUCCESS(status) || (status) == STATUS_BUFFER_OVERFLOW))                   \
+            *(pcb) = (cchLeft) * sizeof(STRSAFE_T) + (cbDest) % sizeof(STRSAFE_T);                 \
     } while (0)
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCopy)(STRSAFE_T *pszDest, size_t cchDest,
-                                          const STRSAFE_T *pszSrc)
+                                         const STRSAFE_T *pszSrc)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, NTSTRSAFE_MAX_CCH, FALSE, NULL, NULL, 0, FALSE);
 }
@@ -189,55 +189,56 @@ NTSTATUS NTAPI SS_NAME(RtlStringCbCopy)(STRSAFE_T *pszDest, size_t cbDest, const
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCopyEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                            const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
-                                            size_t *pcchRemaining, DWORD dwFlags)
+                                           const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
+                                           size_t *pcchRemaining, DWORD dwFlags)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, NTSTRSAFE_MAX_CCH, FALSE, ppszDestEnd,
                         pcchRemaining, dwFlags, TRUE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCbCopyEx)(STRSAFE_T *pszDest, size_t cbDest,
-                                           const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
-                                           size_t *pcbRemaining, DWORD dwFlags)
+                                          const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
+                                          size_t *pcbRemaining, DWORD dwFlags)
 {
     size_t left = 0;
-    NTSTATUS s = SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, NTSTRSAFE_MAX_CCH, FALSE,
-                              ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
+    NTSTATUS s =
+        SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, NTSTRSAFE_MAX_CCH, FALSE,
+                     ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
     SS_CB_DONE(s, pcbRemaining, left, cbDest);
     return s;
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCopyN)(STRSAFE_T *pszDest, size_t cchDest,
-                                           const STRSAFE_T *pszSrc, size_t cchToCopy)
+                                          const STRSAFE_T *pszSrc, size_t cchToCopy)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, cchToCopy, FALSE, NULL, NULL, 0, FALSE);
 }
 
-NTSTATUS NTAPI SS_NAME(RtlStringCbCopyN)(STRSAFE_T *pszDest, size_t cbDest,
-                                          const STRSAFE_T *pszSrc, size_t cbToCopy)
+NTSTATUS NTAPI SS_NAME(RtlStringCbCopyN)(STRSAFE_T *pszDest, size_t cbDest, const STRSAFE_T *pszSrc,
+                                         size_t cbToCopy)
 {
     return SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, SS_PRIV(CbToCch)(cbToCopy),
                         FALSE, NULL, NULL, 0, FALSE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCopyNEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                             const STRSAFE_T *pszSrc, size_t cchToCopy,
-                                             STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
-                                             DWORD dwFlags)
+                                            const STRSAFE_T *pszSrc, size_t cchToCopy,
+                                            STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
+                                            DWORD dwFlags)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, cchToCopy, FALSE, ppszDestEnd, pcchRemaining,
                         dwFlags, TRUE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCbCopyNEx)(STRSAFE_T *pszDest, size_t cbDest,
-                                            const STRSAFE_T *pszSrc, size_t cbToCopy,
-                                            STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
-                                            DWORD dwFlags)
+                                           const STRSAFE_T *pszSrc, size_t cbToCopy,
+                                           STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
+                                           DWORD dwFlags)
 {
     size_t left = 0;
-    NTSTATUS s = SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc,
-                              SS_PRIV(CbToCch)(cbToCopy), FALSE, ppszDestEnd,
-                              SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
+    NTSTATUS s =
+        SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, SS_PRIV(CbToCch)(cbToCopy), FALSE,
+                     ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
     SS_CB_DONE(s, pcbRemaining, left, cbDest);
     return s;
 }
@@ -254,85 +255,86 @@ NTSTATUS NTAPI SS_NAME(RtlStringCbCat)(STRSAFE_T *pszDest, size_t cbDest, const 
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCatEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                           const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
-                                           size_t *pcchRemaining, DWORD dwFlags)
+                                          const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
+                                          size_t *pcchRemaining, DWORD dwFlags)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, NTSTRSAFE_MAX_CCH, TRUE, ppszDestEnd,
                         pcchRemaining, dwFlags, TRUE);
 }
 
-NTSTATUS NTAPI SS_NAME(RtlStringCbCatEx)(STRSAFE_T *pszDest, size_t cbDest,
-                                          const STRSAFE_T *pszSrc, STRSAFE_T **ppszDestEnd,
-                                          size_t *pcbRemaining, DWORD dwFlags)
+NTSTATUS NTAPI SS_NAME(RtlStringCbCatEx)(STRSAFE_T *pszDest, size_t cbDest, const STRSAFE_T *pszSrc,
+                                         STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
+                                         DWORD dwFlags)
 {
     size_t left = 0;
-    NTSTATUS s = SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, NTSTRSAFE_MAX_CCH, TRUE,
-                              ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
+    NTSTATUS s =
+        SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, NTSTRSAFE_MAX_CCH, TRUE,
+                     ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
     SS_CB_DONE(s, pcbRemaining, left, cbDest);
     return s;
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCatN)(STRSAFE_T *pszDest, size_t cchDest,
-                                          const STRSAFE_T *pszSrc, size_t cchToAppend)
+                                         const STRSAFE_T *pszSrc, size_t cchToAppend)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, cchToAppend, TRUE, NULL, NULL, 0, FALSE);
 }
 
-NTSTATUS NTAPI SS_NAME(RtlStringCbCatN)(STRSAFE_T *pszDest, size_t cbDest,
-                                         const STRSAFE_T *pszSrc, size_t cbToAppend)
+NTSTATUS NTAPI SS_NAME(RtlStringCbCatN)(STRSAFE_T *pszDest, size_t cbDest, const STRSAFE_T *pszSrc,
+                                        size_t cbToAppend)
 {
     return SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, SS_PRIV(CbToCch)(cbToAppend),
                         TRUE, NULL, NULL, 0, FALSE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchCatNEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                            const STRSAFE_T *pszSrc, size_t cchToAppend,
-                                            STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
-                                            DWORD dwFlags)
+                                           const STRSAFE_T *pszSrc, size_t cchToAppend,
+                                           STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
+                                           DWORD dwFlags)
 {
     return SS_PRIV(Put)(pszDest, cchDest, pszSrc, cchToAppend, TRUE, ppszDestEnd, pcchRemaining,
                         dwFlags, TRUE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCbCatNEx)(STRSAFE_T *pszDest, size_t cbDest,
-                                           const STRSAFE_T *pszSrc, size_t cbToAppend,
-                                           STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
-                                           DWORD dwFlags)
+                                          const STRSAFE_T *pszSrc, size_t cbToAppend,
+                                          STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
+                                          DWORD dwFlags)
 {
     size_t left = 0;
-    NTSTATUS s = SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc,
-                              SS_PRIV(CbToCch)(cbToAppend), TRUE, ppszDestEnd,
-                              SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
+    NTSTATUS s =
+        SS_PRIV(Put)(pszDest, SS_PRIV(CbToCch)(cbDest), pszSrc, SS_PRIV(CbToCch)(cbToAppend), TRUE,
+                     ppszDestEnd, SS_PRIV(CbRemaining)(pcbRemaining, &left), dwFlags, TRUE);
     SS_CB_DONE(s, pcbRemaining, left, cbDest);
     return s;
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchVPrintf)(STRSAFE_T *pszDest, size_t cchDest,
-                                             const STRSAFE_T *pszFormat, va_list argList)
+                                            const STRSAFE_T *pszFormat, va_list argList)
 {
     return SS_PRIV(Print)(pszDest, cchDest, NULL, NULL, 0, pszFormat, argList, FALSE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCbVPrintf)(STRSAFE_T *pszDest, size_t cbDest,
-                                            const STRSAFE_T *pszFormat, va_list argList)
+                                           const STRSAFE_T *pszFormat, va_list argList)
 {
     return SS_PRIV(Print)(pszDest, SS_PRIV(CbToCch)(cbDest), NULL, NULL, 0, pszFormat, argList,
                           FALSE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCchVPrintfEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                               STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
-                                               DWORD dwFlags, const STRSAFE_T *pszFormat,
-                                               va_list argList)
+                                              STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags, const STRSAFE_T *pszFormat,
+                                              va_list argList)
 {
-    return SS_PRIV(Print)(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags, pszFormat,
-                          argList, TRUE);
+    return SS_PRIV(Print)(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags, pszFormat, argList,
+                          TRUE);
 }
 
 NTSTATUS NTAPI SS_NAME(RtlStringCbVPrintfEx)(STRSAFE_T *pszDest, size_t cbDest,
-                                              STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
-                                              DWORD dwFlags, const STRSAFE_T *pszFormat,
-                                              va_list argList)
+                                             STRSAFE_T **ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags, const STRSAFE_T *pszFormat,
+                                             va_list argList)
 {
     size_t left = 0;
     NTSTATUS s = SS_PRIV(Print)(pszDest, SS_PRIV(CbToCch)(cbDest), ppszDestEnd,
@@ -342,8 +344,8 @@ NTSTATUS NTAPI SS_NAME(RtlStringCbVPrintfEx)(STRSAFE_T *pszDest, size_t cbDest,
     return s;
 }
 
-NTSTATUS SS_NAME(RtlStringCchPrintf)(STRSAFE_T *pszDest, size_t cchDest,
-                                      const STRSAFE_T *pszFormat, ...)
+NTSTATUS SS_NAME(RtlStringCchPrintf)(STRSAFE_T *pszDest, size_t cchDest, const STRSAFE_T *pszFormat,
+                                     ...)
 {
     va_list ap;
     va_start(ap, pszFormat);
@@ -353,42 +355,41 @@ NTSTATUS SS_NAME(RtlStringCchPrintf)(STRSAFE_T *pszDest, size_t cchDest,
 }
 
 NTSTATUS SS_NAME(RtlStringCbPrintf)(STRSAFE_T *pszDest, size_t cbDest, const STRSAFE_T *pszFormat,
-                                     ...)
+                                    ...)
 {
     va_list ap;
     va_start(ap, pszFormat);
-    NTSTATUS s = SS_PRIV(Print)(pszDest, SS_PRIV(CbToCch)(cbDest), NULL, NULL, 0, pszFormat, ap,
-                                FALSE);
+    NTSTATUS s =
+        SS_PRIV(Print)(pszDest, SS_PRIV(CbToCch)(cbDest), NULL, NULL, 0, pszFormat, ap, FALSE);
     va_end(ap);
     return s;
 }
 
-NTSTATUS SS_NAME(RtlStringCchPrintfEx)(STRSAFE_T *pszDest, size_t cchDest,
-                                        STRSAFE_T **ppszDestEnd, size_t *pcchRemaining,
-                                        DWORD dwFlags, const STRSAFE_T *pszFormat, ...)
+NTSTATUS SS_NAME(RtlStringCchPrintfEx)(STRSAFE_T *pszDest, size_t cchDest, STRSAFE_T **ppszDestEnd,
+                                       size_t *pcchRemaining, DWORD dwFlags,
+                                       const STRSAFE_T *pszFormat, ...)
 {
     va_list ap;
     va_start(ap, pszFormat);
-    NTSTATUS s = SS_PRIV(Print)(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags, pszFormat,
-                                ap, TRUE);
+    NTSTATUS s =
+        SS_PRIV(Print)(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags, pszFormat, ap, TRUE);
     va_end(ap);
     return s;
 }
 
 NTSTATUS SS_NAME(RtlStringCbPrintfEx)(STRSAFE_T *pszDest, size_t cbDest, STRSAFE_T **ppszDestEnd,
-                                       size_t *pcbRemaining, DWORD dwFlags,
-                                       const STRSAFE_T *pszFormat, ...)
+                                      size_t *pcbRemaining, DWORD dwFlags,
+                                      const STRSAFE_T *pszFormat, ...)
 {
     va_list ap;
     va_start(ap, pszFormat);
-    NTSTATUS s = SS_NAME(RtlStringCbVPrintfEx)(pszDest, cbDest, ppszDestEnd, pcbRemaining,
-                                               dwFlags, pszFormat, ap);
+    NTSTATUS s = SS_NAME(RtlStringCbVPrintfEx)(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                               pszFormat, ap);
     va_end(ap);
     return s;
 }
 
-NTSTATUS NTAPI SS_NAME(RtlStringCchLength)(const STRSAFE_T *psz, size_t cchMax,
-                                            size_t *pcchLength)
+NTSTATUS NTAPI SS_NAME(RtlStringCchLength)(const STRSAFE_T *psz, size_t cchMax, size_t *pcchLength)
 {
     size_t len = 0;
     NTSTATUS s = psz && cchMax <= NTSTRSAFE_MAX_CCH ? SS_PRIV(Len)(psz, cchMax, &len)

@@ -237,8 +237,9 @@ int main(int argc, char **argv)
         double p = run_plain(n);
         plain = p < plain ? p : plain;
     }
-    printf("IRP round trip through a 3-deep stack (IoBuildDeviceIoControlRequest, IoCallDriver, two "
-           "pass-down layers with completion routines, bottom completes), 1 processor\n");
+    printf(
+        "IRP round trip through a 3-deep stack (IoBuildDeviceIoControlRequest, IoCallDriver, two "
+        "pass-down layers with completion routines, bottom completes), 1 processor\n");
     printf("%-34s %12s %14s\n", "", "ns/trip", "trips/s");
     printf("%-34s %12.1f %14.0f\n", "verifier off, METHOD_NEITHER", off_n, 1e9 / off_n);
     printf("%-34s %12.1f %14.0f\n", "verifier off, METHOD_BUFFERED 16 B", off_b, 1e9 / off_b);

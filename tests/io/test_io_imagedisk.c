@@ -60,9 +60,8 @@ static PDEVICE_OBJECT img_load(kmrig_runtime *rt, PCWSTR image, ULONGLONG bytes)
     assert_int_equal(IopLoadDriver(rt, L"ImageDisk", img_entry, NULL, &drv), STATUS_SUCCESS);
     UNICODE_STRING name = io_us(L"\\Device\\ImageDisk0");
     PDEVICE_OBJECT d;
-    assert_int_equal(
-        IoCreateDevice(drv, sizeof(IMAGE_DISK), &name, FILE_DEVICE_DISK, 0, FALSE, &d),
-        STATUS_SUCCESS);
+    assert_int_equal(IoCreateDevice(drv, sizeof(IMAGE_DISK), &name, FILE_DEVICE_DISK, 0, FALSE, &d),
+                     STATUS_SUCCESS);
     d->Flags |= DO_DIRECT_IO;
     IMAGE_DISK *x = d->DeviceExtension;
     UNICODE_STRING path = io_us(image);
@@ -71,8 +70,7 @@ static PDEVICE_OBJECT img_load(kmrig_runtime *rt, PCWSTR image, ULONGLONG bytes)
     IO_STATUS_BLOCK iosb;
     assert_int_equal(ZwCreateFile(&x->File, GENERIC_READ | GENERIC_WRITE | SYNCHRONIZE, &oa, &iosb,
                                   NULL, FILE_ATTRIBUTE_NORMAL, 0, FILE_OPEN,
-                                  FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE, NULL,
-                                  0),
+                                  FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE, NULL, 0),
                      STATUS_SUCCESS);
     x->Bytes = bytes;
     d->Flags &= ~DO_DEVICE_INITIALIZING;
@@ -133,8 +131,8 @@ static void set_part(PPARTITION_INFORMATION p, UCHAR type, ULONGLONG lba, ULONGL
  * partition at 3063 (1000); its EBR holds #3, a FAT16 (0x06) at 3064 (500). */
 static PDRIVE_LAYOUT_INFORMATION make_layout(void)
 {
-    ULONG size = FIELD_OFFSET(DRIVE_LAYOUT_INFORMATION, PartitionEntry) +
-                 8 * sizeof(PARTITION_INFORMATION);
+    ULONG size =
+        FIELD_OFFSET(DRIVE_LAYOUT_INFORMATION, PartitionEntry) + 8 * sizeof(PARTITION_INFORMATION);
     PDRIVE_LAYOUT_INFORMATION l = ExAllocatePoolWithTag(NonPagedPoolNx, size, 'tseT');
     assert_non_null(l);
     memset(l, 0, size);

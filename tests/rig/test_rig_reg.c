@@ -64,9 +64,7 @@ static NTSTATUS NTAPI RegAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-static VOID NTAPI RegUnload(PDRIVER_OBJECT drv)
-{
-}
+static VOID NTAPI RegUnload(PDRIVER_OBJECT drv) {}
 
 /* A driver that reads its Parameters key the usual way. */
 static NTSTATUS NTAPI RegEntry(PDRIVER_OBJECT drv, PUNICODE_STRING RegistryPath)
@@ -98,10 +96,10 @@ static NTSTATUS NTAPI RegEntry(PDRIVER_OBJECT drv, PUNICODE_STRING RegistryPath)
     t[4].Flags = RTL_QUERY_REGISTRY_DIRECT;
     t[4].Name = L"Big";
     /* A QWORD is more than 4 bytes: DIRECT stores it behind a leading LONG giving the size. */
-    ULONG big[3] = {(ULONG)-(LONG)sizeof(ULONG64), 0, 0};
+    ULONG big[3] = {(ULONG) - (LONG)sizeof(ULONG64), 0, 0};
     t[4].EntryContext = big;
-    g_query_status = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, RegistryPath->Buffer, t, NULL,
-                                            NULL);
+    g_query_status =
+        RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, RegistryPath->Buffer, t, NULL, NULL);
     memcpy(&g_big, big, sizeof g_big);
     drv->DriverExtension->AddDevice = RegAddDevice;
     drv->DriverUnload = RegUnload;
@@ -182,7 +180,8 @@ static void test_rig_reg_parameters_reach_driver_entry(void **state)
     assert_int_equal(kmrig_rig_device(rig, 0, &info), STATUS_SUCCESS);
     assert_int_equal(info.state, KMRIG_DEVICE_STARTED);
     /* DriverEntry got its service key and read the file's values from Parameters. */
-    static const WCHAR want_path[] = L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\regdrv";
+    static const WCHAR want_path[] =
+        L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\regdrv";
     assert_memory_equal(g_regpath, want_path, sizeof want_path);
     assert_int_equal(g_query_status, STATUS_SUCCESS);
     assert_int_equal(g_speed, 115200);
@@ -247,8 +246,7 @@ static void test_rig_reg_file_outside_the_service_key_is_refused(void **state)
     assert_int_equal(RtlCheckRegistryKey(RTL_REGISTRY_SERVICES, L"other"),
                      STATUS_OBJECT_NAME_NOT_FOUND);
     /* The refusal left the ID free: the same driver registers without the file. */
-    assert_int_equal(kmrig_rig_register_driver(rig, REGDRV_ID, "regdrv", RegEntry),
-                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_register_driver(rig, REGDRV_ID, "regdrv", RegEntry), STATUS_SUCCESS);
     kmrig_rig_close(rig);
     remove_dir(path);
 }

@@ -199,9 +199,9 @@ static void test_rtl_string_printf_a(void **state)
                      STATUS_SUCCESS);
     assert_string_equal(d, "-7 8 4000000000 beef BEEF|   42|42   |00042|007");
     /* Windows sizes: l is 32 bits, I64 and ll 64, z and I pointer-sized, h short. */
-    assert_int_equal(RtlStringCbPrintfA(d, sizeof d, "%lx %I64x %llu %zu %Iu %hd %hx",
-                                        0x12345678u, 0x123456789abcdefull, 18446744073709551615ull,
-                                        (size_t)77, (size_t)78, 70000, 0x12345),
+    assert_int_equal(RtlStringCbPrintfA(d, sizeof d, "%lx %I64x %llu %zu %Iu %hd %hx", 0x12345678u,
+                                        0x123456789abcdefull, 18446744073709551615ull, (size_t)77,
+                                        (size_t)78, 70000, 0x12345),
                      STATUS_SUCCESS);
     assert_string_equal(d, "12345678 123456789abcdef 18446744073709551615 77 78 4464 2345");
     assert_int_equal(RtlStringCchPrintfA(d, sizeof d, "%p", (void *)0x1234), STATUS_SUCCESS);
@@ -340,8 +340,8 @@ static void test_rtl_string_ex_ignore_nulls(void **state)
                      STATUS_INVALID_PARAMETER); /* a NULL destination must have size 0 */
     assert_int_equal(RtlStringCchCopyExA(d, sizeof d, NULL, NULL, NULL, 0),
                      STATUS_INVALID_PARAMETER);
-    assert_int_equal(
-        RtlStringCchPrintfExA(d, sizeof d, NULL, NULL, STRSAFE_IGNORE_NULLS, NULL), STATUS_SUCCESS);
+    assert_int_equal(RtlStringCchPrintfExA(d, sizeof d, NULL, NULL, STRSAFE_IGNORE_NULLS, NULL),
+                     STATUS_SUCCESS);
     assert_string_equal(d, "");
     strcpy(d, "ab");
     assert_int_equal(RtlStringCchCatExA(d, sizeof d, NULL, NULL, NULL, STRSAFE_IGNORE_NULLS),
@@ -355,9 +355,9 @@ static void test_rtl_string_ex_failure_flags(void **state)
     char *end = NULL;
     size_t left = 0;
     /* NULL_ON_FAILURE: an overflow leaves "". */
-    assert_int_equal(RtlStringCchCopyExA(d, sizeof d, "toolongtext", &end, &left,
-                                         STRSAFE_NULL_ON_FAILURE),
-                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(
+        RtlStringCchCopyExA(d, sizeof d, "toolongtext", &end, &left, STRSAFE_NULL_ON_FAILURE),
+        STATUS_BUFFER_OVERFLOW);
     assert_string_equal(d, "");
     assert_ptr_equal(end, d);
     assert_int_equal(left, 6);
@@ -368,14 +368,14 @@ static void test_rtl_string_ex_failure_flags(void **state)
     assert_string_equal(d, "ab");
     assert_ptr_equal(end, d + 2);
     assert_int_equal(left, 4);
-    assert_int_equal(RtlStringCchPrintfExA(d, sizeof d, &end, &left, STRSAFE_NO_TRUNCATION, "%s",
-                                           "123456"),
-                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(
+        RtlStringCchPrintfExA(d, sizeof d, &end, &left, STRSAFE_NO_TRUNCATION, "%s", "123456"),
+        STATUS_BUFFER_OVERFLOW);
     assert_string_equal(d, "");
     /* FILL_ON_FAILURE: the whole buffer filled, a NUL at its end. */
-    assert_int_equal(RtlStringCchCopyExA(d, sizeof d, "123456", &end, &left,
-                                         STRSAFE_FAILURE_BYTE('*')),
-                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(
+        RtlStringCchCopyExA(d, sizeof d, "123456", &end, &left, STRSAFE_FAILURE_BYTE('*')),
+        STATUS_BUFFER_OVERFLOW);
     assert_memory_equal(d, "*****", 6);
     assert_ptr_equal(end, d + 5);
     assert_int_equal(left, 1);
@@ -385,9 +385,9 @@ static void test_rtl_string_ex_failure_flags(void **state)
                      STATUS_SUCCESS);
     assert_string_equal(d, "ok");
     WCHAR w[4] = L"x";
-    assert_int_equal(RtlStringCchCatExW(w, RTL_NUMBER_OF(w), L"yzw", NULL, NULL,
-                                        STRSAFE_NO_TRUNCATION),
-                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(
+        RtlStringCchCatExW(w, RTL_NUMBER_OF(w), L"yzw", NULL, NULL, STRSAFE_NO_TRUNCATION),
+        STATUS_BUFFER_OVERFLOW);
     assert_wstr(w, L"x");
 }
 

@@ -96,8 +96,9 @@ NTSTATUS kmrig_rig_register_driver(kmrig_rig *rig, const char *id, const char *s
  * (KMRIG_LOG_ERROR). Returns, besides kmrig_rig_register_driver_ex's statuses:
  * STATUS_INVALID_PARAMETER_5 (the file is refused: a syntax error, a section outside the service
  * key), STATUS_OBJECT_NAME_NOT_FOUND (no such file), STATUS_ACCESS_DENIED (not readable),
- * STATUS_UNSUCCESSFUL (another read error), STATUS_INSUFFICIENT_RESOURCES. When registration itself fails after the
- * file loaded (STATUS_OBJECT_NAME_COLLISION) the values stay under the service key. */
+ * STATUS_UNSUCCESSFUL (another read error), STATUS_INSUFFICIENT_RESOURCES. When registration itself
+ * fails after the file loaded (STATUS_OBJECT_NAME_COLLISION) the values stay under the service key.
+ */
 NTSTATUS kmrig_rig_register_driver_reg(kmrig_rig *rig, const char *id, const char *service,
                                        PDRIVER_INITIALIZE entry, enum kmrig_driver_role role,
                                        const char *reg_path);
