@@ -63,4 +63,12 @@ int RtlpFormatMsV(char *buf, size_t n, const char *fmt, ...);
 #define RTLP_FORMAT_UNICODE 0x1u
 int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list ap, unsigned *Flags);
 
+/* The same language for ntstrsafe.h (host/rtl/strsafe.c): into n chars with wide text converted
+ * to cp1252 (RtlpFormatAnsi), or from a wide format into n WCHARs (RtlpFormatWide, _vsnwprintf's
+ * reading: %s %c wide, %S %C narrow, narrow text converted from cp1252). Each writes at most
+ * n - 1 code units and a NUL (nothing when n == 0) and returns the number of code units the whole
+ * output needs. */
+size_t RtlpFormatAnsi(char *buf, size_t n, const char *fmt, va_list ap);
+size_t RtlpFormatWide(PWCH buf, size_t n, PCWSTR fmt, va_list ap);
+
 #endif

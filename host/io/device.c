@@ -7,6 +7,7 @@
  * guarded by the instance's device database spin lock.
  */
 #include "io.h"
+#include "se.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     if (DeviceObject->Flags & DO_SHUTDOWN_REGISTERED)
         IopRemoveShutdownNotification(DeviceObject);
     IopFreeDeviceTimer(DeviceObject);
+    SepDeleteObjectSecurity(rt, DeviceObject); /* IoCreateDeviceSecure's descriptor, if any */
     ObpMakeTemporaryObject(DeviceObject);
     PDRIVER_OBJECT drv = DeviceObject->DriverObject;
     pthread_mutex_lock(&io->Lock);

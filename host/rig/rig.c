@@ -4,7 +4,10 @@
 #include "hal.h"
 #include "kmrig_soc_map.h"
 
+#include <kmrig/registry.h>
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -119,6 +122,41 @@ NTSTATUS kmrig_rig_register_driver(kmrig_rig *rig, const char *id, const char *s
                                    PDRIVER_INITIALIZE entry)
 {
     return kmrig_rig_register_driver_ex(rig, id, service, entry, KMRIG_DRIVER_FUNCTION);
+}
+
+NTSTATUS kmrig_rig_register_driver_reg(kmrig_rig *rig, const char *id, const char *service,
+                                       PDRIVER_INITIALIZE entry, enum kmrig_driver_role role,
+                                       const char *reg_path)
+{
+    struct kmrig_runtime *rt = RigEnter(rig, "kmrig_rig_register_driver_reg");
+    if (!reg_path)
+        return kmrig_rig_register_driver_ex(rig, id, service, entry, role);
+    /* The arguments first, so a bad call changes nothing in the registry. */
+    if (!id || !*id || strlen(id) >= 128 || !service || !*service || strlen(service) >= 64 ||
+        strpbrk(service, "\\/") || !entry)
+        return STATUS_INVALID_PARAMETER;
+    char root[160];
+    snprintf(root, sizeof root, "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\%s",
+             service);
+    int rc = kmrig_registry_load(rt, reg_path, root);
+    if (rc) {
+        KmLog(rt, KMRIG_LOG_ERROR, "rig: driver %s (%s) not registered: %s did not load (%d)",
+              service, id, reg_path, rc);
+        switch (rc) {
+        case -EINVAL: /* syntax, or a key that cannot be created */
+        case -EPERM:  /* a section outside the service key */
+            return STATUS_INVALID_PARAMETER_5;
+        case -ENOENT:
+            return STATUS_OBJECT_NAME_NOT_FOUND;
+        case -EACCES:
+            return STATUS_ACCESS_DENIED;
+        case -ENOMEM:
+            return STATUS_INSUFFICIENT_RESOURCES;
+        default:
+            return STATUS_UNSUCCESSFUL;
+        }
+    }
+    return kmrig_rig_register_driver_ex(rig, id, service, entry, role);
 }
 
 /* ---- the ROM ---- */

@@ -1,6 +1,12 @@
-/* The Microsoft printf language of DbgPrint (host/internal/rtlp.h). The driver's format string is
- * interpreted here, never handed to the C library: MS and C disagree on %lx (32-bit on Windows),
- * %S/%C/%ls (16-bit WCHAR), %Z/%wZ (counted strings), %I64/%I32/%I (sizes) and %p. */
+/* The Microsoft printf language of DbgPrint and ntstrsafe.h (host/internal/rtlp.h). The driver's
+ * format string is interpreted here, never handed to the C library: MS and C disagree on %lx
+ * (32-bit on Windows), %S/%C/%ls (16-bit WCHAR), %Z/%wZ (counted strings), %I64/%I32/%I (sizes)
+ * and %p, and glibc's wide printf assumes a 32-bit wchar_t.
+ *
+ * One engine, three outputs: UTF-8 bytes (DbgPrint: wide text stays readable in the log), ANSI
+ * bytes (the narrow ntstrsafe routines: wide text converted to cp1252, as the kernel's _vsnprintf
+ * converts to the ANSI code page) and WCHARs (the wide ntstrsafe routines, whose format string is
+ * wide too and follows _vsnwprintf: %s and %c are wide there, %S and %C narrow). */
 #include "rtlp.h"
 #include <limits.h>
 #include <stdio.h>
@@ -31,24 +37,37 @@ typedef struct _RTLP_SPEC {
     RTLP_SIZE Size;
 } RTLP_SPEC;
 
+typedef enum _RTLP_OUT_MODE {
+    RtlpOutUtf8, /* char, wide text as UTF-8 */
+    RtlpOutAnsi, /* char, wide text as cp1252 */
+    RtlpOutWide  /* WCHAR, narrow text from cp1252 */
+} RTLP_OUT_MODE;
+
 typedef struct _RTLP_OUT {
-    char *Buf;
-    size_t Size;
+    char *Buf;   /* RtlpOutUtf8, RtlpOutAnsi */
+    PWCH WBuf;   /* RtlpOutWide */
+    size_t Size; /* in code units */
     size_t Pos;
     unsigned Flags; /* RTLP_FORMAT_* */
+    RTLP_OUT_MODE Mode;
 } RTLP_OUT;
 
-static void RtlpPut(RTLP_OUT *o, char c)
+/* One code unit: a byte in the narrow modes, a WCHAR in the wide one. */
+static void RtlpPut(RTLP_OUT *o, unsigned c)
 {
-    if (o->Pos + 1 < o->Size)
-        o->Buf[o->Pos] = c;
+    if (o->Pos + 1 < o->Size) {
+        if (o->Mode == RtlpOutWide)
+            o->WBuf[o->Pos] = (WCHAR)c;
+        else
+            o->Buf[o->Pos] = (char)c;
+    }
     o->Pos++;
 }
 
 static void RtlpPutN(RTLP_OUT *o, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        RtlpPut(o, s[i]);
+        RtlpPut(o, (UCHAR)s[i]);
 }
 
 static void RtlpPad(RTLP_OUT *o, char c, long n)
@@ -98,7 +117,7 @@ static void RtlpPutInteger(RTLP_OUT *o, const RTLP_SPEC *s, ULONGLONG magnitude,
     RtlpPutN(o, prefix, (size_t)np);
     RtlpPad(o, '0', zeros);
     while (nd > 0)
-        RtlpPut(o, digits[--nd]);
+        RtlpPut(o, (UCHAR)digits[--nd]);
     if (s->Flags & RTLP_F_MINUS)
         RtlpPad(o, ' ', fill);
 }
@@ -109,14 +128,29 @@ static void RtlpPutNarrow(RTLP_OUT *o, const RTLP_SPEC *s, const char *text, siz
     long fill = s->Width > (long)n ? s->Width - (long)n : 0;
     if (!(s->Flags & RTLP_F_MINUS))
         RtlpPad(o, ' ', fill);
-    RtlpPutN(o, text, n);
+    if (o->Mode == RtlpOutWide)
+        for (size_t i = 0; i < n; i++)
+            RtlpPut(o, RtlpAnsiCharToUnicode((UCHAR)text[i]));
+    else
+        RtlpPutN(o, text, n);
     if (s->Flags & RTLP_F_MINUS)
         RtlpPad(o, ' ', fill);
 }
 
-/* UTF-16 text of n WCHARs, written as UTF-8 and padded to the width in code points. */
+/* UTF-16 text of n WCHARs: as it is (wide output), as cp1252 bytes (ANSI), or as UTF-8 padded to
+ * the width in code points. */
 static void RtlpPutWide(RTLP_OUT *o, const RTLP_SPEC *s, PCWCH text, size_t n)
 {
+    if (o->Mode != RtlpOutUtf8) {
+        long fill = s->Width > (long)n ? s->Width - (long)n : 0;
+        if (!(s->Flags & RTLP_F_MINUS))
+            RtlpPad(o, ' ', fill);
+        for (size_t i = 0; i < n; i++)
+            RtlpPut(o, o->Mode == RtlpOutWide ? text[i] : RtlpUnicodeCharToAnsi(text[i]));
+        if (s->Flags & RTLP_F_MINUS)
+            RtlpPad(o, ' ', fill);
+        return;
+    }
     SIZE_T points = 0;
     o->Flags |= RTLP_FORMAT_UNICODE;
     RtlpUtf16ToUtf8(NULL, 0, text, n, &points);
@@ -171,117 +205,138 @@ static void RtlpPutFloat(RTLP_OUT *o, const RTLP_SPEC *s, char conversion, va_li
     RtlpPutN(o, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
-int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned *Flags)
+/* Whether %s/%c (upper FALSE) or %S/%C (upper TRUE) with this size prefix takes wide text: h is
+ * always narrow, l and w always wide; without either the lower-case letter takes the format's own
+ * width and the upper-case one the other (_vsnprintf: %S wide; _vsnwprintf: %S narrow). */
+static BOOLEAN RtlpIsWideText(BOOLEAN upper, BOOLEAN wideFormat, RTLP_SIZE size)
 {
-    RTLP_OUT o = {buf, n, 0, 0};
+    if (size == RtlpSizeShort)
+        return FALSE;
+    if (size == RtlpSize32 || size == RtlpSizeWide)
+        return TRUE;
+    return upper ? !wideFormat : wideFormat;
+}
+
+/* The format string, narrow or wide, read one code unit at a time. */
+typedef struct _RTLP_FMT {
+    const char *A;
+    PCWSTR W;
+} RTLP_FMT;
+
+#define RTLP_FC(k) (f->W ? (unsigned)f->W[i + (k)] : (unsigned)(UCHAR)f->A[i + (k)])
+
+static void RtlpFormatCore(RTLP_OUT *po, const RTLP_FMT *f, va_list args)
+{
+    RTLP_OUT o = *po;
+    BOOLEAN wideFormat = f->W != NULL;
     va_list ap;
     va_copy(ap, args);
-    for (const char *p = fmt; *p; p++) {
-        if (*p != '%') {
-            RtlpPut(&o, *p);
+    for (size_t i = 0; RTLP_FC(0); i++) {
+        if (RTLP_FC(0) != '%') {
+            RtlpPut(&o, RTLP_FC(0));
             continue;
         }
-        const char *start = p++;
+        size_t start = i++;
         RTLP_SPEC s = {0, -1, -1, RtlpSizeNone};
-        for (;; p++) {
-            if (*p == '-')
+        for (;; i++) {
+            if (RTLP_FC(0) == '-')
                 s.Flags |= RTLP_F_MINUS;
-            else if (*p == '+')
+            else if (RTLP_FC(0) == '+')
                 s.Flags |= RTLP_F_PLUS;
-            else if (*p == ' ')
+            else if (RTLP_FC(0) == ' ')
                 s.Flags |= RTLP_F_SPACE;
-            else if (*p == '#')
+            else if (RTLP_FC(0) == '#')
                 s.Flags |= RTLP_F_HASH;
-            else if (*p == '0')
+            else if (RTLP_FC(0) == '0')
                 s.Flags |= RTLP_F_ZERO;
             else
                 break;
         }
-        if (*p == '*') {
+        if (RTLP_FC(0) == '*') {
             int w = va_arg(ap, int);
             if (w < 0) {
                 s.Flags |= RTLP_F_MINUS;
                 w = w == INT_MIN ? INT_MAX : -w;
             }
             s.Width = w;
-            p++;
-        } else if (*p >= '1' && *p <= '9') {
+            i++;
+        } else if (RTLP_FC(0) >= '1' && RTLP_FC(0) <= '9') {
             long w = 0;
-            while (*p >= '0' && *p <= '9') {
+            while (RTLP_FC(0) >= '0' && RTLP_FC(0) <= '9') {
                 if (w < INT_MAX / 10)
-                    w = w * 10 + (*p - '0');
-                p++;
+                    w = w * 10 + (RTLP_FC(0) - '0');
+                i++;
             }
             s.Width = (int)w;
         }
-        if (*p == '.') {
-            p++;
-            if (*p == '*') {
+        if (RTLP_FC(0) == '.') {
+            i++;
+            if (RTLP_FC(0) == '*') {
                 int pr = va_arg(ap, int);
                 s.Precision = pr < 0 ? -1 : pr;
-                p++;
+                i++;
             } else {
                 long pr = 0;
-                while (*p >= '0' && *p <= '9') {
+                while (RTLP_FC(0) >= '0' && RTLP_FC(0) <= '9') {
                     if (pr < INT_MAX / 10)
-                        pr = pr * 10 + (*p - '0');
-                    p++;
+                        pr = pr * 10 + (RTLP_FC(0) - '0');
+                    i++;
                 }
                 s.Precision = (int)pr;
             }
         }
-        switch (*p) {
+        switch (RTLP_FC(0)) {
         case 'h':
             s.Size = RtlpSizeShort;
-            if (p[1] == 'h') {
+            if (RTLP_FC(1) == 'h') {
                 s.Size = RtlpSizeChar;
-                p++;
+                i++;
             }
-            p++;
+            i++;
             break;
         case 'l':
             s.Size = RtlpSize32;
-            if (p[1] == 'l') {
+            if (RTLP_FC(1) == 'l') {
                 s.Size = RtlpSize64;
-                p++;
+                i++;
             }
-            p++;
+            i++;
             break;
         case 'q':
             s.Size = RtlpSize64;
-            p++;
+            i++;
             break;
         case 'L':
             s.Size = RtlpSizeLongDouble;
-            p++;
+            i++;
             break;
         case 'w':
             s.Size = RtlpSizeWide;
-            p++;
+            i++;
             break;
         case 'z':
         case 't':
         case 'j':
             s.Size = RtlpSizePtr;
-            p++;
+            i++;
             break;
         case 'I':
-            if (p[1] == '6' && p[2] == '4') {
+            if (RTLP_FC(1) == '6' && RTLP_FC(2) == '4') {
                 s.Size = RtlpSize64;
-                p += 3;
-            } else if (p[1] == '3' && p[2] == '2') {
+                i += 3;
+            } else if (RTLP_FC(1) == '3' && RTLP_FC(2) == '2') {
                 s.Size = RtlpSize32;
-                p += 3;
+                i += 3;
             } else {
                 s.Size = RtlpSizePtr;
-                p++;
+                i++;
             }
             break;
         default:
             break;
         }
         BOOLEAN wide = s.Size == RtlpSize32 || s.Size == RtlpSizeWide;
-        char c = *p;
+        unsigned c = RTLP_FC(0);
         switch (c) {
         case 'd':
         case 'i': {
@@ -326,7 +381,7 @@ int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned 
         case 'c':
         case 'C': {
             int v = va_arg(ap, int);
-            BOOLEAN w = c == 'C' ? s.Size != RtlpSizeShort : wide;
+            BOOLEAN w = RtlpIsWideText(c == 'C', wideFormat, s.Size);
             if (w) {
                 WCHAR wc = (WCHAR)v;
                 RtlpPutWide(&o, &s, &wc, 1);
@@ -338,7 +393,7 @@ int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned 
         }
         case 's':
         case 'S': {
-            BOOLEAN w = c == 'S' ? s.Size != RtlpSizeShort : wide;
+            BOOLEAN w = RtlpIsWideText(c == 'S', wideFormat, s.Size);
             if (w) {
                 PCWSTR str = va_arg(ap, PCWSTR);
                 if (!str)
@@ -389,7 +444,7 @@ int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned 
         case 'G':
         case 'a':
         case 'A':
-            RtlpPutFloat(&o, &s, c, &ap);
+            RtlpPutFloat(&o, &s, (char)c, &ap);
             break;
         case 'n':
             (void)va_arg(ap, void *); /* %n is disabled, as in the Windows CRT */
@@ -399,18 +454,48 @@ int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned 
             break;
         default:
             /* Unknown or truncated conversion: copy it as it stands. */
-            RtlpPutN(&o, start, (size_t)(p - start) + (c ? 1 : 0));
+            for (size_t k = start; k < i + (c ? 1 : 0); k++)
+                RtlpPut(&o, f->W ? (unsigned)f->W[k] : (unsigned)(UCHAR)f->A[k]);
             if (!c)
-                p--;
+                i--;
             break;
         }
     }
     va_end(ap);
-    if (n)
-        buf[o.Pos < n ? o.Pos : n - 1] = '\0';
+    if (o.Size) {
+        size_t end = o.Pos < o.Size ? o.Pos : o.Size - 1;
+        if (o.Mode == RtlpOutWide)
+            o.WBuf[end] = 0;
+        else
+            o.Buf[end] = '\0';
+    }
+    *po = o;
+}
+
+int RtlpFormatMsEx(char *buf, size_t n, const char *fmt, va_list args, unsigned *Flags)
+{
+    RTLP_OUT o = {buf, NULL, n, 0, 0, RtlpOutUtf8};
+    RTLP_FMT f = {fmt, NULL};
+    RtlpFormatCore(&o, &f, args);
     if (Flags)
         *Flags = o.Flags;
     return o.Pos > INT_MAX ? INT_MAX : (int)o.Pos;
+}
+
+size_t RtlpFormatAnsi(char *buf, size_t n, const char *fmt, va_list args)
+{
+    RTLP_OUT o = {buf, NULL, n, 0, 0, RtlpOutAnsi};
+    RTLP_FMT f = {fmt, NULL};
+    RtlpFormatCore(&o, &f, args);
+    return o.Pos;
+}
+
+size_t RtlpFormatWide(PWCH buf, size_t n, PCWSTR fmt, va_list args)
+{
+    RTLP_OUT o = {NULL, buf, n, 0, 0, RtlpOutWide};
+    RTLP_FMT f = {NULL, fmt};
+    RtlpFormatCore(&o, &f, args);
+    return o.Pos;
 }
 
 int RtlpFormatMs(char *buf, size_t n, const char *fmt, va_list ap)

@@ -527,6 +527,7 @@ typedef struct _DEVOBJ_EXTENSION {
     ULONG StartIoKey;   /* the key of a deferred IoStartNextPacketByKey */
     PVOID DeviceNode;   /* the PnP manager's node for a PDO (NULL until PnP sets it) */
     PVOID Private;
+    GUID DeviceClassGuid; /* IoCreateDeviceSecure's DeviceClassGuid; all zero: none given */
 } DEVOBJ_EXTENSION, *PDEVOBJ_EXTENSION;
 
 typedef struct DECLSPEC_ALIGN(16) _DEVICE_OBJECT {

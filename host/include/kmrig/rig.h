@@ -96,6 +96,23 @@ NTSTATUS kmrig_rig_register_driver_ex(kmrig_rig *rig, const char *id, const char
 NTSTATUS kmrig_rig_register_driver(kmrig_rig *rig, const char *id, const char *service,
                                    PDRIVER_INITIALIZE entry);
 
+/* kmrig_rig_register_driver_ex with a .reg file (kmrig/registry.h, docs/registry.md) for the
+ * driver's service: the file is loaded now, confined to the service key
+ * HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\<service> (sections must name it or a key
+ * below it, such as its Parameters key), so its values are there when DriverEntry runs and reads
+ * its RegistryPath. The PnP manager still sets Type, Start and ErrorControl at load. reg_path NULL
+ * is kmrig_rig_register_driver_ex. A file that does not load is refused whole (nothing of it is
+ * applied) and the driver is not registered; the log names the file, the line and what is wrong
+ * (KMRIG_LOG_ERROR). Returns, besides kmrig_rig_register_driver_ex's statuses:
+ * STATUS_INVALID_PARAMETER_5 (the file is refused: a syntax error, a section outside the service
+ * key), STATUS_OBJECT_NAME_NOT_FOUND (no such file), STATUS_ACCESS_DENIED (not readable),
+ * STATUS_UNSUCCESSFUL (another read error), STATUS_INSUFFICIENT_RESOURCES. When registration itself
+ * fails after the file loaded (STATUS_OBJECT_NAME_COLLISION) the values stay under the service key.
+ */
+NTSTATUS kmrig_rig_register_driver_reg(kmrig_rig *rig, const char *id, const char *service,
+                                       PDRIVER_INITIALIZE entry, enum kmrig_driver_role role,
+                                       const char *reg_path);
+
 /* ---- device descriptions (the root bus's source) ---- */
 enum kmrig_resource_kind {
     KMRIG_RES_PORT = 1,      /* I/O ports: start = first port, length in bytes */
