@@ -1,18 +1,20 @@
-/* The "sim" transport: the reference SoC as an in-process Verilator model (kmrig/simsoc.h), at
- * transaction level (host accesses drive the SoC's bus master port directly). The model's clock
- * is the time base: it moves only through accesses and kmrig_link_advance().
+/* The "sim" transport: a Verilator model linked into the program (kmrig/simsoc.h), by default
+ * the reference SoC, at transaction level (host accesses drive the SoC's bus master port
+ * directly). The model's clock is the time base: it moves only through accesses and
+ * kmrig_link_advance().
  *
- * URI arguments, comma-separated: waves=PATH (FST file), gap=N (idle cycles between bus cycles),
- * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles).
- * Example: sim:waves=run.fst,gap=2
+ * URI arguments, comma-separated: model=NAME (a model linked into the program, kmrig/sim_model.h;
+ * default kmrig_soc), waves=PATH (FST file), gap=N (idle cycles between bus cycles), hz=N (clock
+ * frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles).
+ * Example: sim:waves=run.fst,gap=2; sim:model=crcsoc
  *
  * Built into its own library (kmrig::sim) with the model, so that only programs that link it
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
  */
 #include <kmrig/link.h>
 
-#include <kmrig/simsoc.h>
-#include "../sim/gen/kmrig_soc_map.h"
+#include <kmrig/sim_model.h>
+#include "../sim/gen/kmrig_soc_map.h" /* KMRIG_INTC_*: the intc block is the same in every SoC */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 
 struct sim {
     kmrig_simsoc *m;
+    const struct kmrig_sim_model *model; /* SoC identity, intc window */
+    char model_name[64];
     uint32_t mask; /* shadow of the intc's MASK (reset all ones) */
     uint32_t mode; /* shadow of MODE (reset level) */
     char waves[256];
@@ -58,7 +62,9 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
         if (eq)
             *eq = 0;
         char *end = NULL;
-        if (!strcmp(tok, "waves") && val && strlen(val) < sizeof s->waves) {
+        if (!strcmp(tok, "model") && val && strlen(val) < sizeof s->model_name) {
+            strcpy(s->model_name, val);
+        } else if (!strcmp(tok, "waves") && val && strlen(val) < sizeof s->waves) {
             strcpy(s->waves, val);
             cfg->waves_path = s->waves;
         } else if (!strcmp(tok, "noskip") && !val) {
@@ -93,20 +99,24 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
     int rc = sim_parse(args, &cfg, s);
     if (rc != KMRIG_LINK_OK)
         return rc;
-    rc = sim_code(kmrig_simsoc_open(&cfg, &s->m));
+    rc = kmrig_simsoc_open_model(s->model_name[0] ? s->model_name : NULL, &cfg, &s->m);
+    if (rc == KMRIG_SIM_ENOENT)
+        return KMRIG_LINK_EINVAL; /* no such model in this program: the usage names them */
+    rc = sim_code(rc);
     if (rc != KMRIG_LINK_OK)
         return rc;
-    s->mask = (1u << KMRIG_SOC_IRQ_LINES) - 1;
+    s->model = kmrig_simsoc_model(s->m);
+    s->mask = (1u << s->model->irq_lines) - 1;
     s->mode = 0;
     info->clock_hz = kmrig_simsoc_clock_hz(s->m);
-    info->irq_lines = KMRIG_SOC_IRQ_LINES;
-    info->soc_id = KMRIG_SOC_ID;
-    info->soc_version = KMRIG_SOC_VERSION;
+    info->irq_lines = s->model->irq_lines;
+    info->soc_id = s->model->soc_id;
+    info->soc_version = s->model->soc_version;
     info->virtual_time = 1;
     snprintf(info->description, sizeof info->description,
-             "Verilator model of kmrig_soc %u.%u.%u @ %llu Hz", KMRIG_SOC_VERSION >> 24,
-             (KMRIG_SOC_VERSION >> 16) & 0xFF, KMRIG_SOC_VERSION & 0xFFFF,
-             (unsigned long long)info->clock_hz);
+             "Verilator model of %s %u.%u.%u @ %llu Hz", s->model->top,
+             s->model->soc_version >> 24, (s->model->soc_version >> 16) & 0xFF,
+             s->model->soc_version & 0xFFFF, (unsigned long long)info->clock_hz);
     return KMRIG_LINK_OK;
 }
 
@@ -144,7 +154,7 @@ static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
 static int sim_intc_write(struct sim *s, uint32_t reg, uint32_t value)
 {
     return sim_code(
-        kmrig_simsoc_write(s->m, KMRIG_SOC_INTC_IO, KMRIG_SOC_INTC_BASE + reg, 4, value));
+        kmrig_simsoc_write(s->m, s->model->intc_io, s->model->intc_base + reg, 4, value));
 }
 
 static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op)
@@ -174,10 +184,10 @@ static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *t
 {
     struct sim *s = kmrig_link_priv(link);
     uint32_t lo = 0, hi = 0;
-    uint32_t base = KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8 * line;
-    int rc = kmrig_simsoc_read(s->m, KMRIG_SOC_INTC_IO, base, 4, &lo);
+    uint32_t base = s->model->intc_base + KMRIG_INTC_TS_LO0 + 8 * line;
+    int rc = kmrig_simsoc_read(s->m, s->model->intc_io, base, 4, &lo);
     if (rc == KMRIG_SIM_OK)
-        rc = kmrig_simsoc_read(s->m, KMRIG_SOC_INTC_IO, base + 4, 4, &hi);
+        rc = kmrig_simsoc_read(s->m, s->model->intc_io, base + 4, 4, &hi);
     *ts = (uint64_t)hi << 32 | lo;
     return sim_code(rc);
 }
@@ -204,9 +214,10 @@ static uint64_t sim_next_event(struct kmrig_link *link)
 
 const struct kmrig_link_ops kmrig_link_sim_ops = {
     .name = "sim",
-    .summary = "the reference SoC as an in-process Verilator model (virtual time)",
+    .summary = "a Verilator model in process, by default the reference SoC (virtual time)",
     .priv_size = sizeof(struct sim),
-    .usage = "waves=FILE.fst, gap=0..255, hz=N, noskip, timeout=N; comma-separated",
+    .usage = "model=NAME (kmrig_soc, or a user SoC linked into the program), waves=FILE.fst, "
+             "gap=0..255, hz=N, noskip, timeout=N; comma-separated",
     .open = sim_open,
     .close = sim_close,
     .read = sim_read,
