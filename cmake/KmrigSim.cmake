@@ -30,7 +30,9 @@
 #   (the SoC top <name>_soc.v, its ROM with the peripheral's entry, the C map <name>_map.h) and
 #   calls kmrig_add_sim_model. Link the library with kmrig::sim and open the target
 #   "sim:model=<name>". JSON <file> gives a whole SoC description instead of the keywords
-#   (several peripherals). docs/own-rtl.md is the guide.
+#   (several peripherals). Sets <name>_SOC_TOP, <name>_SOC_SOURCES and <name>_SOC_INCLUDE_DIRS
+#   in the caller's scope: the same top for a board flow (with SIM_SKIP = 0) or a lint.
+#   docs/own-rtl.md is the guide.
 #
 # Models are built as plain C++: the sanitizer flags that cmake/KmrigSanitizers.cmake adds with
 # add_compile_options are removed, and -fshort-wchar never reaches them (the harness
@@ -45,15 +47,22 @@
 # a model that was imported.
 include_guard(GLOBAL)
 
-if(KMRIG_SIM_DATA_DIR) # installed package (kmrigConfig.cmake)
-    set(KMRIG_SIM_HARNESS_DIR ${KMRIG_SIM_DATA_DIR}/sim)
-    set(KMRIG_SIM_RTL_DIR ${KMRIG_SIM_DATA_DIR}/rtl)
-    set(KMRIG_SIM_INCLUDE_DIR ${KMRIG_SIM_INCLUDE_DIR})
-else()
-    get_filename_component(KMRIG_SIM_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR}/../bridge/sim ABSOLUTE)
-    get_filename_component(KMRIG_SIM_RTL_DIR ${CMAKE_CURRENT_LIST_DIR}/../rtl ABSOLUTE)
-    set(KMRIG_SIM_INCLUDE_DIR ${KMRIG_SIM_HARNESS_DIR}/include)
-endif()
+# Where the harness, the RTL and the headers are: next to this file in the source tree, or where
+# the installed package put them (kmrigConfig.cmake sets the global property KMRIG_SIM_DATA_DIR).
+# A macro, called at the start of each function, so that every directory sees the same paths.
+macro(_kmrig_sim_dirs)
+    get_property(_kmrig_data GLOBAL PROPERTY KMRIG_SIM_DATA_DIR)
+    if(_kmrig_data)
+        set(KMRIG_SIM_HARNESS_DIR ${_kmrig_data}/sim)
+        set(KMRIG_SIM_RTL_DIR ${_kmrig_data}/rtl)
+        get_property(KMRIG_SIM_INCLUDE_DIR GLOBAL PROPERTY KMRIG_SIM_INCLUDE_DIR)
+    else()
+        get_filename_component(KMRIG_SIM_HARNESS_DIR
+            ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../bridge/sim ABSOLUTE)
+        get_filename_component(KMRIG_SIM_RTL_DIR ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../rtl ABSOLUTE)
+        set(KMRIG_SIM_INCLUDE_DIR ${KMRIG_SIM_HARNESS_DIR}/include)
+    endif()
+endmacro()
 
 # Removes the global sanitizer flags and -fshort-wchar from a model target.
 function(_kmrig_sim_plain_cxx target)
@@ -68,8 +77,9 @@ endfunction()
 # kmrig_simcore: the Verilator runtime, the kmrig_simsoc_* dispatchers and the model registry,
 # once per program.
 function(_kmrig_sim_core)
-    if(TARGET kmrig_simcore OR TARGET kmrig::simcore)
-        return()
+    _kmrig_sim_dirs()
+    if(TARGET kmrig_simcore OR TARGET kmrig::kmrig_simcore)
+        return() # built here, or the installed package's
     endif()
     if(NOT verilator_FOUND)
         find_package(verilator HINTS $ENV{VERILATOR_ROOT} /usr/share/verilator REQUIRED)
@@ -89,7 +99,6 @@ function(_kmrig_sim_core)
     target_compile_options(kmrig_simcore PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${VERILATOR_CFLAGS}>)
     target_compile_features(kmrig_simcore PRIVATE cxx_std_11)
     target_link_libraries(kmrig_simcore PUBLIC z Threads::Threads ${VERILATOR_MT_CFLAGS})
-    set_target_properties(kmrig_simcore PROPERTIES EXPORT_NAME simcore)
     _kmrig_sim_plain_cxx(kmrig_simcore)
     set_property(GLOBAL APPEND PROPERTY KMRIG_SIM_MODEL_TARGETS kmrig_simcore)
 endfunction()
@@ -108,6 +117,7 @@ endfunction()
 # Writes the header that renames the harness's C functions to <prefix>_*: every function that
 # kmrig/simsoc.h declares (so a function added there is renamed without a change here).
 function(_kmrig_sim_rename_header path prefix)
+    _kmrig_sim_dirs()
     set(h ${KMRIG_SIM_INCLUDE_DIR}/kmrig/simsoc.h)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${h})
     file(READ ${h} text)
@@ -125,6 +135,7 @@ function(_kmrig_sim_rename_header path prefix)
 endfunction()
 
 function(kmrig_add_sim_model)
+    _kmrig_sim_dirs()
     cmake_parse_arguments(S "NO_TRACE" "NAME;TOP;PREFIX;C_PREFIX;MODEL;MAP_DIR"
                           "SOURCES;INCLUDE_DIRS;VERILATOR_ARGS" ${ARGN})
     if(NOT S_NAME OR NOT S_TOP OR NOT S_SOURCES)
@@ -155,12 +166,16 @@ function(kmrig_add_sim_model)
         set(trace "")
     endif()
     _kmrig_sim_core()
+    if(NOT COMMAND verilate)
+        find_package(verilator HINTS $ENV{VERILATOR_ROOT} /usr/share/verilator REQUIRED)
+    endif()
 
     set(rename ${CMAKE_CURRENT_BINARY_DIR}/${S_NAME}_sim/kmrig_sim_rename.h)
     _kmrig_sim_rename_header(${rename} ${S_C_PREFIX})
     add_library(${S_NAME} STATIC ${KMRIG_SIM_HARNESS_DIR}/kmrig_simsoc.cpp
         ${KMRIG_SIM_HARNESS_DIR}/sim_model.c)
     target_include_directories(${S_NAME} BEFORE PRIVATE ${S_MAP_DIR})
+    target_include_directories(${S_NAME} PUBLIC $<BUILD_INTERFACE:${KMRIG_SIM_INCLUDE_DIR}>)
     target_compile_options(${S_NAME} PRIVATE "SHELL:-include ${rename}")
     target_compile_definitions(${S_NAME} PRIVATE
         KMRIG_SIM_TOP_CLASS=${S_PREFIX} KMRIG_SIM_TOP_HEADER="${S_PREFIX}.h"
@@ -177,10 +192,14 @@ function(kmrig_add_sim_model)
     get_target_property(srcs ${S_NAME} SOURCES)
     list(FILTER srcs EXCLUDE REGEX "/include/verilated[a-z_]*\\.cpp$")
     set_property(TARGET ${S_NAME} PROPERTY SOURCES ${srcs})
+    # ... and makes the Verilated headers public; only the harness includes them.
+    get_target_property(incs ${S_NAME} INTERFACE_INCLUDE_DIRECTORIES)
+    list(FILTER incs INCLUDE REGEX "^\\$<")
+    set_property(TARGET ${S_NAME} PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${incs}")
     if(TARGET kmrig_simcore)
         target_link_libraries(${S_NAME} PUBLIC kmrig_simcore)
     else()
-        target_link_libraries(${S_NAME} PUBLIC kmrig::simcore) # the installed package's
+        target_link_libraries(${S_NAME} PUBLIC kmrig::kmrig_simcore) # the installed package's
     endif()
     # Nothing refers to the table: name it, so that the linker takes it (and its registration)
     # from the archive in every program that links the model.
@@ -190,6 +209,7 @@ function(kmrig_add_sim_model)
 endfunction()
 
 function(kmrig_add_user_soc)
+    _kmrig_sim_dirs()
     cmake_parse_arguments(U "DMA;NEXT_EVENT"
         "NAME;TOP;INSTANCE;HARDWARE_ID;WINDOW;SIZE;IRQ;BASE;VENDOR;DEVICE;SOC_ID;SOC_VERSION;REGISTERS;JSON"
         "RTL;INCLUDE_DIRS" ${ARGN})
@@ -200,11 +220,21 @@ function(kmrig_add_user_soc)
         message(FATAL_ERROR "kmrig_add_user_soc: NAME '${U_NAME}' must be a lower-case C "
                             "identifier (it names the model, its C prefix and its top)")
     endif()
+    set(gen ${CMAKE_CURRENT_BINARY_DIR}/${U_NAME}_gen)
+    set(core_rtl kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmrig_intc.v)
+    list(TRANSFORM core_rtl PREPEND ${KMRIG_SIM_RTL_DIR}/)
     _kmrig_sim_imported(${U_NAME} imported)
+    if(imported) # generated in the models tree, at the same place
+        file(RELATIVE_PATH rel ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR})
+        set(gen ${KMRIG_MODELS_DIR}/${rel}/${U_NAME}_gen)
+    endif()
+    # For a board build of the same top (yosys, a vendor flow) and for lint.
+    set(${U_NAME}_SOC_TOP ${U_NAME}_soc PARENT_SCOPE)
+    set(${U_NAME}_SOC_SOURCES ${gen}/${U_NAME}_soc.v ${core_rtl} ${U_RTL} PARENT_SCOPE)
+    set(${U_NAME}_SOC_INCLUDE_DIRS ${gen} ${U_INCLUDE_DIRS} PARENT_SCOPE)
     if(imported)
         return()
     endif()
-    set(gen ${CMAKE_CURRENT_BINARY_DIR}/${U_NAME}_gen)
     if(U_JSON)
         get_filename_component(json ${U_JSON} ABSOLUTE)
     else()
@@ -275,8 +305,6 @@ function(kmrig_add_user_soc)
     endif()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
         ${json} ${gen_py} ${KMRIG_SIM_RTL_DIR}/soc.json)
-    set(core_rtl kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmrig_intc.v)
-    list(TRANSFORM core_rtl PREPEND ${KMRIG_SIM_RTL_DIR}/)
     kmrig_add_sim_model(NAME ${U_NAME}
         TOP ${U_NAME}_soc
         MODEL ${U_NAME}
@@ -294,6 +322,17 @@ function(kmrig_export_models)
     export(TARGETS ${targets} FILE ${CMAKE_BINARY_DIR}/kmrig-models.cmake)
 endfunction()
 
+# Install rules of the tree that builds the models: kmrig_simcore and the reference model (the
+# example user SoCs are not installed) in the export set kmrigSimTargets, as kmrig::kmrig_simcore
+# and kmrig::kmrig_simsoc; kmrigConfig.cmake includes it.
+function(kmrig_install_models)
+    include(GNUInstallDirs)
+    install(TARGETS kmrig_simcore kmrig_simsoc EXPORT kmrigSimTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+    install(EXPORT kmrigSimTargets NAMESPACE kmrig::
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kmrig)
+endfunction()
+
 # Importing tree (KMRIG_MODELS_DIR set): configures the models tree if needed, imports its
 # libraries and builds it before anything that links them.
 function(kmrig_import_models dir)
@@ -307,9 +346,6 @@ function(kmrig_import_models dir)
         message(FATAL_ERROR "kmrig: configuring the models tree ${dir} failed:\n${out}")
     endif()
     include(${dir}/kmrig-models.cmake)
-    if(TARGET simcore)
-        add_library(kmrig::simcore ALIAS simcore)
-    endif()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${dir}/kmrig-models.cmake)
     get_property(targets DIRECTORY ${CMAKE_SOURCE_DIR} PROPERTY IMPORTED_TARGETS)
     set(libs "")
@@ -333,4 +369,10 @@ function(kmrig_import_models dir)
             add_dependencies(${t} kmrig_models)
         endif()
     endforeach()
+    # `cmake --install` of this tree installs the models tree's libraries too.
+    install(CODE "execute_process(COMMAND \"${CMAKE_COMMAND}\" --install \"${dir}\"
+        --prefix \"\${CMAKE_INSTALL_PREFIX}\" RESULT_VARIABLE rc)
+    if(rc)
+        message(FATAL_ERROR \"installing the models tree ${dir} failed\")
+    endif()")
 endfunction()
