@@ -85,6 +85,7 @@ function(_kmrig_sim_core)
         find_package(verilator HINTS $ENV{VERILATOR_ROOT} /usr/share/verilator REQUIRED)
     endif()
     find_package(Threads REQUIRED)
+    _kmrig_sim_check_dispatch()
     set(vinc ${VERILATOR_ROOT}/include)
     add_library(kmrig_simcore STATIC ${KMRIG_SIM_HARNESS_DIR}/simsoc_api.c
         ${vinc}/verilated.cpp ${vinc}/verilated_threads.cpp ${vinc}/verilated_fst_c.cpp)
@@ -101,6 +102,30 @@ function(_kmrig_sim_core)
     target_link_libraries(kmrig_simcore PUBLIC z Threads::Threads ${VERILATOR_MT_CFLAGS})
     _kmrig_sim_plain_cxx(kmrig_simcore)
     set_property(GLOBAL APPEND PROPERTY KMRIG_SIM_MODEL_TARGETS kmrig_simcore)
+endfunction()
+
+# Every function of kmrig/simsoc.h needs a dispatcher in simsoc_api.c (and so a hook in
+# kmrig/sim_model.h and its line in sim_model.c): without one, a program that calls it would not
+# link once a model is renamed. Say so at configure time, naming the function.
+function(_kmrig_sim_check_dispatch)
+    set(h ${KMRIG_SIM_INCLUDE_DIR}/kmrig/simsoc.h)
+    set(api ${KMRIG_SIM_HARNESS_DIR}/simsoc_api.c)
+    set(table ${KMRIG_SIM_HARNESS_DIR}/sim_model.c)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${h} ${api} ${table})
+    file(READ ${h} htext)
+    file(READ ${api} atext)
+    file(READ ${table} ttext)
+    string(REGEX MATCHALL "\n[a-z_ ]+[ *]kmrig_simsoc_[a-z0-9_]+\\(" decls "${htext}")
+    foreach(d IN LISTS decls)
+        string(REGEX REPLACE ".*(kmrig_simsoc_[a-z0-9_]+)\\($" "\\1" fn "${d}")
+        if(NOT atext MATCHES "[ *]${fn}\\(" OR (NOT fn MATCHES "_(create|open|strerror)$"
+                AND NOT ttext MATCHES "= ${fn},"))
+            message(SEND_ERROR "kmrig/simsoc.h declares ${fn}, which has no dispatcher in "
+                "bridge/sim/simsoc_api.c or no entry in bridge/sim/sim_model.c: add its hook to "
+                "struct kmrig_sim_model_ops (kmrig/sim_model.h), its line in the table "
+                "(sim_model.c) and the dispatcher (simsoc_api.c)")
+        endif()
+    endforeach()
 endfunction()
 
 # True in `out` when `target` exists as an imported target (a model from KMRIG_MODELS_DIR).

@@ -31,7 +31,9 @@ struct kmrig_sim_impl;
 
 /* The harness of one model (bridge/sim/kmrig_simsoc.cpp compiled for its top). Each hook is the
  * kmrig/simsoc.h function of the same name, on the model's own instance; all are required.
- * Called by the kmrig_simsoc_* dispatchers only. */
+ * Called by the kmrig_simsoc_* dispatchers only. A function added to kmrig/simsoc.h gets a hook
+ * here, its line in bridge/sim/sim_model.c and its dispatcher in bridge/sim/simsoc_api.c
+ * (configure stops with a message naming a function that lacks them). */
 struct kmrig_sim_model_ops {
     void (*config_init)(struct kmrig_simsoc_config *cfg);
     int (*open)(const struct kmrig_simsoc_config *cfg, struct kmrig_sim_impl **out);
