@@ -114,9 +114,9 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
     info->soc_version = s->model->soc_version;
     info->virtual_time = 1;
     snprintf(info->description, sizeof info->description,
-             "Verilator model of %s %u.%u.%u @ %llu Hz", s->model->top,
-             s->model->soc_version >> 24, (s->model->soc_version >> 16) & 0xFF,
-             s->model->soc_version & 0xFFFF, (unsigned long long)info->clock_hz);
+             "Verilator model of %s %u.%u.%u @ %llu Hz", s->model->top, s->model->soc_version >> 24,
+             (s->model->soc_version >> 16) & 0xFF, s->model->soc_version & 0xFFFF,
+             (unsigned long long)info->clock_hz);
     return KMRIG_LINK_OK;
 }
 

@@ -63,7 +63,8 @@ int kmrig_simsoc_open_model(const char *name, const struct kmrig_simsoc_config *
                             kmrig_simsoc **out)
 {
     *out = NULL;
-    const struct kmrig_sim_model *model = kmrig_sim_model_find(name ? name : KMRIG_SIM_MODEL_DEFAULT);
+    const struct kmrig_sim_model *model =
+        kmrig_sim_model_find(name ? name : KMRIG_SIM_MODEL_DEFAULT);
     if (!model)
         return KMRIG_SIM_ENOENT;
     kmrig_simsoc *m = calloc(1, sizeof *m);

@@ -202,23 +202,22 @@ static void test_user_soc_two_sim_links_at_once(void **state)
     assert_non_null(strstr(ci->description, "crcsoc_soc"));
     assert_non_null(strstr(ri->description, "kmrig_soc"));
     uint32_t v = 0;
-    assert_int_equal(kmrig_link_read(crc, KMRIG_SPACE_MEM, CRCSOC_SYSID_BASE + KMRIG_SYSID_ID, 4,
-                                     &v, NULL),
-                     KMRIG_LINK_OK);
+    assert_int_equal(
+        kmrig_link_read(crc, KMRIG_SPACE_MEM, CRCSOC_SYSID_BASE + KMRIG_SYSID_ID, 4, &v, NULL),
+        KMRIG_LINK_OK);
     assert_int_equal(v, CRCSOC_ID);
-    assert_int_equal(kmrig_link_read(ref, KMRIG_SPACE_MEM, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID,
-                                     4, &v, NULL),
-                     KMRIG_LINK_OK);
+    assert_int_equal(
+        kmrig_link_read(ref, KMRIG_SPACE_MEM, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, 4, &v, NULL),
+        KMRIG_LINK_OK);
     assert_int_equal(v, KMRIG_SOC_ID);
     /* The interrupt unit of each link is its own SoC's intc: unmask and raise crc0's line. */
-    assert_int_equal(kmrig_link_irq_control(crc, CRCSOC_CRC0_IRQ, KMRIG_IRQ_UNMASK),
-                     KMRIG_LINK_OK);
+    assert_int_equal(kmrig_link_irq_control(crc, CRCSOC_CRC0_IRQ, KMRIG_IRQ_UNMASK), KMRIG_LINK_OK);
     assert_int_equal(kmrig_link_write(crc, KMRIG_SPACE_MEM, CRCSOC_CRC0_BASE + CRC32_CTRL, 4,
                                       CRC32_CTRL_IRQ_EN, NULL),
                      KMRIG_LINK_OK);
-    assert_int_equal(kmrig_link_write(crc, KMRIG_SPACE_MEM, CRCSOC_CRC0_BASE + CRC32_DATA, 4, 1,
-                                      NULL),
-                     KMRIG_LINK_OK);
+    assert_int_equal(
+        kmrig_link_write(crc, KMRIG_SPACE_MEM, CRCSOC_CRC0_BASE + CRC32_DATA, 4, 1, NULL),
+        KMRIG_LINK_OK);
     kmrig_link_advance(crc, 100, 1);
     uint32_t lines = 0;
     assert_int_equal(kmrig_link_irq_pending(crc, &lines), KMRIG_LINK_OK);

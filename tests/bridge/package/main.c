@@ -29,8 +29,8 @@ int main(void)
                      v == MYSOC_ID,
                  "user SoC sysid");
     /* The peripheral is in I/O-port space: CRC of one word fed by port writes. */
-    bad |= check(kmrig_link_write(mine, KMRIG_SPACE_IO, MYSOC_DEV0_BASE + CRC32_DATA, 4,
-                                  0x34333231, NULL) == 0,
+    bad |= check(kmrig_link_write(mine, KMRIG_SPACE_IO, MYSOC_DEV0_BASE + CRC32_DATA, 4, 0x34333231,
+                                  NULL) == 0,
                  "port write");
     kmrig_link_advance(mine, 10, 0);
     bad |= check(kmrig_link_read(mine, KMRIG_SPACE_IO, MYSOC_DEV0_BASE + CRC32_CRC, 4, &v, NULL) ==
