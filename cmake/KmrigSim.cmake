@@ -330,6 +330,10 @@ function(kmrig_add_user_soc)
     endif()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
         ${json} ${gen_py} ${KMRIG_SIM_RTL_DIR}/soc.json)
+    if(NOT EXISTS ${gen}/${U_NAME}_soc.v)
+        message(FATAL_ERROR "kmrig_add_user_soc(${U_NAME}): the SoC in ${json} is not named "
+                            "${U_NAME} (its \"soc\": {\"name\": ...} must be NAME)")
+    endif()
     kmrig_add_sim_model(NAME ${U_NAME}
         TOP ${U_NAME}_soc
         MODEL ${U_NAME}
