@@ -8,6 +8,16 @@ Outputs (checked in):
 
   gen_soc.py            regenerate the outputs in place
   gen_soc.py --check    exit 1 (listing the files) if a checked-in output differs
+
+A user SoC (cmake/KmrigSim.cmake, kmrig_add_user_soc; docs/own-rtl.md):
+  gen_soc.py --user USER.json --out DIR [--check]
+USER.json "extends" soc.json: it keeps the bridge core (ROM, sysid, intc: the peripherals whose
+block is sysid or intc, and the soc/rom/blocks sections) and adds its own peripherals, each with
+the Verilog "module" that implements it. Outputs in DIR (written only when they change):
+  kmrig_soc_map.vh, kmrig_soc_rom.vh   as above, for the user SoC
+  NAME_soc.v                           the SoC top (port contract of rtl/kmrig_soc.v)
+  harness/kmrig_soc_map.h              the C map for the harness (KMRIG_SOC_* names)
+  include/NAME_map.h                   the C map for drivers and tests (NAME_* names)
 Stdlib only.
 """
 import json
@@ -37,9 +47,13 @@ def fail(msg):
     sys.exit("gen_soc.py: " + msg)
 
 
-def load():
-    with open(SRC, encoding="utf-8") as f:
+def load(path=SRC):
+    with open(path, encoding="utf-8") as f:
         soc = json.load(f)
+    return validate(soc)
+
+
+def validate(soc):
     rom = soc["rom"]
     windows = [dict(name="rom", space=rom["space"], base=num(rom["base"]), size=num(rom["size"]))]
     for p in soc["peripherals"]:
@@ -161,36 +175,41 @@ def gen_rom_vh(soc):
     return "\n".join(out) + "\n"
 
 
-def gen_h(soc, windows):
+def gen_h(soc, windows, prefix="KMRIG_SOC", guard="KMRIG_SOC_MAP_H", blocks=None,
+          block_prefix=lambda blk: "KMRIG_" + ident(blk), rom_layout=True,
+          array="kmrig_soc_rom_expected", banner=BANNER):
     s = soc["soc"]
-    o = ["/* " + BANNER + " */", "#ifndef KMRIG_SOC_MAP_H", "#define KMRIG_SOC_MAP_H", "",
+    o = ["/* " + banner + " */", "#ifndef " + guard, "#define " + guard, "",
          "#include <stdint.h>", ""]
     d = lambda name, val: o.append("#define %-40s %s" % (name, val))
     o.append("/* SoC identity */")
-    d("KMRIG_SOC_ID", "0x%08Xu" % num(s["id"]))
-    d("KMRIG_SOC_VERSION", "0x%08Xu" % num(s["version"]))
-    d("KMRIG_SOC_CLOCK_HZ", "%du" % s["clock_hz"])
-    d("KMRIG_SOC_IRQ_LINES", "%d" % s["irq_lines"])
+    d(prefix + "_ID", "0x%08Xu" % num(s["id"]))
+    d(prefix + "_VERSION", "0x%08Xu" % num(s["version"]))
+    d(prefix + "_CLOCK_HZ", "%du" % s["clock_hz"])
+    d(prefix + "_IRQ_LINES", "%d" % s["irq_lines"])
     ext = ((1 << s["irq_lines"]) - 1) & ~((1 << s["irq_ext_first"]) - 1)
-    d("KMRIG_SOC_IRQ_EXT_FIRST", "%d /* irq_ext_i[0] is this line */" % s["irq_ext_first"])
-    d("KMRIG_SOC_IRQ_EXT_MASK", "0x%02Xu /* lines driven by irq_ext_i */" % ext)
+    d(prefix + "_IRQ_EXT_FIRST", "%d /* irq_ext_i[0] is this line */" % s["irq_ext_first"])
+    d(prefix + "_IRQ_EXT_MASK", "0x%02Xu /* lines driven by irq_ext_i */" % ext)
     o += ["", "/* Windows: base, size, space (0 memory, 1 I/O port), interrupt line (-1 none) */"]
     irq_of = {p["name"]: p["irq"] for p in soc["peripherals"]}
     for w in windows:
-        n = "KMRIG_SOC_" + ident(w["name"])
+        n = prefix + "_" + ident(w["name"])
         d(n + "_BASE", "0x%08Xu" % w["base"])
         d(n + "_SIZE", "0x%Xu" % w["size"])
         d(n + "_IO", "%d" % (w["space"] == "io"))
         irq = irq_of.get(w["name"])
         d(n + "_IRQ", "%s" % ("(-1)" if irq is None else irq))
     for blk, spec in soc["blocks"].items():
+        if blocks is not None and blk not in blocks:
+            continue
+        bp = block_prefix(blk)
         o += ["", "/* %s registers (byte offsets in the window) */" % blk]
         if "channel_stride" in spec:
-            d("KMRIG_%s_CHANNELS" % ident(blk), "%d" % spec["channels"])
-            d("KMRIG_%s_CH(n)" % ident(blk), "(0x%Xu * (n)) /* channel n's registers */"
+            d("%s_CHANNELS" % bp, "%d" % spec["channels"])
+            d("%s_CH(n)" % bp, "(0x%Xu * (n)) /* channel n's registers */"
               % num(spec["channel_stride"]))
         for r in spec["registers"]:
-            rn = "KMRIG_%s_%s" % (ident(blk), r["name"])
+            rn = "%s_%s" % (bp, r["name"])
             d(rn, "0x%02Xu /* %s: %s */" % (num(r["offset"]), r["access"], r["doc"]))
             for f in r.get("fields", []):
                 if "bits" in f:  # multi-bit field "hi:lo": a mask and a shift
@@ -199,6 +218,15 @@ def gen_h(soc, windows):
                     d("%s_%s_SHIFT" % (rn, f["name"]), "%d" % lo)
                 else:
                     d("%s_%s" % (rn, f["name"]), "(1u << %d)" % f["bit"])
+    if not rom_layout:
+        words = rom_words(soc)
+        o += ["", "/* Expected ROM contents (words at %s_ROM_BASE + 4*i) */" % prefix]
+        d(prefix + "_ROM_WORDS", "%d" % len(words))
+        o.append("static const uint32_t %s[%s_ROM_WORDS] = {" % (array, prefix))
+        for i in range(0, len(words), 4):
+            o.append("    " + " ".join("0x%08Xu," % w for w in words[i:i + 4]))
+        o += ["};", "", "#endif"]
+        return "\n".join(o) + "\n"
     o += ["", "/* Enumeration ROM layout version %d (docs/rtl.md) */" % soc["rom"]["layout"]]
     d("KMRIG_ROM_MAGIC", "0x%08Xu" % num(soc["rom"]["magic"]))
     d("KMRIG_ROM_LAYOUT", "%d" % soc["rom"]["layout"])
@@ -220,20 +248,255 @@ def gen_h(soc, windows):
     d("KMRIG_ROM_FLAG_CORE", "(1u << 3) /* part of the bridge, not a PnP child */")
     d("KMRIG_ROM_FLAG_SDMA", "(1u << 4) /* uses the system DMA channel in [31:24] */")
     words = rom_words(soc)
-    o += ["", "/* Expected ROM contents (words at KMRIG_SOC_ROM_BASE + 4*i) */"]
-    d("KMRIG_SOC_ROM_WORDS", "%d" % len(words))
-    o.append("static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {")
+    o += ["", "/* Expected ROM contents (words at %s_ROM_BASE + 4*i) */" % prefix]
+    d(prefix + "_ROM_WORDS", "%d" % len(words))
+    o.append("static const uint32_t %s[%s_ROM_WORDS] = {" % (array, prefix))
     for i in range(0, len(words), 4):
         o.append("    " + " ".join("0x%08Xu," % w for w in words[i:i + 4]))
     o += ["};", "", "#endif"]
     return "\n".join(o) + "\n"
 
 
+# ---- user SoCs (kmrig_add_user_soc) -------------------------------------------------------------
+
+CORE_BLOCKS = ("sysid", "intc")
+USER_KEYS = ("name", "block", "module", "hwid", "vendor", "device", "space", "base", "size", "irq",
+             "dma", "core", "next_event", "registers_file", "registers")
+
+
+def compose_user(path):
+    """The SoC that a user json describes: soc.json's bridge core plus the user's peripherals."""
+    with open(path, encoding="utf-8") as f:
+        user = json.load(f)
+    here = os.path.dirname(os.path.abspath(path))
+    base_name = user.get("extends", "soc.json")
+    base_path = os.path.join(here, base_name)
+    if not os.path.exists(base_path):
+        base_path = os.path.join(ROOT, "rtl", base_name)
+    with open(base_path, encoding="utf-8") as f:
+        base = json.load(f)
+    soc = {"soc": dict(base["soc"]), "rom": dict(base["rom"]), "blocks": {}, "peripherals": []}
+    soc["soc"].update(user.get("soc", {}))
+    name = soc["soc"]["name"]
+    if not isinstance(name, str) or not name.isidentifier() or not name.islower():
+        fail("soc name %r must be a lower-case identifier" % (name,))
+    for p in base["peripherals"]:
+        if p["block"] in CORE_BLOCKS:
+            soc["peripherals"].append(p)
+    for blk in CORE_BLOCKS:
+        soc["blocks"][blk] = base["blocks"][blk]
+    user_blocks = []
+    dma_masters = 0
+    for p in user.get("peripherals", []):
+        p = dict(p)
+        for k in p:
+            if k not in USER_KEYS:
+                fail("%s: unknown key %r" % (p.get("name", "?"), k))
+        for k in ("name", "module", "hwid", "space", "base", "size"):
+            if k not in p:
+                fail("peripheral %s: %r is required" % (p.get("name", "?"), k))
+        if not str(p["name"]).isidentifier() or not str(p["module"]).isidentifier():
+            fail("%s: name and module must be identifiers" % p["name"])
+        p.setdefault("block", p["module"])
+        p.setdefault("vendor", "0x4B4D")
+        p.setdefault("device", "0x0100")
+        p.setdefault("irq", None)
+        p.setdefault("dma", False)
+        p.setdefault("core", False)
+        p.setdefault("next_event", False)
+        spec = p.pop("registers", None)
+        rf = p.pop("registers_file", None)
+        if rf:
+            with open(os.path.join(here, rf), encoding="utf-8") as f:
+                spec = json.load(f)
+        if spec is not None:
+            if "registers" not in spec:
+                fail("%s: a register map needs a \"registers\" list" % p["name"])
+            p["block"] = spec.get("name", p["block"])
+            soc["blocks"][p["block"]] = {"registers": spec["registers"]}
+            user_blocks.append(p["block"])
+        if p["irq"] is None:
+            fail("%s: a user peripheral needs an interrupt line (irq)" % p["name"])
+        if p["dma"]:
+            dma_masters += 1
+        soc["peripherals"].append(p)
+    if not any("module" in p for p in soc["peripherals"]):
+        fail("%s: no user peripheral" % path)
+    if dma_masters > 1:
+        fail("at most one user peripheral may be a DMA master (the DMA port has no arbiter here)")
+    soc, windows = validate(soc)
+    return soc, windows, user_blocks
+
+
+def gen_user_top(soc, windows):
+    """The user SoC's top: the bridge core and each user peripheral on the interconnect."""
+    name = soc["soc"]["name"]
+    nl = soc["soc"]["irq_lines"]
+    users = [p for p in soc["peripherals"] if "module" in p]
+    dma = [p for p in users if p["dma"]]
+    o = ["// " + BANNER.replace("rtl/soc.json", "the user SoC's json"),
+         "// %s_soc: the bridge core of rtl/kmrig_soc.v (enumeration ROM, sysid, interrupt" % name,
+         "// controller, the DMA port) with user peripherals. Port contract: docs/rtl.md, \"Simulation",
+         "// ports\"; the UART and system DMA pins are not used (uart_tx_o idles at 1).",
+         "module %s_soc #(" % name,
+         "    parameter integer SIM_SKIP = 1",
+         ") ("]
+    ports = [
+        "input  wire        clk_i", "input  wire        rst_ni", "input  wire [31:0] tick_i",
+        "input  wire [7:0]  bus_gap_i",
+        "input  wire        wb_cyc_i", "input  wire        wb_stb_i", "input  wire        wb_we_i",
+        "input  wire        wb_io_i", "input  wire [31:0] wb_adr_i", "input  wire [3:0]  wb_sel_i",
+        "input  wire [31:0] wb_dat_i", "output wire [31:0] wb_dat_o", "output wire        wb_ack_o",
+        "output wire        wb_err_o",
+        "output wire        uart_tx_o", "input  wire        uart_rx_i",
+        "output wire [3:0]  uart_mcr_o", "input  wire [3:0]  uart_msr_i",
+        "output wire        dma_cyc_o", "output wire        dma_stb_o", "output wire        dma_we_o",
+        "output wire [63:0] dma_adr_o", "output wire [3:0]  dma_sel_o", "output wire [31:0] dma_dat_o",
+        "input  wire [31:0] dma_dat_i", "input  wire        dma_ack_i", "input  wire        dma_err_i",
+        "input  wire        sdma1_rdy_in_i", "input  wire        sdma1_rdy_out_i",
+        "input  wire [7:0]  sdma1_dat_i", "output wire        sdma1_dack_o",
+        "output wire        sdma1_dack_wr_o", "output wire [7:0]  sdma1_dat_o",
+        "input  wire [%d:0]  irq_ext_i" % (nl - soc["soc"]["irq_ext_first"] - 1),
+        "output wire [%d:0]  irq_vec_o" % (nl - 1),
+        "output wire        irq_o", "output wire [63:0] timestamp_o", "output wire [31:0] next_event_o"]
+    unused = ["uart_rx_i", "uart_msr_i", "sdma1_rdy_in_i", "sdma1_rdy_out_i", "sdma1_dat_i"]
+    if not dma:
+        unused += ["dma_dat_i", "dma_ack_i", "dma_err_i"]
+    for i, port in enumerate(ports):
+        pname = port.split()[-1]
+        sep = "," if i + 1 < len(ports) else ""
+        if pname in unused:
+            o.append("    /* verilator lint_off UNUSEDSIGNAL */ // not used by this SoC")
+            o.append("    %s%s" % (port, sep))
+            o.append("    /* verilator lint_on UNUSEDSIGNAL */")
+        else:
+            o.append("    %s%s" % (port, sep))
+    o += [");", '`include "kmrig_soc_map.vh"', "",
+          "    localparam integer NS = KMRIG_SOC_NSLAVES;", "",
+          "    wire [31:0] tick = (SIM_SKIP != 0) ? tick_i : 32'h00000001;", "",
+          "    wire          s_cyc;", "    wire [NS-1:0] s_stb;", "    wire          s_we;",
+          "    wire [NS*32-1:0] s_adr;", "    wire [3:0]    s_sel;", "    wire [31:0]   s_wdat;",
+          "    wire [NS*32-1:0] s_rdat;", "    wire [NS-1:0] s_ack;", "    wire [NS-1:0] s_err;", ""]
+
+    def inst(module, label, params, conns):
+        o.append("    %s%s %s (" % (module, (" #(\n" + ",\n".join(
+            "        .%-9s(%s)" % (k, v) for k, v in params) + "\n    )") if params else "", label))
+        o.append(",\n".join("        .%-13s(%s)" % (k, v) for k, v in conns))
+        o.append("    );")
+        o.append("")
+
+    def slave(slv):
+        return [("wb_cyc_i", "s_cyc"), ("wb_stb_i", "s_stb[KMRIG_SOC_SLV_%s]" % slv),
+                ("wb_we_i", "s_we"), ("wb_adr_i", "s_adr[32*KMRIG_SOC_SLV_%s +: 32]" % slv),
+                ("wb_sel_i", "s_sel"), ("wb_dat_i", "s_wdat"),
+                ("wb_dat_o", "s_rdat[32*KMRIG_SOC_SLV_%s +: 32]" % slv),
+                ("wb_ack_o", "s_ack[KMRIG_SOC_SLV_%s]" % slv),
+                ("wb_err_o", "s_err[KMRIG_SOC_SLV_%s]" % slv)]
+
+    inst("kmrig_wb_interconnect", "u_xbar",
+         [("N", "NS"), ("WIN_BASE", "KMRIG_SOC_WIN_BASE"), ("WIN_MASK", "KMRIG_SOC_WIN_MASK"),
+          ("WIN_IO", "KMRIG_SOC_WIN_IO")],
+         [("clk_i", "clk_i"), ("rst_ni", "rst_ni"), ("tick_i", "tick"), ("gap_i", "bus_gap_i"),
+          ("m_cyc_i", "wb_cyc_i"), ("m_stb_i", "wb_stb_i"), ("m_we_i", "wb_we_i"),
+          ("m_io_i", "wb_io_i"), ("m_adr_i", "wb_adr_i"), ("m_sel_i", "wb_sel_i"),
+          ("m_dat_i", "wb_dat_i"), ("m_dat_o", "wb_dat_o"), ("m_ack_o", "wb_ack_o"),
+          ("m_err_o", "wb_err_o"), ("s_cyc_o", "s_cyc"), ("s_stb_o", "s_stb"), ("s_we_o", "s_we"),
+          ("s_adr_o", "s_adr"), ("s_sel_o", "s_sel"), ("s_dat_o", "s_wdat"), ("s_dat_i", "s_rdat"),
+          ("s_ack_i", "s_ack"), ("s_err_i", "s_err")])
+    inst("kmrig_enum_rom", "u_rom", [],
+         [("clk_i", "clk_i"), ("rst_ni", "rst_ni")] + slave("ROM"))
+    sysid = [p for p in soc["peripherals"] if p["block"] == "sysid"][0]
+    intc = [p for p in soc["peripherals"] if p["block"] == "intc"][0]
+    o += ["    wire [63:0] timestamp;", "    wire [31:0] sysid_next;", ""]
+    inst("kmrig_sysid", "u_sysid",
+         [("ID", "KMRIG_SOC_ID"), ("VERSION", "KMRIG_SOC_VERSION"), ("CLOCK_HZ", "KMRIG_SOC_CLOCK_HZ")],
+         [("clk_i", "clk_i"), ("rst_ni", "rst_ni"), ("tick_i", "tick")] + slave(ident(sysid["name"]))
+         + [("timestamp_o", "timestamp"), ("next_event_o", "sysid_next")])
+    nexts = ["sysid_next"]
+    irq_terms = ["({%d'h00, irq_ext_i} << KMRIG_SOC_IRQ_EXT_FIRST)" % soc["soc"]["irq_ext_first"]]
+    for p in users:
+        n = p["name"]
+        o += ["    wire        %s_irq;" % n]
+        conns = [("clk_i", "clk_i"), ("rst_ni", "rst_ni")]
+        if p["next_event"]:
+            o += ["    wire [31:0] %s_next;" % n]
+            conns.append(("tick_i", "tick"))
+            nexts.append("%s_next" % n)
+        else:
+            nexts.append("32'h00000001 /* %s reports no events: evaluate every cycle */" % n)
+        conns += slave(ident(n)) + [("irq_o", "%s_irq" % n)]
+        if p["next_event"]:
+            conns.append(("next_event_o", "%s_next" % n))
+        if p["dma"]:
+            conns += [("m_cyc_o", "dma_cyc_o"), ("m_stb_o", "dma_stb_o"), ("m_we_o", "dma_we_o"),
+                      ("m_adr_o", "dma_adr_o"), ("m_sel_o", "dma_sel_o"), ("m_dat_o", "dma_dat_o"),
+                      ("m_dat_i", "dma_dat_i"), ("m_ack_i", "dma_ack_i"), ("m_err_i", "dma_err_i")]
+        o.append("")
+        inst(p["module"], "u_" + n, [], conns)
+        irq_terms.append("({%d'h00, %s_irq} << KMRIG_SOC_%s_IRQ)" % (nl - 1, n, ident(n)))
+    if not dma:
+        o += ["    assign dma_cyc_o = 1'b0;", "    assign dma_stb_o = 1'b0;", "    assign dma_we_o  = 1'b0;",
+              "    assign dma_adr_o = 64'h0;", "    assign dma_sel_o = 4'h0;", "    assign dma_dat_o = 32'h0;", ""]
+    o += ["    assign uart_tx_o       = 1'b1;", "    assign uart_mcr_o      = 4'h0;",
+          "    assign sdma1_dack_o    = 1'b0;", "    assign sdma1_dack_wr_o = 1'b0;",
+          "    assign sdma1_dat_o     = 8'h00;", "",
+          "    wire [%d:0] irq_lines = %s;" % (nl - 1, "\n                         | ".join(irq_terms)),
+          "    wire [31:0] intc_next;", ""]
+    inst("kmrig_intc", "u_intc", [("N", "KMRIG_SOC_IRQ_LINES")],
+         [("clk_i", "clk_i"), ("rst_ni", "rst_ni")] + slave(ident(intc["name"]))
+         + [("irq_i", "irq_lines"), ("timestamp_i", "timestamp"), ("irq_vec_o", "irq_vec_o"),
+            ("irq_o", "irq_o"), ("next_event_o", "intc_next")])
+    nexts.append("intc_next")
+    o.append("    // Skip-ahead distance: the smallest next_event over the blocks.")
+    acc = nexts[0]
+    for i, n in enumerate(nexts[1:]):
+        o.append("    wire [31:0] next_%d = %s;" % (i, n))
+        o.append("    wire [31:0] min_%d = (%s < next_%d) ? %s : next_%d;" % (i, acc, i, acc, i))
+        acc = "min_%d" % i
+    o += ["", "    assign timestamp_o  = timestamp;",
+          "    assign next_event_o = (SIM_SKIP != 0) ? %s : 32'hFFFFFFFF;" % acc,
+          "endmodule"]
+    return "\n".join(o) + "\n"
+
+
+def main_user(argv):
+    try:
+        src = argv[argv.index("--user") + 1]
+        out = argv[argv.index("--out") + 1]
+    except (ValueError, IndexError):
+        fail("usage: gen_soc.py --user USER.json --out DIR [--check]")
+    soc, windows, user_blocks = compose_user(src)
+    name = soc["soc"]["name"]
+    up = name.upper()
+    banner = BANNER.replace("rtl/soc.json", os.path.basename(src))
+    outputs = {
+        os.path.join(out, "kmrig_soc_map.vh"): gen_map_vh(soc, windows).replace(BANNER, banner),
+        os.path.join(out, "kmrig_soc_rom.vh"): gen_rom_vh(soc).replace(BANNER, banner),
+        os.path.join(out, name + "_soc.v"): gen_user_top(soc, windows).replace(BANNER, banner),
+        os.path.join(out, "harness", "kmrig_soc_map.h"): gen_h(soc, windows, banner=banner),
+        os.path.join(out, "include", name + "_map.h"): gen_h(
+            soc, windows, prefix=up, guard=up + "_MAP_H", blocks=user_blocks,
+            block_prefix=ident, rom_layout=False, array=name + "_rom_expected", banner=banner),
+    }
+    seen = set()
+    for line in outputs[os.path.join(out, "include", name + "_map.h")].splitlines():
+        if line.startswith("#define "):
+            macro = line.split()[1]
+            if macro in seen:
+                fail("%s_map.h: %s is defined twice (rename the register or the block)"
+                     % (name, macro))
+            seen.add(macro)
+    return outputs
+
+
 def main():
     check = "--check" in sys.argv[1:]
-    soc, windows = load()
-    outputs = {OUT_MAP_VH: gen_map_vh(soc, windows), OUT_ROM_VH: gen_rom_vh(soc),
-               OUT_H: gen_h(soc, windows)}
+    if "--user" in sys.argv[1:]:
+        outputs = main_user(sys.argv[1:])
+    else:
+        soc, windows = load()
+        outputs = {OUT_MAP_VH: gen_map_vh(soc, windows), OUT_ROM_VH: gen_rom_vh(soc),
+                   OUT_H: gen_h(soc, windows)}
     stale = []
     for path, text in outputs.items():
         try:
@@ -246,6 +509,7 @@ def main():
         if check:
             stale.append(os.path.relpath(path, ROOT))
         else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
     if stale:

@@ -1,5 +1,6 @@
-/* The "sim" transport: the reference SoC as an in-process Verilator model (kmrig/simsoc.h). The
- * model's clock is the time base: it moves only through accesses and kmrig_link_advance().
+/* The "sim" transport: a Verilator model linked into the program (kmrig/simsoc.h), by default
+ * the reference SoC. The model's clock is the time base: it moves only through accesses and
+ * kmrig_link_advance().
  *
  * Two fidelities (URI argument fidelity=):
  *   txn     (default) transaction level: host accesses drive the SoC's bus master port
@@ -9,13 +10,15 @@
  *           EVT_IRQ frames from the bridge's interrupt unit, DMA as DMA_RD_REQ/DMA_WR_REQ frames
  *           that this transport answers from the link's DMA handler. Bytes cost cycles at the
  *           PHY's rate (one byte per clock each way), so accesses take the time they would on
- *           a link that fast (docs/protocol.md, "Full-bridge fidelity").
+ *           a link that fast (docs/protocol.md, "Full-bridge fidelity"). Only a model whose top
+ *           has the bridge (the reference SoC's) offers it.
  *
- * URI arguments, comma-separated: waves=PATH (FST file), gap=N (idle cycles between bus cycles),
- * hz=N (clock frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles),
+ * URI arguments, comma-separated: model=NAME (a model linked into the program, kmrig/sim_model.h;
+ * default kmrig_soc), waves=PATH (FST file), gap=N (idle cycles between bus cycles), hz=N (clock
+ * frequency), noskip (evaluate every cycle), timeout=N (bus timeout in cycles),
  * fidelity=txn|bridge. timeout= is the harness's bus timeout, so it exists at transaction level
  * only (the bridge's is the gateware's, 4096 cycles): with fidelity=bridge it is refused.
- * Example: sim:waves=run.fst,gap=2  sim:fidelity=bridge
+ * Example: sim:waves=run.fst,gap=2  sim:fidelity=bridge  sim:model=crcsoc
  *
  * Built into its own library (kmrig::sim) with the model, so that only programs that link it
  * carry the model; the registry in link.c refers to kmrig_link_sim_ops weakly.
@@ -24,8 +27,8 @@
 #include <kmrig/link_sim.h>
 
 #include <kmrig/protocol.h>
-#include <kmrig/simsoc.h>
-#include "../sim/gen/kmrig_soc_map.h"
+#include <kmrig/sim_model.h>
+#include "../sim/gen/kmrig_soc_map.h" /* KMRIG_INTC_*: the intc block is the same in every SoC */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,8 @@ struct sim_bridge {
 
 struct sim {
     kmrig_simsoc *m;
+    const struct kmrig_sim_model *model; /* SoC identity, intc window */
+    char model_name[64];
     uint32_t mask; /* shadow of the intc's MASK (reset all ones) */
     uint32_t mode; /* shadow of MODE (reset level) */
     char waves[256];
@@ -116,7 +121,9 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
         if (eq)
             *eq = 0;
         char *end = NULL;
-        if (!strcmp(tok, "waves") && val && strlen(val) < sizeof s->waves) {
+        if (!strcmp(tok, "model") && val && strlen(val) < sizeof s->model_name) {
+            strcpy(s->model_name, val);
+        } else if (!strcmp(tok, "waves") && val && strlen(val) < sizeof s->waves) {
             strcpy(s->waves, val);
             cfg->waves_path = s->waves;
         } else if (!strcmp(tok, "noskip") && !val) {
@@ -287,8 +294,8 @@ static int br_hello(struct sim *s)
         return rc;
     const struct kmrig_proto_expect e = {.ver_major = KMRIG_PROTO_VERSION_MAJOR,
                                          .ver_minor = KMRIG_PROTO_VERSION_MINOR,
-                                         .soc_id = KMRIG_SOC_ID,
-                                         .soc_version = KMRIG_SOC_VERSION};
+                                         .soc_id = s->model->soc_id,
+                                         .soc_version = s->model->soc_version};
     char msg[256];
     if (kmrig_proto_hello_check(&b->rsp.u.hello_rsp, &e, msg, sizeof msg) != 0)
         return KMRIG_LINK_EMISMATCH;
@@ -377,7 +384,13 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
         s->br->want_type = -1;
         kmrig_proto_decoder_init(&s->br->dec, 0);
     }
-    rc = sim_code(kmrig_simsoc_open(&cfg, &s->m));
+    rc = kmrig_simsoc_open_model(s->model_name[0] ? s->model_name : NULL, &cfg, &s->m);
+    if (rc == KMRIG_SIM_ENOENT)
+        rc = KMRIG_LINK_EINVAL; /* no such model in this program: the usage names them */
+    else
+        rc = sim_code(rc);
+    if (rc == KMRIG_LINK_OK)
+        s->model = kmrig_simsoc_model(s->m);
     if (rc == KMRIG_LINK_OK && bridge) {
         rc = br_hello(s);
         if (rc != KMRIG_LINK_OK)
@@ -390,17 +403,18 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
     }
     if (!bridge)
         kmrig_simsoc_set_dma_handler(s->m, sim_dma, link);
-    s->mask = (1u << KMRIG_SOC_IRQ_LINES) - 1;
+    s->mask = (1u << s->model->irq_lines) - 1;
     s->mode = 0;
     info->clock_hz = kmrig_simsoc_clock_hz(s->m);
-    info->irq_lines = KMRIG_SOC_IRQ_LINES;
-    info->soc_id = KMRIG_SOC_ID;
-    info->soc_version = KMRIG_SOC_VERSION;
+    info->irq_lines = s->model->irq_lines;
+    info->soc_id = s->model->soc_id;
+    info->soc_version = s->model->soc_version;
     info->virtual_time = 1;
     snprintf(info->description, sizeof info->description,
-             "Verilator model of kmrig_soc %u.%u.%u @ %llu Hz%s", KMRIG_SOC_VERSION >> 24,
-             (KMRIG_SOC_VERSION >> 16) & 0xFF, KMRIG_SOC_VERSION & 0xFFFF,
-             (unsigned long long)info->clock_hz, bridge ? ", full bridge" : "");
+             "Verilator model of %s %u.%u.%u @ %llu Hz%s", s->model->top,
+             s->model->soc_version >> 24, (s->model->soc_version >> 16) & 0xFF,
+             s->model->soc_version & 0xFFFF, (unsigned long long)info->clock_hz,
+             bridge ? ", full bridge" : "");
     return KMRIG_LINK_OK;
 }
 
@@ -448,7 +462,7 @@ static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
 static int sim_intc_write(struct sim *s, uint32_t reg, uint32_t value)
 {
     return sim_code(
-        kmrig_simsoc_write(s->m, KMRIG_SOC_INTC_IO, KMRIG_SOC_INTC_BASE + reg, 4, value));
+        kmrig_simsoc_write(s->m, s->model->intc_io, s->model->intc_base + reg, 4, value));
 }
 
 static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op)
@@ -484,10 +498,10 @@ static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *t
         return KMRIG_LINK_OK;
     }
     uint32_t lo = 0, hi = 0;
-    uint32_t base = KMRIG_SOC_INTC_BASE + KMRIG_INTC_TS_LO0 + 8 * line;
-    int rc = kmrig_simsoc_read(s->m, KMRIG_SOC_INTC_IO, base, 4, &lo);
+    uint32_t base = s->model->intc_base + KMRIG_INTC_TS_LO0 + 8 * line;
+    int rc = kmrig_simsoc_read(s->m, s->model->intc_io, base, 4, &lo);
     if (rc == KMRIG_SIM_OK)
-        rc = kmrig_simsoc_read(s->m, KMRIG_SOC_INTC_IO, base + 4, 4, &hi);
+        rc = kmrig_simsoc_read(s->m, s->model->intc_io, base + 4, 4, &hi);
     *ts = (uint64_t)hi << 32 | lo;
     return sim_code(rc);
 }
@@ -523,10 +537,10 @@ kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
 
 const struct kmrig_link_ops kmrig_link_sim_ops = {
     .name = "sim",
-    .summary = "the reference SoC as an in-process Verilator model (virtual time)",
+    .summary = "a Verilator model in process, by default the reference SoC (virtual time)",
     .priv_size = sizeof(struct sim),
-    .usage = "waves=FILE.fst, gap=0..255, hz=N, noskip, timeout=N, fidelity=txn|bridge; "
-             "comma-separated",
+    .usage = "model=NAME (kmrig_soc, or a user SoC linked into the program), waves=FILE.fst, "
+             "gap=0..255, hz=N, noskip, timeout=N, fidelity=txn|bridge; comma-separated",
     .open = sim_open,
     .close = sim_close,
     .read = sim_read,

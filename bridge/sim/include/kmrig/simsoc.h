@@ -34,6 +34,7 @@ extern "C" {
 #define KMRIG_SIM_ENOMEM (-4)
 #define KMRIG_SIM_ENOTSUP (-5) /* waves asked for, but the model was built without FST */
 #define KMRIG_SIM_EIO (-6)     /* the waveform file could not be opened */
+#define KMRIG_SIM_ENOENT (-7)  /* no model of that name is linked (kmrig/sim_model.h) */
 
 typedef struct kmrig_simsoc kmrig_simsoc;
 
@@ -72,8 +73,10 @@ struct kmrig_simsoc_stats {
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
 void kmrig_simsoc_config_init(struct kmrig_simsoc_config *cfg);
 
-/* Creates a model; cfg may be NULL for the defaults. Returns 0 and sets *out, or a negative
- * KMRIG_SIM_E* code. */
+/* Creates a model of the reference SoC; cfg may be NULL for the defaults. Returns 0 and sets
+ * *out, or a negative KMRIG_SIM_E* code. Other models (several may be linked into one program)
+ * open by name with kmrig_simsoc_open_model (kmrig/sim_model.h); every function below works on
+ * an instance of any model. */
 int kmrig_simsoc_open(const struct kmrig_simsoc_config *cfg, kmrig_simsoc **out);
 /* As kmrig_simsoc_open, returning the model or NULL. */
 kmrig_simsoc *kmrig_simsoc_create(const struct kmrig_simsoc_config *cfg);
