@@ -1214,9 +1214,11 @@ static VOID IopPnpFinishRemove(struct kmrig_runtime *rt, PDEVICE_NODE n)
     }
     /* a surprise-removed device's holders heard REMOVE_COMPLETE after SURPRISE_REMOVAL */
     BOOLEAN notify = n->State != DevnodeEnumerated && n->State != DevnodeSurpriseRemoved;
-    n->State = DevnodeRemoved;
     n->QueryRemoved = FALSE;
+    /* the state under the lists lock too: kmrig_rig_device_info reads it while a deferred
+     * REMOVE runs on the PnP worker */
     pthread_mutex_lock(&IopPnp(rt)->Lock);
+    n->State = DevnodeRemoved;
     PCM_RESOURCE_LIST raw = n->Raw, tr = n->Translated;
     n->Raw = n->Translated = NULL;
     pthread_mutex_unlock(&IopPnp(rt)->Lock);
@@ -1234,8 +1236,10 @@ static VOID IopPnpAfterRemove(struct kmrig_runtime *rt, PDEVICE_NODE n)
         return;
     }
     if (n->HasFinalState) {
+        pthread_mutex_lock(&IopPnp(rt)->Lock);
         n->State = n->FinalState;
         n->Status = n->FinalStatus;
+        pthread_mutex_unlock(&IopPnp(rt)->Lock);
         n->HasFinalState = FALSE;
     }
 }
@@ -1392,7 +1396,9 @@ NTSTATUS IopPnpRemoveDevice(struct kmrig_runtime *rt, PDEVICE_NODE Node, BOOLEAN
             if (!NT_SUCCESS(s) && VfOn(rt, KMRIG_VERIFY_IO))
                 KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_REMOVE_FAILED,
                              (ULONG_PTR)n->Pdo, (ULONG_PTR)s, IRP_MN_SURPRISE_REMOVAL);
+            pthread_mutex_lock(&IopPnp(rt)->Lock);
             n->State = DevnodeSurpriseRemoved;
+            pthread_mutex_unlock(&IopPnp(rt)->Lock);
             n->QueryRemoved = TRUE; /* removal agreed */
             IopPnpNotifyTarget(rt, n, &GUID_TARGET_DEVICE_REMOVE_COMPLETE);
         }
