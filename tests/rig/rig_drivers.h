@@ -42,6 +42,7 @@ static NTSTATUS g_fail_start;
 static LONG g_unloads;
 static UNICODE_STRING g_link; /* the last interface the function driver registered */
 static LONG g_fn_ioctls;      /* ioctls that reached the function driver */
+static LONG g_fn_closes;      /* IRP_MJ_CLOSEs that reached it */
 static LONG g_fn_devices;     /* its device objects not yet deleted */
 static LONG g_flt_devices;    /* the upper filter's */
 /* where the function driver's last REMOVE_DEVICE ran */
@@ -137,8 +138,10 @@ static NTSTATUS NTAPI FnPnp(PDEVICE_OBJECT d, PIRP irp)
 static NTSTATUS NTAPI FnCreateClose(PDEVICE_OBJECT d, PIRP irp)
 {
     BOOLEAN close = IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CLOSE;
-    if (close)
+    if (close) {
         g_in_close = TRUE;
+        InterlockedIncrement(&g_fn_closes);
+    }
     irp->IoStatus.Status = STATUS_SUCCESS;
     irp->IoStatus.Information = 0;
     IoCompleteRequest(irp, IO_NO_INCREMENT);

@@ -219,7 +219,9 @@ static void test_rig_surprise_remove_with_a_file_open_waits_for_its_close(void *
     assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_INVALID_DEVICE_STATE);
     assert_string_equal(g_log, "flt:23 fn:23 ");
     PKTHREAD self = KeGetCurrentThread();
+    LONG closes = g_fn_closes;
     kmrig_rig_close_file(f);
+    assert_int_equal(g_fn_closes, closes + 1); /* the close reached the driver */
     kmrig_rig_settle(rig);
     /* the last close: REMOVE_DEVICE once, from the PnP worker at PASSIVE_LEVEL, not from
      * inside the driver's close dispatch; the stack is detached and deleted, the device
@@ -363,10 +365,10 @@ static void test_rig_stop_with_a_file_open_removes_and_reports_it(void **state)
     assert_int_equal(g_fn_devices, 0);
     assert_int_equal(g_flt_devices, 0);
     assert_int_equal(g_unloads, 1);
-    /* the file's close now reaches no driver of the removed stack */
-    LONG before = g_fn_ioctls;
+    /* opened on the PDO: its close now goes to the root driver, not to the removed stack */
+    LONG before = g_fn_closes;
     kmrig_rig_close_file(f);
-    assert_int_equal(g_fn_ioctls, before);
+    assert_int_equal(g_fn_closes, before);
     assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 ");
     kmrig_rig_close(rig);
 }
