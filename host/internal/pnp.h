@@ -53,12 +53,12 @@ typedef struct _DEVICE_NODE {
     struct _DEVICE_NODE *Parent;
     PDEVICE_OBJECT Pdo; /* referenced while the node lives */
     IOP_DEVNODE_STATE State;
-    NTSTATUS Status;              /* why it failed */
-    BOOLEAN QueryRemoved;         /* between QUERY_REMOVE and REMOVE/CANCEL */
-    BOOLEAN Present;              /* its bus still reports it */
-    BOOLEAN RootEnumerated;       /* the PDO is the PnP manager's (root bus) */
-    BOOLEAN Detected;             /* IoReportDetectedDevice */
-    BOOLEAN Deleted;              /* the PDO is gone (REMOVE of a vanished device) */
+    NTSTATUS Status;        /* why it failed */
+    BOOLEAN QueryRemoved;   /* between QUERY_REMOVE and REMOVE/CANCEL */
+    BOOLEAN Present;        /* its bus still reports it */
+    BOOLEAN RootEnumerated; /* the PDO is the PnP manager's (root bus) */
+    BOOLEAN Detected;       /* IoReportDetectedDevice */
+    BOOLEAN Deleted;        /* the PDO is gone (REMOVE of a vanished device) */
     /* Deferred removal (NT: after SURPRISE_REMOVAL, REMOVE_DEVICE waits for the last file object
      * open on the stack). RemovePending is read by any thread closing a file: written and read
      * under IOP_PNP_STATE.Lock. The others are the engine's (engine lock held). */

@@ -1568,7 +1568,7 @@ VOID IopPnpReenumerate(struct kmrig_runtime *rt, PDEVICE_NODE n)
         }
         pthread_mutex_unlock(&pnp->Lock);
         IopPnpMarkGone(rt, gone);
-        gone->DropWhenRemoved = TRUE; /* its bus driver deletes the PDO at its REMOVE */
+        gone->DropWhenRemoved = TRUE;       /* its bus driver deletes the PDO at its REMOVE */
         IopPnpRemoveDevice(rt, gone, TRUE); /* now, or when its last file closes */
     }
     for (ULONG i = 0; i < nfresh; i++)
@@ -1667,7 +1667,7 @@ NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt)
         if (!NT_SUCCESS(s) && NT_SUCCESS(result))
             result = s;
         if (!NT_SUCCESS(s))
-            n->State = DevnodeRemoved; /* do not loop on it */
+            n->State = DevnodeRemoved;          /* do not loop on it */
         IopPnpCompletePendingRemoves(rt, TRUE); /* a surprise-removed stack with files open */
     }
     /* What is left: removed nodes. Root PDOs are the PnP manager's to delete; bus-driver PDOs

@@ -275,8 +275,7 @@ static void start_bus_with_one_child(kmrig_rig *rig)
                      STATUS_SUCCESS);
     g_children = 0x1;
     assert_int_equal(kmrig_rig_start(rig, bus, 1), STATUS_SUCCESS);
-    assert_int_equal(state_of(rig, kmrig_rig_find(rig, "TESTBUS\\CHILD\\0")),
-                     KMRIG_DEVICE_STARTED);
+    assert_int_equal(state_of(rig, kmrig_rig_find(rig, "TESTBUS\\CHILD\\0")), KMRIG_DEVICE_STARTED);
 }
 
 /* The bus goes with a file open on its child: the child's REMOVE waits for the close, and the
