@@ -53,12 +53,20 @@ typedef struct _DEVICE_NODE {
     struct _DEVICE_NODE *Parent;
     PDEVICE_OBJECT Pdo; /* referenced while the node lives */
     IOP_DEVNODE_STATE State;
-    NTSTATUS Status;              /* why it failed */
-    BOOLEAN QueryRemoved;         /* between QUERY_REMOVE and REMOVE/CANCEL */
-    BOOLEAN Present;              /* its bus still reports it */
-    BOOLEAN RootEnumerated;       /* the PDO is the PnP manager's (root bus) */
-    BOOLEAN Detected;             /* IoReportDetectedDevice */
-    BOOLEAN Deleted;              /* the PDO is gone (REMOVE of a vanished device) */
+    NTSTATUS Status;        /* why it failed */
+    BOOLEAN QueryRemoved;   /* between QUERY_REMOVE and REMOVE/CANCEL */
+    BOOLEAN Present;        /* its bus still reports it */
+    BOOLEAN RootEnumerated; /* the PDO is the PnP manager's (root bus) */
+    BOOLEAN Detected;       /* IoReportDetectedDevice */
+    BOOLEAN Deleted;        /* the PDO is gone (REMOVE of a vanished device) */
+    /* Deferred removal (NT: after SURPRISE_REMOVAL, REMOVE_DEVICE waits for the last file object
+     * open on the stack). RemovePending is read by any thread closing a file: written and read
+     * under IOP_PNP_STATE.Lock. The others are the engine's (engine lock held). */
+    BOOLEAN RemovePending;   /* REMOVE_DEVICE waits for open files here or for a child */
+    BOOLEAN DropWhenRemoved; /* a vanished bus child: forgotten after its REMOVE */
+    BOOLEAN HasFinalState;   /* after the REMOVE the node is FinalState/FinalStatus, not Removed */
+    IOP_DEVNODE_STATE FinalState;
+    NTSTATUS FinalStatus;
     ULONG DriverKeyNumber;        /* Control\Class\{guid}\NNNN */
     PNP_DEVICE_STATE DeviceState; /* last IRP_MN_QUERY_PNP_DEVICE_STATE answer */
     PWCHAR DeviceId;              /* "KMRIG\SGDMA" */
@@ -134,6 +142,7 @@ typedef struct _IOP_PNP_STATE {
     PDRIVER_OBJECT RootDriver; /* \Driver\PnpManager: owns root-enumerated PDOs */
     BOOLEAN Started;           /* the root bus was enumerated */
     BOOLEAN ShuttingDown;
+    BOOLEAN RemovingAll; /* IopPnpRemoveAll runs: a REMOVE with files open reports them */
     LIST_ENTRY Registrations;
     LIST_ENTRY Services;
     LIST_ENTRY Interfaces;
@@ -158,7 +167,21 @@ NTSTATUS IopPnpRegisterDriver(struct kmrig_runtime *rt, PCWSTR Id, PCWSTR Servic
 /* Enumerates the root bus from these descriptions (copied). */
 NTSTATUS IopPnpStartRoot(struct kmrig_runtime *rt, const struct kmrig_device_desc *Descs,
                          size_t Count);
+/* Removes Node and its subtree, children first. Orderly (Surprise FALSE): query-remove, then
+ * REMOVE_DEVICE; STATUS_INVALID_DEVICE_STATE if Node was removed or waits for its handles,
+ * STATUS_PLUGPLAY_QUERY_VETOED on a veto (or when a descendant waits for its handles). Surprise:
+ * SURPRISE_REMOVAL to the started stacks, REMOVE_COMPLETE notifications, then REMOVE_DEVICE to
+ * each stack with no file open (and no child waiting); the others wait (RemovePending) until
+ * their last file closes. Nodes may be forgotten (freed) on return. Engine lock held. */
 NTSTATUS IopPnpRemoveDevice(struct kmrig_runtime *rt, PDEVICE_NODE Node, BOOLEAN Surprise);
+/* Sends the REMOVE_DEVICE that waiting nodes are owed: to each with no file open on its stack
+ * and no waiting child, children first; Force (shutdown): to every one of them. Engine lock
+ * held. */
+VOID IopPnpCompletePendingRemoves(struct kmrig_runtime *rt, BOOLEAN Force);
+/* The I/O manager's hook: the last file object open on DeviceObject was closed (its
+ * ReferenceCount reached zero after IRP_MJ_CLOSE). If its stack waits for that, the
+ * REMOVE_DEVICE is queued for the PnP worker. Any thread, IRQL <= DISPATCH_LEVEL. */
+VOID IopPnpDeviceDereferenced(PDEVICE_OBJECT DeviceObject);
 NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt);
 VOID IopPnpUnloadDrivers(struct kmrig_runtime *rt);
 VOID IopPnpSettle(struct kmrig_runtime *rt);

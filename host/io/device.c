@@ -7,6 +7,7 @@
  * guarded by the instance's device database spin lock.
  */
 #include "io.h"
+#include "pnp.h"
 #include "se.h"
 
 #include <stdlib.h>
@@ -284,7 +285,8 @@ VOID IopDeleteFileObject(PVOID Object)
     if (f->Flags & FO_FILE_OPEN) {
         PDEVICE_OBJECT top = IoGetRelatedDeviceObject(f);
         IopSendSimpleIrp(top, f, IRP_MJ_CLOSE);
-        InterlockedDecrement(&d->ReferenceCount);
+        if (!InterlockedDecrement(&d->ReferenceCount))
+            IopPnpDeviceDereferenced(d); /* a surprise-removed stack may wait for this */
     }
     free(f->FileName.Buffer);
     if (d)

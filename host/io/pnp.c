@@ -273,9 +273,10 @@ static VOID IopPnpDropNode(struct kmrig_runtime *rt, PDEVICE_NODE n)
         if (c->Parent == n)
             c->Parent = n->Parent;
     }
-    pthread_mutex_unlock(&pnp->Lock);
+    /* under the lock: a thread closing a file looks the node up (IopPnpDeviceDereferenced) */
     if (n->Pdo->DeviceObjectExtension->DeviceNode == n)
         n->Pdo->DeviceObjectExtension->DeviceNode = NULL;
+    pthread_mutex_unlock(&pnp->Lock);
     ObfDereferenceObject(n->Pdo);
     IopPnpFreeNode(n);
 }
@@ -296,9 +297,9 @@ static PDEVICE_NODE IopPnpNewNode(struct kmrig_runtime *rt, PDEVICE_NODE Parent,
     InitializeListHead(&n->Interfaces);
     ObfReferenceObject(Pdo);
     ObpQueryObjectName(Pdo, n->PdoName, ARRAYSIZE(n->PdoName)); /* empty if unnamed */
-    Pdo->DeviceObjectExtension->DeviceNode = n;
     Pdo->Flags |= DO_BUS_ENUMERATED_DEVICE;
     pthread_mutex_lock(&pnp->Lock);
+    Pdo->DeviceObjectExtension->DeviceNode = n;
     n->DriverKeyNumber = pnp->NextDriverKey++;
     InsertTailList(&pnp->Nodes, &n->Link);
     pnp->NodeCount++;
@@ -1167,12 +1168,43 @@ static BOOLEAN IopPnpHasStack(PDEVICE_NODE n)
            n->State == DevnodeStopped || n->State == DevnodeSurpriseRemoved;
 }
 
+/* File objects open on the devices of the node's stack: the sum of their ReferenceCount, which
+ * the I/O manager raises at IRP_MJ_CREATE and lowers after IRP_MJ_CLOSE. */
+static LONG IopPnpOpenFiles(struct kmrig_runtime *rt, PDEVICE_NODE n)
+{
+    PIOP_STATE io = IopState(rt);
+    LONG count = 0;
+    KIRQL irql;
+    KeAcquireSpinLock(&io->DatabaseLock, &irql);
+    for (PDEVICE_OBJECT d = n->Pdo; d; d = d->AttachedDevice)
+        count += __atomic_load_n(&d->ReferenceCount, __ATOMIC_ACQUIRE);
+    KeReleaseSpinLock(&io->DatabaseLock, irql);
+    return count;
+}
+
+static VOID IopPnpSetRemovePending(struct kmrig_runtime *rt, PDEVICE_NODE n, BOOLEAN Pending)
+{
+    pthread_mutex_lock(&IopPnp(rt)->Lock);
+    n->RemovePending = Pending;
+    pthread_mutex_unlock(&IopPnp(rt)->Lock);
+}
+
 /* REMOVE_DEVICE to one node whose removal was agreed (query-removed or surprise-removed), or
  * that has no started stack. Then the node is Removed; if its device is gone too, forgotten. */
 static VOID IopPnpFinishRemove(struct kmrig_runtime *rt, PDEVICE_NODE n)
 {
     IopPnpDisableInterfaces(rt, n);
     if (n->State != DevnodeRemoved && !n->Deleted) {
+        LONG open = IopPnp(rt)->RemovingAll ? IopPnpOpenFiles(rt, n) : 0;
+        if (open) {
+            char nm[128];
+            UNICODE_STRING u;
+            RtlInitUnicodeString(&u, n->InstancePath);
+            KmLog(rt, KMRIG_LOG_WARN,
+                  "pnp: %s: IRP_MN_REMOVE_DEVICE at shutdown with %ld file object(s) still "
+                  "open on its stack (handles leaked)",
+                  IopNarrow(&u, nm, sizeof nm), (long)open);
+        }
         NTSTATUS s = IopPnpSendSimple(rt, n, IRP_MN_REMOVE_DEVICE);
         if (!NT_SUCCESS(s) && VfOn(rt, KMRIG_VERIFY_IO))
             KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_REMOVE_FAILED,
@@ -1180,28 +1212,127 @@ static VOID IopPnpFinishRemove(struct kmrig_runtime *rt, PDEVICE_NODE n)
         if (!n->Deleted)
             IopPnpCheckTornDown(rt, n);
     }
-    BOOLEAN hadStack = n->State != DevnodeEnumerated;
-    n->State = DevnodeRemoved;
+    /* a surprise-removed device's holders heard REMOVE_COMPLETE after SURPRISE_REMOVAL */
+    BOOLEAN notify = n->State != DevnodeEnumerated && n->State != DevnodeSurpriseRemoved;
     n->QueryRemoved = FALSE;
+    /* the state under the lists lock too: kmrig_rig_device_info reads it while a deferred
+     * REMOVE runs on the PnP worker */
     pthread_mutex_lock(&IopPnp(rt)->Lock);
+    n->State = DevnodeRemoved;
     PCM_RESOURCE_LIST raw = n->Raw, tr = n->Translated;
     n->Raw = n->Translated = NULL;
     pthread_mutex_unlock(&IopPnp(rt)->Lock);
     free(raw);
     free(tr);
-    if (hadStack)
+    if (notify)
         IopPnpNotifyTarget(rt, n, &GUID_TARGET_DEVICE_REMOVE_COMPLETE);
+}
+
+/* After a deferred REMOVE_DEVICE: what the removal's initiator asked for then. */
+static VOID IopPnpAfterRemove(struct kmrig_runtime *rt, PDEVICE_NODE n)
+{
+    if (n->Deleted || n->DropWhenRemoved) {
+        IopPnpDropNode(rt, n); /* its PDO is gone, or its bus driver deletes it */
+        return;
+    }
+    if (n->HasFinalState) {
+        pthread_mutex_lock(&IopPnp(rt)->Lock);
+        n->State = n->FinalState;
+        n->Status = n->FinalStatus;
+        pthread_mutex_unlock(&IopPnp(rt)->Lock);
+        n->HasFinalState = FALSE;
+    }
+}
+
+VOID IopPnpCompletePendingRemoves(struct kmrig_runtime *rt, BOOLEAN Force)
+{
+    PIOP_PNP_STATE pnp = IopPnp(rt);
+    for (;;) {
+        /* the waiting nodes none of whose children waits */
+        pthread_mutex_lock(&pnp->Lock);
+        PDEVICE_NODE *v = malloc((pnp->NodeCount + 1) * sizeof *v);
+        ULONG count = 0;
+        for (PLIST_ENTRY e = pnp->Nodes.Flink; v && e != &pnp->Nodes; e = e->Flink) {
+            PDEVICE_NODE n = CONTAINING_RECORD(e, DEVICE_NODE, Link);
+            if (!n->RemovePending)
+                continue;
+            BOOLEAN childWaits = FALSE;
+            for (PLIST_ENTRY f = pnp->Nodes.Flink; f != &pnp->Nodes && !childWaits; f = f->Flink) {
+                PDEVICE_NODE c = CONTAINING_RECORD(f, DEVICE_NODE, Link);
+                childWaits = c->Parent == n && c->RemovePending;
+            }
+            if (!childWaits)
+                v[count++] = n;
+        }
+        pthread_mutex_unlock(&pnp->Lock);
+        if (!v) {
+            KmLog(rt, KMRIG_LOG_ERROR, "pnp: no memory for the deferred removals");
+            return;
+        }
+        /* only a surprise-removed stack waits for its files; the others go with it */
+        PDEVICE_NODE ready = NULL;
+        for (ULONG i = 0; i < count && !ready; i++)
+            if (Force || v[i]->State != DevnodeSurpriseRemoved || !IopPnpOpenFiles(rt, v[i]))
+                ready = v[i];
+        free(v);
+        if (!ready)
+            return;
+        IopPnpSetRemovePending(rt, ready, FALSE);
+        if (ready->State != DevnodeRemoved)
+            IopPnpFinishRemove(rt, ready);
+        IopPnpAfterRemove(rt, ready);
+    }
+}
+
+/* The PnP worker's half of IopPnpDeviceDereferenced. */
+static VOID IopPnpDeferredRemoveWork(struct kmrig_runtime *rt, PIOP_PNP_WORK w)
+{
+    IopPnpAcquireEngine(rt);
+    IopPnpCompletePendingRemoves(rt, FALSE);
+    IopPnpReleaseEngine(rt);
+}
+
+VOID IopPnpDeviceDereferenced(PDEVICE_OBJECT DeviceObject)
+{
+    struct kmrig_runtime *rt = IopRuntime();
+    PIOP_PNP_STATE pnp = rt && IopState(rt) ? IopPnp(rt) : NULL;
+    if (!pnp)
+        return;
+    PDEVICE_OBJECT base = IoGetDeviceAttachmentBaseRef(DeviceObject);
+    pthread_mutex_lock(&pnp->Lock);
+    PDEVICE_NODE n = base->DeviceObjectExtension->DeviceNode;
+    BOOLEAN waits = n && n->RemovePending;
+    pthread_mutex_unlock(&pnp->Lock);
+    /* never from here: this is the thread that closed the file, maybe inside a driver */
+    if (waits && !IopPnpQueue(rt, IopPnpDeferredRemoveWork, base, 0, NULL))
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "pnp: no memory to queue a deferred IRP_MN_REMOVE_DEVICE; it goes at the next "
+              "removal or at shutdown");
+    ObfDereferenceObject(base);
 }
 
 NTSTATUS IopPnpRemoveDevice(struct kmrig_runtime *rt, PDEVICE_NODE Node, BOOLEAN Surprise)
 {
-    if (Node->State == DevnodeRemoved)
+    if (Node->State == DevnodeRemoved || Node->RemovePending)
         return STATUS_INVALID_DEVICE_STATE;
     PDEVICE_NODE *v;
     ULONG count = IopPnpSubtree(rt, Node, &v);
     if (!count)
         return STATUS_INSUFFICIENT_RESOURCES;
     if (!Surprise) {
+        for (ULONG i = 0; i < count; i++)
+            if (v[i]->RemovePending) {
+                /* NT's PNP_VetoOutstandingOpen: a surprise-removed descendant has files open */
+                char nm[128], cn[128];
+                UNICODE_STRING u, c;
+                RtlInitUnicodeString(&u, Node->InstancePath);
+                RtlInitUnicodeString(&c, v[i]->InstancePath);
+                KmLog(rt, KMRIG_LOG_INFO,
+                      "pnp: removal of %s vetoed: %s was surprise-removed and has files open",
+                      IopNarrow(&u, nm, sizeof nm), IopNarrow(&c, cn, sizeof cn));
+                free(v);
+                return STATUS_PLUGPLAY_QUERY_VETOED;
+            }
         ULONG told = 0;
         NTSTATUS s = STATUS_SUCCESS;
         for (; told < count; told++) {
@@ -1242,28 +1373,41 @@ NTSTATUS IopPnpRemoveDevice(struct kmrig_runtime *rt, PDEVICE_NODE Node, BOOLEAN
             free(v);
             return STATUS_PLUGPLAY_QUERY_VETOED;
         }
-    } else {
-        for (ULONG i = 0; i < count; i++) {
-            PDEVICE_NODE n = v[i];
-            if (n->State == DevnodeStarted || n->State == DevnodeStopped) {
-                IopPnpDisableInterfaces(rt, n);
-                NTSTATUS s = IopPnpSendSimple(rt, n, IRP_MN_SURPRISE_REMOVAL);
-                if (!NT_SUCCESS(s) && VfOn(rt, KMRIG_VERIFY_IO))
-                    KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_REMOVE_FAILED,
-                                 (ULONG_PTR)n->Pdo, (ULONG_PTR)s, IRP_MN_SURPRISE_REMOVAL);
-                n->State = DevnodeSurpriseRemoved;
-                n->QueryRemoved = TRUE; /* removal agreed */
-            }
+        for (ULONG i = 0; i < count; i++)
+            if (v[i]->State != DevnodeRemoved)
+                IopPnpFinishRemove(rt, v[i]);
+        /* nodes whose PDO is gone are forgotten (children first) */
+        for (ULONG i = 0; i < count; i++)
+            if (v[i]->Deleted)
+                IopPnpDropNode(rt, v[i]);
+        free(v);
+        return STATUS_SUCCESS;
+    }
+    /* Surprise: SURPRISE_REMOVAL to each started stack, children first, then (as NT, once the
+     * IRP completed) REMOVE_COMPLETE to the target-device notifications, whose holders are to
+     * close their files. Every node of the subtree then waits for its REMOVE_DEVICE: a
+     * surprise-removed one until no file is open on its stack, a parent until its children had
+     * theirs. */
+    for (ULONG i = 0; i < count; i++) {
+        PDEVICE_NODE n = v[i];
+        if (n->State == DevnodeStarted || n->State == DevnodeStopped) {
+            IopPnpDisableInterfaces(rt, n);
+            NTSTATUS s = IopPnpSendSimple(rt, n, IRP_MN_SURPRISE_REMOVAL);
+            if (!NT_SUCCESS(s) && VfOn(rt, KMRIG_VERIFY_IO))
+                KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VF_PNP_REMOVE_FAILED,
+                             (ULONG_PTR)n->Pdo, (ULONG_PTR)s, IRP_MN_SURPRISE_REMOVAL);
+            pthread_mutex_lock(&IopPnp(rt)->Lock);
+            n->State = DevnodeSurpriseRemoved;
+            pthread_mutex_unlock(&IopPnp(rt)->Lock);
+            n->QueryRemoved = TRUE; /* removal agreed */
+            IopPnpNotifyTarget(rt, n, &GUID_TARGET_DEVICE_REMOVE_COMPLETE);
         }
     }
     for (ULONG i = 0; i < count; i++)
         if (v[i]->State != DevnodeRemoved)
-            IopPnpFinishRemove(rt, v[i]);
-    /* nodes whose PDO is gone are forgotten (children first) */
-    for (ULONG i = 0; i < count; i++)
-        if (v[i]->Deleted)
-            IopPnpDropNode(rt, v[i]);
+            IopPnpSetRemovePending(rt, v[i], TRUE);
     free(v);
+    IopPnpCompletePendingRemoves(rt, FALSE);
     return STATUS_SUCCESS;
 }
 
@@ -1289,13 +1433,15 @@ VOID IopPnpQueryState(struct kmrig_runtime *rt, PDEVICE_NODE n)
     if (info & (PNP_DEVICE_FAILED | PNP_DEVICE_REMOVED | PNP_DEVICE_DISABLED)) {
         if (info & PNP_DEVICE_REMOVED)
             IopPnpMarkGone(rt, n);
-        BOOLEAN present = n->Present;
-        IopPnpRemoveDevice(rt, n, TRUE);
-        if (present && !n->Deleted) {
-            n->State = (info & PNP_DEVICE_DISABLED) && !(info & PNP_DEVICE_FAILED) ? DevnodeRemoved
-                                                                                   : DevnodeFailed;
-            n->Status = (info & PNP_DEVICE_FAILED) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
+        if (n->Present) {
+            /* what it is once its REMOVE_DEVICE went (which may wait for its files) */
+            n->HasFinalState = TRUE;
+            n->FinalState = (info & PNP_DEVICE_DISABLED) && !(info & PNP_DEVICE_FAILED)
+                                ? DevnodeRemoved
+                                : DevnodeFailed;
+            n->FinalStatus = (info & PNP_DEVICE_FAILED) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
         }
+        IopPnpRemoveDevice(rt, n, TRUE); /* n may be forgotten from here */
         return;
     }
     if (info & PNP_DEVICE_RESOURCE_REQUIREMENTS_CHANGED) {
@@ -1396,7 +1542,8 @@ VOID IopPnpReenumerate(struct kmrig_runtime *rt, PDEVICE_NODE n)
         pthread_mutex_lock(&pnp->Lock);
         for (PLIST_ENTRY e = pnp->Nodes.Flink; e != &pnp->Nodes; e = e->Flink) {
             PDEVICE_NODE c = CONTAINING_RECORD(e, DEVICE_NODE, Link);
-            if (c->Parent == n && !c->Present && !c->Deleted && c->State != DevnodeRemoved) {
+            if (c->Parent == n && !c->Present && !c->Deleted && c->State != DevnodeRemoved &&
+                !c->RemovePending) {
                 gone = c;
                 break;
             }
@@ -1421,9 +1568,8 @@ VOID IopPnpReenumerate(struct kmrig_runtime *rt, PDEVICE_NODE n)
         }
         pthread_mutex_unlock(&pnp->Lock);
         IopPnpMarkGone(rt, gone);
-        IopPnpRemoveDevice(rt, gone, TRUE);
-        if (gone->State == DevnodeRemoved && !gone->Deleted)
-            IopPnpDropNode(rt, gone); /* its bus driver deleted (or will delete) the PDO */
+        gone->DropWhenRemoved = TRUE;       /* its bus driver deletes the PDO at its REMOVE */
+        IopPnpRemoveDevice(rt, gone, TRUE); /* now, or when its last file closes */
     }
     for (ULONG i = 0; i < nfresh; i++)
         IopPnpBringUp(rt, fresh[i]);
@@ -1497,6 +1643,10 @@ NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt)
     NTSTATUS result = STATUS_SUCCESS;
     IopPnpSettle(rt);
     IopPnpAcquireEngine(rt);
+    /* Stacks that wait for their files get their REMOVE now; IopPnpFinishRemove reports the
+     * files still open on any stack removed from here on (the handles leaked). */
+    pnp->RemovingAll = TRUE;
+    IopPnpCompletePendingRemoves(rt, TRUE);
     for (;;) {
         /* the last top-level node not yet removed */
         PDEVICE_NODE n = NULL;
@@ -1517,7 +1667,8 @@ NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt)
         if (!NT_SUCCESS(s) && NT_SUCCESS(result))
             result = s;
         if (!NT_SUCCESS(s))
-            n->State = DevnodeRemoved; /* do not loop on it */
+            n->State = DevnodeRemoved;          /* do not loop on it */
+        IopPnpCompletePendingRemoves(rt, TRUE); /* a surprise-removed stack with files open */
     }
     /* What is left: removed nodes. Root PDOs are the PnP manager's to delete; bus-driver PDOs
      * went with their parents' stacks. */
@@ -1536,6 +1687,7 @@ NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt)
         IopPnpDropNode(rt, n);
     }
     pnp->Started = FALSE;
+    pnp->RemovingAll = FALSE;
     IopPnpReleaseEngine(rt);
     return result;
 }

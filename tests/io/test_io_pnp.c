@@ -356,6 +356,45 @@ static void test_io_target_device_notifications_veto_and_complete(void **state)
     kmrig_rig_close(rig);
 }
 
+/* A holder that does what NT asks of one: on REMOVE_COMPLETE (which follows a surprise
+ * removal's SURPRISE_REMOVAL) it closes its file, which lets the REMOVE_DEVICE go. */
+static PFILE_OBJECT g_held;
+static NTSTATUS NTAPI OnTargetClose(PVOID n, PVOID ctx)
+{
+    PPLUGPLAY_NOTIFICATION_HEADER h = n;
+    if (!memcmp(&h->Event, &GUID_TARGET_DEVICE_REMOVE_COMPLETE, sizeof(GUID))) {
+        strcat(g_target_log, "complete ");
+        strcat(g_target_log, g_log); /* what the stack had seen by then */
+        assert_ptr_equal(((PTARGET_DEVICE_REMOVAL_NOTIFICATION)n)->FileObject, g_held);
+        kmrig_rig_close_file(g_held);
+        g_held = NULL;
+    }
+    return STATUS_SUCCESS;
+}
+
+static void test_io_target_device_remove_complete_follows_surprise_removal(void **state)
+{
+    kmrig_rig *rig = started_rig();
+    PDRIVER_OBJECT client = client_driver(rig);
+    PDEVICE_OBJECT pdo = testdev(rig);
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &g_held), STATUS_SUCCESS);
+    PVOID entry;
+    assert_int_equal(IoRegisterPlugPlayNotification(EventCategoryTargetDeviceChange, 0, g_held,
+                                                    client, OnTargetClose, NULL, &entry),
+                     STATUS_SUCCESS);
+    g_log[0] = 0;
+    g_target_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_SUCCESS);
+    kmrig_rig_settle(rig);
+    /* told once, after SURPRISE_REMOVAL and before REMOVE_DEVICE, which the close let go */
+    assert_string_equal(g_target_log, "complete fn:23 ");
+    assert_null(g_held);
+    assert_string_equal(g_log, "fn:23 fn:2 ");
+    assert_null(kmrig_rig_find(rig, "KMRIG\\TESTDEV"));
+    assert_int_equal(IoUnregisterPlugPlayNotification(entry), STATUS_SUCCESS);
+    kmrig_rig_close(rig);
+}
+
 static LONG g_profile_calls;
 static NTSTATUS NTAPI OnProfile(PVOID n, PVOID ctx)
 {
@@ -403,6 +442,33 @@ static void test_io_invalidate_device_state_failed_removes_the_stack(void **stat
     struct kmrig_device_info info;
     assert_int_equal(kmrig_rig_device_info(rig, pdo, &info), STATUS_SUCCESS);
     assert_int_equal(info.state, KMRIG_DEVICE_FAILED);
+    assert_null(pdo->AttachedDevice);
+    kmrig_rig_close(rig);
+}
+
+/* A failed device with a file open: surprise-removed at once, REMOVE_DEVICE after the close,
+ * then listed as failed. */
+static void test_io_invalidate_device_state_failed_with_a_file_open_waits_for_it(void **state)
+{
+    kmrig_rig *rig = started_rig();
+    PDEVICE_OBJECT pdo = testdev(rig);
+    PFILE_OBJECT f;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f), STATUS_SUCCESS);
+    g_pnp_state = PNP_DEVICE_FAILED;
+    g_log[0] = 0;
+    IoInvalidateDeviceState(pdo);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "fn:20 fn:23 ");
+    struct kmrig_device_info info;
+    assert_int_equal(kmrig_rig_device_info(rig, pdo, &info), STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_SURPRISE_REMOVED);
+    assert_non_null(pdo->AttachedDevice);
+    kmrig_rig_close_file(f);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "fn:20 fn:23 fn:2 ");
+    assert_int_equal(kmrig_rig_device_info(rig, pdo, &info), STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_FAILED);
+    assert_int_equal(info.status, STATUS_UNSUCCESSFUL);
     assert_null(pdo->AttachedDevice);
     kmrig_rig_close(rig);
 }
@@ -595,8 +661,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_register_notification_include_existing_interfaces),
     cmocka_unit_test(test_io_interface_alias_and_registry_key),
     cmocka_unit_test(test_io_target_device_notifications_veto_and_complete),
+    cmocka_unit_test(test_io_target_device_remove_complete_follows_surprise_removal),
     cmocka_unit_test(test_io_hardware_profile_change_query_and_veto),
     cmocka_unit_test(test_io_invalidate_device_state_failed_removes_the_stack),
+    cmocka_unit_test(test_io_invalidate_device_state_failed_with_a_file_open_waits_for_it),
     cmocka_unit_test(test_io_invalidate_device_state_requirements_changed_restarts),
     cmocka_unit_test(test_io_request_device_eject_removes_and_ejects),
     cmocka_unit_test(test_io_invalidate_device_relations_of_a_non_pdo_bugchecks),

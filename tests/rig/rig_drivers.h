@@ -1,6 +1,8 @@
 /* Test drivers for the PnP manager and the rig: a function driver (FDO with a device interface
  * and an ioctl), an upper filter, and a bus driver whose children a test adds and takes away.
- * Every PnP IRP any of them sees is logged as "<role>:<minor>", in order. */
+ * Every PnP IRP any of them sees is logged as "<role>:<minor>", in order. After
+ * IRP_MN_SURPRISE_REMOVAL the function driver fails its ioctl with STATUS_DELETE_PENDING, as
+ * the WDK tells a driver to; it counts what reaches it and the device objects it has. */
 #ifndef RIG_DRIVERS_H
 #define RIG_DRIVERS_H
 
@@ -39,12 +41,22 @@ static PNP_DEVICE_STATE g_pnp_state; /* the function driver's QUERY_PNP_DEVICE_S
 static NTSTATUS g_fail_start;
 static LONG g_unloads;
 static UNICODE_STRING g_link; /* the last interface the function driver registered */
+static LONG g_fn_ioctls;      /* ioctls that reached the function driver */
+static LONG g_fn_closes;      /* IRP_MJ_CLOSEs that reached it */
+static LONG g_fn_devices;     /* its device objects not yet deleted */
+static LONG g_flt_devices;    /* the upper filter's */
+/* where the function driver's last REMOVE_DEVICE ran */
+static BOOLEAN g_in_close; /* the function driver is in its IRP_MJ_CLOSE dispatch */
+static BOOLEAN g_remove_in_close;
+static KIRQL g_remove_irql;
+static PKTHREAD g_remove_thread;
 
 typedef struct {
     PDEVICE_OBJECT Lower;
     PDEVICE_OBJECT Pdo;
     UNICODE_STRING Link;
     ULONG Who;
+    BOOLEAN Gone; /* IRP_MN_SURPRISE_REMOVAL seen */
 } FN_EXT;
 
 static NTSTATUS NTAPI FnPnp(PDEVICE_OBJECT d, PIRP irp)
@@ -92,12 +104,19 @@ static NTSTATUS NTAPI FnPnp(PDEVICE_OBJECT d, PIRP irp)
         irp->IoStatus.Status = STATUS_SUCCESS;
         break;
     case IRP_MN_SURPRISE_REMOVAL:
+        x->Gone = TRUE;
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
     case IRP_MN_CANCEL_REMOVE_DEVICE:
     case IRP_MN_QUERY_STOP_DEVICE:
     case IRP_MN_STOP_DEVICE:
         irp->IoStatus.Status = STATUS_SUCCESS;
         break;
     case IRP_MN_REMOVE_DEVICE: {
+        g_remove_in_close = g_in_close;
+        g_remove_irql = KeGetCurrentIrql();
+        g_remove_thread = KeGetCurrentThread();
+        InterlockedDecrement(&g_fn_devices);
         if (x->Link.Buffer) {
             IoSetDeviceInterfaceState(&x->Link, FALSE);
             RtlFreeUnicodeString(&x->Link);
@@ -118,9 +137,16 @@ static NTSTATUS NTAPI FnPnp(PDEVICE_OBJECT d, PIRP irp)
 
 static NTSTATUS NTAPI FnCreateClose(PDEVICE_OBJECT d, PIRP irp)
 {
+    BOOLEAN close = IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CLOSE;
+    if (close) {
+        g_in_close = TRUE;
+        InterlockedIncrement(&g_fn_closes);
+    }
     irp->IoStatus.Status = STATUS_SUCCESS;
     irp->IoStatus.Information = 0;
     IoCompleteRequest(irp, IO_NO_INCREMENT);
+    if (close)
+        g_in_close = FALSE;
     return STATUS_SUCCESS;
 }
 
@@ -130,7 +156,10 @@ static NTSTATUS NTAPI FnIoctl(PDEVICE_OBJECT d, PIRP irp)
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(irp);
     NTSTATUS s = STATUS_INVALID_DEVICE_REQUEST;
     ULONG_PTR info = 0;
-    if (sl->Parameters.DeviceIoControl.IoControlCode == IOCTL_TEST_WHO) {
+    InterlockedIncrement(&g_fn_ioctls);
+    if (x->Gone) {
+        s = STATUS_DELETE_PENDING;
+    } else if (sl->Parameters.DeviceIoControl.IoControlCode == IOCTL_TEST_WHO) {
         if (sl->Parameters.DeviceIoControl.OutputBufferLength < sizeof(ULONG)) {
             s = STATUS_BUFFER_TOO_SMALL;
         } else {
@@ -165,6 +194,7 @@ static NTSTATUS NTAPI FnAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     memset(x, 0, sizeof *x);
     x->Pdo = pdo;
     x->Who = 0x1000 + g_fn_count++;
+    InterlockedIncrement(&g_fn_devices);
     x->Lower = IoAttachDeviceToDeviceStack(d, pdo);
     s = IoRegisterDeviceInterface(pdo, &TestInterface, NULL, &x->Link);
     if (NT_SUCCESS(s)) {
@@ -208,6 +238,7 @@ static NTSTATUS NTAPI FltPass(PDEVICE_OBJECT d, PIRP irp)
             NTSTATUS s = IoCallDriver(lower, irp);
             IoDetachDevice(lower);
             IoDeleteDevice(d);
+            InterlockedDecrement(&g_flt_devices);
             return s;
         }
     }
@@ -224,6 +255,7 @@ static NTSTATUS NTAPI FltAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     if (!NT_SUCCESS(s))
         return s;
     *(PDEVICE_OBJECT *)d->DeviceExtension = IoAttachDeviceToDeviceStack(d, pdo);
+    InterlockedIncrement(&g_flt_devices);
     d->Flags &= ~DO_DEVICE_INITIALIZING;
     return STATUS_SUCCESS;
 }

@@ -173,6 +173,205 @@ static void test_rig_surprise_remove_forgets_the_device(void **state)
     kmrig_rig_close(rig);
 }
 
+/* ---- surprise removal with files open: REMOVE_DEVICE waits for the last one (as NT) ---- */
+
+static NTSTATUS who(PFILE_OBJECT f)
+{
+    ULONG w = 0;
+    return kmrig_rig_ioctl(f, IOCTL_TEST_WHO, NULL, 0, &w, sizeof w, NULL);
+}
+
+static enum kmrig_device_state state_of(kmrig_rig *rig, PDEVICE_OBJECT pdo)
+{
+    struct kmrig_device_info info;
+    assert_int_equal(kmrig_rig_device_info(rig, pdo, &info), STATUS_SUCCESS);
+    return info.state;
+}
+
+static void test_rig_surprise_remove_with_a_file_open_waits_for_its_close(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    start_test_device(rig);
+    PDEVICE_OBJECT pdo = kmrig_rig_find(rig, "KMRIG\\TESTDEV");
+    assert_int_equal(g_fn_devices, 1);
+    assert_int_equal(g_flt_devices, 1);
+    PFILE_OBJECT f;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f), STATUS_SUCCESS);
+    assert_int_equal(who(f), STATUS_SUCCESS);
+    ObReferenceObject(pdo); /* to look at its stack after the device is forgotten */
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_SUCCESS);
+    kmrig_rig_settle(rig);
+    /* SURPRISE_REMOVAL went down the stack; no REMOVE while the file is open */
+    assert_string_equal(g_log, "flt:23 fn:23 ");
+    assert_int_equal(state_of(rig, pdo), KMRIG_DEVICE_SURPRISE_REMOVED);
+    assert_ptr_equal(kmrig_rig_find(rig, "KMRIG\\TESTDEV"), pdo);
+    assert_non_null(pdo->AttachedDevice);
+    /* requests on the open file still reach the driver, which fails them */
+    LONG before = g_fn_ioctls;
+    assert_int_equal(who(f), STATUS_DELETE_PENDING);
+    assert_int_equal(g_fn_ioctls, before + 1);
+    kmrig_rig_run_for(rig, 1000000);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "flt:23 fn:23 ");
+    /* neither an orderly nor a second surprise removal of it */
+    assert_int_equal(kmrig_rig_remove_device(rig, pdo), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_INVALID_DEVICE_STATE);
+    assert_string_equal(g_log, "flt:23 fn:23 ");
+    PKTHREAD self = KeGetCurrentThread();
+    LONG closes = g_fn_closes;
+    kmrig_rig_close_file(f);
+    assert_int_equal(g_fn_closes, closes + 1); /* the close reached the driver */
+    kmrig_rig_settle(rig);
+    /* the last close: REMOVE_DEVICE once, from the PnP worker at PASSIVE_LEVEL, not from
+     * inside the driver's close dispatch; the stack is detached and deleted, the device
+     * forgotten */
+    assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 ");
+    assert_false(g_remove_in_close);
+    assert_int_equal(g_remove_irql, PASSIVE_LEVEL);
+    assert_ptr_not_equal(g_remove_thread, self);
+    assert_int_equal(g_fn_devices, 0);
+    assert_int_equal(g_flt_devices, 0);
+    assert_null(pdo->AttachedDevice);
+    ObDereferenceObject(pdo);
+    assert_null(kmrig_rig_find(rig, "KMRIG\\TESTDEV"));
+    kmrig_rig_run_for(rig, 1000000);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 "); /* exactly once */
+    kmrig_rig_close(rig);
+}
+
+static void test_rig_surprise_remove_with_two_files_waits_for_both(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    start_test_device(rig);
+    PDEVICE_OBJECT pdo = kmrig_rig_find(rig, "KMRIG\\TESTDEV");
+    PFILE_OBJECT f1, f2;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f1), STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f2), STATUS_SUCCESS);
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_SUCCESS);
+    assert_string_equal(g_log, "flt:23 fn:23 ");
+    kmrig_rig_close_file(f1);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "flt:23 fn:23 "); /* one is still open */
+    assert_int_equal(state_of(rig, pdo), KMRIG_DEVICE_SURPRISE_REMOVED);
+    assert_int_equal(who(f2), STATUS_DELETE_PENDING);
+    kmrig_rig_close_file(f2);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 ");
+    assert_int_equal(g_fn_devices, 0);
+    assert_int_equal(g_flt_devices, 0);
+    assert_null(kmrig_rig_find(rig, "KMRIG\\TESTDEV"));
+    kmrig_rig_close(rig);
+}
+
+static void start_bus_with_one_child(kmrig_rig *rig)
+{
+    static const struct kmrig_device_desc bus[] = {{.hardware_ids = {"KMRIG\\TESTBUS"}}};
+    assert_int_equal(kmrig_rig_register_driver(rig, "KMRIG\\TESTBUS", "testbus", BusEntry),
+                     STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_register_driver(rig, "TESTBUS\\CHILD", "testfn", FnEntry),
+                     STATUS_SUCCESS);
+    g_children = 0x1;
+    assert_int_equal(kmrig_rig_start(rig, bus, 1), STATUS_SUCCESS);
+    assert_int_equal(state_of(rig, kmrig_rig_find(rig, "TESTBUS\\CHILD\\0")), KMRIG_DEVICE_STARTED);
+}
+
+/* The bus goes with a file open on its child: the child's REMOVE waits for the close, and the
+ * bus's waits for the child's. */
+static void test_rig_surprise_remove_of_a_bus_waits_for_its_childs_file(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    start_bus_with_one_child(rig);
+    PDEVICE_OBJECT bus = kmrig_rig_find(rig, "KMRIG\\TESTBUS");
+    PDEVICE_OBJECT child = kmrig_rig_find(rig, "TESTBUS\\CHILD\\0");
+    PFILE_OBJECT f;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f), STATUS_SUCCESS);
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, bus), STATUS_SUCCESS);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "fn:23 child:23 bus:23 "); /* children first, no REMOVE */
+    assert_int_equal(state_of(rig, bus), KMRIG_DEVICE_SURPRISE_REMOVED);
+    assert_int_equal(state_of(rig, child), KMRIG_DEVICE_SURPRISE_REMOVED);
+    assert_int_equal(who(f), STATUS_DELETE_PENDING);
+    kmrig_rig_close_file(f);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "fn:23 child:23 bus:23 fn:2 child:2 bus:2 ");
+    assert_int_equal(g_fn_devices, 0);
+    assert_null(g_bus_fdo);
+    assert_null(kmrig_rig_find(rig, "KMRIG\\TESTBUS"));
+    kmrig_rig_close(rig);
+}
+
+/* The child alone goes with a file open: its bus cannot be removed in order meanwhile (NT's
+ * outstanding-open veto); after the close the child has its REMOVE and the bus may go. */
+static void test_rig_surprise_removed_child_with_a_file_vetoes_its_bus_removal(void **state)
+{
+    kmrig_rig *rig = test_rig();
+    start_bus_with_one_child(rig);
+    PDEVICE_OBJECT bus = kmrig_rig_find(rig, "KMRIG\\TESTBUS");
+    PDEVICE_OBJECT child = kmrig_rig_find(rig, "TESTBUS\\CHILD\\0");
+    PFILE_OBJECT f;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f), STATUS_SUCCESS);
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, child), STATUS_SUCCESS);
+    assert_string_equal(g_log, "fn:23 child:23 ");
+    assert_int_equal(kmrig_rig_remove_device(rig, bus), STATUS_PLUGPLAY_QUERY_VETOED);
+    assert_string_equal(g_log, "fn:23 child:23 "); /* not even queried */
+    assert_int_equal(state_of(rig, bus), KMRIG_DEVICE_STARTED);
+    kmrig_rig_close_file(f);
+    kmrig_rig_settle(rig);
+    assert_string_equal(g_log, "fn:23 child:23 fn:2 child:2 ");
+    assert_int_equal(state_of(rig, child), KMRIG_DEVICE_REMOVED);
+    assert_int_equal(kmrig_rig_remove_device(rig, bus), STATUS_SUCCESS);
+    assert_int_equal(state_of(rig, bus), KMRIG_DEVICE_REMOVED);
+    kmrig_rig_close(rig);
+}
+
+static char g_warnings[1024]; /* the PnP manager's warnings */
+static void capture_log(void *ctx, enum kmrig_log_level level, const char *msg)
+{
+    if (level <= KMRIG_LOG_WARN && !strncmp(msg, "pnp: ", 5))
+        strncat(g_warnings, msg, sizeof g_warnings - strlen(g_warnings) - 1);
+}
+
+/* kmrig_rig_stop with a surprise-removed device's file still open: the REMOVE goes anyway,
+ * once, and the leaked file is reported in the log. */
+static void test_rig_stop_with_a_file_open_removes_and_reports_it(void **state)
+{
+    kmrig_config cfg;
+    kmrig_config_init(&cfg);
+    cfg.log_level = KMRIG_LOG_WARN;
+    cfg.log_fn = capture_log;
+    struct kmrig_rig_options o;
+    kmrig_rig_options_init(&o);
+    o.config = &cfg;
+    kmrig_rig *rig;
+    assert_int_equal(kmrig_rig_open(&o, &rig), STATUS_SUCCESS);
+    start_test_device(rig);
+    PDEVICE_OBJECT pdo = kmrig_rig_find(rig, "KMRIG\\TESTDEV");
+    PFILE_OBJECT f;
+    assert_int_equal(kmrig_rig_open_interface(rig, &TestInterface, 0, &f), STATUS_SUCCESS);
+    g_log[0] = 0;
+    assert_int_equal(kmrig_rig_surprise_remove(rig, pdo), STATUS_SUCCESS);
+    assert_string_equal(g_log, "flt:23 fn:23 ");
+    assert_string_equal(g_warnings, "");
+    assert_int_equal(kmrig_rig_stop(rig), STATUS_SUCCESS);
+    assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 ");
+    assert_non_null(strstr(g_warnings, "pnp: KMRIG\\TESTDEV\\0: IRP_MN_REMOVE_DEVICE at shutdown "
+                                       "with 1 file object(s) still open"));
+    assert_int_equal(g_fn_devices, 0);
+    assert_int_equal(g_flt_devices, 0);
+    assert_int_equal(g_unloads, 1);
+    /* opened on the PDO: its close now goes to the root driver, not to the removed stack */
+    LONG before = g_fn_closes;
+    kmrig_rig_close_file(f);
+    assert_int_equal(g_fn_closes, before);
+    assert_string_equal(g_log, "flt:23 fn:23 flt:2 fn:2 ");
+    kmrig_rig_close(rig);
+}
+
 static void test_rig_stop_removes_devices_and_unloads_drivers(void **state)
 {
     kmrig_rig *rig = test_rig();
@@ -366,6 +565,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rig_failed_start_tears_the_stack_down),
     cmocka_unit_test(test_rig_remove_vetoed_sends_cancel_remove),
     cmocka_unit_test(test_rig_surprise_remove_forgets_the_device),
+    cmocka_unit_test(test_rig_surprise_remove_with_a_file_open_waits_for_its_close),
+    cmocka_unit_test(test_rig_surprise_remove_with_two_files_waits_for_both),
+    cmocka_unit_test(test_rig_surprise_remove_of_a_bus_waits_for_its_childs_file),
+    cmocka_unit_test(test_rig_surprise_removed_child_with_a_file_vetoes_its_bus_removal),
+    cmocka_unit_test(test_rig_stop_with_a_file_open_removes_and_reports_it),
     cmocka_unit_test(test_rig_stop_removes_devices_and_unloads_drivers),
     cmocka_unit_test(test_rig_bus_children_started_and_vanished_ones_removed),
     cmocka_unit_test(test_rig_verifier_remove_that_leaves_the_stack_bugchecks),

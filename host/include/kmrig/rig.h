@@ -27,7 +27,10 @@
  * Devices. A device is named by its physical device object (PDO). The rig keeps every device the
  * root bus or a bus driver enumerated until kmrig_rig_stop; a removed device keeps its PDO (state
  * KMRIG_DEVICE_REMOVED) until it vanishes from its bus. A device that is gone (surprise removal,
- * ejected, no longer reported by its bus) is forgotten: its PDO pointer is stale from then on.
+ * ejected, no longer reported by its bus) is forgotten once it had its IRP_MN_REMOVE_DEVICE: its
+ * PDO pointer is stale from then on. After a surprise removal that REMOVE_DEVICE waits, as on NT,
+ * until the last file object open on the device's stack is closed (see
+ * kmrig_rig_surprise_remove); until then the device is listed as KMRIG_DEVICE_SURPRISE_REMOVED.
  */
 #ifndef KMRIG_RIG_H
 #define KMRIG_RIG_H
@@ -245,8 +248,18 @@ NTSTATUS kmrig_rig_write(PFILE_OBJECT file, const void *buffer, ULONG length, in
  * or a notification callback refused: IRP_MN_CANCEL_REMOVE_DEVICE was sent and the device runs
  * on. STATUS_INVALID_DEVICE_STATE: already removed. */
 NTSTATUS kmrig_rig_remove_device(kmrig_rig *rig, PDEVICE_OBJECT pdo);
-/* The device is gone (a lost link, an unplug): IRP_MN_SURPRISE_REMOVAL (children first), its
- * interfaces disabled, then IRP_MN_REMOVE_DEVICE and remove-complete notifications. */
+/* The device is gone (a lost link, an unplug): IRP_MN_SURPRISE_REMOVAL to it and its children
+ * (children first), their interfaces disabled, remove-complete notifications (their holders are
+ * to close their files), then IRP_MN_REMOVE_DEVICE, as on NT: at once to a stack with no file
+ * open, otherwise when the last file object open on any device of the stack is closed
+ * (IRP_MJ_CLOSE), from the PnP worker (kmrig_rig_settle waits for it); a parent gets its REMOVE
+ * after its children's. Returns when the SURPRISE_REMOVAL IRPs are done; meanwhile the device is
+ * listed as KMRIG_DEVICE_SURPRISE_REMOVED, requests on its open files still go to its drivers
+ * (which typically fail them with STATUS_DELETE_PENDING), and kmrig_rig_remove_device of it is
+ * STATUS_INVALID_DEVICE_STATE (of an ancestor: STATUS_PLUGPLAY_QUERY_VETOED). kmrig_rig_stop or
+ * kmrig_rig_close with files still open sends the REMOVE anyway and logs a warning naming the
+ * device and the number of files left open. STATUS_INVALID_DEVICE_STATE: already removed or
+ * surprise-removed. */
 NTSTATUS kmrig_rig_surprise_remove(kmrig_rig *rig, PDEVICE_OBJECT pdo);
 /* A hardware-profile change: query (callbacks may veto: STATUS_PLUGPLAY_QUERY_VETOED, then
  * cancelled), then complete. */
@@ -254,7 +267,11 @@ NTSTATUS kmrig_rig_hardware_profile_change(kmrig_rig *rig);
 
 /* Removes every device (children first; query-remove, or surprise removal where a driver
  * vetoes), then unloads every driver (DriverUnload). The runtime stays up: a test may check
- * what the drivers did. Returns STATUS_SUCCESS, or the first error met. */
+ * what the drivers did. A stack with files still open gets its IRP_MN_REMOVE_DEVICE too (a
+ * surprise-removed one no longer waits) and a KMRIG_LOG_WARN line "pnp: <instance path>:
+ * IRP_MN_REMOVE_DEVICE at shutdown with N file object(s) still open on its stack (handles
+ * leaked)"; close those files before kmrig_rig_close. Returns STATUS_SUCCESS, or the first error
+ * met. */
 NTSTATUS kmrig_rig_stop(kmrig_rig *rig);
 
 /* Advances the rig's time by ns (kmrig_runtime_run_for). */
