@@ -9,8 +9,8 @@ function [31:0] kmrig_soc_rom_word;
         case (idx)
         6'd0: kmrig_soc_rom_word = 32'h4B4D5245;
         6'd1: kmrig_soc_rom_word = 32'h08200701;
-        6'd2: kmrig_soc_rom_word = 32'h00010300;
-        6'd3: kmrig_soc_rom_word = 32'h46A47569;
+        6'd2: kmrig_soc_rom_word = 32'h01030000;
+        6'd3: kmrig_soc_rom_word = 32'h45A27869;
         6'd4: kmrig_soc_rom_word = 32'h4B4D0001;
         6'd5: kmrig_soc_rom_word = 32'h00000008;
         6'd6: kmrig_soc_rom_word = 32'h00001000;

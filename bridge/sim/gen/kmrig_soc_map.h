@@ -6,7 +6,7 @@
 
 /* SoC identity */
 #define KMRIG_SOC_ID                             0x4B4D5247u
-#define KMRIG_SOC_VERSION                        0x00010300u
+#define KMRIG_SOC_VERSION                        0x01030000u
 #define KMRIG_SOC_CLOCK_HZ                       50000000u
 #define KMRIG_SOC_IRQ_LINES                      8
 #define KMRIG_SOC_IRQ_EXT_FIRST                  5 /* irq_ext_i[0] is this line */
@@ -217,7 +217,7 @@
 /* Expected ROM contents (words at KMRIG_SOC_ROM_BASE + 4*i) */
 #define KMRIG_SOC_ROM_WORDS                      60
 static const uint32_t kmrig_soc_rom_expected[KMRIG_SOC_ROM_WORDS] = {
-    0x4B4D5245u, 0x08200701u, 0x00010300u, 0x46A47569u,
+    0x4B4D5245u, 0x08200701u, 0x01030000u, 0x45A27869u,
     0x4B4D0001u, 0x00000008u, 0x00001000u, 0x00000100u,
     0x49524D4Bu, 0x59535C47u, 0x00444953u, 0x00000000u,
     0x4B4D0002u, 0x00000002u, 0x00002000u, 0x00000100u,
