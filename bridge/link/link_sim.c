@@ -37,9 +37,9 @@
 /* The DMA port under a link profile (transaction level): the port moves one word per Wishbone
  * cycle, but a bridge built for a link would buffer the master's sequential words into bursts
  * (docs/protocol.md, sections 8 and 12, "DMA on the sim target"). Reads: a read outside the
- * requested windows requests [addr, next 4 KiB boundary) capped at SIM_DMA_RD_FIRST bytes; a
- * read that continues the stream at the end of its newest window doubles the request size up
- * to 4 KiB; entering a 4 KiB window also requests the next one (read-ahead). A word is held
+ * requested windows starts a stream and requests SIM_DMA_RD_FIRST bytes; a read that continues
+ * the stream at the end of its newest window doubles the stream's request size up to 4 KiB (a
+ * request never crosses a 4 KiB boundary: it is cut there); entering a 4 KiB window also requests the next one (read-ahead). A word is held
  * until its window's data arrives. Writes: sequential words are collected into one request
  * that ends at a 4 KiB boundary (issued with its last word), at a write that does not continue
  * it, at a read that overlaps it, or when an interrupt line changes (issued at the cycle of its
@@ -58,6 +58,7 @@ struct sim_dma {
     uint32_t lines;                            /* interrupt lines as last reported */
     struct sim_dma_win rd[SIM_DMA_RD_WINDOWS]; /* oldest first */
     unsigned nrd;
+    uint64_t rd_len; /* the stream's request size: SIM_DMA_RD_FIRST doubling to 4 KiB */
     uint64_t wr_lo, wr_hi, wr_last; /* the write request being collected (wr_hi > wr_lo) */
     uint64_t busy_until;            /* a write request waits for a tag: the next cycle waits */
 };
@@ -160,12 +161,13 @@ static uint64_t sim_dma_read_time(struct kmrig_link *link, struct sim_dma *d, ui
         if (a >= d->rd[i].lo && a + size <= d->rd[i].hi)
             break;
     if (i == d->nrd) {
-        uint64_t len = SIM_DMA_RD_FIRST;
-        if (d->nrd && a == d->rd[d->nrd - 1].hi) /* the stream goes on: a larger request */
-            len = u64max(2 * (d->rd[d->nrd - 1].hi - d->rd[d->nrd - 1].lo), SIM_DMA_RD_FIRST);
-        else
-            d->nrd = 0; /* a new stream */
-        uint64_t hi = a + (len < SIM_DMA_BURST ? len : SIM_DMA_BURST);
+        if (d->nrd && a == d->rd[d->nrd - 1].hi) { /* the stream goes on: a larger request */
+            d->rd_len = 2 * d->rd_len < SIM_DMA_BURST ? 2 * d->rd_len : SIM_DMA_BURST;
+        } else { /* a new stream */
+            d->nrd = 0;
+            d->rd_len = SIM_DMA_RD_FIRST;
+        }
+        uint64_t hi = a + d->rd_len;
         if (hi > boundary(a))
             hi = boundary(a);
         sim_dma_request(link, d, a, hi, c);
