@@ -398,7 +398,8 @@ int kmrig_link_dma(struct kmrig_link *l, int write, uint64_t bus_addr, void *dat
                              &done);
 }
 
-/* Moves a DMA access's data through the handler (counts, faults) for an access issued at `issue`. */
+/* Moves a DMA access's data through the handler (counts, faults) for an access issued at `issue`.
+ */
 static int link_dma_move(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
                          size_t size, uint64_t issue)
 {

@@ -39,13 +39,13 @@
  * (docs/protocol.md, sections 8 and 12, "DMA on the sim target"). Reads: a read outside the
  * requested windows starts a stream and requests SIM_DMA_RD_FIRST bytes; a read that continues
  * the stream at the end of its newest window doubles the stream's request size up to 4 KiB (a
- * request never crosses a 4 KiB boundary: it is cut there); entering a 4 KiB window also requests the next one (read-ahead). A word is held
- * until its window's data arrives. Writes: sequential words are collected into one request
- * that ends at a 4 KiB boundary (issued with its last word), at a write that does not continue
- * it, at a read that overlaps it, or when an interrupt line changes (issued at the cycle of its
- * last word: the interrupt's event follows the data on the link); writes are posted, so only a
- * request that waits for a free tag holds the port. Data moves at once, word by word, through
- * the runtime's handler. */
+ * request never crosses a 4 KiB boundary: it is cut there); entering a 4 KiB window also requests
+ * the next one (read-ahead). A word is held until its window's data arrives. Writes: sequential
+ * words are collected into one request that ends at a 4 KiB boundary (issued with its last word),
+ * at a write that does not continue it, at a read that overlaps it, or when an interrupt line
+ * changes (issued at the cycle of its last word: the interrupt's event follows the data on the
+ * link); writes are posted, so only a request that waits for a free tag holds the port. Data moves
+ * at once, word by word, through the runtime's handler. */
 #define SIM_DMA_BURST KMRIG_PROTO_MAX_BURST
 #define SIM_DMA_RD_FIRST 64u
 #define SIM_DMA_RD_WINDOWS 2u
@@ -487,7 +487,6 @@ static uint64_t br_advance(struct sim *s, uint64_t cycles, int stop_on_irq)
     }
     return done;
 }
-
 
 /* ---- the transport ------------------------------------------------------------------------ */
 

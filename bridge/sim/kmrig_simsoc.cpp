@@ -102,8 +102,8 @@ struct kmrig_simsoc {
     uint8_t dma_held_ctl = 0;
     // A cycle the handler held (kmrig_simsoc_dma_hold): its answer waits for dma_hold_until.
     bool dma_holding = false;
-    bool dma_in_fn = false;       // fn is running: kmrig_simsoc_dma_hold may be called
-    uint64_t dma_hold_req = 0;    // ... and what it asked for
+    bool dma_in_fn = false;    // fn is running: kmrig_simsoc_dma_hold may be called
+    uint64_t dma_hold_req = 0; // ... and what it asked for
     uint64_t dma_hold_until = 0;
     int dma_hold_rc = 0;
     uint32_t dma_hold_rdata = 0;

@@ -139,8 +139,8 @@ int main(int argc, char **argv)
 
     printf("\ndma0 copies (one descriptor): time to the interrupt, payload throughput, and per "
            "direction payload/link bytes and payload rate/link rate\n");
-    printf("%-6s %7s %11s %10s | %9s %8s %8s | %9s %8s %8s\n", "link", "bytes", "time us",
-           "MB/s", "h2d link", "h2d eff", "h2d/rate", "d2h link", "d2h eff", "d2h/rate");
+    printf("%-6s %7s %11s %10s | %9s %8s %8s | %9s %8s %8s\n", "link", "bytes", "time us", "MB/s",
+           "h2d link", "h2d eff", "h2d/rate", "d2h link", "d2h eff", "d2h/rate");
     static const uint32_t sizes[] = {256, 1024, 4096, 16384, 65536};
     for (unsigned p = 0; p < sizeof profs / sizeof profs[0]; p++) {
         int skip = nwant > 0;

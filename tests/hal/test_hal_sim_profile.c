@@ -16,7 +16,7 @@
 
 #define BASE 0x10000000ull /* bus address of the host buffer */
 #define HOST_BYTES (256u << 10)
-#define SRC 0x1000u   /* offsets in the host buffer; the descriptor is at 0 */
+#define SRC 0x1000u /* offsets in the host buffer; the descriptor is at 0 */
 #define DST 0x20000u
 #define LINE KMRIG_SOC_DMA0_IRQ
 #define PAGE 4096u
@@ -107,7 +107,7 @@ static uint64_t copy(struct kmrig_link *l, struct host *h, uint32_t src, uint64_
 
 struct prof {
     const char *name;
-    uint64_t rate;      /* bytes/s per direction */
+    uint64_t rate; /* bytes/s per direction */
     int crc, pcie, ft245;
 };
 

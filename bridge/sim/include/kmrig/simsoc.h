@@ -59,16 +59,16 @@ struct kmrig_simsoc_config {
 
 /* Counters for measuring the harness (not part of the model's state). */
 struct kmrig_simsoc_stats {
-    uint64_t edges;          /* clock edges evaluated (a skip counts one) */
-    uint64_t skipped_cycles; /* cycles advanced without their own evaluation */
-    uint64_t bus_cycles;     /* Wishbone cycles run (reads + writes, including failed ones) */
-    uint64_t bus_errors;     /* ... of which ended with ERR or a timeout */
-    uint64_t dma_cycles;     /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
-    uint64_t dma_errors;     /* ... of which ended with ERR: refused by the handler, no handler,
-                                a bad select, or a cycle changed while waiting */
+    uint64_t edges;           /* clock edges evaluated (a skip counts one) */
+    uint64_t skipped_cycles;  /* cycles advanced without their own evaluation */
+    uint64_t bus_cycles;      /* Wishbone cycles run (reads + writes, including failed ones) */
+    uint64_t bus_errors;      /* ... of which ended with ERR or a timeout */
+    uint64_t dma_cycles;      /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
+    uint64_t dma_errors;      /* ... of which ended with ERR: refused by the handler, no handler,
+                                 a bad select, or a cycle changed while waiting */
     uint64_t dma_held_cycles; /* cycles DMA port cycles were held (kmrig_simsoc_dma_hold) */
-    uint64_t phy_rx_bytes;   /* full bridge: bytes the bridge took from the host */
-    uint64_t phy_tx_bytes;   /* ... and bytes it sent to the host */
+    uint64_t phy_rx_bytes;    /* full bridge: bytes the bridge took from the host */
+    uint64_t phy_tx_bytes;    /* ... and bytes it sent to the host */
 };
 
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
