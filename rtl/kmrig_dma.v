@@ -14,7 +14,9 @@
 // descriptors to OP 2 descriptors; pushing a full FIFO or popping an empty one is an error.
 // Any error (bus error, misalignment, bad OP, FIFO over/underflow) stops the engine with
 // STATUS.ERROR, the code and the failing bus address. irq_o = IRQ_EN & (DONE|ERROR|DESC_IRQ).
-// Idle skipping: next_event_o is 1 while the engine runs, all ones while it is idle.
+// Idle skipping: next_event_o is 1 while the engine runs, all ones while it is idle or waits for
+// the answer to its master cycle (nothing changes in it until ACK/ERR, which the DMA port's
+// slave drives; a harness that holds the cycle reports the hold as its own event).
 module kmrig_dma #(
     parameter integer FIFO_AW = 8
 ) (
@@ -431,5 +433,5 @@ module kmrig_dma #(
     assign m_sel_o      = 4'hF;
     assign m_dat_o      = mdat_q;
     assign irq_o        = irq_en_q & (done_q | error_q | desc_irq_q);
-    assign next_event_o = busy ? 32'h00000001 : 32'hFFFFFFFF;
+    assign next_event_o = (busy & step) ? 32'h00000001 : 32'hFFFFFFFF;
 endmodule

@@ -398,16 +398,12 @@ int kmrig_link_dma(struct kmrig_link *l, int write, uint64_t bus_addr, void *dat
                              &done);
 }
 
-uint64_t kmrig_link_dma_cycle(const struct kmrig_link *l)
-{
-    return l->dma_cycle;
-}
-
-int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size,
-                      uint64_t issue, uint64_t *done)
+/* Moves a DMA access's data through the handler (counts, faults) for an access issued at `issue`.
+ */
+static int link_dma_move(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
+                         size_t size, uint64_t issue)
 {
     l->dma_cycle = issue;
-    *done = l->prof ? link_prof_dma(l, write, size, issue) : issue;
     int rc = l->dma_fn ? l->dma_fn(l->dma_ctx, write, bus_addr, data, size) : KMRIG_LINK_EBUS;
     if (write)
         l->stats.dma_writes++;
@@ -419,4 +415,27 @@ int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *
             memset(data, 0xFF, size);
     }
     return rc;
+}
+
+uint64_t kmrig_link_dma_time(struct kmrig_link *l, int write, size_t size, uint64_t issue)
+{
+    return l->prof ? link_prof_dma(l, write, size, issue) : issue;
+}
+
+uint64_t kmrig_link_dma_cycle(const struct kmrig_link *l)
+{
+    return l->dma_cycle;
+}
+
+int kmrig_link_dma_at(struct kmrig_link *l, int write, uint64_t bus_addr, void *data, size_t size,
+                      uint64_t issue, uint64_t *done)
+{
+    *done = l->prof ? link_prof_dma(l, write, size, issue) : issue;
+    return link_dma_move(l, write, bus_addr, data, size, issue);
+}
+
+int kmrig_link_dma_untimed(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
+                           size_t size)
+{
+    return link_dma_move(l, write, bus_addr, data, size, l->ops->now ? l->ops->now(l) : 0);
 }

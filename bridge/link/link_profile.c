@@ -148,6 +148,21 @@ static struct prof_mf *mf_slot(struct link_prof *p, uint64_t k)
     return s;
 }
 
+/* Bytes a frame takes on the link (as prof_send counts them). */
+static uint64_t prof_link_bytes(const struct link_prof *p, int d2h, uint64_t wire, uint64_t tlp)
+{
+    const struct prof_params *pp = p->p;
+    switch (p->kind) {
+    case PK_PCIE:
+        return tlp + PROF_PCIE_TLP * (tlp ? div_up(tlp, pp->packet_bytes) : 1);
+    case PK_FT245:
+        return d2h ? wire + div_up(wire, pp->packet_bytes - pp->status_bytes) * pp->status_bytes
+                   : wire;
+    default:
+        return wire;
+    }
+}
+
 /* Sends a message at device time t (ns) in one direction; returns when it arrives (ns).
  * wire: the frame's bytes; tlp: its PCIe payload bytes (the PCIe profile carries TLPs). */
 static uint64_t prof_send(struct link_prof *p, int d2h, uint64_t t, uint64_t wire, uint64_t tlp)
@@ -466,16 +481,24 @@ uint64_t link_prof_dma(struct kmrig_link *l, int write, size_t size, uint64_t is
             tag = i;
     uint64_t t = max64(kmrig_link_cycles_to_ns(l, issue), p->tag_free[tag]);
     uint64_t done;
+    /* (request frame d2h, answer frame h2d), and the PCIe payload of each */
+    uint64_t rq = frame_wire(p, write ? KMRIG_PROTO_T_DMA_WR_REQ : KMRIG_PROTO_T_DMA_RD_REQ,
+                             write ? size : 0);
+    uint64_t an = frame_wire(p, write ? KMRIG_PROTO_T_DMA_WR_RSP : KMRIG_PROTO_T_DMA_RD_RSP,
+                             write ? 0 : size);
+    l->stats.dma_requests++;
+    l->stats.dma_payload_bytes += size;
+    l->stats.dma_link_bytes[1] += prof_link_bytes(p, 1, rq, write ? size : 0);
+    if (!write || p->kind != PK_PCIE)
+        l->stats.dma_link_bytes[0] += prof_link_bytes(p, 0, an, write ? 0 : size);
     if (!write) {
-        uint64_t a = prof_send(p, 1, t, frame_wire(p, KMRIG_PROTO_T_DMA_RD_REQ, 0), 0);
-        done = prof_send(p, 0, a, frame_wire(p, KMRIG_PROTO_T_DMA_RD_RSP, size), size);
+        uint64_t a = prof_send(p, 1, t, rq, 0);
+        done = prof_send(p, 0, a, an, size);
         p->tag_free[tag] = done;
     } else {
-        uint64_t a = prof_send(p, 1, t, frame_wire(p, KMRIG_PROTO_T_DMA_WR_REQ, size), size);
+        uint64_t a = prof_send(p, 1, t, rq, size);
         /* PCIe: a posted memory write needs no answer; elsewhere DMA_WR_RSP frees the tag. */
-        p->tag_free[tag] = p->kind == PK_PCIE
-                               ? a
-                               : prof_send(p, 0, a, frame_wire(p, KMRIG_PROTO_T_DMA_WR_RSP, 0), 0);
+        p->tag_free[tag] = p->kind == PK_PCIE ? a : prof_send(p, 0, a, an, 0);
         done = t; /* posted: the port acknowledges the peripheral at once */
     }
     return kmrig_link_ns_to_cycles(l, done);

@@ -34,6 +34,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The DMA port under a link profile (transaction level): the port moves one word per Wishbone
+ * cycle, but a bridge built for a link would buffer the master's sequential words into bursts
+ * (docs/protocol.md, sections 8 and 12, "DMA on the sim target"). Reads: a read outside the
+ * requested windows starts a stream and requests SIM_DMA_RD_FIRST bytes; a read that continues
+ * the stream at the end of its newest window doubles the stream's request size up to 4 KiB (a
+ * request never crosses a 4 KiB boundary: it is cut there); entering a 4 KiB window also requests
+ * the next one (read-ahead). A word is held until its window's data arrives. Writes: sequential
+ * words are collected into one request that ends at a 4 KiB boundary (issued with its last word),
+ * at a write that does not continue it, at a read that overlaps it, or when an interrupt line
+ * changes (issued at the cycle of its last word: the interrupt's event follows the data on the
+ * link); writes are posted, so only a request that waits for a free tag holds the port. Data moves
+ * at once, word by word, through the runtime's handler. */
+#define SIM_DMA_BURST KMRIG_PROTO_MAX_BURST
+#define SIM_DMA_RD_FIRST 64u
+#define SIM_DMA_RD_WINDOWS 2u
+
+struct sim_dma_win {
+    uint64_t lo, hi, done; /* requested bytes [lo, hi) arrive at cycle done */
+};
+
+struct sim_dma {
+    uint32_t lines;                            /* interrupt lines as last reported */
+    struct sim_dma_win rd[SIM_DMA_RD_WINDOWS]; /* oldest first */
+    unsigned nrd;
+    uint64_t rd_len; /* the stream's request size: SIM_DMA_RD_FIRST doubling to 4 KiB */
+    uint64_t wr_lo, wr_hi, wr_last; /* the write request being collected (wr_hi > wr_lo) */
+    uint64_t busy_until;            /* a write request waits for a tag: the next cycle waits */
+};
+
 /* Full-bridge fidelity: the host end of the wire protocol. */
 struct sim_bridge {
     struct kmrig_link *link;
@@ -57,6 +86,7 @@ struct sim {
     uint32_t mode; /* shadow of MODE (reset level) */
     char waves[256];
     struct sim_bridge *br; /* fidelity=bridge, else NULL */
+    struct sim_dma dma;    /* the DMA port's bursts under a link profile */
 };
 
 /* Cycles a bridge request may take before the transport gives up on its answer: the bus
@@ -83,6 +113,91 @@ static int sim_code(int rc)
     }
 }
 
+static uint64_t u64max(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Issues the collected write request (at the cycle of its last word); returns when its tag
+ * leaves the port free. */
+static uint64_t sim_dma_flush(struct kmrig_link *link, struct sim_dma *d)
+{
+    if (d->wr_hi == d->wr_lo)
+        return 0;
+    uint64_t done = kmrig_link_dma_time(link, 1, d->wr_hi - d->wr_lo, d->wr_last);
+    d->wr_lo = d->wr_hi = 0;
+    d->busy_until = u64max(d->busy_until, done);
+    return done;
+}
+
+/* Requests the read window [lo, hi) at cycle c, the newest of the stream. */
+static void sim_dma_request(struct kmrig_link *link, struct sim_dma *d, uint64_t lo, uint64_t hi,
+                            uint64_t c)
+{
+    if (d->nrd == SIM_DMA_RD_WINDOWS) {
+        memmove(d->rd, d->rd + 1, (SIM_DMA_RD_WINDOWS - 1) * sizeof d->rd[0]);
+        d->nrd--;
+    }
+    struct sim_dma_win *w = &d->rd[d->nrd++];
+    w->lo = lo;
+    w->hi = hi;
+    w->done = kmrig_link_dma_time(link, 0, hi - lo, c);
+}
+
+static uint64_t boundary(uint64_t a)
+{
+    return (a / SIM_DMA_BURST + 1) * SIM_DMA_BURST;
+}
+
+/* The cycle until which the port holds a read of [a, a + size) issued at c. */
+static uint64_t sim_dma_read_time(struct kmrig_link *link, struct sim_dma *d, uint64_t a,
+                                  unsigned size, uint64_t c)
+{
+    if (d->wr_hi != d->wr_lo && a < d->wr_hi && a + size > d->wr_lo)
+        sim_dma_flush(link, d); /* the read sees the buffered writes */
+    c = u64max(c, d->busy_until);
+    unsigned i;
+    for (i = 0; i < d->nrd; i++)
+        if (a >= d->rd[i].lo && a + size <= d->rd[i].hi)
+            break;
+    if (i == d->nrd) {
+        if (d->nrd && a == d->rd[d->nrd - 1].hi) { /* the stream goes on: a larger request */
+            d->rd_len = 2 * d->rd_len < SIM_DMA_BURST ? 2 * d->rd_len : SIM_DMA_BURST;
+        } else { /* a new stream */
+            d->nrd = 0;
+            d->rd_len = SIM_DMA_RD_FIRST;
+        }
+        uint64_t hi = a + d->rd_len;
+        if (hi > boundary(a))
+            hi = boundary(a);
+        sim_dma_request(link, d, a, hi, c);
+        i = d->nrd - 1;
+    }
+    struct sim_dma_win w = d->rd[i];
+    if (a == w.lo && i == d->nrd - 1 && w.hi - w.lo == SIM_DMA_BURST)
+        sim_dma_request(link, d, w.hi, w.hi + SIM_DMA_BURST, c); /* read-ahead */
+    return w.done;
+}
+
+/* The cycle until which the port holds a write of [a, a + size) issued at c. */
+static uint64_t sim_dma_write_time(struct kmrig_link *link, struct sim_dma *d, uint64_t a,
+                                   unsigned size, uint64_t c)
+{
+    uint64_t hold = d->busy_until;
+    if (d->wr_hi == d->wr_lo || a != d->wr_hi || d->wr_hi % SIM_DMA_BURST == 0) {
+        sim_dma_flush(link, d);
+        d->wr_lo = a;
+    }
+    d->wr_hi = a + size;
+    d->wr_last = c;
+    for (unsigned i = 0; i < d->nrd; i++) /* a later read of these bytes asks again */
+        if (a < d->rd[i].hi && a + size > d->rd[i].lo)
+            d->nrd = 0;
+    if (d->wr_hi % SIM_DMA_BURST == 0)
+        hold = u64max(hold, sim_dma_flush(link, d));
+    return hold;
+}
+
 /* The model's DMA port (dma0 and sysdma through their arbiter) served by the link's DMA entry:
  * the runtime's handler decides from its bus-address table, so a refused address is a bus error
  * (ERR) for the device's master and no host memory is touched. Called by the model inside a
@@ -91,13 +206,23 @@ static int sim_code(int rc)
 static int sim_dma(void *ctx, int write, uint64_t bus_addr, unsigned size, uint32_t *data)
 {
     struct kmrig_link *link = ctx;
+    struct sim *s = kmrig_link_priv(link);
     uint8_t bytes[4];
     if (size == 0 || size > sizeof bytes)
         return KMRIG_LINK_EINVAL;
     if (write)
         for (unsigned i = 0; i < size; i++)
             bytes[i] = (uint8_t)(*data >> (8 * i));
-    int rc = kmrig_link_dma(link, write, bus_addr, bytes, size);
+    int rc;
+    if (strcmp(kmrig_link_profile_name(link), "ideal")) {
+        uint64_t c = kmrig_simsoc_cycles(s->m);
+        uint64_t until = write ? sim_dma_write_time(link, &s->dma, bus_addr, size, c)
+                               : sim_dma_read_time(link, &s->dma, bus_addr, size, c);
+        kmrig_simsoc_dma_hold(s->m, until);
+        rc = kmrig_link_dma_untimed(link, write, bus_addr, bytes, size);
+    } else {
+        rc = kmrig_link_dma(link, write, bus_addr, bytes, size);
+    }
     if (rc == KMRIG_LINK_OK && !write) {
         uint32_t v = 0;
         for (unsigned i = 0; i < size; i++)
@@ -363,7 +488,6 @@ static uint64_t br_advance(struct sim *s, uint64_t cycles, int stop_on_irq)
     return done;
 }
 
-
 /* ---- the transport ------------------------------------------------------------------------ */
 
 static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
@@ -456,6 +580,10 @@ static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
         return KMRIG_LINK_OK;
     }
     *lines = kmrig_simsoc_irq(s->m);
+    if (*lines != s->dma.lines) {
+        sim_dma_flush(link, &s->dma);
+        s->dma.lines = *lines;
+    }
     return KMRIG_LINK_OK;
 }
 

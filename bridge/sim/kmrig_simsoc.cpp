@@ -100,6 +100,13 @@ struct kmrig_simsoc {
     uint64_t dma_held_adr = 0; // ... and what it was when it appeared
     uint32_t dma_held_dat = 0;
     uint8_t dma_held_ctl = 0;
+    // A cycle the handler held (kmrig_simsoc_dma_hold): its answer waits for dma_hold_until.
+    bool dma_holding = false;
+    bool dma_in_fn = false;    // fn is running: kmrig_simsoc_dma_hold may be called
+    uint64_t dma_hold_req = 0; // ... and what it asked for
+    uint64_t dma_hold_until = 0;
+    int dma_hold_rc = 0;
+    uint32_t dma_hold_rdata = 0;
     uint64_t cycles = 0;
     kmrig_simsoc_stats stats = {};
     // Full-bridge fidelity: the PHY's byte queues (host to bridge, bridge to host).
@@ -269,8 +276,25 @@ struct kmrig_simsoc {
         bool present = top->dma_cyc_o && top->dma_stb_o;
         const uint8_t ctl = static_cast<uint8_t>(top->dma_sel_o | (top->dma_we_o << 4));
         bool changed = false; // Wishbone: a waiting cycle must not change under the slave
-        if (!present)
+        if (!present) {
             dma_waiting = false; // (a master that withdraws a cycle starts afresh)
+            dma_holding = false;
+        }
+        if (present && dma_holding) {
+            // The cycle was served when it appeared; its answer waits for the hold's end.
+            changed = top->dma_adr_o != dma_held_adr || ctl != dma_held_ctl ||
+                      (top->dma_we_o ? top->dma_dat_o : 0) != dma_held_dat;
+            if (changed || cycles >= dma_hold_until) {
+                dma_holding = false;
+                ack = !changed && dma_hold_rc == 0;
+                err = !ack;
+                if (ack && !top->dma_we_o)
+                    rdata = dma_hold_rdata;
+                if (changed)
+                    stats.dma_errors++;
+            }
+            present = false;
+        }
         if (present && !dma_waiting && dma_wait) { // a new cycle: hold it dma_wait edges
             dma_waiting = true;
             dma_wait_left = dma_wait;
@@ -313,17 +337,32 @@ struct kmrig_simsoc {
             const uint64_t addr = (static_cast<uint64_t>(top->dma_adr_o) & ~uint64_t{3}) + lane;
             const uint32_t mask = size == 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1);
             int rc = -1;
+            dma_hold_req = 0;
             if (size && dma_fn && !changed) {
                 uint32_t data = top->dma_we_o ? (top->dma_dat_o >> (8 * lane)) & mask : 0;
+                dma_in_fn = true;
                 rc = dma_fn(dma_ctx, top->dma_we_o ? 1 : 0, addr, size, &data);
+                dma_in_fn = false;
                 if (rc == 0 && !top->dma_we_o)
                     rdata = (data & mask) << (8 * lane);
             }
-            ack = rc == 0;
-            err = rc != 0;
             stats.dma_cycles++;
-            if (err)
+            if (rc != 0)
                 stats.dma_errors++;
+            if (dma_hold_req > cycles) { // answered at the hold's end (the data moved now)
+                dma_holding = true;
+                dma_hold_until = dma_hold_req;
+                dma_hold_rc = rc;
+                dma_hold_rdata = rdata;
+                dma_held_adr = top->dma_adr_o;
+                dma_held_dat = top->dma_we_o ? top->dma_dat_o : 0;
+                dma_held_ctl = ctl;
+                rdata = top->dma_dat_i;
+                stats.dma_held_cycles += dma_hold_req - cycles;
+            } else {
+                ack = rc == 0;
+                err = rc != 0;
+            }
         }
         if (ack != top->dma_ack_i || err != top->dma_err_i || rdata != top->dma_dat_i) {
             top->dma_ack_i = ack;
@@ -357,6 +396,10 @@ struct kmrig_simsoc {
         uint64_t n = top->next_event_o;
         if (n == 0)
             n = 1;
+        if (dma_waiting)
+            n = 1; // dma_wait counts edges (the waiting master reports no event of its own)
+        if (dma_holding && dma_hold_until - cycles < n)
+            n = dma_hold_until - cycles; // land on the held cycle's answer
         if (n > limit)
             n = limit;
         if (!send_segs.empty() && send_seg_end > cycles && send_seg_end - cycles < n)
@@ -605,7 +648,12 @@ uint64_t kmrig_simsoc_run_until_irq_change(kmrig_simsoc *m, uint64_t max_cycles)
 
 uint64_t kmrig_simsoc_next_event(const kmrig_simsoc *m)
 {
-    return m->top->next_event_o;
+    uint64_t n = m->top->next_event_o;
+    if (m->dma_waiting)
+        n = 1;
+    if (m->dma_holding && m->dma_hold_until - m->cycles < n)
+        n = m->dma_hold_until - m->cycles;
+    return n;
 }
 
 uint32_t kmrig_simsoc_irq(const kmrig_simsoc *m)
@@ -746,6 +794,15 @@ void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void 
 {
     m->dma_fn = fn;
     m->dma_ctx = ctx;
+}
+
+int kmrig_simsoc_dma_hold(kmrig_simsoc *m, uint64_t until_cycle)
+{
+    if (!m->dma_in_fn)
+        return KMRIG_SIM_EINVAL;
+    if (until_cycle > m->dma_hold_req)
+        m->dma_hold_req = until_cycle;
+    return KMRIG_SIM_OK;
 }
 
 int kmrig_simsoc_phy_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n)

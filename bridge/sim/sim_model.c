@@ -40,6 +40,7 @@ static const struct kmrig_sim_model_ops ops = {
     .uart_recv_errors = kmrig_simsoc_uart_recv_errors,
     .run_until_uart_tx_change = kmrig_simsoc_run_until_uart_tx_change,
     .set_dma_handler = kmrig_simsoc_set_dma_handler,
+    .dma_hold = kmrig_simsoc_dma_hold,
     .phy_send = kmrig_simsoc_phy_send,
     .phy_send_pending = kmrig_simsoc_phy_send_pending,
     .phy_recv = kmrig_simsoc_phy_recv,

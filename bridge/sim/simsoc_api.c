@@ -209,6 +209,11 @@ void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void 
     m->model->ops->set_dma_handler(m->impl, fn, ctx);
 }
 
+int kmrig_simsoc_dma_hold(kmrig_simsoc *m, uint64_t until_cycle)
+{
+    return m->model->ops->dma_hold(m->impl, until_cycle);
+}
+
 int kmrig_simsoc_phy_send(kmrig_simsoc *m, const uint8_t *bytes, size_t n)
 {
     return m->model->ops->phy_send(m->impl, bytes, n);

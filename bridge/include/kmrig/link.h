@@ -132,6 +132,10 @@ struct kmrig_link_stats {
     uint64_t irq_ops;         /* irq_control calls */
     uint64_t advanced_cycles; /* cycles moved by kmrig_link_advance */
     uint64_t dma_reads, dma_writes, dma_faults;
+    /* With a link profile: DMA requests it timed (kmrig_link_dma_at, kmrig_link_dma_time), their
+     * payload bytes, and the bytes their frames took on the link per direction (0 host to device,
+     * 1 device to host; headers, CRC, PCIe TLP overhead and FT245 status bytes included). */
+    uint64_t dma_requests, dma_payload_bytes, dma_link_bytes[2];
 };
 
 /* Opens a target by URI: "sim", "sim:ARGS", "loop", "null", ... Returns 0 and sets *out, or a
@@ -194,6 +198,17 @@ int kmrig_link_dma(struct kmrig_link *link, int write, uint64_t bus_addr, void *
  * data moves at once; only time is modelled. A transport holds its DMA master until *done. */
 int kmrig_link_dma_at(struct kmrig_link *link, int write, uint64_t bus_addr, void *data,
                       size_t size, uint64_t issue, uint64_t *done);
+/* For transports that move a device's DMA data word by word (kmrig_link_dma, which times each
+ * word as its own request) but present the device's sequential words to the profile as bursts
+ * (link_sim.c): times one request of `size` bytes (at most KMRIG_PROTO_MAX_BURST) issued at
+ * cycle `issue`, as kmrig_link_dma_at would, and returns its done cycle; moves no data and calls
+ * no handler. Without a profile it returns `issue`. Called with the link's lock held (from a
+ * hook). */
+uint64_t kmrig_link_dma_time(struct kmrig_link *link, int write, size_t size, uint64_t issue);
+/* kmrig_link_dma without timing (the transport times the burst the access belongs to with
+ * kmrig_link_dma_time). */
+int kmrig_link_dma_untimed(struct kmrig_link *link, int write, uint64_t bus_addr, void *data,
+                           size_t size);
 /* Only from inside the DMA handler: the issue cycle of the access being served. */
 uint64_t kmrig_link_dma_cycle(const struct kmrig_link *link);
 

@@ -61,6 +61,7 @@ struct kmrig_sim_model_ops {
     unsigned (*uart_recv_errors)(const struct kmrig_sim_impl *m);
     uint64_t (*run_until_uart_tx_change)(struct kmrig_sim_impl *m, uint64_t max_cycles);
     void (*set_dma_handler)(struct kmrig_sim_impl *m, kmrig_simsoc_dma_fn fn, void *ctx);
+    int (*dma_hold)(struct kmrig_sim_impl *m, uint64_t until_cycle);
     int (*phy_send)(struct kmrig_sim_impl *m, const uint8_t *bytes, size_t n);
     size_t (*phy_send_pending)(const struct kmrig_sim_impl *m);
     size_t (*phy_recv)(struct kmrig_sim_impl *m, uint8_t *buf, size_t cap);

@@ -59,15 +59,16 @@ struct kmrig_simsoc_config {
 
 /* Counters for measuring the harness (not part of the model's state). */
 struct kmrig_simsoc_stats {
-    uint64_t edges;          /* clock edges evaluated (a skip counts one) */
-    uint64_t skipped_cycles; /* cycles advanced without their own evaluation */
-    uint64_t bus_cycles;     /* Wishbone cycles run (reads + writes, including failed ones) */
-    uint64_t bus_errors;     /* ... of which ended with ERR or a timeout */
-    uint64_t dma_cycles;     /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
-    uint64_t dma_errors;     /* ... of which ended with ERR: refused by the handler, no handler,
-                                a bad select, or a cycle changed while waiting */
-    uint64_t phy_rx_bytes;   /* full bridge: bytes the bridge took from the host */
-    uint64_t phy_tx_bytes;   /* ... and bytes it sent to the host */
+    uint64_t edges;           /* clock edges evaluated (a skip counts one) */
+    uint64_t skipped_cycles;  /* cycles advanced without their own evaluation */
+    uint64_t bus_cycles;      /* Wishbone cycles run (reads + writes, including failed ones) */
+    uint64_t bus_errors;      /* ... of which ended with ERR or a timeout */
+    uint64_t dma_cycles;      /* DMA port cycles served (kmrig_simsoc_set_dma_handler) */
+    uint64_t dma_errors;      /* ... of which ended with ERR: refused by the handler, no handler,
+                                 a bad select, or a cycle changed while waiting */
+    uint64_t dma_held_cycles; /* cycles DMA port cycles were held (kmrig_simsoc_dma_hold) */
+    uint64_t phy_rx_bytes;    /* full bridge: bytes the bridge took from the host */
+    uint64_t phy_tx_bytes;    /* ... and bytes it sent to the host */
 };
 
 /* Fills cfg with the defaults (the same that a NULL cfg gives). */
@@ -183,6 +184,15 @@ uint64_t kmrig_simsoc_run_until_uart_tx_change(kmrig_simsoc *m, uint64_t max_cyc
 typedef int (*kmrig_simsoc_dma_fn)(void *ctx, int write, uint64_t bus_addr, unsigned size,
                                    uint32_t *data);
 void kmrig_simsoc_set_dma_handler(kmrig_simsoc *m, kmrig_simsoc_dma_fn fn, void *ctx);
+/* Only from inside the DMA handler: the cycle being served is answered (ACK, or ERR if fn fails
+ * it) after the edge that reaches until_cycle instead of after this one, so the master takes the
+ * answer at edge until_cycle + 1 (the data has moved already; only time is modelled: a link
+ * profile's completion time, kmrig_link_dma_at). The master's cycle stays on the port meanwhile;
+ * if it changes, it ends with ERR. The model advances normally and skips idle stretches up to
+ * until_cycle (the hold is an event for kmrig_simsoc_next_event). A cycle at or before the
+ * current one holds nothing; several calls keep the latest cycle. Returns 0, or KMRIG_SIM_EINVAL
+ * outside the handler. */
+int kmrig_simsoc_dma_hold(kmrig_simsoc *m, uint64_t until_cycle);
 
 /* Full-bridge fidelity (struct kmrig_simsoc_config.bridge; docs/rtl.md, "Bridge"): the PHY of
  * the bridge frame engine, a byte stream each way at one byte per clock cycle (50 MB/s at the
