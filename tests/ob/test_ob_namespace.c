@@ -136,8 +136,7 @@ static void test_ob_temporary_name_goes_with_last_handle(void **state)
     PVOID o, ref;
     InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, NULL, NULL);
     assert_int_equal(ZwCreateDirectoryObject(&h, DIRECTORY_ALL_ACCESS, &oa), STATUS_SUCCESS);
-    assert_int_equal(ObReferenceObjectByHandle(h, 0, NULL, KernelMode, &ref, NULL),
-                     STATUS_SUCCESS);
+    assert_int_equal(ObReferenceObjectByHandle(h, 0, NULL, KernelMode, &ref, NULL), STATUS_SUCCESS);
     assert_int_equal(ObpCreateHandle(rt, ref, DIRECTORY_ALL_ACCESS, 0, &h2), STATUS_SUCCESS);
     ZwClose(h);
     /* One handle still open: the name stays. */

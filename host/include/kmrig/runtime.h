@@ -90,8 +90,8 @@ typedef struct kmrig_config {
     enum kmrig_log_level log_level;
     kmrig_log_fn log_fn; /* NULL: stderr */
     void *log_ctx;
-    const char *trace_path; /* event trace written here at destroy (kmrig/trace.h); NULL: off */
-    unsigned trace_events;  /* events per processor buffer; 0: KMRIG_TRACE_EVENTS_DEFAULT */
+    const char *trace_path;   /* event trace written here at destroy (kmrig/trace.h); NULL: off */
+    unsigned trace_events;    /* events per processor buffer; 0: KMRIG_TRACE_EVENTS_DEFAULT */
     const char *sandbox_root; /* host directory that \??\C:\ (and \SystemRoot, C:\Windows) map to
                                  for ZwCreateFile; NULL: host files are refused
                                  (STATUS_ACCESS_DENIED). Opened once at runtime creation; the
