@@ -287,6 +287,8 @@ VOID IopDeleteFileObject(PVOID Object)
         InterlockedDecrement(&d->ReferenceCount);
     }
     free(f->FileName.Buffer);
+    if (f->RelatedFileObject) /* ZwCreateFile's reference on the RootDirectory's file object */
+        ObfDereferenceObject(f->RelatedFileObject);
     if (d)
         ObfDereferenceObject(d);
 }
