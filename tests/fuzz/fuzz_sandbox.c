@@ -368,15 +368,16 @@ static void check_handle(HANDLE h, ACCESS_MASK Access, const char *When)
     if (s != STATUS_SUCCESS)
         violation("%s: FileNameInformation failed: 0x%08X", When, (unsigned)s);
     ULONG chars = name.Info.FileNameLength / sizeof(WCHAR);
-    if (!chars || name.Info.FileName[0] != L'\\')
+    const WCHAR *fn = name.Info.FileName; /* FileName[1] runs on into More */
+    if (!chars || fn[0] != L'\\')
         violation("%s: FileNameInformation is not a name from the volume root", When);
     /* UTF-8 of the name after the leading backslash, '\' -> '/'. */
     static char rel[4 * 32768 + 2];
     size_t n = 0;
     for (ULONG i = 1; i < chars; i++) {
-        uint32_t c = name.Info.FileName[i];
+        uint32_t c = fn[i];
         if (c >= 0xD800 && c <= 0xDBFF && i + 1 < chars)
-            c = 0x10000 + ((c - 0xD800) << 10) + (name.Info.FileName[++i] - 0xDC00);
+            c = 0x10000 + ((c - 0xD800) << 10) + (fn[++i] - 0xDC00);
         if (c == L'\\')
             c = '/';
         if (c < 0x80) {
