@@ -177,8 +177,7 @@ static void check_outside(void)
             (!sandbox && (a->size != b->size || !same_time(a->mtime, b->mtime) ||
                           !same_time(a->ctime, b->ctime))))
             violation("outside entry \"%s\" changed (mode %o->%o, size %lld->%lld)", a->name,
-                      (unsigned)a->mode, (unsigned)b->mode, (long long)a->size,
-                      (long long)b->size);
+                      (unsigned)a->mode, (unsigned)b->mode, (long long)a->size, (long long)b->size);
     }
 }
 
@@ -332,8 +331,8 @@ static const NTSTATUS RenameStatuses[] = {
     STATUS_NOT_SAME_DEVICE,
     STATUS_NAME_TOO_LONG,
 };
-static const NTSTATUS DeleteStatuses[] = {STATUS_SUCCESS, STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE,
-                                          STATUS_DIRECTORY_NOT_EMPTY};
+static const NTSTATUS DeleteStatuses[] = {STATUS_SUCCESS, STATUS_ACCESS_DENIED,
+                                          STATUS_CANNOT_DELETE, STATUS_DIRECTORY_NOT_EMPTY};
 
 static void check_status(const char *Call, NTSTATUS s, const NTSTATUS *Allowed, size_t Count)
 {
@@ -514,10 +513,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 0x80)
         options |= FILE_DELETE_ON_CLOSE;
     ACCESS_MASK access = Accesses[how & 3];
-    UNICODE_STRING n = {(USHORT)(pre_chars * 2 + name_bytes),
-                        (USHORT)(pre_chars * 2 + name_bytes), name_buf};
+    UNICODE_STRING n = {(USHORT)(pre_chars * 2 + name_bytes), (USHORT)(pre_chars * 2 + name_bytes),
+                        name_buf};
     OBJECT_ATTRIBUTES oa;
-    InitializeObjectAttributes(&oa, &n, OBJ_KERNEL_HANDLE | ((ops & 0x80) ? 0 : OBJ_CASE_INSENSITIVE),
+    InitializeObjectAttributes(&oa, &n,
+                               OBJ_KERNEL_HANDLE | ((ops & 0x80) ? 0 : OBJ_CASE_INSENSITIVE),
                                relative ? dir : NULL, NULL);
     IO_STATUS_BLOCK iosb;
     memset(&iosb, 0xA5, sizeof iosb);
@@ -545,8 +545,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ops & 0x01) {
             static const char text[] = "written by fuzz_sandbox";
             LARGE_INTEGER zero = {.QuadPart = 0};
-            s = ZwWriteFile(h, NULL, NULL, NULL, &iosb, (PVOID)text, sizeof text - 1, &zero,
-                            NULL);
+            s = ZwWriteFile(h, NULL, NULL, NULL, &iosb, (PVOID)text, sizeof text - 1, &zero, NULL);
             CHECK_STATUS("ZwWriteFile", s, WriteStatuses);
         }
         if (ops & 0x02) {
@@ -629,8 +628,8 @@ int main(int argc, char **argv)
         empty_dir(root_fd);
         kmrig_runtime_destroy(rt);
     }
-    printf("fuzz_sandbox: replayed %d input(s): %u opened, %u renamed, %u deleted\n", files,
-           opened, renamed, deleted);
+    printf("fuzz_sandbox: replayed %d input(s): %u opened, %u renamed, %u deleted\n", files, opened,
+           renamed, deleted);
     return failed || files == 0;
 }
 #endif

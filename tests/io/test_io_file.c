@@ -297,22 +297,22 @@ static void test_zw_close_releases_the_related_file_object_of_a_relative_open(vo
     PDEVICE_OBJECT d = fdev_load(rt, 0, FALSE);
     HANDLE root, h;
     IO_STATUS_BLOCK iosb;
-    assert_int_equal(open_file(L"\\Device\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN,
-                               0, &root, &iosb),
+    assert_int_equal(open_file(L"\\Device\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
+                               &root, &iosb),
                      STATUS_SUCCESS);
-    assert_int_equal(open_name(L"rel", 6, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h,
-                               &iosb),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_name(L"rel", 6, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_SUCCESS);
     assert_int_equal(ZwClose(h), STATUS_SUCCESS);
     assert_int_equal(fdev(d)->Closes, 1);
     /* A relative open the driver refuses (the root does not share writing). */
-    assert_int_equal(open_name(L"rel", 6, root, FILE_WRITE_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h,
-                               &iosb),
-                     STATUS_SHARING_VIOLATION);
+    assert_int_equal(
+        open_name(L"rel", 6, root, FILE_WRITE_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_SHARING_VIOLATION);
     /* One the I/O manager refuses before any IRP (a full name with a RootDirectory). */
-    assert_int_equal(open_name(L"\\rel", 8, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
-                               &h, &iosb),
-                     STATUS_OBJECT_PATH_SYNTAX_BAD);
+    assert_int_equal(
+        open_name(L"\\rel", 8, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_OBJECT_PATH_SYNTAX_BAD);
     assert_int_equal(ZwClose(root), STATUS_SUCCESS);
     assert_int_equal(fdev(d)->Cleanups, 2);
     assert_int_equal(fdev(d)->Closes, 2); /* the root's close came with its last handle */
