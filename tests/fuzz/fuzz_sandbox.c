@@ -47,6 +47,29 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Built a second time as fuzz_sandbox_no_openat2_replay, linked with -Wl,--wrap=syscall: openat2
+ * is then ENOSYS and the host file system walks paths one component at a time with O_NOFOLLOW
+ * (its fallback for older kernels), so the corpus checks that walk too. */
+#ifdef FUZZ_NO_OPENAT2
+#include <sys/syscall.h>
+long __real_syscall(long Number, ...);
+long __wrap_syscall(long Number, ...);
+long __wrap_syscall(long Number, ...)
+{
+    va_list ap;
+    va_start(ap, Number);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    if (Number == SYS_openat2) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return __real_syscall(Number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+#endif
+
 #define SENTINEL_TEXT "KMRIG-OUTSIDE-SENTINEL"
 #define MAX_ENTRIES 64
 
