@@ -289,6 +289,8 @@ VOID IopDeleteFileObject(PVOID Object)
             IopPnpDeviceDereferenced(d); /* a surprise-removed stack may wait for this */
     }
     free(f->FileName.Buffer);
+    if (f->RelatedFileObject) /* ZwCreateFile's reference on the RootDirectory's file object */
+        ObfDereferenceObject(f->RelatedFileObject);
     if (d)
         ObfDereferenceObject(d);
 }

@@ -288,6 +288,37 @@ static void test_zw_close_sends_close_only_when_the_last_reference_goes(void **s
     kmrig_runtime_destroy(rt);
 }
 
+/* A relative open holds its RootDirectory's file object (RelatedFileObject) and lets it go with
+ * its own last reference, whether the open succeeded or not: the root's IRP_MJ_CLOSE then
+ * follows its last handle. (Found by fuzz_sandbox: the reference was never dropped.) */
+static void test_zw_close_releases_the_related_file_object_of_a_relative_open(void **state)
+{
+    kmrig_runtime *rt = kmtest_runtime(1);
+    PDEVICE_OBJECT d = fdev_load(rt, 0, FALSE);
+    HANDLE root, h;
+    IO_STATUS_BLOCK iosb;
+    assert_int_equal(open_file(L"\\Device\\FileDev0", FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0,
+                               &root, &iosb),
+                     STATUS_SUCCESS);
+    assert_int_equal(
+        open_name(L"rel", 6, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_SUCCESS);
+    assert_int_equal(ZwClose(h), STATUS_SUCCESS);
+    assert_int_equal(fdev(d)->Closes, 1);
+    /* A relative open the driver refuses (the root does not share writing). */
+    assert_int_equal(
+        open_name(L"rel", 6, root, FILE_WRITE_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_SHARING_VIOLATION);
+    /* One the I/O manager refuses before any IRP (a full name with a RootDirectory). */
+    assert_int_equal(
+        open_name(L"\\rel", 8, root, FILE_READ_DATA, FILE_SHARE_READ, FILE_OPEN, 0, &h, &iosb),
+        STATUS_OBJECT_PATH_SYNTAX_BAD);
+    assert_int_equal(ZwClose(root), STATUS_SUCCESS);
+    assert_int_equal(fdev(d)->Cleanups, 2);
+    assert_int_equal(fdev(d)->Closes, 2); /* the root's close came with its last handle */
+    kmrig_runtime_destroy(rt);
+}
+
 static void test_zw_create_file_rejects_bad_parameters(void **state)
 {
     kmrig_runtime *rt = kmtest_runtime(1);
@@ -1354,6 +1385,7 @@ static void test_zw_create_file_refuses_nul_and_overlong_names(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zw_create_file_opens_a_device_through_a_dos_link),
     cmocka_unit_test(test_zw_close_sends_close_only_when_the_last_reference_goes),
+    cmocka_unit_test(test_zw_close_releases_the_related_file_object_of_a_relative_open),
     cmocka_unit_test(test_zw_create_file_rejects_bad_parameters),
     cmocka_unit_test(test_zw_create_file_reports_names_that_do_not_resolve),
     cmocka_unit_test(test_zw_read_write_file_honour_the_device_buffering),
