@@ -182,8 +182,9 @@ typedef const char *PCSZ_;
 #define RTL_NUMBER_OF(A) (sizeof(A) / sizeof((A)[0]))
 #define ARRAYSIZE(A) RTL_NUMBER_OF(A)
 #define RTL_NUMBER_OF_V2(A) RTL_NUMBER_OF(A)
-#define CONTAINING_RECORD(address, type, field)                                                    \
-    ((type *)((PCHAR)(address) - (ULONG_PTR)(&((type *)0)->field)))
+/* offsetof, not the WDK's null-pointer idiom, which UBSan (clang) reports as a member access
+ * within a null pointer. */
+#define CONTAINING_RECORD(address, type, field) ((type *)((PCHAR)(address)-offsetof(type, field)))
 #define ALIGN_DOWN_BY(length, alignment) ((ULONG_PTR)(length) & ~((ULONG_PTR)(alignment)-1))
 #define ALIGN_UP_BY(length, alignment)                                                             \
     (ALIGN_DOWN_BY(((ULONG_PTR)(length) + (alignment)-1), (alignment)))
