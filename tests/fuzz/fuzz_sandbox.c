@@ -609,44 +609,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef KMRIG_LIBFUZZER
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return 1;
-    }
-    static uint8_t buf[1 << 17];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    current_input = path;
-    alarm(20); /* a hang is a failure too */
-    LLVMFuzzerTestOneInput(buf, n);
-    alarm(0);
-    return 0;
-}
+#include "../support/fuzz_replay.h"
 
 int main(int argc, char **argv)
 {
-    int files = 0, failed = 0;
-    for (int i = 1; i < argc; i++) {
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            failed += replay_file(argv[i]);
-            files++;
-            continue;
-        }
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-            failed += replay_file(path);
-            files++;
-        }
-        closedir(d);
-    }
+    int files;
+    int failed = kmrig_fuzz_replay(argc, argv, "fuzz_sandbox", 20, &current_input, &files);
     if (rt) {
         empty_dir(root_fd);
         kmrig_runtime_destroy(rt);

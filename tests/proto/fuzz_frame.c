@@ -13,7 +13,6 @@
  */
 #include <kmrig/protocol.h>
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,46 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef KMRIG_LIBFUZZER
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz_frame: cannot open %s\n", path);
-        return 1;
-    }
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
+#include "../support/fuzz_replay.h"
 
 int main(int argc, char **argv)
 {
-    int files = 0, errors = 0;
-    for (int i = 1; i < argc; i++) {
-        DIR *dir = opendir(argv[i]);
-        if (!dir) {
-            errors += replay_file(argv[i]);
-            files++;
-            continue;
-        }
-        struct dirent *e;
-        while ((e = readdir(dir))) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-            errors += replay_file(path);
-            files++;
-        }
-        closedir(dir);
-    }
+    int files;
+    int failed = kmrig_fuzz_replay(argc, argv, "fuzz_frame", 60, NULL, &files);
     printf("fuzz_frame: replayed %d inputs\n", files);
-    if (files == 0) {
-        fprintf(stderr, "fuzz_frame: no corpus files given\n");
-        return 1;
-    }
-    return errors ? 1 : 0;
+    return failed || files == 0;
 }
 #endif
