@@ -38,13 +38,13 @@ for check in $checks; do
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
         for skip in 1 0; do
-            "$YOSYS" -q -l "$tmp/yosys$skip.log" -p "read_verilog -Igen $SOURCES; \
+            sh ./yosys-retry.sh "$YOSYS" -q -l "$tmp/yosys$skip.log" -p "read_verilog -Igen $SOURCES; \
                 chparam -set SIM_SKIP $skip kmrig_soc; synth_ice40 -top kmrig_soc; \
                 tee -o $tmp/stat$skip.txt stat" >/dev/null
             echo "yosys synth_ice40 (SIM_SKIP=$skip):"
             sed -n '/Number of cells/,/^$/p' "$tmp/stat$skip.txt"
         done
-        "$YOSYS" -q -l "$tmp/yosysb.log" -p "read_verilog -Igen -Ibridge $SOURCES $BRIDGE; \
+        sh ./yosys-retry.sh "$YOSYS" -q -l "$tmp/yosysb.log" -p "read_verilog -Igen -Ibridge $SOURCES $BRIDGE; \
             chparam -set SIM_SKIP 0 kmrig_soc_bridge; synth_ice40 -top kmrig_soc_bridge; \
             tee -o $tmp/statb.txt stat" >/dev/null
         echo "yosys synth_ice40 (kmrig_soc_bridge, SIM_SKIP=0):"
