@@ -145,6 +145,7 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         return KMRIG_LINK_ENOMEM;
     }
     pthread_mutex_init(&l->lock, NULL);
+    pthread_mutex_init(&l->event_lock, NULL);
     int rc = ops->open(l, args, &l->info);
     if (rc == KMRIG_LINK_OK && l->info.irq_lines > 32)
         rc = KMRIG_LINK_EINVAL;
@@ -169,6 +170,7 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
                                              : "",
                      rc == KMRIG_LINK_EINVAL ? ")" : "");
         pthread_mutex_destroy(&l->lock);
+        pthread_mutex_destroy(&l->event_lock);
         free(l->priv);
         free(l);
         return rc;
@@ -186,8 +188,73 @@ void kmrig_link_close(struct kmrig_link *l)
     link_prof_close(l);
     pthread_mutex_unlock(&l->lock);
     pthread_mutex_destroy(&l->lock);
+    pthread_mutex_destroy(&l->event_lock);
     free(l->priv);
     free(l);
+}
+
+void kmrig_link_set_event_handler(struct kmrig_link *l, kmrig_link_event_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&l->event_lock);
+    l->event_fn = fn;
+    l->event_ctx = ctx;
+    pthread_mutex_unlock(&l->event_lock);
+}
+
+void kmrig_link_notify(struct kmrig_link *l, enum kmrig_link_event ev)
+{
+    if (ev == KMRIG_LINK_EV_GONE && atomic_exchange(&l->gone, 1))
+        return; /* reported once */
+    /* event_lock keeps the handler from changing (or the HAL from going) during the call; it is
+     * not the link's lock, so the handler may call into the link. */
+    pthread_mutex_lock(&l->event_lock);
+    if (l->event_fn)
+        l->event_fn(l->event_ctx, l, ev);
+    pthread_mutex_unlock(&l->event_lock);
+}
+
+int kmrig_link_gone(const struct kmrig_link *l)
+{
+    return atomic_load(&l->gone);
+}
+
+int kmrig_link_dma_map(struct kmrig_link *l, void *va, size_t len, uint64_t bus, unsigned dir)
+{
+    if (!l->ops->dma_map)
+        return KMRIG_LINK_ENOTSUP;
+    if (((uintptr_t)va | len | bus) & (KMRIG_LINK_DMA_PAGE - 1) || !len || !dir ||
+        dir > (KMRIG_DMA_TO_DEVICE | KMRIG_DMA_FROM_DEVICE))
+        return KMRIG_LINK_EINVAL;
+    if (atomic_load(&l->gone))
+        return KMRIG_LINK_EGONE;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->ops->dma_map(l, va, len, bus, dir);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int kmrig_link_dma_unmap(struct kmrig_link *l, uint64_t bus, size_t len)
+{
+    if (!l->ops->dma_unmap)
+        return KMRIG_LINK_ENOTSUP;
+    if ((len | bus) & (KMRIG_LINK_DMA_PAGE - 1) || !len)
+        return KMRIG_LINK_EINVAL;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->ops->dma_unmap(l, bus, len); /* also when gone: the IOMMU entry must go */
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int kmrig_link_reset(struct kmrig_link *l)
+{
+    if (!l->ops->reset)
+        return KMRIG_LINK_ENOTSUP;
+    if (atomic_load(&l->gone))
+        return KMRIG_LINK_EGONE;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->ops->reset(l);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
 }
 
 const struct kmrig_link_info *kmrig_link_get_info(const struct kmrig_link *l)
@@ -229,6 +296,8 @@ int kmrig_link_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigne
     uint64_t t = 0;
     *value = 0;
     int rc = check_access(space, addr, size);
+    if (rc == KMRIG_LINK_OK && atomic_load(&l->gone))
+        rc = KMRIG_LINK_EGONE;
     pthread_mutex_lock(&l->lock);
     l->stats.reads++;
     if (rc == KMRIG_LINK_OK)
@@ -249,6 +318,8 @@ int kmrig_link_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsign
     int rc = check_access(space, addr, size);
     if (size < 4)
         value &= (1u << (8 * size)) - 1;
+    if (rc == KMRIG_LINK_OK && atomic_load(&l->gone))
+        rc = KMRIG_LINK_EGONE;
     pthread_mutex_lock(&l->lock);
     l->stats.writes++;
     if (rc == KMRIG_LINK_OK)
@@ -264,6 +335,10 @@ int kmrig_link_write(struct kmrig_link *l, unsigned space, uint64_t addr, unsign
 
 int kmrig_link_irq_pending(struct kmrig_link *l, uint32_t *lines)
 {
+    if (atomic_load(&l->gone)) {
+        *lines = 0;
+        return KMRIG_LINK_EGONE;
+    }
     pthread_mutex_lock(&l->lock);
     int rc = l->prof ? link_prof_irq_pending(l, lines) : l->ops->irq_pending(l, lines);
     pthread_mutex_unlock(&l->lock);
@@ -276,6 +351,8 @@ int kmrig_link_irq_control(struct kmrig_link *l, unsigned line, enum kmrig_irq_o
 {
     if (line >= l->info.irq_lines || (unsigned)op > KMRIG_IRQ_EOI)
         return KMRIG_LINK_EINVAL;
+    if (atomic_load(&l->gone))
+        return KMRIG_LINK_EGONE;
     pthread_mutex_lock(&l->lock);
     l->stats.irq_ops++;
     int rc = l->prof ? link_prof_irq_control(l, line, op) : l->ops->irq_control(l, line, op);
@@ -303,11 +380,16 @@ int kmrig_link_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned
         mask &= (1u << (8 * size)) - 1;
         value &= (1u << (8 * size)) - 1;
     }
+    if (rc == KMRIG_LINK_OK && atomic_load(&l->gone))
+        rc = KMRIG_LINK_EGONE;
     pthread_mutex_lock(&l->lock);
     l->stats.reads++;
     if (rc == KMRIG_LINK_OK && l->prof) {
         l->stats.writes += mask != 0;
         rc = link_prof_rmw(l, space, addr, size, mask, value, old, &t);
+    } else if (rc == KMRIG_LINK_OK && l->ops->rmw) {
+        l->stats.writes += mask != 0;
+        rc = l->ops->rmw(l, space, addr, size, mask, value, old, &t);
     } else if (rc == KMRIG_LINK_OK) {
         rc = l->ops->read(l, space, addr, size, old, &t);
         if (rc == KMRIG_LINK_OK && mask) {

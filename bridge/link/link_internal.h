@@ -7,6 +7,7 @@
 #include <kmrig/link.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct link_prof;
 
@@ -20,6 +21,12 @@ struct kmrig_link {
     void *priv;
     uint64_t dma_cycle;     /* issue cycle of the DMA access being served (for the handler) */
     struct link_prof *prof; /* NULL: the ideal profile (no link timing) */
+    /* Asynchronous events (kmrig_link_notify): the handler is read and called without the
+     * lock; `gone` is set once and read by every call. */
+    pthread_mutex_t event_lock;
+    kmrig_link_event_fn event_fn;
+    void *event_ctx;
+    atomic_int gone;
 };
 
 /* ---- link_profile.c: every function is called with the link's lock held ---------------- */

@@ -123,7 +123,37 @@ struct kmrig_link_ops {
     /* Optional (virtual_time). Cycles until the device's next internal event (a timer expiry,
      * a character shifted out), or UINT64_MAX when nothing will ever change by itself. */
     uint64_t (*next_event)(struct kmrig_link *link);
+
+    /* Optional. A locked read-modify-write in one request (an RMW frame); without it the core
+     * does read then write under its lock. Semantics as kmrig_link_rmw. */
+    int (*rmw)(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+               uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts);
+    /* Optional. Targets whose device masters host memory on its own (PCIe behind an IOMMU):
+     * make [va, va + len) reachable by the device at bus address `bus` (va, len and bus are
+     * multiples of KMRIG_LINK_DMA_PAGE), for device reads (dir bit 0, KMRIG_DMA_TO_DEVICE)
+     * and/or device writes (bit 1, KMRIG_DMA_FROM_DEVICE). Without these hooks the device's
+     * DMA comes through kmrig_link_dma() and the HAL's handler. */
+    int (*dma_map)(struct kmrig_link *link, void *va, size_t len, uint64_t bus, unsigned dir);
+    int (*dma_unmap)(struct kmrig_link *link, uint64_t bus, size_t len);
+    /* Optional. Resets the target's logic (a board's reset line, the model's reset) and waits
+     * until it answers again; interrupt-unit state and device registers are back to reset. */
+    int (*reset)(struct kmrig_link *link);
 };
+
+#define KMRIG_LINK_DMA_PAGE 4096u
+#define KMRIG_DMA_TO_DEVICE 1u   /* the device reads the host memory */
+#define KMRIG_DMA_FROM_DEVICE 2u /* the device writes the host memory */
+
+/* Asynchronous events of a link (kmrig_link_set_event_handler). */
+enum kmrig_link_event {
+    /* The set of pending interrupt lines may have changed (a wall-time target's interrupt
+     * event arrived): call kmrig_link_irq_pending. */
+    KMRIG_LINK_EV_IRQ = 1,
+    /* The link dropped (cable pulled, board gone, connection lost). From now on every call
+     * fails with KMRIG_LINK_EGONE at once, and pending calls return it instead of waiting. */
+    KMRIG_LINK_EV_GONE = 2,
+};
+typedef void (*kmrig_link_event_fn)(void *ctx, struct kmrig_link *link, enum kmrig_link_event ev);
 
 /* Statistics kept by the core. */
 struct kmrig_link_stats {
@@ -211,6 +241,23 @@ int kmrig_link_dma_untimed(struct kmrig_link *link, int write, uint64_t bus_addr
                            size_t size);
 /* Only from inside the DMA handler: the issue cycle of the access being served. */
 uint64_t kmrig_link_dma_cycle(const struct kmrig_link *link);
+
+/* The handler for asynchronous events (NULL: none). It is called from the transport's own
+ * thread, without the link's lock held; it may call kmrig_link_* functions. */
+void kmrig_link_set_event_handler(struct kmrig_link *link, kmrig_link_event_fn fn, void *ctx);
+/* For transports: report an event. Callable from any thread that does not hold the link's lock
+ * (a transport's reader thread, not a hook). KMRIG_LINK_EV_GONE also marks the link gone. */
+void kmrig_link_notify(struct kmrig_link *link, enum kmrig_link_event ev);
+/* Nonzero once the link dropped (KMRIG_LINK_EV_GONE). */
+int kmrig_link_gone(const struct kmrig_link *link);
+
+/* DMA windows for targets that master host memory directly (the dma_map hook): returns
+ * KMRIG_LINK_ENOTSUP when the transport has no such hook (then device DMA goes through the
+ * DMA handler), KMRIG_LINK_EINVAL when va, len or bus is not page aligned. */
+int kmrig_link_dma_map(struct kmrig_link *link, void *va, size_t len, uint64_t bus, unsigned dir);
+int kmrig_link_dma_unmap(struct kmrig_link *link, uint64_t bus, size_t len);
+/* Resets the target (the reset hook): KMRIG_LINK_ENOTSUP when it cannot. */
+int kmrig_link_reset(struct kmrig_link *link);
 
 /* The registry of transports, alphabetical: stores up to max entries in out and returns how
  * many there are. An entry whose `missing` is set is not available in this program. */
