@@ -13,6 +13,7 @@
 #include "run.h"
 
 #include <kmrig/runtime.h>
+#include <kmrig/trace.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -480,6 +481,29 @@ static void run_classify(struct run_attempt *a, int status, int timed_out, unsig
         a->details = run_strdup(a->output);
 }
 
+/* A test that ended before its rig was closed (an assertion, a crash, a bugcheck, a hang killed,
+ * a skip after opening) left its trace as a stream: complete it, with the reason as its last
+ * event (kmrig_trace_complete). A test that died before it opened a rig gets a trace with only
+ * that event; a passing test that never traced gets none. */
+static void run_complete_trace(const struct run_opts *o, const struct run_report *r, size_t t,
+                               const struct run_attempt *a)
+{
+    char path[4096], marker[600];
+    run_test_file(o->trace, r, t, path, sizeof path);
+    if (a->outcome == RUN_PASSED) {
+        if (access(path, F_OK) != 0)
+            return;
+        snprintf(marker, sizeof marker, "test ended without closing its rig");
+    } else if (a->outcome == RUN_SKIPPED) {
+        snprintf(marker, sizeof marker, "test skipped: %s", a->message);
+    } else {
+        snprintf(marker, sizeof marker, "test died: %s", a->message);
+    }
+    int rc = kmrig_trace_complete(path, marker);
+    if (rc < 0)
+        run_say("kmrig run: cannot complete the trace %s: %s\n", path, strerror(-rc));
+}
+
 static const char *run_word(enum run_outcome o)
 {
     switch (o) {
@@ -778,6 +802,8 @@ int kmrig_cli_run(int argc, char **argv)
         if (!a->output)
             a->output = run_strdup("");
         run_classify(a, status, timed_out, o.timeout, j->report);
+        if (o.trace)
+            run_complete_trace(&o, &r, j->test, a);
         unlink(j->out);
         unlink(j->report);
         j->pid = 0;

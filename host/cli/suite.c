@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <kmrig/suite.h>
+#include <kmrig/trace.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -252,6 +253,18 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
             printf("[  SKIPPED ] %s\n", tests[i].name);
         } else {
             failed++;
+            if (g_suite.trace) { /* the test's trace stream, completed (kmrig/trace.h) */
+                char marker[160];
+                if (WIFSIGNALED(status))
+                    snprintf(marker, sizeof marker, "test died: crashed with signal %d (%s)",
+                             WTERMSIG(status), strsignal(WTERMSIG(status)));
+                else
+                    snprintf(marker, sizeof marker, "test died: %s (exit status %d)",
+                             WEXITSTATUS(status) == KMRIG_EXIT_BUGCHECK ? "bugcheck"
+                                                                        : "assertion failed",
+                             WEXITSTATUS(status));
+                kmrig_trace_complete(g_suite.trace, marker);
+            }
             if (WIFSIGNALED(status))
                 printf("[  FAILED  ] %s: crashed with signal %d (%s)\n", tests[i].name,
                        WTERMSIG(status), strsignal(WTERMSIG(status)));

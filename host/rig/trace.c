@@ -8,9 +8,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KMP_TRACE_TIMER_MARKS 64u
 #define KMP_TRACE_DEVICE_TID 1000u
@@ -34,6 +37,8 @@ typedef struct _KMP_TRACE_BUFFER {
 
 typedef struct _KMP_TRACE {
     char *Path;
+    int StreamFd;                /* the file as it grows (-1: not streaming); see KmpStreamOpen */
+    pthread_mutex_t StreamLock;  /* one writer at a time: whole lines, one order */
     ULONG Cap;
     ULONG Buffers; /* processors + 1 (events from no processor: the clock thread) */
     pthread_mutex_t MarkLock;
@@ -42,6 +47,9 @@ typedef struct _KMP_TRACE {
     ULONGLONG MarkOverflow;
     KMP_TRACE_BUFFER Buffer[];
 } KMP_TRACE;
+
+static VOID KmpStreamOpen(struct kmrig_runtime *rt, KMP_TRACE *t);
+static VOID KmpStreamEvent(KMP_TRACE *t, const KMP_TRACE_EVENT *e);
 
 NTSTATUS KmpTraceInitialize(struct kmrig_runtime *rt)
 {
@@ -55,7 +63,9 @@ NTSTATUS KmpTraceInitialize(struct kmrig_runtime *rt)
     }
     t->Cap = rt->Config.trace_events ? rt->Config.trace_events : KMRIG_TRACE_EVENTS_DEFAULT;
     t->Buffers = n;
+    t->StreamFd = -1;
     pthread_mutex_init(&t->MarkLock, NULL);
+    pthread_mutex_init(&t->StreamLock, NULL);
     for (ULONG i = 0; i < n; i++) {
         pthread_mutex_init(&t->Buffer[i].Lock, NULL);
         if (!(t->Buffer[i].Events = calloc(t->Cap, sizeof(KMP_TRACE_EVENT)))) {
@@ -67,6 +77,7 @@ NTSTATUS KmpTraceInitialize(struct kmrig_runtime *rt)
         }
     }
     rt->Trace = t;
+    KmpStreamOpen(rt, t);
     return STATUS_SUCCESS;
 }
 
@@ -77,6 +88,8 @@ VOID KmpTraceRecord(struct kmrig_runtime *rt, KMP_TRACE_KIND Kind, ULONGLONG Ts,
     PKTHREAD th = KiCurrentThreadOrNull();
     ULONG cpu = th && th->Runtime == rt && th->Prcb ? th->Prcb->Number : t->Buffers - 1;
     KMP_TRACE_BUFFER *b = &t->Buffer[cpu];
+    KMP_TRACE_EVENT copy;
+    BOOLEAN stored = FALSE;
     pthread_mutex_lock(&b->Lock);
     if (b->Count < t->Cap) {
         KMP_TRACE_EVENT *e = &b->Events[b->Count];
@@ -89,10 +102,14 @@ VOID KmpTraceRecord(struct kmrig_runtime *rt, KMP_TRACE_KIND Kind, ULONGLONG Ts,
         e->Seq = b->Count++;
         e->Kind = (USHORT)Kind;
         e->Cpu = cpu + 1 == t->Buffers ? KMP_TRACE_NO_CPU : (USHORT)cpu;
+        copy = *e;
+        stored = TRUE;
     } else {
         b->Dropped++;
     }
     pthread_mutex_unlock(&b->Lock);
+    if (stored && t->StreamFd >= 0)
+        KmpStreamEvent(t, &copy);
 }
 
 VOID KmpTraceTimerDpc(struct kmrig_runtime *rt, PKDPC Dpc)
@@ -275,10 +292,29 @@ int kmrig_trace_get_summary(kmrig_runtime *rt, struct kmrig_trace_summary *s)
     return 0;
 }
 
-/* ns as microseconds with three decimals, exactly. */
-static void KmpUs(FILE *f, const char *key, ULONGLONG ns)
+/* Text appended to a fixed buffer; what does not fit is cut (an event is far shorter). */
+typedef struct _KMP_TEXT {
+    char *Buf;
+    size_t Cap, Len;
+} KMP_TEXT;
+
+static void KmpPut(KMP_TEXT *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void KmpPut(KMP_TEXT *x, const char *fmt, ...)
 {
-    fprintf(f, ",\"%s\":%llu.%03llu", key, ns / 1000, ns % 1000);
+    if (x->Len + 1 >= x->Cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(x->Buf + x->Len, x->Cap - x->Len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        x->Len = x->Len + (size_t)n < x->Cap ? x->Len + (size_t)n : x->Cap - 1;
+}
+
+/* ns as microseconds with three decimals, exactly. */
+static void KmpUs(KMP_TEXT *x, const char *key, ULONGLONG ns)
+{
+    KmpPut(x, ",\"%s\":%llu.%03llu", key, ns / 1000, ns % 1000);
 }
 
 static int KmpCpu(const KMP_TRACE_EVENT *e)
@@ -286,48 +322,131 @@ static int KmpCpu(const KMP_TRACE_EVENT *e)
     return e->Cpu == KMP_TRACE_NO_CPU ? -1 : e->Cpu;
 }
 
-static void KmpWriteEvent(FILE *f, const KMP_TRACE_EVENT *e)
+/* One event as JSON (an interrupt edge is two objects: the instant and the counter, separated
+ * by ",\n"); returns its length. */
+static size_t KmpFormatEvent(char *buf, size_t cap, const KMP_TRACE_EVENT *e)
 {
+    KMP_TEXT x = {buf, cap, 0};
     char routine[160];
     ULONGLONG stable;
+    buf[0] = 0;
     switch (e->Kind) {
     case KmTraceKindRead:
     case KmTraceKindWrite:
-        fprintf(f, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
-        KmpUs(f, "ts", e->Ts);
-        fprintf(f,
-                ",\"name\":\"%s %s\",\"args\":{\"addr\":\"0x%llx\",\"size\":%u,\"value\":"
-                "\"0x%x\",\"cpu\":%d}}",
-                e->Kind == KmTraceKindRead ? "read" : "write", (e->B >> 8) ? "port" : "bus", e->A,
-                e->B & 0xFF, e->C, KmpCpu(e));
-        return;
+        KmpPut(&x, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
+        KmpUs(&x, "ts", e->Ts);
+        KmpPut(&x,
+               ",\"name\":\"%s %s\",\"args\":{\"addr\":\"0x%llx\",\"size\":%u,\"value\":"
+               "\"0x%x\",\"cpu\":%d}}",
+               e->Kind == KmTraceKindRead ? "read" : "write", (e->B >> 8) ? "port" : "bus", e->A,
+               e->B & 0xFF, e->C, KmpCpu(e));
+        break;
     case KmTraceKindIrq:
     case KmTraceKindEoi:
-        fprintf(f, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
-        KmpUs(f, "ts", e->Ts);
-        fprintf(f, ",\"name\":\"%s line %llu\",\"args\":{\"cpu\":%d}},\n",
-                e->Kind == KmTraceKindIrq ? "IRQ" : "EOI", e->A, KmpCpu(e));
-        fprintf(f, "{\"ph\":\"C\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
-        KmpUs(f, "ts", e->Ts);
-        fprintf(f, ",\"name\":\"irq line %llu\",\"args\":{\"requested\":%d}}", e->A,
-                e->Kind == KmTraceKindIrq);
-        return;
+        KmpPut(&x, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
+        KmpUs(&x, "ts", e->Ts);
+        KmpPut(&x, ",\"name\":\"%s line %llu\",\"args\":{\"cpu\":%d}},\n",
+               e->Kind == KmTraceKindIrq ? "IRQ" : "EOI", e->A, KmpCpu(e));
+        KmpPut(&x, "{\"ph\":\"C\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
+        KmpUs(&x, "ts", e->Ts);
+        KmpPut(&x, ",\"name\":\"irq line %llu\",\"args\":{\"requested\":%d}}", e->A,
+               e->Kind == KmTraceKindIrq);
+        break;
     case KmTraceKindDma:
-        fprintf(f, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
-        KmpUs(f, "ts", e->Ts);
-        fprintf(f, ",\"name\":\"DMA %s\",\"args\":{\"bus\":\"0x%llx\",\"size\":%u}}",
-                (e->B >> 16) ? "write" : "read", e->A, e->B & 0xFFFF);
-        return;
+        KmpPut(&x, "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u", KMP_TRACE_DEVICE_TID);
+        KmpUs(&x, "ts", e->Ts);
+        KmpPut(&x, ",\"name\":\"DMA %s\",\"args\":{\"bus\":\"0x%llx\",\"size\":%u}}",
+               (e->B >> 16) ? "write" : "read", e->A, e->B & 0xFFFF);
+        break;
     default:
         KmpRoutineName(e->Routine, routine, sizeof routine, &stable);
-        fprintf(f, "{\"ph\":\"X\",\"pid\":1,\"tid\":%u", e->Cpu);
-        KmpUs(f, "ts", e->Ts);
-        KmpUs(f, "dur", e->Dur);
-        fprintf(f, ",\"name\":\"%s\",\"args\":{\"routine\":\"%s\"", KmpSpanName(e), routine);
+        KmpPut(&x, "{\"ph\":\"X\",\"pid\":1,\"tid\":%u", e->Cpu);
+        KmpUs(&x, "ts", e->Ts);
+        KmpUs(&x, "dur", e->Dur);
+        KmpPut(&x, ",\"name\":\"%s\",\"args\":{\"routine\":\"%s\"", KmpSpanName(e), routine);
         if (e->Kind == KmTraceKindIsr)
-            fprintf(f, ",\"line\":%llu,\"claimed\":%u", e->A, e->B);
-        fprintf(f, "}}");
+            KmpPut(&x, ",\"line\":%llu,\"claimed\":%u", e->A, e->B);
+        KmpPut(&x, "}}");
     }
+    return x.Len;
+}
+
+/* The file's head: the object, the array, the process and thread names, each metadata event
+ * followed by ",\n" except the last. */
+static void KmpFormatHeader(KMP_TEXT *x, const KMP_TRACE *t)
+{
+    KmpPut(x, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
+    KmpPut(x, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+              "\"kmrig (device time)\"}},\n");
+    for (ULONG i = 0; i + 1 < t->Buffers; i++)
+        KmpPut(x,
+               "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\",\"args\":{"
+               "\"name\":\"processor %u\"}},\n",
+               i, i);
+    KmpPut(x,
+           "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\",\"args\":{\"name\":"
+           "\"device\"}}",
+           KMP_TRACE_DEVICE_TID);
+}
+
+/* ---- the stream: the trace as it grows, so that a process that dies leaves one ----------
+ *
+ * From initialisation on, the file at trace_path holds the header and then every recorded
+ * event, in recording order, each followed by ",\n", written with one write(2) each: what was
+ * written is in the kernel's hands when the process dies, whatever kills it (an assertion's
+ * exit, SIGSEGV, SIGKILL). At shutdown the sorted, complete file replaces it (rename).
+ * kmrig_trace_complete() turns a stream left by a dead process into a valid file. */
+
+static int KmpWriteAll(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static VOID KmpStreamOpen(struct kmrig_runtime *rt, KMP_TRACE *t)
+{
+    size_t cap = 512 + 128 * (size_t)t->Buffers;
+    char *head = malloc(cap);
+    int fd = head ? open(t->Path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (fd < 0) {
+        KmLog(rt, KMRIG_LOG_WARN,
+              "trace: cannot create %s (%s): the trace is written at destroy only, so a "
+              "process that dies first leaves none",
+              t->Path, head ? strerror(errno) : "out of memory");
+        free(head);
+        return;
+    }
+    KMP_TEXT x = {head, cap, 0};
+    KmpFormatHeader(&x, t);
+    KmpPut(&x, ",\n");
+    if (KmpWriteAll(fd, head, x.Len) < 0) {
+        KmLog(rt, KMRIG_LOG_WARN, "trace: writing %s failed: %s", t->Path, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    free(head);
+    t->StreamFd = fd;
+}
+
+static VOID KmpStreamEvent(KMP_TRACE *t, const KMP_TRACE_EVENT *e)
+{
+    char line[640];
+    size_t n = KmpFormatEvent(line, sizeof line - 3, e);
+    memcpy(line + n, ",\n", 3);
+    pthread_mutex_lock(&t->StreamLock);
+    if (t->StreamFd >= 0 && KmpWriteAll(t->StreamFd, line, n + 2) < 0) {
+        close(t->StreamFd); /* the disk is full or gone: the final file may still be written */
+        t->StreamFd = -1;
+    }
+    pthread_mutex_unlock(&t->StreamLock);
 }
 
 VOID KmpTraceShutdown(struct kmrig_runtime *rt)
@@ -335,50 +454,195 @@ VOID KmpTraceShutdown(struct kmrig_runtime *rt)
     KMP_TRACE *t = rt->Trace;
     if (!t)
         return;
+    pthread_mutex_lock(&t->StreamLock);
+    if (t->StreamFd >= 0)
+        close(t->StreamFd);
+    t->StreamFd = -1;
+    pthread_mutex_unlock(&t->StreamLock);
     ULONGLONG n = 0, dropped = 0;
     KMP_TRACE_EVENT *all = KmpCollect(t, &n, &dropped);
-    FILE *f = all ? fopen(t->Path, "w") : NULL;
+    size_t tlen = strlen(t->Path) + 32;
+    char *tmp = malloc(tlen), line[640];
+    if (tmp)
+        snprintf(tmp, tlen, "%s.tmp%d", t->Path, (int)getpid());
+    FILE *f = all && tmp ? fopen(tmp, "w") : NULL;
     if (!f) {
-        KmLog(rt, KMRIG_LOG_ERROR, "trace: cannot write %s: %s", t->Path, strerror(errno));
+        KmLog(rt, KMRIG_LOG_ERROR, "trace: cannot write %s: %s", tmp ? tmp : t->Path,
+              strerror(errno));
     } else {
         ULONGLONG hash = KmpHash(all, n);
-        fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
-        fprintf(f, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
-                   "\"kmrig (device time)\"}},\n");
-        for (ULONG i = 0; i + 1 < t->Buffers; i++)
-            fprintf(f,
-                    "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\",\"args\":{"
-                    "\"name\":\"processor %u\"}},\n",
-                    i, i);
-        fprintf(f,
-                "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\",\"args\":{\"name\":"
-                "\"device\"}}",
-                KMP_TRACE_DEVICE_TID);
+        size_t hcap = 512 + 128 * (size_t)t->Buffers;
+        char *head = malloc(hcap);
+        int bad = !head;
+        if (head) {
+            KMP_TEXT x = {head, hcap, 0};
+            KmpFormatHeader(&x, t);
+            fputs(head, f);
+            free(head);
+        }
         for (ULONGLONG i = 0; i < n; i++) {
-            fprintf(f, ",\n");
-            KmpWriteEvent(f, &all[i]);
+            KmpFormatEvent(line, sizeof line, &all[i]);
+            fprintf(f, ",\n%s", line);
         }
         fprintf(f,
                 "\n],\"otherData\":{\"hash\":\"%016llx\",\"events\":%llu,\"dropped\":%llu,"
-                "\"events_per_buffer\":%u,\"target\":\"%s\"}}\n",
-                hash, n, dropped, t->Cap, rt->Config.target ? rt->Config.target : "");
-        if (fclose(f))
-            KmLog(rt, KMRIG_LOG_ERROR, "trace: writing %s failed: %s", t->Path, strerror(errno));
-        if (dropped)
-            KmLog(rt, KMRIG_LOG_WARN,
-                  "trace: %llu events dropped (buffers of %u events per processor are full; "
-                  "raise kmrig_config.trace_events)",
-                  dropped, t->Cap);
-        KmLog(rt, KMRIG_LOG_INFO, "trace: %llu events, hash %016llx, written to %s", n, hash,
-              t->Path);
+                "\"events_per_buffer\":%u,\"target\":\"",
+                hash, n, dropped, t->Cap);
+        for (const char *p = rt->Config.target ? rt->Config.target : ""; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                fputc('\\', f);
+            fputc((unsigned char)*p < 0x20 ? '?' : *p, f);
+        }
+        fprintf(f, "\"}}\n");
+        bad |= ferror(f);
+        bad |= fclose(f) != 0;
+        if (bad || rename(tmp, t->Path) != 0) {
+            KmLog(rt, KMRIG_LOG_ERROR, "trace: writing %s failed: %s", t->Path,
+                  bad ? strerror(errno ? errno : EIO) : strerror(errno));
+            unlink(tmp);
+        } else {
+            if (dropped)
+                KmLog(rt, KMRIG_LOG_WARN,
+                      "trace: %llu events dropped (buffers of %u events per processor are full; "
+                      "raise kmrig_config.trace_events)",
+                      dropped, t->Cap);
+            KmLog(rt, KMRIG_LOG_INFO, "trace: %llu events, hash %016llx, written to %s", n, hash,
+                  t->Path);
+        }
     }
+    free(tmp);
     free(all);
     for (ULONG i = 0; i < t->Buffers; i++) {
         pthread_mutex_destroy(&t->Buffer[i].Lock);
         free(t->Buffer[i].Events);
     }
     pthread_mutex_destroy(&t->MarkLock);
+    pthread_mutex_destroy(&t->StreamLock);
     free(t->Path);
     free(t);
     rt->Trace = NULL;
+}
+
+/* ---- completing a stream a dead process left (kmrig/trace.h) ---------------------------- */
+
+static const char KmpHead[] = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+
+/* "12.345" (microseconds, as the writer prints them) to ns. */
+static ULONGLONG KmpParseUs(const char *p)
+{
+    ULONGLONG us = 0, frac = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9')
+        us = us * 10 + (ULONGLONG)(*p++ - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (digits < 3) {
+                frac = frac * 10 + (ULONGLONG)(*p - '0');
+                digits++;
+            }
+    while (digits++ < 3)
+        frac *= 10;
+    return us * 1000 + frac;
+}
+
+static void KmpJsonString(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int kmrig_trace_complete(const char *path, const char *marker)
+{
+    FILE *in = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    if (in) {
+        FILE *mem = open_memstream(&text, &len);
+        char chunk[65536];
+        size_t got;
+        while (mem && (got = fread(chunk, 1, sizeof chunk, in)) > 0)
+            fwrite(chunk, 1, got, mem);
+        int bad = ferror(in);
+        fclose(in);
+        if (!mem || fclose(mem) != 0 || bad) {
+            free(text);
+            return -EIO;
+        }
+    } else if (errno != ENOENT) {
+        return -errno;
+    }
+    if (text && len > 2 && !strcmp(text + len - 2, "}\n")) {
+        const char *end = strstr(text, "\n],\"otherData\":");
+        if (end && !strchr(end + 1, '\n')[1]) {
+            free(text);
+            return 0; /* the runtime wrote it whole */
+        }
+    }
+    /* Keep the stream up to its last whole event ("},\n"); without a header, start anew. */
+    size_t keep = 0;
+    if (text && len >= sizeof KmpHead - 1 && !strncmp(text, KmpHead, sizeof KmpHead - 1))
+        for (size_t i = len; i >= sizeof KmpHead + 2; i--)
+            if (!strncmp(text + i - 3, "},\n", 3)) {
+                keep = i;
+                break;
+            }
+    ULONGLONG last = 0, ts = 0, events = 0;
+    for (size_t i = 0; i < keep; i++) {
+        if (!strncmp(text + i, "\"ts\":", 5)) {
+            ts = KmpParseUs(text + i + 5);
+            last = ts > last ? ts : last;
+        } else if (!strncmp(text + i, "\"dur\":", 6)) {
+            ULONGLONG endt = ts + KmpParseUs(text + i + 6);
+            last = endt > last ? endt : last;
+        } else if (!strncmp(text + i, "{\"ph\":\"", 7) && text[i + 7] != 'M' &&
+                   text[i + 7] != 'C') {
+            events++;
+        }
+    }
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        free(text);
+        return -ENOMEM;
+    }
+    snprintf(tmp, tlen, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        free(tmp);
+        free(text);
+        return -e;
+    }
+    if (keep)
+        fwrite(text, 1, keep, f);
+    else
+        fprintf(f, "%s{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+                   "\"kmrig (device time)\"}},\n",
+                KmpHead);
+    fprintf(f, "{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":%u,\"ts\":%llu.%03llu,\"name\":",
+            KMP_TRACE_DEVICE_TID, last / 1000, last % 1000);
+    KmpJsonString(f, marker ? marker : "test died");
+    fprintf(f, ",\"args\":{}}\n],\"otherData\":{\"complete\":false,\"events\":%llu,\"end\":",
+            events);
+    KmpJsonString(f, marker ? marker : "test died");
+    fprintf(f, "}}\n");
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    int rc = 1;
+    if (bad || rename(tmp, path) != 0) {
+        rc = bad ? -EIO : -errno;
+        unlink(tmp);
+    }
+    free(tmp);
+    free(text);
+    return rc;
 }

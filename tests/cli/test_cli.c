@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "kmtest.h"
 
+#include <kmrig/trace.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -662,6 +664,109 @@ static void test_cli_ctest_hands_each_suite_a_board(void **state)
     assert_non_null(strstr(g_out, "100% tests passed, 0 tests failed out of 2"));
 }
 
+
+/* ---- traces of tests that die ---- */
+
+/* The trace at path is valid JSON; the three register writes appear in order, then the death
+ * marker with `reason` in it, and the file says it is not complete. */
+static void check_died_trace(const char *path, const char *reason)
+{
+    char *json = slurp(path);
+    assert_true(json_valid(json));
+    const char *w1 = strstr(json, "\"name\":\"write bus\",\"args\":{\"addr\":\"0x1000\",\"size\":4,"
+                                  "\"value\":\"0x11\"");
+    assert_non_null(w1);
+    const char *w2 = strstr(w1, "\"value\":\"0x22\"");
+    assert_non_null(w2);
+    const char *w3 = strstr(w2, "\"value\":\"0x33\"");
+    assert_non_null(w3);
+    const char *died = strstr(w3, "\"s\":\"g\"");
+    assert_non_null(died);
+    const char *name = strstr(died, "\"name\":\"test died: ");
+    assert_non_null(name);
+    assert_non_null(strstr(name, reason));
+    assert_null(strstr(name + 1, "\"ph\":")); /* the marker is the last event */
+    assert_non_null(strstr(name, "\"otherData\":{\"complete\":false,\"events\":"));
+    free(json);
+}
+
+/* --trace on tests that fail an assertion or take a SIGSEGV with their rig open: each leaves a
+ * trace that parses, with its events in order and the death marker last; a test that closes its
+ * rig has the runtime's complete file, untouched. */
+static void test_cli_run_trace_of_a_dying_test_is_completed(void **state)
+{
+    char trace[128], t1[192], t2[192], t3[192];
+    tmp_path(trace, sizeof trace, "die.json");
+    snprintf(t1, sizeof t1, "/tmp/kmrig-cli-%d-die.cli_die.cli_die_asserts_mid_test.json",
+             (int)getpid());
+    snprintf(t2, sizeof t2, "/tmp/kmrig-cli-%d-die.cli_die.cli_die_segfaults_mid_test.json",
+             (int)getpid());
+    snprintf(t3, sizeof t3, "/tmp/kmrig-cli-%d-die.cli_die.cli_die_closes_its_rig.json",
+             (int)getpid());
+    assert_int_equal(kmrig("run", "--target", "loop", "--trace", trace, CLI_DIE_SUITE, NULL), 1);
+    assert_non_null(strstr(g_out, "1 passed, 1 failed, 1 error(s)"));
+    check_died_trace(t1, "0x33 != 0x44");
+    check_died_trace(t2, "crashed with signal 11");
+    char *json = slurp(t3);
+    assert_true(json_valid(json));
+    assert_non_null(strstr(json, "\"value\":\"0x33\""));
+    assert_null(strstr(json, "test died"));
+    assert_non_null(strstr(json, "\"otherData\":{\"hash\":"));
+    free(json);
+    unlink(t1);
+    unlink(t2);
+    unlink(t3);
+    /* the suite program on its own (as ctest runs it) completes its test's trace too */
+    assert_int_equal(run(CLI_DIE_SUITE, "--target", "loop", "--trace", trace,
+                         "cli_die_segfaults_mid_test", NULL),
+                     1);
+    check_died_trace(trace, "crashed with signal 11");
+    unlink(trace);
+}
+
+/* kmrig_trace_complete on what a dead process can leave: a stream cut in the middle of an event
+ * (a torn write), nothing at all, a file that is not a stream, and a complete file. */
+static void test_cli_trace_complete_cuts_to_whole_events(void **state)
+{
+    char path[128];
+    tmp_path(path, sizeof path, "torn.json");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
+          "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"kmrig\"}},\n"
+          "{\"ph\":\"X\",\"pid\":1,\"tid\":0,\"ts\":5.000,\"dur\":2.500,\"name\":\"ISR\","
+          "\"args\":{}},\n"
+          "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":1000,\"ts\":6.000,\"name\":\"read bus\","
+          "\"args\":{}},\n"
+          "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":1000,\"ts\":9.0",
+          f);
+    fclose(f);
+    assert_int_equal(kmrig_trace_complete(path, "test died: \"quoted\"\n"), 1);
+    char *json = slurp(path);
+    assert_true(json_valid(json));
+    assert_null(strstr(json, "9.0")); /* the torn event is gone */
+    /* the marker at the end of the last whole event (the ISR: 5 + 2.5 us), escaped */
+    assert_non_null(strstr(json, "\"ts\":7.500,\"name\":\"test died: \\\"quoted\\\"\\u000a\""));
+    assert_non_null(strstr(json, "\"events\":2,"));
+    free(json);
+    assert_int_equal(kmrig_trace_complete(path, "again"), 0); /* complete now: left alone */
+    unlink(path);
+    assert_int_equal(kmrig_trace_complete(path, "test died: before its rig"), 1);
+    json = slurp(path);
+    assert_true(json_valid(json));
+    assert_non_null(strstr(json, "\"name\":\"test died: before its rig\""));
+    free(json);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("garbage", f);
+    fclose(f);
+    assert_int_equal(kmrig_trace_complete(path, "x"), 1);
+    json = slurp(path);
+    assert_true(json_valid(json));
+    free(json);
+    unlink(path);
+}
+
 #ifdef REFSOC_SUITE
 /* --trace on the model: one Chrome trace per test, valid JSON, with the driver's dispatch
  * routine, its ISR and the device's DMA in it; --waves: an FST file per test. */
@@ -746,6 +851,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_list_runs_nothing),
     cmocka_unit_test(test_cli_suite_takes_its_target),
     cmocka_unit_test(test_cli_ctest_hands_each_suite_a_board),
+    cmocka_unit_test(test_cli_run_trace_of_a_dying_test_is_completed),
+    cmocka_unit_test(test_cli_trace_complete_cuts_to_whole_events),
 #ifdef REFSOC_SUITE
     cmocka_unit_test(test_cli_run_trace_writes_chrome_json),
     cmocka_unit_test(test_cli_info_lists_the_reference_soc),

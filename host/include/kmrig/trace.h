@@ -36,6 +36,17 @@ struct kmrig_trace_summary {
 /* The trace so far. Returns 0, or -ENODATA when the instance does not trace. */
 int kmrig_trace_get_summary(kmrig_runtime *rt, struct kmrig_trace_summary *s);
 
+/* From the moment the instance is created the file at trace_path grows with every event (one
+ * write(2) each, in recording order), and destroy replaces it with the sorted, complete file. A
+ * process that dies before destroy (a failed assertion, a crash, a bugcheck, a kill) leaves the
+ * stream: this completes it into a valid trace, cut after its last whole event, with an instant
+ * event named `marker` (e.g. "test died: crashed with signal 11") on every track at the time of
+ * the last event's end, and "otherData": {"complete": false, "events": N, "end": marker}. A
+ * missing or unreadable-as-a-stream file becomes a trace with only the marker. Call it after the
+ * process that traced has ended. Returns 1 when it wrote the file, 0 when the file was already
+ * complete (left alone), or -errno. */
+int kmrig_trace_complete(const char *path, const char *marker);
+
 #ifdef __cplusplus
 }
 #endif
