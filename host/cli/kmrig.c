@@ -23,7 +23,8 @@ static const char kmrig_help[] =
     "          its own process; JUnit XML for CI, a trace per test, retries for flaky tests\n"
     "  bench   DMA throughput and ISR latency (not implemented yet)\n"
     "  serve   export a target over TCP (not implemented yet)\n"
-    "  list    the boards attached to this machine (not implemented yet)\n"
+    "  list    the boards attached to this machine, their stable IDs and target URIs; a CTest\n"
+    "          resource spec for a pool of boards\n"
     "  program load gateware onto a board (not implemented yet)\n"
     "  help    this text, or `kmrig help <command>`\n"
     "\n"
@@ -108,6 +109,8 @@ int main(int argc, char **argv)
             return kmrig_cli_info(argc, argv);
         if (!strcmp(cmd, "run"))
             return kmrig_cli_run(argc, argv);
+        if (!strcmp(cmd, "list"))
+            return kmrig_cli_list(argc, argv);
     } else {
         argv++;
         argc--;
@@ -116,8 +119,9 @@ int main(int argc, char **argv)
         return kmrig_cli_info(argc, argv);
     if (!strcmp(cmd, "run"))
         return kmrig_cli_run(argc, argv);
-    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "list") ||
-        !strcmp(cmd, "program"))
+    if (!strcmp(cmd, "list"))
+        return kmrig_cli_list(argc, argv);
+    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "program"))
         return kmrig_not_implemented(cmd, argc, argv);
     if (!strcmp(cmd, "--version")) {
         printf("kmrig %s\n", KMRIG_VERSION);

@@ -36,6 +36,77 @@ static int suite_usage(const char *prog)
     return 2;
 }
 
+/* A JSON string at p (after its opening quote) into out; returns the text after its closing
+ * quote, or NULL. Escapes: \" \\ \/ and \uXXXX below 0x80 (what kmrig list writes). */
+static const char *suite_json_string(const char *p, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            p++;
+            if (*p == 'u') {
+                unsigned v = 0;
+                if (sscanf(p + 1, "%4x", &v) != 1 || v >= 0x80)
+                    return NULL;
+                c = (char)v;
+                p += 4;
+            } else if (*p == '"' || *p == '\\' || *p == '/') {
+                c = *p;
+            } else {
+                return NULL;
+            }
+        }
+        if (k + 1 < n)
+            out[k++] = c;
+    }
+    out[k] = 0;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+/* The URI of board `id` in the "kmrig_boards" map of the file `kmrig list --ctest-resources`
+ * wrote ($KMRIG_BOARDS_FILE). 1 found, 0 not in the map, -1 the file cannot be read. */
+static int suite_board_from_file(const char *path, const char *id, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char chunk[4096];
+    size_t got;
+    while (mem && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, got, mem);
+    fclose(f);
+    if (!mem || fclose(mem) != 0) {
+        free(text);
+        return -1;
+    }
+    int found = 0;
+    const char *p = strstr(text, "\"kmrig_boards\"");
+    p = p ? strchr(p, '{') : NULL;
+    char key[256], uri[512];
+    while (p && !found) {
+        p = strchr(p, '"');
+        if (!p || !(p = suite_json_string(p + 1, key, sizeof key)))
+            break;
+        p = strchr(p, '"');
+        if (!p || !(p = suite_json_string(p + 1, uri, sizeof uri)))
+            break;
+        if (!strcmp(key, id)) {
+            snprintf(out, n, "%s", uri);
+            found = 1;
+        }
+        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+            p++;
+        if (*p != ',')
+            break;
+    }
+    free(text);
+    return found;
+}
+
 /* The board CTest handed this test: group 0's first resource, "id:ID,slots:N". */
 static int suite_target_from_ctest(char *out, size_t n)
 {
@@ -70,14 +141,27 @@ static int suite_target_from_ctest(char *out, size_t n)
     for (size_t i = 0; id[i] && vl + 1 < sizeof var; i++)
         var[vl++] = isalnum((unsigned char)id[i]) ? (char)toupper((unsigned char)id[i]) : '_';
     var[vl] = 0;
-    const char *uri = getenv(var);
+    const char *uri = getenv(var), *file = getenv("KMRIG_BOARDS_FILE");
+    int in_file = 0;
+    if (!(uri && *uri) && file && *file) {
+        in_file = suite_board_from_file(file, id, out, n);
+        if (in_file < 0) {
+            fprintf(stderr, "kmrig suite: cannot read $KMRIG_BOARDS_FILE %s: %s\n", file,
+                    strerror(errno));
+            return -1;
+        }
+    }
     if (uri && *uri)
         snprintf(out, n, "%s", uri);
+    else if (in_file)
+        ; /* out has the board's URI from the file */
     else if (strncmp(id, "sim", 3) == 0)
         snprintf(out, n, "sim"); /* a model instance standing in for a board */
     else {
-        fprintf(stderr, "kmrig suite: CTest gave board '%s' but %s is not set (its target URI)\n",
-                id, var);
+        fprintf(stderr,
+                "kmrig suite: CTest gave board '%s' but %s is not set (its target URI)%s%s\n",
+                id, var, file && *file ? " and it is not in $KMRIG_BOARDS_FILE " : "",
+                file && *file ? file : "");
         return -1;
     }
     return 1;
