@@ -13,6 +13,7 @@
 #define KMRIG_CLI_USAGE 2           /* bad command line */
 #define KMRIG_CLI_NOT_IMPLEMENTED 3 /* a subcommand this version does not have yet */
 #define KMRIG_CLI_ERROR 4           /* the command could not do its job (a suite would not start) */
+#define KMRIG_CLI_HOOK 5            /* run: a power or reset hook failed; the run stopped */
 #define KMRIG_CLI_NO_TARGET 77      /* the target did not open, or every test skipped */
 
 int kmrig_cli_info(int argc, char **argv);

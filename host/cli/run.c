@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "run.h"
 
+#include <kmrig/link.h>
 #include <kmrig/runtime.h>
 #include <kmrig/trace.h>
 
@@ -56,6 +57,10 @@ static const char run_help[] =
     "                 extension\n"
     "  --waves FILE   write each test's FST waveform of the model (GTKWave opens it), named as\n"
     "                 for --trace (sim targets only)\n"
+    "  --power-cmd CMD  run `CMD on` before the run and `CMD off` after it, whatever its end\n"
+    "                 (failure, Ctrl-C); default $KMRIG_POWER_CMD\n"
+    "  --reset-cmd CMD  run CMD between tests (the target URI in $KMRIG_TARGET); default\n"
+    "                 $KMRIG_RESET_CMD; without one, a board the link can reset is reset\n"
     "  --list         list the tests that would run, and run nothing\n"
     "  --verbose      print every test's output, not only the failures'\n"
     "\n"
@@ -63,11 +68,14 @@ static const char run_help[] =
     "kmrig prints its output and the one command (with the seed) that reproduces it.\n"
     "\n"
     "exit status: 0 every test passed (flaky ones included), 1 a test failed, 2 usage error,\n"
-    "4 a suite could not be found or started, 77 the target did not open or every test\n"
-    "skipped, 128+N stopped by signal N (the running tests are killed first)\n";
+    "4 a suite could not be found or started, 5 a power or reset hook failed (the run\n"
+    "stopped), 77 the target did not open or every test skipped, 128+N stopped by signal N\n"
+    "(the running tests are killed first)\n";
 
 struct run_opts {
     const char *target;
+    const char *power_cmd, *reset_cmd; /* --power-cmd / --reset-cmd, or the environment */
+    int no_link_reset;                 /* the target said it cannot reset (ENOTSUP) */
     const char *junit;
     const char *trace;
     const char *waves;
@@ -551,6 +559,103 @@ static int run_is_model(const char *uri)
     return !strncmp(uri, "sim", 3) || !strncmp(uri, "loop", 4) || !strncmp(uri, "null", 4);
 }
 
+/* ---- power and reset hooks ---- */
+
+/* Runs `CMD ARG` with /bin/sh, the target's URI in $KMRIG_TARGET, its output kmrig's. A hook
+ * still running after --timeout is killed (with its process group). `stoppable`: Ctrl-C kills
+ * it too (not for `off`, which must run). Returns 0, or -1 after saying why it failed. */
+static int run_hook(const struct run_opts *o, const char *what, const char *cmd, const char *arg,
+                    int stoppable)
+{
+    size_t n = strlen(cmd) + (arg ? strlen(arg) : 0) + 2;
+    char *line = malloc(n);
+    if (!line) {
+        fprintf(stderr, "kmrig run: out of memory\n");
+        return -1;
+    }
+    snprintf(line, n, "%s%s%s", cmd, arg ? " " : "", arg ? arg : "");
+    run_progress_clear();
+    fflush(NULL);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "kmrig run: %s hook: fork: %s\n", what, strerror(errno));
+        free(line);
+        return -1;
+    }
+    if (pid == 0) {
+        setenv("KMRIG_TARGET", o->target, 1);
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    int status = 0, killed = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (!killed && ((stoppable && g_stop) || run_since(&t0) > o->timeout)) {
+            killed = g_stop && stoppable ? 2 : 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        struct timespec nap = {0, 5000000};
+        nanosleep(&nap, NULL);
+    }
+    int rc = 0;
+    if (killed == 1) {
+        fprintf(stderr, "kmrig run: %s hook `%s` did not end in %u s (--timeout): killed\n", what,
+                line, o->timeout);
+        rc = -1;
+    } else if (killed == 2) {
+        rc = -1; /* stopped by a signal: the caller says so */
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[96];
+        if (WIFSIGNALED(status))
+            snprintf(how, sizeof how, "died of signal %d", WTERMSIG(status));
+        else
+            snprintf(how, sizeof how, "exit status %d%s", WEXITSTATUS(status),
+                     WEXITSTATUS(status) == 127 ? ": not found?" : "");
+        fprintf(stderr, "kmrig run: %s hook `%s` failed (%s)%s\n", what, line, how,
+                strcmp(what, "power") || strcmp(arg, "off") ? "; the run stops" : "");
+        rc = -1;
+    }
+    free(line);
+    return rc;
+}
+
+/* Between two tests: the reset command, else a reset through the link where the target has one
+ * (a model needs none: each test opens a fresh one). Returns 0, or -1 (said why). */
+static int run_reset(struct run_opts *o)
+{
+    if (o->reset_cmd)
+        return run_hook(o, "reset", o->reset_cmd, NULL, 1);
+    if (o->no_link_reset || run_is_model(o->target))
+        return 0;
+    struct kmrig_link *link = NULL;
+    char err[256] = "";
+    int rc = kmrig_link_open(o->target, &link, err, sizeof err);
+    if (rc == KMRIG_LINK_OK) {
+        rc = kmrig_link_reset(link);
+        kmrig_link_close(link);
+        if (rc == KMRIG_LINK_ENOTSUP) {
+            o->no_link_reset = 1; /* this target cannot: no reset between tests */
+            return 0;
+        }
+        if (rc == KMRIG_LINK_OK)
+            return 0;
+        snprintf(err, sizeof err, "%s", kmrig_link_strerror(rc));
+    }
+    run_progress_clear();
+    fprintf(stderr, "kmrig run: resetting the board between tests failed: %s; the run stops\n",
+            err[0] ? err : kmrig_link_strerror(rc));
+    return -1;
+}
+
+static int run_tests(struct run_opts o, struct run_report r);
+
 int kmrig_cli_run(int argc, char **argv)
 {
     struct run_opts o = {.jobs = 1, .timeout = 300};
@@ -562,6 +667,8 @@ int kmrig_cli_run(int argc, char **argv)
     if (!specs)
         return KMRIG_CLI_ERROR;
     o.target = getenv("KMRIG_TARGET");
+    o.power_cmd = getenv("KMRIG_POWER_CMD");
+    o.reset_cmd = getenv("KMRIG_RESET_CMD");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -577,6 +684,10 @@ int kmrig_cli_run(int argc, char **argv)
             return KMRIG_CLI_USAGE;
         } else if (!strcmp(a, "--target")) {
             o.target = argv[++i];
+        } else if (!strcmp(a, "--power-cmd")) {
+            o.power_cmd = argv[++i];
+        } else if (!strcmp(a, "--reset-cmd")) {
+            o.reset_cmd = argv[++i];
         } else if (!strcmp(a, "--junit")) {
             o.junit = argv[++i];
         } else if (!strcmp(a, "--trace")) {
@@ -625,8 +736,17 @@ int kmrig_cli_run(int argc, char **argv)
         fprintf(stderr, "kmrig run: --waves needs the model (a sim target), not '%s'\n", o.target);
         return KMRIG_CLI_USAGE;
     }
+    if (o.power_cmd && !*o.power_cmd)
+        o.power_cmd = NULL;
+    if (o.reset_cmd && !*o.reset_cmd)
+        o.reset_cmd = NULL;
     if (o.jobs > 1 && !run_is_model(o.target)) {
         fprintf(stderr, "kmrig run: --jobs %u: a board runs one test at a time; using 1\n", o.jobs);
+        o.jobs = 1;
+    }
+    if (o.jobs > 1 && o.reset_cmd) {
+        fprintf(stderr, "kmrig run: --jobs %u: a reset between tests runs them one at a time; "
+                        "using 1\n", o.jobs);
         o.jobs = 1;
     }
 
@@ -699,6 +819,26 @@ int kmrig_cli_run(int argc, char **argv)
             printf("%s:%s\n", r.suites[r.tests[t].suite].name, r.tests[t].name);
         return KMRIG_CLI_OK;
     }
+    struct sigaction sa = {.sa_handler = run_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    /* the board's power: on before anything touches it, off after, whatever the run's end */
+    if (o.power_cmd && run_hook(&o, "power", o.power_cmd, "on", 1) < 0) {
+        run_hook(&o, "power", o.power_cmd, "off", 0);
+        return g_stop ? 128 + (int)g_stop : KMRIG_CLI_HOOK;
+    }
+    int rc = run_tests(o, r);
+    if (o.power_cmd && run_hook(&o, "power", o.power_cmd, "off", 0) < 0 && rc == KMRIG_CLI_OK)
+        rc = KMRIG_CLI_HOOK;
+    return rc;
+}
+
+/* The run proper, once the suites are known and the board is powered: probes the target, runs
+ * every test (a reset between tests), prints the summary and writes the reports. */
+static int run_tests(struct run_opts o, struct run_report r)
+{
     int rc = kmrig_cli_probe_target(o.target);
     if (rc != KMRIG_CLI_OK) {
         if (rc == KMRIG_CLI_NO_TARGET)
@@ -733,11 +873,6 @@ int kmrig_cli_run(int argc, char **argv)
         queue[qtail++] = t;
     unsigned running = 0, seq = 0, passed = 0, failed = 0, errors = 0, skipped = 0, flaky = 0;
 
-    struct sigaction sa = {.sa_handler = run_on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     while (qhead < qtail || running) {
         if (g_stop) {
             for (unsigned k = 0; k < o.jobs; k++)
@@ -759,7 +894,15 @@ int kmrig_cli_run(int argc, char **argv)
         for (unsigned j = 0; j < o.jobs && qhead < qtail; j++) {
             if (jobs[j].pid > 0)
                 continue;
-            size_t t = queue[qhead++];
+            size_t t = queue[qhead];
+            if (seq > 0 && run_reset(&o) < 0) {
+                rmdir(tmpdir);
+                run_progress_clear();
+                return KMRIG_CLI_HOOK;
+            }
+            if (g_stop)
+                break; /* stopped during the reset: handled at the top of the loop */
+            qhead++;
             if (run_spawn(&o, &r, tmpdir, t, seq++, &jobs[j]) < 0) {
                 fprintf(stderr, "kmrig run: fork: %s\n", strerror(errno));
                 return KMRIG_CLI_ERROR;

@@ -558,6 +558,152 @@ static void test_cli_ctest_hands_each_suite_a_board(void **state)
 }
 
 
+/* ---- power and reset hooks ---- */
+
+/* A hook script that appends "NAME ARGS target=$KMRIG_TARGET" to LOG and exits `rc`. */
+static void make_hook(char *path, size_t n, const char *dir, const char *name, const char *log,
+                      int rc)
+{
+    snprintf(path, n, "%s/%s.sh", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\necho \"%s $* target=$KMRIG_TARGET\" >> '%s'\nexit %d\n", name, log,
+            rc);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static char *read_log(const char *log)
+{
+    struct stat st;
+    if (stat(log, &st) != 0)
+        return strdup("");
+    return slurp(log);
+}
+
+/* --power-cmd: `CMD on` before the run, `CMD off` after; --reset-cmd between tests (a retry
+ * included), with the target in $KMRIG_TARGET; the same from the environment. */
+static void test_cli_run_power_and_reset_hooks_run_in_order(void **state)
+{
+    char dir[64], log[128], power[160], reset[160];
+    make_flaky_dir(dir, sizeof dir);
+    snprintf(log, sizeof log, "%s/hooks.log", dir);
+    make_hook(power, sizeof power, dir, "power", log, 0);
+    make_hook(reset, sizeof reset, dir, "reset", log, 0);
+    assert_int_equal(kmrig("run", "--target", "loop", "--power-cmd", power, "--reset-cmd", reset,
+                           CLI_PASS_SUITE, NULL),
+                     0);
+    char *got = read_log(log);
+    assert_string_equal(got, "power on target=loop\n"
+                             "reset  target=loop\n"
+                             "power off target=loop\n");
+    free(got);
+    unlink(log);
+    /* from the environment; a failing test's retry is reset too */
+    setenv("KMRIG_POWER_CMD", power, 1);
+    setenv("KMRIG_RESET_CMD", reset, 1);
+    assert_int_equal(kmrig("run", "--target", "loop:profile=uart", "--retries", "1",
+                           CLI_FAIL_SUITE ":cli_fail_flaky", NULL),
+                     0);
+    unsetenv("KMRIG_POWER_CMD");
+    unsetenv("KMRIG_RESET_CMD");
+    got = read_log(log);
+    assert_string_equal(got, "power on target=loop:profile=uart\n"
+                             "reset  target=loop:profile=uart\n"
+                             "power off target=loop:profile=uart\n");
+    free(got);
+    unlink(log);
+    unlink(power);
+    unlink(reset);
+    drop_flaky_dir(dir);
+}
+
+/* A hook that fails stops the run with exit 5, says which, and the power still goes off. */
+static void test_cli_run_failing_hook_stops_the_run(void **state)
+{
+    char dir[64], log[128], power[160], reset[160], bad[160];
+    make_flaky_dir(dir, sizeof dir);
+    snprintf(log, sizeof log, "%s/hooks.log", dir);
+    make_hook(power, sizeof power, dir, "power", log, 0);
+    make_hook(reset, sizeof reset, dir, "reset", log, 3);
+    assert_int_equal(kmrig("run", "--target", "loop", "--power-cmd", power, "--reset-cmd", reset,
+                           CLI_PASS_SUITE, CLI_FAIL_SUITE ":cli_fail_passes", NULL),
+                     5);
+    assert_non_null(strstr(g_out, "reset hook `"));
+    assert_non_null(strstr(g_out, "failed (exit status 3); the run stops"));
+    assert_null(strstr(g_out, "3 test(s): ")); /* stopped: no summary of a whole run */
+    char *got = read_log(log);
+    assert_string_equal(got, "power on target=loop\n"
+                             "reset  target=loop\n"
+                             "power off target=loop\n");
+    free(got);
+    unlink(log);
+    /* power on fails: nothing runs, off is still tried */
+    make_hook(bad, sizeof bad, dir, "badpower", log, 1);
+    assert_int_equal(kmrig("run", "--target", "loop", "--power-cmd", bad, CLI_PASS_SUITE, NULL),
+                     5);
+    assert_non_null(strstr(g_out, "power hook `"));
+    assert_null(strstr(g_out, "PASS"));
+    got = read_log(log);
+    assert_string_equal(got, "badpower on target=loop\nbadpower off target=loop\n");
+    free(got);
+    unlink(log);
+    unlink(power);
+    unlink(reset);
+    unlink(bad);
+    drop_flaky_dir(dir);
+}
+
+/* SIGTERM in the middle of a run: the running test is killed, and the power goes off. */
+static void test_cli_run_signal_still_powers_off(void **state)
+{
+    char dir[64], log[128], power[160], pidfile[128];
+    make_flaky_dir(dir, sizeof dir);
+    snprintf(log, sizeof log, "%s/hooks.log", dir);
+    snprintf(pidfile, sizeof pidfile, "%s/hang-pid", dir);
+    make_hook(power, sizeof power, dir, "power", log, 0);
+    setenv("KMRIG_CLI_HANG", "1", 1);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(KMRIG_EXE, KMRIG_EXE, "run", "--target", "loop", "--power-cmd", power,
+              CLI_FAIL_SUITE ":cli_fail_hangs", (char *)NULL);
+        _exit(127);
+    }
+    unsetenv("KMRIG_CLI_HANG");
+    struct stat st;
+    for (int i = 0; i < 1000 && stat(pidfile, &st) != 0; i++)
+        usleep(10000);
+    assert_int_equal(stat(pidfile, &st), 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    char *got = read_log(log);
+    assert_string_equal(got, "power on target=loop\npower off target=loop\n");
+    free(got);
+    unlink(log);
+    unlink(pidfile);
+    unlink(power);
+    drop_flaky_dir(dir);
+}
+
+/* Without a reset command a model target is not reset between tests (each test opens a fresh
+ * one) and the run says nothing of resets. (The link reset of a board, kmrig_link_reset, has no
+ * transport here that implements it; run_reset() skips ENOTSUP silently.) */
+static void test_cli_run_without_reset_cmd_skips_what_cannot_reset(void **state)
+{
+    assert_int_equal(kmrig("run", "--target", "loop", CLI_PASS_SUITE, NULL), 0);
+    assert_null(strstr(g_out, "reset"));
+    assert_non_null(strstr(g_out, "2 passed, 0 failed"));
+}
+
 /* ---- traces of tests that die ---- */
 
 /* The trace at path is valid JSON; the three register writes appear in order, then the death
@@ -744,6 +890,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_list_runs_nothing),
     cmocka_unit_test(test_cli_suite_takes_its_target),
     cmocka_unit_test(test_cli_ctest_hands_each_suite_a_board),
+    cmocka_unit_test(test_cli_run_power_and_reset_hooks_run_in_order),
+    cmocka_unit_test(test_cli_run_failing_hook_stops_the_run),
+    cmocka_unit_test(test_cli_run_signal_still_powers_off),
+    cmocka_unit_test(test_cli_run_without_reset_cmd_skips_what_cannot_reset),
     cmocka_unit_test(test_cli_run_trace_of_a_dying_test_is_completed),
     cmocka_unit_test(test_cli_trace_complete_cuts_to_whole_events),
 #ifdef REFSOC_SUITE
