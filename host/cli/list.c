@@ -121,8 +121,8 @@ static void list_fill_from_sysfs(struct list_usb_device *d)
 }
 
 /* What a USB device is; returns 0 for a device that is not a known board. */
-static int list_classify_usb(const struct list_usb_device *d, struct list_board *b,
-                             char *channel, const char **mode)
+static int list_classify_usb(const struct list_usb_device *d, struct list_board *b, char *channel,
+                             const char **mode)
 {
     *channel = 0;
     *mode = NULL;
@@ -280,7 +280,8 @@ static int list_pci_boards(struct list_board **boards, size_t *nb)
         snprintf(path, sizeof path, "%s/bus/pci/devices/%s/device", list_sysfs(), e->d_name);
         list_read_line(path, device, sizeof device);
         snprintf(b->board, sizeof b->board, "PCIe device (vfio-pci)");
-        snprintf(b->chip, sizeof b->chip, "%s:%s", vendor[0] ? vendor + 2 * !strncmp(vendor, "0x", 2) : "?",
+        snprintf(b->chip, sizeof b->chip, "%s:%s",
+                 vendor[0] ? vendor + 2 * !strncmp(vendor, "0x", 2) : "?",
                  device[0] ? device + 2 * !strncmp(device, "0x", 2) : "?");
         snprintf(b->uri, sizeof b->uri, "pcie://%s", e->d_name);
         snprintf(path, sizeof path, "%s/bus/pci/devices/%s/iommu_group", list_sysfs(), e->d_name);
@@ -288,8 +289,8 @@ static int list_pci_boards(struct list_board **boards, size_t *nb)
         if (n > 0) {
             link[n] = 0;
             const char *g = strrchr(link, '/');
-            snprintf(b->note, sizeof b->note, "IOMMU group %.32s: /dev/vfio/%.32s", g ? g + 1 : link,
-                     g ? g + 1 : link);
+            snprintf(b->note, sizeof b->note, "IOMMU group %.32s: /dev/vfio/%.32s",
+                     g ? g + 1 : link, g ? g + 1 : link);
         } else {
             snprintf(b->note, sizeof b->note, "no IOMMU group (is the IOMMU on?)");
         }
@@ -403,8 +404,8 @@ int kmrig_cli_list(int argc, char **argv)
         } else if (!strcmp(argv[i], "--ctest-resources") && i + 1 < argc) {
             spec = argv[++i];
         } else {
-            fprintf(stderr, "kmrig list: %s: unknown option, or its value is missing\n%s",
-                    argv[i], list_help);
+            fprintf(stderr, "kmrig list: %s: unknown option, or its value is missing\n%s", argv[i],
+                    list_help);
             return KMRIG_CLI_USAGE;
         }
     }

@@ -14,10 +14,10 @@
 
 struct list_usb_device {
     uint16_t vid, pid;
-    uint8_t bus;                           /* the bus number (stable: the host controller) */
-    uint8_t ports[LIST_USB_MAX_PORTS];     /* the port path from the root hub */
-    int nports;                            /* 0: unknown */
-    int serial_state;                      /* 1 read, 0 the device has none, -1 not readable */
+    uint8_t bus;                       /* the bus number (stable: the host controller) */
+    uint8_t ports[LIST_USB_MAX_PORTS]; /* the port path from the root hub */
+    int nports;                        /* 0: unknown */
+    int serial_state;                  /* 1 read, 0 the device has none, -1 not readable */
     char serial[128], manufacturer[128], product[128];
 };
 

@@ -745,8 +745,10 @@ int kmrig_cli_run(int argc, char **argv)
         o.jobs = 1;
     }
     if (o.jobs > 1 && o.reset_cmd) {
-        fprintf(stderr, "kmrig run: --jobs %u: a reset between tests runs them one at a time; "
-                        "using 1\n", o.jobs);
+        fprintf(stderr,
+                "kmrig run: --jobs %u: a reset between tests runs them one at a time; "
+                "using 1\n",
+                o.jobs);
         o.jobs = 1;
     }
 

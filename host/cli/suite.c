@@ -159,8 +159,8 @@ static int suite_target_from_ctest(char *out, size_t n)
         snprintf(out, n, "sim"); /* a model instance standing in for a board */
     else {
         fprintf(stderr,
-                "kmrig suite: CTest gave board '%s' but %s is not set (its target URI)%s%s\n",
-                id, var, file && *file ? " and it is not in $KMRIG_BOARDS_FILE " : "",
+                "kmrig suite: CTest gave board '%s' but %s is not set (its target URI)%s%s\n", id,
+                var, file && *file ? " and it is not in $KMRIG_BOARDS_FILE " : "",
                 file && *file ? file : "");
         return -1;
     }

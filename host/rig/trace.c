@@ -37,8 +37,8 @@ typedef struct _KMP_TRACE_BUFFER {
 
 typedef struct _KMP_TRACE {
     char *Path;
-    int StreamFd;                /* the file as it grows (-1: not streaming); see KmpStreamOpen */
-    pthread_mutex_t StreamLock;  /* one writer at a time: whole lines, one order */
+    int StreamFd;               /* the file as it grows (-1: not streaming); see KmpStreamOpen */
+    pthread_mutex_t StreamLock; /* one writer at a time: whole lines, one order */
     ULONG Cap;
     ULONG Buffers; /* processors + 1 (events from no processor: the clock thread) */
     pthread_mutex_t MarkLock;
@@ -625,14 +625,15 @@ int kmrig_trace_complete(const char *path, const char *marker)
     if (keep)
         fwrite(text, 1, keep, f);
     else
-        fprintf(f, "%s{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
-                   "\"kmrig (device time)\"}},\n",
+        fprintf(f,
+                "%s{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+                "\"kmrig (device time)\"}},\n",
                 KmpHead);
     fprintf(f, "{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":%u,\"ts\":%llu.%03llu,\"name\":",
             KMP_TRACE_DEVICE_TID, last / 1000, last % 1000);
     KmpJsonString(f, marker ? marker : "test died");
-    fprintf(f, ",\"args\":{}}\n],\"otherData\":{\"complete\":false,\"events\":%llu,\"end\":",
-            events);
+    fprintf(f,
+            ",\"args\":{}}\n],\"otherData\":{\"complete\":false,\"events\":%llu,\"end\":", events);
     KmpJsonString(f, marker ? marker : "test died");
     fprintf(f, "}}\n");
     int bad = ferror(f);

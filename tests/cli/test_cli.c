@@ -557,7 +557,6 @@ static void test_cli_ctest_hands_each_suite_a_board(void **state)
     assert_non_null(strstr(g_out, "100% tests passed, 0 tests failed out of 2"));
 }
 
-
 /* ---- power and reset hooks ---- */
 
 /* A hook script that appends "NAME ARGS target=$KMRIG_TARGET" to LOG and exits `rc`. */
@@ -567,8 +566,7 @@ static void make_hook(char *path, size_t n, const char *dir, const char *name, c
     snprintf(path, n, "%s/%s.sh", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "#!/bin/sh\necho \"%s $* target=$KMRIG_TARGET\" >> '%s'\nexit %d\n", name, log,
-            rc);
+    fprintf(f, "#!/bin/sh\necho \"%s $* target=$KMRIG_TARGET\" >> '%s'\nexit %d\n", name, log, rc);
     fclose(f);
     assert_int_equal(chmod(path, 0755), 0);
 }
@@ -640,8 +638,7 @@ static void test_cli_run_failing_hook_stops_the_run(void **state)
     unlink(log);
     /* power on fails: nothing runs, off is still tried */
     make_hook(bad, sizeof bad, dir, "badpower", log, 1);
-    assert_int_equal(kmrig("run", "--target", "loop", "--power-cmd", bad, CLI_PASS_SUITE, NULL),
-                     5);
+    assert_int_equal(kmrig("run", "--target", "loop", "--power-cmd", bad, CLI_PASS_SUITE, NULL), 5);
     assert_non_null(strstr(g_out, "power hook `"));
     assert_null(strstr(g_out, "PASS"));
     got = read_log(log);
