@@ -25,7 +25,8 @@ static const char bench_help[] =
     "  DMA throughput   per transfer size and direction: h2d (host memory into the engine's\n"
     "                   FIFO), d2h (the FIFO into host memory), copy (host memory to host memory\n"
     "                   through the engine); one request at a time, from the IRP sent to the IRP\n"
-    "                   completed. h2d and d2h stop at the FIFO's depth (1 KiB on the reference SoC).\n"
+    "                   completed. h2d and d2h stop at the FIFO's depth (1 KiB on the reference "
+    "SoC).\n"
     "  register access  READ_REGISTER_ULONG and WRITE_REGISTER_ULONG latency: min/p50/p99/max\n"
     "  ISR latency      from the interrupt controller's timestamp of the timer's edge to the\n"
     "                   ISR's first instruction, over N interrupts: min/p50/p99/max\n"
@@ -115,8 +116,8 @@ static char *bench_with_profile(const char *target, const char *profile, int *rc
     for (i = 0; i < np && strcmp(profile, bench_profiles[i]); i++)
         ;
     if (i == np) {
-        *rc = bench_usage("--link-profile: unknown profile '%s' (ideal, pcie, ft245, uart)",
-                          profile);
+        *rc =
+            bench_usage("--link-profile: unknown profile '%s' (ideal, pcie, ft245, uart)", profile);
         return NULL;
     }
     const char *colon = strchr(target, ':');
@@ -149,8 +150,7 @@ static int bench_check_out(const char *opt, const char *path)
     int ok = copy && access(dirname(copy), W_OK) == 0;
     free(copy);
     if (!ok)
-        return bench_usage("%s: the directory of that file does not exist or is not writable",
-                           opt);
+        return bench_usage("%s: the directory of that file does not exist or is not writable", opt);
     return 0;
 }
 
@@ -170,8 +170,8 @@ int kmrig_cli_bench(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
-        static const char *const with_value[] = {"--target", "--link-profile", "--sizes",
-                                                 "--iterations", "--json", "--plot"};
+        static const char *const with_value[] = {"--target",     "--link-profile", "--sizes",
+                                                 "--iterations", "--json",         "--plot"};
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strncmp(a, with_value[k], n) && (a[n] == '=' || !a[n])) {

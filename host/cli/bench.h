@@ -25,9 +25,9 @@ enum bench_dir { BENCH_H2D = 0, BENCH_D2H = 1, BENCH_COPY = 2, BENCH_DIRS = 3 };
 
 /* One transfer size of one direction. */
 struct bench_dma_point {
-    uint32_t bytes;       /* per request */
-    unsigned requests;    /* timed requests of that size */
-    uint64_t total_ns;    /* their summed durations */
+    uint32_t bytes;                /* per request */
+    unsigned requests;             /* timed requests of that size */
+    uint64_t total_ns;             /* their summed durations */
     double throughput_bytes_per_s; /* bytes * requests / total_ns */
     struct bench_dist request;     /* one request's duration, IRP sent to IRP completed */
 };
@@ -43,8 +43,8 @@ struct bench_options {
     const char *profile; /* the profile asked for with --link-profile, or NULL */
     uint32_t sizes[BENCH_MAX_SIZES];
     unsigned nsizes;
-    unsigned iterations; /* samples per latency figure, interrupts of the ISR run */
-    unsigned probe_interrupts; /* interrupts per step of the rate search */
+    unsigned iterations;         /* samples per latency figure, interrupts of the ISR run */
+    unsigned probe_interrupts;   /* interrupts per step of the rate search */
     uint64_t dma_bytes_per_size; /* at most this many bytes moved per size and direction */
     int quick;
 };
@@ -77,7 +77,7 @@ struct bench_results {
 
     /* sustainable periodic interrupt rate */
     double rate_max_hz;
-    uint64_t rate_min_period_ns;        /* the shortest period with no interrupt lost */
+    uint64_t rate_min_period_ns;         /* the shortest period with no interrupt lost */
     uint64_t rate_first_lossy_period_ns; /* the longest period found losing interrupts */
     unsigned rate_probes;                /* search steps (each probe_interrupts long) */
     unsigned rate_verify_interrupts;     /* the final run at rate_min_period_ns */

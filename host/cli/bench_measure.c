@@ -95,10 +95,10 @@ typedef struct _BENCH_TIMER {
     kmrig_runtime *Runtime;
     const struct kmrig_link *Link;
     /* one run, written by the ISR under the interrupt's lock */
-    ULONG Period;      /* cycles */
-    ULONG Calls;       /* ISR calls that claimed the interrupt */
-    ULONG Lost;        /* edges more than one period apart */
-    ULONG Spurious;    /* ISR calls with the timer not pending */
+    ULONG Period;   /* cycles */
+    ULONG Calls;    /* ISR calls that claimed the interrupt */
+    ULONG Lost;     /* edges more than one period apart */
+    ULONG Spurious; /* ISR calls with the timer not pending */
     ULONGLONG LastEdge;
     uint64_t *Samples; /* ns, edge to ISR entry */
     ULONG MaxSamples;
@@ -231,8 +231,8 @@ static void bench_profile_rates(struct bench_results *r)
     };
     static const struct {
         const char *uri, *proto;
-    } names[] = {{"ideal", "IDEAL"}, {"pcie", "PCIE_GEN2_X1"}, {"ft245", "FT245_USB2"},
-                 {"uart", "UART_3M"}};
+    } names[] = {
+        {"ideal", "IDEAL"}, {"pcie", "PCIE_GEN2_X1"}, {"ft245", "FT245_USB2"}, {"uart", "UART_3M"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(names[i].uri, r->profile))
             continue;
@@ -264,16 +264,14 @@ static void bench_point(struct bench_dma_series *s, uint32_t bytes, uint64_t *sa
     p->total_ns = 0;
     for (unsigned i = 0; i < n; i++)
         p->total_ns += samples[i];
-    p->throughput_bytes_per_s =
-        p->total_ns ? (double)bytes * n * 1e9 / (double)p->total_ns : 0.0;
+    p->throughput_bytes_per_s = p->total_ns ? (double)bytes * n * 1e9 / (double)p->total_ns : 0.0;
     bench_dist_of(samples, n, &p->request);
 }
 
 static int bench_ioctl_failed(const char *what, uint32_t bytes, NTSTATUS s, ULONG_PTR got)
 {
-    fprintf(stderr,
-            "kmrig bench: dmaeng %s of %u bytes failed: status 0x%08X, %lu bytes moved\n", what,
-            (unsigned)bytes, (unsigned)s, (unsigned long)got);
+    fprintf(stderr, "kmrig bench: dmaeng %s of %u bytes failed: status 0x%08X, %lu bytes moved\n",
+            what, (unsigned)bytes, (unsigned)s, (unsigned long)got);
     return KMRIG_CLI_ERROR;
 }
 
@@ -486,7 +484,8 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     r->rate_probes = probes;
     r->rate_verify_interrupts = o->iterations;
     r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
-    r->rate_first_lossy_period_ns = r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
+    r->rate_first_lossy_period_ns =
+        r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
     r->rate_max_hz = (double)hz / hi;
 
     /* Latency: a period that is at least 4 times the shortest sustainable one, a multiple of

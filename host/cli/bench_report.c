@@ -68,10 +68,11 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     else
         fprintf(out, " (no link timing)");
     fprintf(out, "\n  device   %s\n", r->device);
-    fprintf(out,
-            "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the cost of "
-            "reading the clock\n\n",
-            (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
+    fprintf(
+        out,
+        "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the cost of "
+        "reading the clock\n\n",
+        (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
 
     fprintf(out, "DMA throughput, one request at a time (dmaeng on the SGDMA engine; MB/s = 10^6 "
                  "bytes/s)\n");
@@ -202,8 +203,8 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
             fprintf(f,
                     "%s\n        {\"bytes\": %u, \"requests\": %u, \"total_ns\": %llu, "
                     "\"throughput_bytes_per_s\": %.1f, \"request\": ",
-                    i ? "," : "", (unsigned)p->bytes, p->requests,
-                    (unsigned long long)p->total_ns, p->throughput_bytes_per_s);
+                    i ? "," : "", (unsigned)p->bytes, p->requests, (unsigned long long)p->total_ns,
+                    p->throughput_bytes_per_s);
             json_dist(f, &p->request);
             fputc('}', f);
         }
@@ -224,7 +225,8 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
     fprintf(f, "  \"isr\": {\"timer_line\": %u, \"period_ns\": %llu, \"latency\": ", r->timer_line,
             (unsigned long long)r->isr_period_ns);
     json_dist(f, &r->isr);
-    fprintf(f, ",\n    \"histogram\": {\"first_bin_ns\": %llu, \"bin_width_ns\": %llu, \"counts\": [",
+    fprintf(f,
+            ",\n    \"histogram\": {\"first_bin_ns\": %llu, \"bin_width_ns\": %llu, \"counts\": [",
             (unsigned long long)r->isr.min_ns, (unsigned long long)width);
     for (unsigned i = 0; i < bins; i++)
         fprintf(f, "%s%u", i ? ", " : "", counts[i]);
@@ -275,7 +277,7 @@ static void svg_text(FILE *f, const char *s)
 
 /* A plot area in the picture. */
 struct panel {
-    double x0, y0, w, h;       /* pixels: left, top, width, height */
+    double x0, y0, w, h;           /* pixels: left, top, width, height */
     double xmin, xmax, ymin, ymax; /* data range (already log10 where the axis is log) */
 };
 
@@ -294,8 +296,8 @@ static void svg_frame(FILE *f, const struct panel *p, const char *title, const c
 {
     fprintf(f, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
             p->x0, p->y0, p->w, p->h);
-    fprintf(f, "<text class=\"panel-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", p->x0 + p->w / 2,
-            p->y0 - 10);
+    fprintf(f, "<text class=\"panel-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+            p->x0 + p->w / 2, p->y0 - 10);
     svg_text(f, title);
     fprintf(f, "</text>\n<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
             p->x0 + p->w / 2, p->y0 + p->h + 38);
@@ -372,8 +374,9 @@ static void svg_throughput(FILE *f, const struct bench_options *o, const struct 
         if (!s->npoints)
             continue;
         /* copy dashed: where it runs with h2d, both stay visible */
-        fprintf(f, "<g class=\"series\" id=\"dma-%s\">\n<polyline fill=\"none\" stroke=\"%s\" "
-                   "stroke-width=\"2\"%s points=\"",
+        fprintf(f,
+                "<g class=\"series\" id=\"dma-%s\">\n<polyline fill=\"none\" stroke=\"%s\" "
+                "stroke-width=\"2\"%s points=\"",
                 bench_dir_name(d), dir_color[d],
                 d == BENCH_COPY ? " stroke-dasharray=\"6,3\"" : "");
         for (unsigned i = 0; i < s->npoints; i++) {
@@ -434,8 +437,9 @@ static void svg_isr(FILE *f, const struct bench_results *r)
         svg_ytick(f, &p, i / 4.0, lab);
     }
     /* the empirical CDF as a step line */
-    fprintf(f, "<polyline id=\"isr-cdf\" fill=\"none\" stroke=\"#9467bd\" stroke-width=\"2\" "
-               "points=\"%.1f,%.1f",
+    fprintf(f,
+            "<polyline id=\"isr-cdf\" fill=\"none\" stroke=\"#9467bd\" stroke-width=\"2\" "
+            "points=\"%.1f,%.1f",
             px(&p, 0), py(&p, 0));
     unsigned n = r->isr.count;
     double prev = 0; /* the share below the current value */
@@ -456,13 +460,14 @@ static void svg_isr(FILE *f, const struct bench_results *r)
         double X = px(&p, (double)v / unit);
         char t[32];
         fmt_ns(t, sizeof t, (double)v);
-        fprintf(f,
-                "<line class=\"mark\" id=\"isr-%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                "stroke=\"%s\" stroke-dasharray=\"5,3\" stroke-width=\"1.5\"/>\n"
-                "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"end\">%s "
-                "%s</text>\n",
-                marks[m].name, X, p.y0, X, p.y0 + p.h, marks[m].color, X - 4,
-                p.y0 + p.h - 12 - 16 * m, marks[m].color, marks[m].name, t);
+        fprintf(
+            f,
+            "<line class=\"mark\" id=\"isr-%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"%s\" stroke-dasharray=\"5,3\" stroke-width=\"1.5\"/>\n"
+            "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"end\">%s "
+            "%s</text>\n",
+            marks[m].name, X, p.y0, X, p.y0 + p.h, marks[m].color, X - 4, p.y0 + p.h - 12 - 16 * m,
+            marks[m].color, marks[m].name, t);
     }
 }
 
@@ -472,13 +477,14 @@ int bench_write_svg(const char *path, const struct bench_options *o, const struc
     if (!f)
         return -1;
     char a[32], b[32], c[32];
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"470\" "
-               "viewBox=\"0 0 1000 470\" font-family=\"sans-serif\">\n"
-               "<style>.frame{fill:none;stroke:#333}.grid{stroke:#ddd}.tick{font-size:11px;fill:#333}"
-               ".axis-label{font-size:12px;fill:#333}.panel-title{font-size:13px;font-weight:bold}"
-               ".legend{font-size:11px}</style>\n"
-               "<rect width=\"1000\" height=\"470\" fill=\"white\"/>\n<title>kmrig bench: ");
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"470\" "
+            "viewBox=\"0 0 1000 470\" font-family=\"sans-serif\">\n"
+            "<style>.frame{fill:none;stroke:#333}.grid{stroke:#ddd}.tick{font-size:11px;fill:#333}"
+            ".axis-label{font-size:12px;fill:#333}.panel-title{font-size:13px;font-weight:bold}"
+            ".legend{font-size:11px}</style>\n"
+            "<rect width=\"1000\" height=\"470\" fill=\"white\"/>\n<title>kmrig bench: ");
     svg_text(f, o->target);
     fprintf(f, "</title>\n<text id=\"title\" x=\"500\" y=\"26\" text-anchor=\"middle\" "
                "font-size=\"16\" font-weight=\"bold\">kmrig bench on ");

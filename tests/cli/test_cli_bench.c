@@ -119,12 +119,26 @@ static const char *jp_string(const char *p, char **out)
         if (ch == '\\') {
             p++;
             switch (*p) {
-            case '"': case '\\': case '/': ch = *p; break;
-            case 'n': ch = '\n'; break;
-            case 't': ch = '\t'; break;
-            case 'r': ch = '\r'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
+            case '"':
+            case '\\':
+            case '/':
+                ch = *p;
+                break;
+            case 'n':
+                ch = '\n';
+                break;
+            case 't':
+                ch = '\t';
+                break;
+            case 'r':
+                ch = '\r';
+                break;
+            case 'b':
+                ch = '\b';
+                break;
+            case 'f':
+                ch = '\f';
+                break;
             case 'u':
                 for (int i = 1; i <= 4; i++)
                     if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
@@ -416,9 +430,8 @@ static void test_cli_bench_profile_changes_the_figures(void **state)
     tmp_path(a, sizeof a, "ideal.json");
     tmp_path(b, sizeof b, "uart.json");
     assert_int_equal(kmrig("bench", "--quick", "--sizes", "4K", "--json", a, NULL), 0);
-    assert_int_equal(kmrig("bench", "--quick", "--sizes", "4K", "--link-profile", "uart", "--json",
-                           b, NULL),
-                     0);
+    assert_int_equal(
+        kmrig("bench", "--quick", "--sizes", "4K", "--link-profile", "uart", "--json", b, NULL), 0);
     char *ta = slurp(a, NULL), *tb = slurp(b, NULL);
     struct jv *ideal = json_parse(ta), *uart = json_parse(tb);
     assert_string_equal(jstr(ideal, "profile"), "ideal");
@@ -501,8 +514,8 @@ static void test_cli_bench_plot_is_well_formed_svg(void **state)
     XML_SetElementHandler(p, s_start, s_end);
     XML_SetCharacterDataHandler(p, s_text);
     if (XML_Parse(p, text, (int)n, 1) != XML_STATUS_OK)
-        fail_msg("SVG is not well-formed XML: %s at line %lu",
-                 XML_ErrorString(XML_GetErrorCode(p)), (unsigned long)XML_GetCurrentLineNumber(p));
+        fail_msg("SVG is not well-formed XML: %s at line %lu", XML_ErrorString(XML_GetErrorCode(p)),
+                 (unsigned long)XML_GetCurrentLineNumber(p));
     XML_ParserFree(p);
     assert_true(s.root_svg);
     assert_true(s.has_h2d && s.has_d2h && s.has_copy); /* throughput per direction */
@@ -548,8 +561,8 @@ static void test_cli_bench_unknown_profile_is_a_usage_error(void **state)
                      2);
     assert_non_null(strstr(g_out, "board"));
     /* two profiles */
-    assert_int_equal(kmrig("bench", "--target", "sim:profile=pcie", "--link-profile", "ft245", NULL),
-                     2);
+    assert_int_equal(
+        kmrig("bench", "--target", "sim:profile=pcie", "--link-profile", "ft245", NULL), 2);
 }
 
 static void test_cli_bench_no_target_exits_77(void **state)
