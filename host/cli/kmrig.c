@@ -21,7 +21,8 @@ static const char kmrig_help[] =
     "          and the resources a driver would get for each\n"
     "  run     run regression suites (the bundled reference-SoC suite by default), each test in\n"
     "          its own process; JUnit XML for CI, a trace per test, retries for flaky tests\n"
-    "  bench   DMA throughput and ISR latency (not implemented yet)\n"
+    "  bench   DMA throughput, register and ISR latency, the sustainable interrupt rate, on the\n"
+    "          device's clock: a table, JSON and an SVG plot\n"
     "  serve   export a target over TCP (not implemented yet)\n"
     "  list    the boards attached to this machine, their stable IDs and target URIs; a CTest\n"
     "          resource spec for a pool of boards\n"
@@ -70,8 +71,8 @@ static int kmrig_not_implemented(const char *cmd, int argc, char **argv)
             return KMRIG_CLI_OK;
         }
     fprintf(stderr,
-            "kmrig %s: not implemented yet in this version of kmrig; `kmrig info` and `kmrig "
-            "run` are (see docs/cli.md)\n",
+            "kmrig %s: not implemented yet in this version of kmrig; `kmrig info`, `kmrig "
+            "run` and `kmrig bench` are (see docs/cli.md)\n",
             cmd);
     return KMRIG_CLI_NOT_IMPLEMENTED;
 }
@@ -111,6 +112,8 @@ int main(int argc, char **argv)
             return kmrig_cli_run(argc, argv);
         if (!strcmp(cmd, "list"))
             return kmrig_cli_list(argc, argv);
+        if (!strcmp(cmd, "bench"))
+            return kmrig_cli_bench(argc, argv);
     } else {
         argv++;
         argc--;
@@ -121,7 +124,9 @@ int main(int argc, char **argv)
         return kmrig_cli_run(argc, argv);
     if (!strcmp(cmd, "list"))
         return kmrig_cli_list(argc, argv);
-    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "program"))
+    if (!strcmp(cmd, "bench"))
+        return kmrig_cli_bench(argc, argv);
+    if (!strcmp(cmd, "serve") || !strcmp(cmd, "program"))
         return kmrig_not_implemented(cmd, argc, argv);
     if (!strcmp(cmd, "--version")) {
         printf("kmrig %s\n", KMRIG_VERSION);

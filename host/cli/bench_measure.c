@@ -1,0 +1,637 @@
+/*
+ * bench_measure.c - the measurements of `kmrig bench` (docs/cli.md, "kmrig bench"), made the way
+ * a driver meets the hardware: through a rig on the target, its PnP-started drivers and the HAL,
+ * never by poking the model.
+ *
+ *   DMA        the dmaeng fixture driver (fixtures/dmaeng) on the SGDMA engine, opened by its
+ *              device interface; each request timed from the IRP sent to the IRP completed:
+ *              h2d = IOCTL_DMAENG_FIFO_WRITE (host memory into the engine's FIFO), d2h =
+ *              IOCTL_DMAENG_FIFO_READ (the FIFO into host memory), copy = IOCTL_DMAENG_COPY
+ *              (host memory to host memory through the engine). Every transfer is checked.
+ *   registers  READ_REGISTER_ULONG / WRITE_REGISTER_ULONG on the sysid block's SCRATCH register,
+ *              each access timed on its own.
+ *   ISR        a small WDM-style timer driver (below): the timer's window and the interrupt
+ *              controller's from the enumeration ROM, MmMapIoSpace, HalGetInterruptVector,
+ *              IoConnectInterrupt; its ISR takes the clock at entry and reads the controller's
+ *              timestamp of the line's rising edge (the timer's expiry cycle).
+ *   rate       the same driver with the timer periodic: a period is sustainable when every
+ *              expiry reached the ISR (consecutive edge timestamps exactly one period apart and
+ *              as many ISR calls as expiries); binary search for the shortest such period.
+ *
+ * Time: the model's clock (kmrig_runtime_now_ns on a virtual-time target), from which the cost of
+ * one clock query (measured: the shortest interval between two back-to-back queries) is taken
+ * off every sample. One emulated processor: the runs are deterministic.
+ */
+#define _GNU_SOURCE
+#include <ntddk.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "dmaeng.h"
+#include "dmaeng_ioctl.h"
+#include "kmrig_soc_map.h"
+
+#include <kmrig/link.h>
+#include <kmrig/protocol.h>
+#include <kmrig/rig.h>
+#include <kmrig/runtime.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- statistics ---- */
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted samples: the smallest value with at least pct% at or
+ * below it. */
+static uint64_t bench_rank(const uint64_t *s, unsigned n, unsigned pct)
+{
+    unsigned k = (unsigned)(((uint64_t)n * pct + 99) / 100);
+    return s[k ? k - 1 : 0];
+}
+
+void bench_dist_of(uint64_t *samples, unsigned n, struct bench_dist *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!n)
+        return;
+    qsort(samples, n, sizeof *samples, bench_cmp_u64);
+    double sum = 0;
+    for (unsigned i = 0; i < n; i++)
+        sum += (double)samples[i];
+    d->count = n;
+    d->min_ns = samples[0];
+    d->p50_ns = bench_rank(samples, n, 50);
+    d->p99_ns = bench_rank(samples, n, 99);
+    d->max_ns = samples[n - 1];
+    d->mean_ns = sum / n;
+}
+
+const char *bench_dir_name(enum bench_dir d)
+{
+    static const char *const names[] = {"h2d", "d2h", "copy"};
+    return d < BENCH_DIRS ? names[d] : "?";
+}
+
+void bench_results_free(struct bench_results *r)
+{
+    free(r->isr_samples);
+    r->isr_samples = NULL;
+}
+
+/* ---- the timer driver ---- */
+
+typedef struct _BENCH_TIMER {
+    volatile ULONG *Timer; /* the timer's registers */
+    volatile ULONG *Intc;  /* the interrupt controller's */
+    ULONG TimerLength, IntcLength;
+    ULONG Line;
+    PKINTERRUPT Interrupt;
+    kmrig_runtime *Runtime;
+    const struct kmrig_link *Link;
+    /* one run, written by the ISR under the interrupt's lock */
+    ULONG Period;   /* cycles */
+    ULONG Calls;    /* ISR calls that claimed the interrupt */
+    ULONG Lost;     /* edges more than one period apart */
+    ULONG Spurious; /* ISR calls with the timer not pending */
+    ULONGLONG LastEdge;
+    uint64_t *Samples; /* ns, edge to ISR entry */
+    ULONG MaxSamples;
+} BENCH_TIMER;
+
+static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    BENCH_TIMER *t = Context;
+    ULONGLONG entry = kmrig_runtime_now_ns(kmrig_runtime_current());
+    if (!(READ_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4) & KMRIG_TIMER_STATUS_PENDING)) {
+        t->Spurious++;
+        return FALSE;
+    }
+    ULONG lo = READ_REGISTER_ULONG(t->Intc + (KMRIG_INTC_TS_LO0 + 8 * t->Line) / 4);
+    ULONG hi = READ_REGISTER_ULONG(t->Intc + (KMRIG_INTC_TS_HI0 + 8 * t->Line) / 4);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4, KMRIG_TIMER_STATUS_PENDING);
+    ULONGLONG edge = (ULONGLONG)hi << 32 | lo;
+    if (t->Calls && edge - t->LastEdge != t->Period)
+        t->Lost++;
+    t->LastEdge = edge;
+    ULONGLONG edge_ns = kmrig_link_cycles_to_ns(t->Link, edge);
+    if (t->Calls < t->MaxSamples)
+        t->Samples[t->Calls] = entry > edge_ns ? entry - edge_ns : 0;
+    t->Calls++;
+    return TRUE;
+}
+
+static VOID bench_delay_ns(ULONGLONG ns)
+{
+    LARGE_INTEGER d;
+    d.QuadPart = -(LONGLONG)((ns + 99) / 100);
+    KeDelayExecutionThread(KernelMode, FALSE, &d);
+}
+
+/* Runs the timer periodically for n expiries of `period` cycles; returns the interrupts lost
+ * (0: every expiry reached the ISR). With samples, the first max latencies go there. */
+static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *samples, ULONG max)
+{
+    t->Period = period;
+    t->Calls = t->Lost = t->Spurious = 0;
+    t->LastEdge = 0;
+    t->Samples = samples;
+    t->MaxSamples = samples ? max : 0;
+    ULONGLONG period_ns = kmrig_link_cycles_to_ns(t->Link, period);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4, KMRIG_TIMER_STATUS_PENDING);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_LOAD / 4, period);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4,
+                         KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_PERIODIC | KMRIG_TIMER_CTRL_IRQ_EN);
+    bench_delay_ns(period_ns * n + period_ns / 2);
+    /* the last expiry's ISR may still be on its way (a slow link): up to two more periods */
+    for (int i = 0; i < 8 && t->Calls < n; i++)
+        bench_delay_ns(period_ns / 4 + 1);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4, 0);
+    WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4, KMRIG_TIMER_STATUS_PENDING);
+    bench_delay_ns(period_ns); /* let a last delivery in flight land before the next run */
+    ULONG calls = t->Calls;
+    t->MaxSamples = 0;
+    return t->Lost + (calls < n ? n - calls : 0);
+}
+
+/* One step of the rate search: nonzero when interrupts were lost at this period. */
+static ULONG bench_probe(BENCH_TIMER *t, ULONG period, ULONG n, unsigned *probes)
+{
+    ++*probes;
+    return bench_timer_run(t, period, n, NULL, 0);
+}
+
+/* ---- the target ---- */
+
+struct bench_ctx {
+    kmrig_rig *rig;
+    kmrig_runtime *rt;
+    struct kmrig_link *link;
+    uint64_t overhead_ns;
+};
+
+static uint64_t bench_now(struct bench_ctx *c)
+{
+    return kmrig_runtime_now_ns(c->rt);
+}
+
+static uint64_t bench_since(struct bench_ctx *c, uint64_t t0)
+{
+    uint64_t d = bench_now(c) - t0;
+    return d > c->overhead_ns ? d - c->overhead_ns : 0;
+}
+
+static const struct kmrig_device_desc *bench_find(const struct kmrig_device_desc *d, size_t n,
+                                                  const char *id, enum kmrig_resource_kind kind,
+                                                  const struct kmrig_resource **res)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!d[i].hardware_ids[0] || strcasecmp(d[i].hardware_ids[0], id))
+            continue;
+        for (unsigned k = 0; k < d[i].resource_count; k++)
+            if (d[i].resources[k].kind == kind) {
+                *res = &d[i].resources[k];
+                return &d[i];
+            }
+    }
+    return NULL;
+}
+
+static unsigned bench_line_of(const struct kmrig_device_desc *d)
+{
+    for (unsigned k = 0; k < d->resource_count; k++)
+        if (d->resources[k].kind == KMRIG_RES_INTERRUPT)
+            return d->resources[k].line;
+    return ~0u;
+}
+
+static PVOID bench_map(const struct kmrig_resource *r)
+{
+    PHYSICAL_ADDRESS pa;
+    pa.QuadPart = (LONGLONG)r->start;
+    return MmMapIoSpace(pa, r->length, MmNonCached);
+}
+
+/* The link profile's rates (docs/protocol.md, section 12), by the name the URI uses. */
+static void bench_profile_rates(struct bench_results *r)
+{
+    static const struct {
+        const char *proto;
+        int duplex;
+        uint64_t h2d, d2h;
+    } list[] = {
+#define BENCH_PROFILE(NAME, duplex, h2d, d2h, ...) {#NAME, duplex, h2d, d2h},
+        KMRIG_PROTO_PROFILE_LIST(BENCH_PROFILE)
+#undef BENCH_PROFILE
+    };
+    static const struct {
+        const char *uri, *proto;
+    } names[] = {
+        {"ideal", "IDEAL"}, {"pcie", "PCIE_GEN2_X1"}, {"ft245", "FT245_USB2"}, {"uart", "UART_3M"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(names[i].uri, r->profile))
+            continue;
+        for (size_t k = 0; k < sizeof list / sizeof list[0]; k++)
+            if (!strcmp(list[k].proto, names[i].proto)) {
+                r->link_h2d_bytes_per_s = list[k].h2d;
+                r->link_d2h_bytes_per_s = list[k].d2h;
+                r->half_duplex = !list[k].duplex;
+            }
+    }
+}
+
+static void bench_fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+}
+
+static void bench_point(struct bench_dma_series *s, uint32_t bytes, uint64_t *samples, unsigned n)
+{
+    struct bench_dma_point *p = &s->points[s->npoints++];
+    p->bytes = bytes;
+    p->requests = n;
+    p->total_ns = 0;
+    for (unsigned i = 0; i < n; i++)
+        p->total_ns += samples[i];
+    p->throughput_bytes_per_s = p->total_ns ? (double)bytes * n * 1e9 / (double)p->total_ns : 0.0;
+    bench_dist_of(samples, n, &p->request);
+}
+
+static int bench_ioctl_failed(const char *what, uint32_t bytes, NTSTATUS s, ULONG_PTR got)
+{
+    fprintf(stderr, "kmrig bench: dmaeng %s of %u bytes failed: status 0x%08X, %lu bytes moved\n",
+            what, (unsigned)bytes, (unsigned)s, (unsigned long)got);
+    return KMRIG_CLI_ERROR;
+}
+
+static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct bench_results *r,
+                     PFILE_OBJECT f)
+{
+    uint32_t biggest = 0;
+    for (unsigned i = 0; i < o->nsizes; i++)
+        biggest = o->sizes[i] > biggest ? o->sizes[i] : biggest;
+    uint8_t *src = malloc(biggest), *dst = malloc(biggest);
+    uint64_t *t[BENCH_DIRS];
+    for (int d = 0; d < BENCH_DIRS; d++)
+        t[d] = calloc(o->iterations, sizeof(uint64_t));
+    int rc = KMRIG_CLI_OK;
+    if (!src || !dst || !t[0] || !t[1] || !t[2]) {
+        fprintf(stderr, "kmrig bench: out of memory for %u-byte DMA buffers\n", (unsigned)biggest);
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    for (unsigned i = 0; i < o->nsizes && rc == KMRIG_CLI_OK; i++) {
+        uint32_t bytes = o->sizes[i];
+        uint64_t fit = o->dma_bytes_per_size / bytes;
+        unsigned reqs = fit < 1 ? 1 : fit < o->iterations ? (unsigned)fit : o->iterations;
+        ULONG_PTR got = 0;
+        NTSTATUS s;
+        if (bytes <= r->fifo_bytes) {
+            for (unsigned k = 0; k < reqs; k++) {
+                bench_fill(src, bytes, i * 7919 + k);
+                memset(dst, 0, bytes);
+                uint64_t t0 = bench_now(c);
+                s = kmrig_rig_ioctl(f, IOCTL_DMAENG_FIFO_WRITE, NULL, 0, src, bytes, &got);
+                t[BENCH_H2D][k] = bench_since(c, t0);
+                if (s != STATUS_SUCCESS || got != bytes) {
+                    rc = bench_ioctl_failed("FIFO write", bytes, s, got);
+                    break;
+                }
+                t0 = bench_now(c);
+                s = kmrig_rig_ioctl(f, IOCTL_DMAENG_FIFO_READ, NULL, 0, dst, bytes, &got);
+                t[BENCH_D2H][k] = bench_since(c, t0);
+                if (s != STATUS_SUCCESS || got != bytes) {
+                    rc = bench_ioctl_failed("FIFO read", bytes, s, got);
+                    break;
+                }
+                if (memcmp(src, dst, bytes)) {
+                    fprintf(stderr,
+                            "kmrig bench: %u bytes through the engine's FIFO came back different\n",
+                            (unsigned)bytes);
+                    rc = KMRIG_CLI_ERROR;
+                    break;
+                }
+            }
+            if (rc != KMRIG_CLI_OK)
+                break;
+            bench_point(&r->dma[BENCH_H2D], bytes, t[BENCH_H2D], reqs);
+            bench_point(&r->dma[BENCH_D2H], bytes, t[BENCH_D2H], reqs);
+        }
+        for (unsigned k = 0; k < reqs; k++) {
+            bench_fill(src, bytes, i * 104729 + k);
+            memset(dst, 0, bytes);
+            uint64_t t0 = bench_now(c);
+            s = kmrig_rig_ioctl(f, IOCTL_DMAENG_COPY, src, bytes, dst, bytes, &got);
+            t[BENCH_COPY][k] = bench_since(c, t0);
+            if (s != STATUS_SUCCESS || got != bytes) {
+                rc = bench_ioctl_failed("copy", bytes, s, got);
+                break;
+            }
+            if (memcmp(src, dst, bytes)) {
+                fprintf(stderr, "kmrig bench: a %u-byte DMA copy came out different\n",
+                        (unsigned)bytes);
+                rc = KMRIG_CLI_ERROR;
+                break;
+            }
+        }
+        if (rc == KMRIG_CLI_OK)
+            bench_point(&r->dma[BENCH_COPY], bytes, t[BENCH_COPY], reqs);
+    }
+    if (rc == KMRIG_CLI_OK) {
+        DMAENG_STATS st;
+        ULONG_PTR got = 0;
+        if (kmrig_rig_ioctl(f, IOCTL_DMAENG_GET_STATS, NULL, 0, &st, sizeof st, &got) ==
+            STATUS_SUCCESS)
+            r->chunk_bytes = st.ChunkBytes;
+    }
+out:
+    for (int d = 0; d < BENCH_DIRS; d++)
+        free(t[d]);
+    free(src);
+    free(dst);
+    return rc;
+}
+
+static int bench_registers(struct bench_ctx *c, const struct bench_options *o,
+                           struct bench_results *r, const struct kmrig_resource *sysid)
+{
+    volatile ULONG *regs = bench_map(sysid);
+    uint64_t *rd = calloc(o->iterations, sizeof(uint64_t));
+    uint64_t *wr = calloc(o->iterations, sizeof(uint64_t));
+    int rc = KMRIG_CLI_OK;
+    if (!regs || !rd || !wr) {
+        fprintf(stderr, "kmrig bench: cannot map the sysid registers\n");
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    volatile ULONG *scratch = regs + KMRIG_SYSID_SCRATCH / 4;
+    ULONG last = 0;
+    for (unsigned i = 0; i < o->iterations; i++) {
+        last = 0x5A000000u ^ (i * 2654435761u);
+        uint64_t t0 = bench_now(c);
+        WRITE_REGISTER_ULONG(scratch, last);
+        wr[i] = bench_since(c, t0);
+        t0 = bench_now(c);
+        ULONG v = READ_REGISTER_ULONG(scratch);
+        rd[i] = bench_since(c, t0);
+        if (v != last) {
+            fprintf(stderr,
+                    "kmrig bench: sysid SCRATCH read 0x%08X after a write of 0x%08X: the register "
+                    "path is broken\n",
+                    (unsigned)v, (unsigned)last);
+            rc = KMRIG_CLI_ERROR;
+            goto out;
+        }
+    }
+    r->register_address = sysid->start + KMRIG_SYSID_SCRATCH;
+    bench_dist_of(rd, o->iterations, &r->reg_read);
+    bench_dist_of(wr, o->iterations, &r->reg_write);
+out:
+    if (regs)
+        MmUnmapIoSpace((PVOID)regs, sysid->length);
+    free(rd);
+    free(wr);
+    return rc;
+}
+
+/* The sustainable rate, then the ISR latency distribution at a quarter of it. */
+static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
+                            struct bench_results *r, const struct kmrig_resource *timer,
+                            unsigned line, const struct kmrig_resource *intc)
+{
+    BENCH_TIMER t;
+    memset(&t, 0, sizeof t);
+    t.Runtime = c->rt;
+    t.Link = c->link;
+    t.Line = line;
+    t.Timer = bench_map(timer);
+    t.TimerLength = timer->length;
+    t.Intc = bench_map(intc);
+    t.IntcLength = intc->length;
+    int rc = KMRIG_CLI_OK;
+    if (!t.Timer || !t.Intc) {
+        fprintf(stderr, "kmrig bench: cannot map the timer's or the interrupt controller's "
+                        "registers\n");
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    KIRQL irql;
+    KAFFINITY affinity;
+    ULONG vector = HalGetInterruptVector(Internal, 0, line, 0, &irql, &affinity);
+    NTSTATUS s = IoConnectInterrupt(&t.Interrupt, BenchTimerIsr, &t, NULL, vector, irql, irql,
+                                    LevelSensitive, FALSE, affinity, FALSE);
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr, "kmrig bench: IoConnectInterrupt on line %u failed: 0x%08X\n", line,
+                (unsigned)s);
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    r->timer_line = line;
+
+    /* Search: hi always sustainable, lo always lossy (or the floor). */
+    uint64_t hz = r->clock_hz;
+    ULONG lo = 2; /* the shortest period the timer has */
+    ULONG hi = (ULONG)(hz / 1000 > lo * 2 ? hz / 1000 : lo * 2); /* 1 kHz */
+    unsigned probes = 0;
+    int lo_lossy = 0;
+    while (bench_probe(&t, hi, o->probe_interrupts, &probes)) {
+        if ((uint64_t)hi * 4 > hz) {
+            fprintf(stderr,
+                    "kmrig bench: timer interrupts are lost even 1/4 s apart: the interrupt "
+                    "path does not keep up at all\n");
+            rc = KMRIG_CLI_ERROR;
+            goto disconnect;
+        }
+        lo = hi;
+        lo_lossy = 1;
+        hi *= 4;
+    }
+    if (!lo_lossy && !bench_probe(&t, lo, o->probe_interrupts, &probes)) {
+        hi = lo;
+        r->rate_at_search_floor = 1;
+    }
+    while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
+        ULONG mid = lo + (hi - lo) / 2;
+        if (bench_probe(&t, mid, o->probe_interrupts, &probes))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* Confirm with a longer run; a period that loses some step up 2% at a time. */
+    for (int k = 0; k < 16; k++) {
+        if (!bench_timer_run(&t, hi, o->iterations, NULL, 0))
+            break;
+        lo = hi;
+        hi += hi / 50 + 1;
+        if (k == 15) {
+            fprintf(stderr, "kmrig bench: no period near %lu cycles holds for %u interrupts\n",
+                    (unsigned long)hi, o->iterations);
+            rc = KMRIG_CLI_ERROR;
+            goto disconnect;
+        }
+    }
+    r->rate_probes = probes;
+    r->rate_verify_interrupts = o->iterations;
+    r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
+    r->rate_first_lossy_period_ns =
+        r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
+    r->rate_max_hz = (double)hz / hi;
+
+    /* Latency: a period that is at least 4 times the shortest sustainable one, a multiple of
+     * ~1.013 ms that no link's frame or microframe period divides, so edges fall at every phase. */
+    ULONG base = (ULONG)((hz * 1013 / 1000000) | 1);
+    ULONG k = (ULONG)((4ull * hi + base - 1) / base);
+    ULONG period = base * (k ? k : 1);
+    r->isr_samples = calloc(o->iterations, sizeof(uint64_t));
+    if (!r->isr_samples) {
+        rc = KMRIG_CLI_ERROR;
+        goto disconnect;
+    }
+    ULONG lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
+    if (lost || t.Calls < o->iterations) {
+        fprintf(stderr,
+                "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu cycles\n",
+                (unsigned long)lost, o->iterations, (unsigned long)period);
+        rc = KMRIG_CLI_ERROR;
+        goto disconnect;
+    }
+    r->isr_period_ns = kmrig_link_cycles_to_ns(c->link, period);
+    bench_dist_of(r->isr_samples, o->iterations, &r->isr);
+disconnect:
+    IoDisconnectInterrupt(t.Interrupt);
+out:
+    if (t.Timer)
+        MmUnmapIoSpace((PVOID)t.Timer, t.TimerLength);
+    if (t.Intc)
+        MmUnmapIoSpace((PVOID)t.Intc, t.IntcLength);
+    return rc;
+}
+
+int bench_measure(const struct bench_options *o, struct bench_results *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = kmrig_cli_probe_target(o->target);
+    if (rc != KMRIG_CLI_OK)
+        return rc;
+
+    struct kmrig_rig_options ro;
+    kmrig_rig_options_init(&ro);
+    ro.target = o->target;
+    ro.processors = 1;
+    ro.time_budget_ns = 24ull * 3600 * 1000000000ull; /* a day of device time */
+    struct bench_ctx c = {0};
+    NTSTATUS s = kmrig_rig_open(&ro, &c.rig);
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr, "kmrig bench: the rig did not open on '%s' (status 0x%08X)\n", o->target,
+                (unsigned)s);
+        return KMRIG_CLI_NO_TARGET;
+    }
+    c.rt = kmrig_rig_runtime(c.rig);
+    c.link = kmrig_rig_link(c.rig);
+    PFILE_OBJECT file = NULL;
+    if (!c.link) {
+        fprintf(stderr, "kmrig bench: target '%s' has no link\n", o->target);
+        rc = KMRIG_CLI_NO_TARGET;
+        goto out;
+    }
+    const struct kmrig_link_info *li = kmrig_link_get_info(c.link);
+    snprintf(r->transport, sizeof r->transport, "%s", kmrig_link_name(c.link));
+    snprintf(r->profile, sizeof r->profile, "%s", kmrig_link_profile_name(c.link));
+    snprintf(r->device, sizeof r->device, "%s", li->description);
+    r->clock_hz = li->clock_hz;
+    r->soc_id = li->soc_id;
+    r->soc_version = li->soc_version;
+    bench_profile_rates(r);
+    if (!li->virtual_time) {
+        fprintf(stderr,
+                "kmrig bench: target '%s' runs on wall time; this version measures on a model's "
+                "clock only (timing from a board's own timestamps is not implemented yet)\n",
+                o->target);
+        kmrig_log(c.rt, KMRIG_LOG_ERROR, "kmrig bench: wall-time targets: not implemented");
+        rc = KMRIG_CLI_NOT_IMPLEMENTED;
+        goto out;
+    }
+
+    struct kmrig_device_desc descs[32];
+    size_t count = 0;
+    s = kmrig_rig_read_rom(c.rig, descs, 32, &count);
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr,
+                "kmrig bench: the enumeration ROM of '%s' could not be read (status 0x%08X): "
+                "bench needs the reference SoC's devices\n",
+                o->target, (unsigned)s);
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    count = count > 32 ? 32 : count;
+    const struct kmrig_resource *sysid = NULL, *intc = NULL, *timer = NULL, *dma = NULL;
+    const struct kmrig_device_desc *timer_desc =
+        bench_find(descs, count, "KMRIG\\TIMER", KMRIG_RES_MEMORY, &timer);
+    bench_find(descs, count, "KMRIG\\SYSID", KMRIG_RES_MEMORY, &sysid);
+    bench_find(descs, count, "KMRIG\\INTC", KMRIG_RES_MEMORY, &intc);
+    bench_find(descs, count, "KMRIG\\SGDMA", KMRIG_RES_MEMORY, &dma);
+    if (!sysid || !intc || !timer_desc || !dma || bench_line_of(timer_desc) == ~0u) {
+        fprintf(stderr,
+                "kmrig bench: '%s' lacks a device bench needs (its ROM must list KMRIG\\SYSID, "
+                "KMRIG\\INTC, a memory-mapped KMRIG\\TIMER with an interrupt and KMRIG\\SGDMA, "
+                "as the reference SoC does)\n",
+                o->target);
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+
+    /* the clock query's own cost */
+    c.overhead_ns = ~0ull;
+    for (int i = 0; i < 16; i++) {
+        uint64_t t0 = bench_now(&c);
+        uint64_t d = bench_now(&c) - t0;
+        c.overhead_ns = d < c.overhead_ns ? d : c.overhead_ns;
+    }
+    r->timer_overhead_ns = c.overhead_ns;
+
+    /* The engine's FIFO depth: a read-only identification register, read before its driver
+     * starts. */
+    volatile ULONG *dregs = bench_map(dma);
+    if (!dregs) {
+        fprintf(stderr, "kmrig bench: cannot map the DMA engine's registers\n");
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    r->fifo_bytes = READ_REGISTER_ULONG(dregs + KMRIG_DMA_FIFO_DEPTH / 4) * 4;
+    MmUnmapIoSpace((PVOID)dregs, dma->length);
+
+    s = kmrig_rig_register_driver(c.rig, "KMRIG\\SGDMA", "dmaeng", DmaengDriverEntry);
+    if (NT_SUCCESS(s))
+        s = kmrig_rig_start(c.rig, NULL, 0);
+    if (NT_SUCCESS(s))
+        s = kmrig_rig_open_interface(c.rig, &GUID_DEVINTERFACE_DMAENG, 0, &file);
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr,
+                "kmrig bench: the dmaeng driver did not start on the DMA engine (status 0x%08X)\n",
+                (unsigned)s);
+        file = NULL;
+        rc = KMRIG_CLI_ERROR;
+        goto out;
+    }
+    rc = bench_dma(&c, o, r, file);
+    if (rc == KMRIG_CLI_OK)
+        rc = bench_registers(&c, o, r, sysid);
+    if (rc == KMRIG_CLI_OK)
+        rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
+out:
+    if (file)
+        kmrig_rig_close_file(file);
+    kmrig_rig_close(c.rig);
+    return rc;
+}
