@@ -35,6 +35,9 @@ struct kmrig_link {
     kmrig_link_log_fn log_fn;
     void *log_ctx;
     char open_err[256]; /* kmrig_link_set_open_error, during open() */
+    /* The stream engine driving this link (stream.c sets it while it is open), whatever the
+     * transport, for kmrig_link_stream_stats. */
+    struct kmrig_stream *_Atomic stream;
 };
 
 /* ---- link_profile.c: every function is called with the link's lock held ---------------- */

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ST_QUEUE 64u      /* requests waiting for an answer */
+#define ST_QUEUE 160u     /* requests waiting for an answer (tags are mod 256) */
 #define ST_BATCH 8192u    /* bytes of frames batched before a send */
 #define ST_DMA_TAGS 8u    /* DMA requests the host accepts in flight */
 #define ST_POLL_US 10000u /* the reader's longest wait in recv() */
@@ -48,6 +48,7 @@ struct st_req {
     uint8_t tag, rsp_type;
     enum st_state state;
     int abandoned;      /* its caller gave up (timeout): the answer is dropped when it comes */
+    int posted;         /* a posted request's answer that nobody waits for (ack_posted) */
     uint32_t ctl_clear; /* IRQ_CTL MASK/EOI: lines that leave `active` when the answer comes */
     struct kmrig_proto_result res;
     struct kmrig_proto_irq_state irq;
@@ -67,6 +68,7 @@ struct kmrig_stream {
     /* arguments */
     unsigned timeout_ms, retries, flush_us;
     int crc_wanted, ack_writes;
+    int ack_posted; /* a link that can lose frames: posted writes ask for an answer (not waited) */
     struct kmrig_proto_expect expect;
     char flash[128];
 
@@ -253,8 +255,27 @@ static int append(struct kmrig_stream *s, const uint8_t *f, int n, int hello, in
         return KMRIG_LINK_EINVAL;
     if (s->dead)
         return KMRIG_LINK_EGONE;
-    if (rsp_type >= 0 && s->count == ST_QUEUE)
-        return KMRIG_LINK_EIO; /* cannot happen: hooks wait for their answers */
+    if (rsp_type >= 0 && s->count >= ST_QUEUE) {
+        /* answers of posted writes fill the queue: let them come */
+        struct timespec dl;
+        deadline_in(&dl, (uint64_t)s->timeout_ms * 1000000u);
+        while (!s->dead && s->count >= ST_QUEUE) {
+            if (s->batch_len) {
+                pthread_mutex_unlock(&s->mu);
+                flush(s);
+                pthread_mutex_lock(&s->mu);
+                continue;
+            }
+            if (wait_until(s, &dl))
+                break;
+        }
+        if (s->dead)
+            return KMRIG_LINK_EGONE;
+        if (s->count >= ST_QUEUE) {
+            s->need_resync = 1;
+            return KMRIG_LINK_ETIMEOUT;
+        }
+    }
     if (!hello) {
         int rc = take_credits(s, (uint32_t)n);
         if (rc != KMRIG_LINK_OK)
@@ -311,6 +332,20 @@ static void queue_forget(struct kmrig_stream *s)
 
 /* ---- receiving (the reader thread) -------------------------------------------------------- */
 
+/* mu held. The posted request with this tag may not have run (its answer never came, or the
+ * device reported it dropped): the next answer its caller's successors get is EIO. */
+static void lost_write(struct kmrig_stream *s, uint8_t t)
+{
+    s->st.lost_writes++;
+    s->lost_writes_unreported++;
+    s->lost_write = s->sent[t];
+    kmrig_link_log(s->link, LOG_ERR,
+                   "%s: posted %s (tag %u, %s 0x%x) was lost on the link: the device may not have "
+                   "run it",
+                   s->pipe->description, kmrig_proto_type_name(s->sent[t].type), (unsigned)t,
+                   s->sent[t].space ? "port" : "bus", (unsigned)s->sent[t].addr);
+}
+
 /* mu held. An answer of type `type` with tag `tag` came: it belongs to the queued request with
  * that tag; every request queued before it that is still waiting lost its answer. */
 static struct st_req *match(struct kmrig_stream *s, uint8_t type, uint8_t tag)
@@ -327,7 +362,10 @@ static struct st_req *match(struct kmrig_stream *s, uint8_t type, uint8_t tag)
         struct st_req *r = &s->q[(s->head + j) % ST_QUEUE];
         if (r->state == RQ_WAIT) {
             r->state = RQ_LOST;
-            s->st.lost_responses++;
+            if (r->posted)
+                lost_write(s, r->tag);
+            else
+                s->st.lost_responses++;
         }
     }
     return &s->q[(s->head + k) % ST_QUEUE];
@@ -342,21 +380,13 @@ static void seq_gap(struct kmrig_stream *s, uint8_t expected, uint8_t received)
         for (unsigned k = 0; k < s->count; k++) {
             struct st_req *r = &s->q[(s->head + k) % ST_QUEUE];
             if (r->tag == t && r->state == RQ_WAIT) {
-                r->state = RQ_NOT_RUN;
-                found = 1;
+                r->state = r->posted ? RQ_LOST : RQ_NOT_RUN;
+                found = !r->posted;
             }
         }
         if (!found && (type == KMRIG_PROTO_T_WRITE || type == KMRIG_PROTO_T_WRITE_BURST ||
-                       type == KMRIG_PROTO_T_IRQ_CTL)) {
-            s->st.lost_writes++;
-            s->lost_writes_unreported++;
-            s->lost_write = s->sent[t];
-            kmrig_link_log(s->link, LOG_ERR,
-                           "%s: posted %s (tag %u, %s 0x%x) was lost on the link: the device "
-                           "never ran it",
-                           s->pipe->description, kmrig_proto_type_name(type), (unsigned)t,
-                           s->sent[t].space ? "port" : "bus", (unsigned)s->sent[t].addr);
-        }
+                       type == KMRIG_PROTO_T_IRQ_CTL))
+            lost_write(s, t);
     }
     pthread_cond_broadcast(&s->cv);
 }
@@ -633,16 +663,10 @@ static int wait_answer(struct kmrig_stream *s, unsigned slot, int probe)
 
 static int resync(struct kmrig_stream *s);
 
-/* mu held. Common start of a hook: the link's end, a pending resync, a lost posted write. */
-static int hook_enter(struct kmrig_stream *s)
+/* mu held. A posted write was lost since the last report: EIO (and the log) once, so the loss
+ * reaches a caller: the one whose answer came after the loss was known, or the next one. */
+static int report_lost_writes(struct kmrig_stream *s)
 {
-    if (s->dead)
-        return KMRIG_LINK_EGONE;
-    if (s->need_resync) {
-        int rc = resync(s);
-        if (rc != KMRIG_LINK_OK)
-            return rc;
-    }
     if (s->lost_writes_unreported) {
         kmrig_link_log(s->link, LOG_ERR,
                        "%s: %u posted write(s) lost on the link (the last: %s 0x%x): this access "
@@ -653,6 +677,19 @@ static int hook_enter(struct kmrig_stream *s)
         return KMRIG_LINK_EIO;
     }
     return KMRIG_LINK_OK;
+}
+
+/* mu held. Common start of a hook: the link's end, a pending resync, a lost posted write. */
+static int hook_enter(struct kmrig_stream *s)
+{
+    if (s->dead)
+        return KMRIG_LINK_EGONE;
+    if (s->need_resync) {
+        int rc = resync(s);
+        if (rc != KMRIG_LINK_OK)
+            return rc;
+    }
+    return report_lost_writes(s);
 }
 
 /* mu held. Sends one request built by build(), waits for its answer, sends it again (up to
@@ -685,6 +722,8 @@ static int call(struct kmrig_stream *s, build_fn build, const void *arg, unsigne
             *out = s->q[slot];
             s->q[slot].state = RQ_LOST; /* consumed */
             queue_trim(s);
+            if (!hello) /* what it read may lack the lost write */
+                rc = report_lost_writes(s);
         }
     }
     if (rc == ST_RETRY) {
@@ -775,6 +814,7 @@ static int hello(struct kmrig_stream *s, int first)
     if (r.hello.caps & KMRIG_PROTO_CAP_CRC_REQUIRED) {
         s->flags = KMRIG_PROTO_FLAG_PCRC;
         s->dec.options |= KMRIG_PROTO_DEC_REQUIRE_CRC;
+        s->ack_posted = 1;
     }
     s->max_credits = s->credits = r.hello.cmd_credits;
     s->evt_seq_valid = 0;
@@ -839,8 +879,14 @@ int kmrig_stream_write(struct kmrig_link *link, unsigned space, uint64_t addr, u
         }
     } else if (rc == KMRIG_LINK_OK) {
         uint8_t f[64];
-        int n = kmrig_proto_enc_write(f, sizeof f, s->flags, s->seq, space, a.addr, size, value);
-        rc = append(s, f, n, 0, -1, NULL, 0, space, a.addr);
+        unsigned slot;
+        int n = kmrig_proto_enc_write(f, sizeof f,
+                                      s->flags | (s->ack_posted ? KMRIG_PROTO_FLAG_ACK : 0), s->seq,
+                                      space, a.addr, size, value);
+        rc = append(s, f, n, 0, s->ack_posted ? (int)KMRIG_PROTO_T_WRITE_RSP : -1, &slot, 0, space,
+                    a.addr);
+        if (rc == KMRIG_LINK_OK && s->ack_posted)
+            s->q[slot].posted = 1;
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -1061,8 +1107,10 @@ int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const ch
         destroy(s);
         return rc;
     }
-    if (s->crc_wanted)
+    if (s->crc_wanted) {
         s->flags = KMRIG_PROTO_FLAG_PCRC;
+        s->ack_posted = 1;
+    }
     s->seq = (uint8_t)(now_ns() & 0xFF); /* a stale answer of an earlier session does not match */
     if (pthread_create(&s->reader, NULL, reader_main, s) != 0) {
         destroy(s);
@@ -1096,6 +1144,7 @@ int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const ch
     snprintf(info->description, sizeof info->description, "%.16s %.32s @ %u Hz over %.24s",
              s->hello.board[0] ? s->hello.board : "board", s->hello.build,
              (unsigned)s->hello.clock_hz, pipe->description);
+    atomic_store(&link->stream, s);
     *out = s;
     return KMRIG_LINK_OK;
 }
@@ -1104,6 +1153,7 @@ void kmrig_stream_close(struct kmrig_stream *s)
 {
     if (!s)
         return;
+    atomic_store(&s->link->stream, NULL);
     flush(s);
     destroy(s);
 }
@@ -1118,9 +1168,7 @@ void kmrig_stream_get_stats(struct kmrig_stream *s, struct kmrig_stream_stats *s
 int kmrig_link_stream_stats(struct kmrig_link *link, struct kmrig_stream_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
-    if (!link || link->ops->read != kmrig_stream_read)
-        return KMRIG_LINK_ENOTSUP;
-    struct kmrig_stream *s = engine(link);
+    struct kmrig_stream *s = link ? atomic_load(&link->stream) : NULL;
     if (!s)
         return KMRIG_LINK_ENOTSUP;
     kmrig_stream_get_stats(s, stats);
