@@ -166,7 +166,7 @@ static void go_dead(struct kmrig_stream *s, int rc)
         return;
     s->dead = rc ? rc : KMRIG_LINK_EGONE;
     pthread_cond_broadcast(&s->cv);
-    kmrig_link_log(s->link, LOG_ERR, "%s: the link dropped (%s): every access fails from now on",
+    kmrig_link_log(s->link, LOG_ERR, "%s: the pipe failed (%s): the link is gone, every access fails from now on",
                    s->pipe->description, kmrig_link_strerror(s->dead));
     post_event(s, KMRIG_LINK_EV_GONE);
 }
