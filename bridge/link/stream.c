@@ -319,15 +319,40 @@ static void queue_trim(struct kmrig_stream *s)
     }
 }
 
-/* mu held. Marks every abandoned entry finished (HELLO reset the device's sequence). */
+static void lost_write(struct kmrig_stream *s, uint8_t t);
+
+/* mu held. Forgets every outstanding request (HELLO resets the device's sequence): a posted
+ * write whose answer never came counts as lost. */
 static void queue_forget(struct kmrig_stream *s)
 {
     for (unsigned k = 0; k < s->count; k++) {
         struct st_req *r = &s->q[(s->head + k) % ST_QUEUE];
+        if (r->state == RQ_WAIT && r->posted)
+            lost_write(s, r->tag);
         if (r->state == RQ_WAIT)
             r->state = RQ_LOST;
     }
     s->count = 0;
+}
+
+/* mu held. Before a resynchronising HELLO (which must find no request outstanding): sends the
+ * batch and waits, at most `timeout`, for the answers still due to live requests. */
+static void queue_drain(struct kmrig_stream *s)
+{
+    pthread_mutex_unlock(&s->mu);
+    flush(s);
+    pthread_mutex_lock(&s->mu);
+    struct timespec dl;
+    deadline_in(&dl, (uint64_t)s->timeout_ms * 1000000u);
+    for (;;) {
+        int live = 0;
+        for (unsigned k = 0; k < s->count; k++) {
+            struct st_req *r = &s->q[(s->head + k) % ST_QUEUE];
+            live |= r->state == RQ_WAIT && !r->abandoned;
+        }
+        if (!live || s->dead || wait_until(s, &dl))
+            break;
+    }
 }
 
 /* ---- receiving (the reader thread) -------------------------------------------------------- */
@@ -832,6 +857,7 @@ static int resync(struct kmrig_stream *s)
     kmrig_link_log(s->link, LOG_INFO, "%s: resynchronising (HELLO, IRQ_QUERY)",
                    s->pipe->description);
     uint32_t before = s->active;
+    queue_drain(s);
     int rc = hello(s, 0);
     if (rc == KMRIG_LINK_OK && s->active != before)
         post_event(s, KMRIG_LINK_EV_IRQ);
@@ -966,8 +992,8 @@ int kmrig_stream_reset(struct kmrig_link *link)
     pthread_mutex_lock(&s->mu);
     if (rc == KMRIG_LINK_OK) {
         memset(s->irq_ts, 0, sizeof s->irq_ts);
-        s->lost_writes_unreported = 0;
         rc = hello(s, 0);
+        s->lost_writes_unreported = 0; /* the reset undid every write anyway */
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
