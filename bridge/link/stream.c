@@ -81,8 +81,8 @@ struct kmrig_stream {
     uint8_t sendbuf[ST_BATCH];
     /* protocol state */
     uint8_t seq;
-    unsigned flags;    /* PCRC when the link needs it */
-    uint32_t credits;  /* command credits held */
+    unsigned flags;   /* PCRC when the link needs it */
+    uint32_t credits; /* command credits held */
     uint32_t max_credits;
     struct st_req q[ST_QUEUE]; /* ring: q[(head + i) % ST_QUEUE], i < count */
     unsigned head, count;
@@ -166,7 +166,8 @@ static void go_dead(struct kmrig_stream *s, int rc)
         return;
     s->dead = rc ? rc : KMRIG_LINK_EGONE;
     pthread_cond_broadcast(&s->cv);
-    kmrig_link_log(s->link, LOG_ERR, "%s: the pipe failed (%s): the link is gone, every access fails from now on",
+    kmrig_link_log(s->link, LOG_ERR,
+                   "%s: the pipe failed (%s): the link is gone, every access fails from now on",
                    s->pipe->description, kmrig_link_strerror(s->dead));
     post_event(s, KMRIG_LINK_EV_GONE);
 }
@@ -234,9 +235,10 @@ static int take_credits(struct kmrig_stream *s, uint32_t n)
     if (s->dead)
         return KMRIG_LINK_EGONE;
     if (s->credits < n) {
-        kmrig_link_log(s->link, LOG_WARN,
-                       "%s: no command credits for %u ms (an EVT_CREDIT was lost?): resynchronising",
-                       s->pipe->description, s->timeout_ms);
+        kmrig_link_log(
+            s->link, LOG_WARN,
+            "%s: no command credits for %u ms (an EVT_CREDIT was lost?): resynchronising",
+            s->pipe->description, s->timeout_ms);
         s->need_resync = 1;
         return KMRIG_LINK_ETIMEOUT;
     }
@@ -448,8 +450,9 @@ static void on_event(struct kmrig_stream *s, const struct kmrig_proto_msg *m)
         if (m->u.evt_error.code == KMRIG_PROTO_EV_ERR_SEQ)
             seq_gap(s, (uint8_t)(m->u.evt_error.info >> 8), (uint8_t)m->u.evt_error.info);
         else
-            kmrig_link_log(s->link, m->u.evt_error.code == KMRIG_PROTO_EV_ERR_DMA_TIMEOUT ? LOG_WARN
-                                                                                       : LOG_DEBUG,
+            kmrig_link_log(s->link,
+                           m->u.evt_error.code == KMRIG_PROTO_EV_ERR_DMA_TIMEOUT ? LOG_WARN
+                                                                                 : LOG_DEBUG,
                            "%s: device error %u (info 0x%x, %u bytes dropped so far)",
                            s->pipe->description, (unsigned)m->u.evt_error.code,
                            (unsigned)m->u.evt_error.info, (unsigned)m->u.evt_error.dropped);
@@ -585,7 +588,8 @@ static void *reader_main(void *arg)
         while (off < (size_t)n && !s->dead) {
             size_t used = 0;
             struct kmrig_proto_frame fr;
-            int got = kmrig_proto_decoder_feed(&s->dec, s->rxbuf + off, (size_t)n - off, &used, &fr);
+            int got =
+                kmrig_proto_decoder_feed(&s->dec, s->rxbuf + off, (size_t)n - off, &used, &fr);
             off += used;
             if (got == 1)
                 on_frame(s, &fr);
@@ -777,8 +781,8 @@ static int build_read(struct kmrig_stream *s, uint8_t *f, size_t cap, const void
 static int build_write_ack(struct kmrig_stream *s, uint8_t *f, size_t cap, const void *arg)
 {
     const struct access_arg *a = arg;
-    return kmrig_proto_enc_write(f, cap, s->flags | KMRIG_PROTO_FLAG_ACK, s->seq, a->space,
-                                 a->addr, a->size, a->value);
+    return kmrig_proto_enc_write(f, cap, s->flags | KMRIG_PROTO_FLAG_ACK, s->seq, a->space, a->addr,
+                                 a->size, a->value);
 }
 
 static int build_rmw(struct kmrig_stream *s, uint8_t *f, size_t cap, const void *arg)
@@ -806,8 +810,8 @@ static int build_hello(struct kmrig_stream *s, uint8_t *f, size_t cap, const voi
     (void)arg;
     uint32_t caps = KMRIG_PROTO_CAP_IRQ | KMRIG_PROTO_CAP_DMA | KMRIG_PROTO_CAP_IO_SPACE |
                     KMRIG_PROTO_CAP_RMW | (s->crc_wanted ? KMRIG_PROTO_CAP_CRC_REQUIRED : 0);
-    return kmrig_proto_enc_hello(f, cap, s->flags, s->seq, caps, ST_DMA_TAGS * KMRIG_PROTO_MAX_BURST,
-                                 ST_DMA_TAGS);
+    return kmrig_proto_enc_hello(f, cap, s->flags, s->seq, caps,
+                                 ST_DMA_TAGS * KMRIG_PROTO_MAX_BURST, ST_DMA_TAGS);
 }
 
 /* mu held. HELLO (resets the device's sequence, credits and event sequence), then IRQ_QUERY to
@@ -1098,7 +1102,6 @@ static void destroy(struct kmrig_stream *s)
     pthread_cond_destroy(&s->ev_cv);
     free(s);
 }
-
 
 int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const char *args,
                       struct kmrig_link_info *info, struct kmrig_stream **out)

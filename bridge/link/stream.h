@@ -57,9 +57,9 @@ extern "C" {
 struct kmrig_stream;
 
 /* The URI arguments the engine takes (for a transport's .usage). */
-#define KMRIG_STREAM_USAGE                                                                       \
-    "timeout=MS (answer timeout, default 1000), retries=N (default 2), flush=US (posted-write "  \
-    "batching, default 200), crc (CRC-32 on every frame), ack (wait for every write's status), " \
+#define KMRIG_STREAM_USAGE                                                                         \
+    "timeout=MS (answer timeout, default 1000), retries=N (default 2), flush=US (posted-write "    \
+    "batching, default 200), crc (CRC-32 on every frame), ack (wait for every write's status), "   \
     "soc=ID|any, build=ID|any, flash=HINT"
 
 /* Nonzero when `key` (a URI argument's name, before any '=') is one of the engine's. */
@@ -100,9 +100,9 @@ int kmrig_stream_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t 
 int kmrig_stream_reset(struct kmrig_link *link);
 
 /* The hooks as designated initialisers, for a transport's struct kmrig_link_ops. */
-#define KMRIG_STREAM_HOOKS                                                                   \
-    .read = kmrig_stream_read, .write = kmrig_stream_write, .rmw = kmrig_stream_rmw,         \
-    .irq_pending = kmrig_stream_irq_pending, .irq_control = kmrig_stream_irq_control,        \
+#define KMRIG_STREAM_HOOKS                                                                         \
+    .read = kmrig_stream_read, .write = kmrig_stream_write, .rmw = kmrig_stream_rmw,               \
+    .irq_pending = kmrig_stream_irq_pending, .irq_control = kmrig_stream_irq_control,              \
     .irq_timestamp = kmrig_stream_irq_timestamp, .reset = kmrig_stream_reset
 
 #ifdef __cplusplus

@@ -26,8 +26,8 @@ static void HalpAccessFailed(struct kmrig_runtime *rt, int rc, BOOLEAN Write, un
             KmLog(rt, KMRIG_LOG_ERROR,
                   "%s: %s at %s 0x%llx failed: the target link dropped; every access fails "
                   "from now on%s",
-                  Routine, Write ? "write" : "read", Space == KMRIG_SPACE_IO ? "port" : "bus",
-                  Addr, Write ? "" : " and reads all ones");
+                  Routine, Write ? "write" : "read", Space == KMRIG_SPACE_IO ? "port" : "bus", Addr,
+                  Write ? "" : " and reads all ones");
         return;
     }
     if (n <= 10 || n % 1000 == 0)

@@ -117,10 +117,10 @@ typedef struct _HALP_STATE {
     struct kmrig_link_info Info;
     BOOLEAN DeviceClock; /* the link's clock is the runtime's time base */
     /* Wall-time targets: the link reports interrupts and its loss by itself (HalpLinkEvent). */
-    atomic_bool LinkGone;       /* KMRIG_LINK_EV_GONE came: accesses fail, devices go */
-    atomic_bool GoneLogged;     /* the first failed access after it was logged */
-    atomic_bool GoneVector;     /* HALP_GONE_VECTOR is connected (HalpInitialize) */
-    atomic_bool GoneQueued;     /* the removal was queued once */
+    atomic_bool LinkGone;        /* KMRIG_LINK_EV_GONE came: accesses fail, devices go */
+    atomic_bool GoneLogged;      /* the first failed access after it was logged */
+    atomic_bool GoneVector;      /* HALP_GONE_VECTOR is connected (HalpInitialize) */
+    atomic_bool GoneQueued;      /* the removal was queued once */
     atomic_ullong LinkIrqEvents; /* KMRIG_LINK_EV_IRQ reports */
     KDPC GoneDpc;
     WORK_QUEUE_ITEM GoneWork;

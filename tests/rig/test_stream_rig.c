@@ -135,9 +135,10 @@ static void test_stream_rig_link_loss_surprise_removes_the_root_bus(void **state
     for (int i = 0; i < 500 && !removed; i++) {
         kmrig_rig_settle(rig);
         PDEVICE_OBJECT p = kmrig_rig_find(rig, "ROOT\\*PNP0501\\0");
-        removed = !p || (kmrig_rig_device_info(rig, p, &info) == STATUS_SUCCESS &&
-                         (info.state == KMRIG_DEVICE_SURPRISE_REMOVED ||
-                          info.state == KMRIG_DEVICE_REMOVED));
+        removed =
+            !p ||
+            (kmrig_rig_device_info(rig, p, &info) == STATUS_SUCCESS &&
+             (info.state == KMRIG_DEVICE_SURPRISE_REMOVED || info.state == KMRIG_DEVICE_REMOVED));
         if (!removed)
             sleep_ms(10);
     }
