@@ -1,6 +1,6 @@
 /* The stream engine (stream.h): the host end of the wire protocol over a byte pipe.
  *
- * State and locks (docs/decisions/0011-stream-engine-threads.md):
+ * State and locks (docs/decisions/0013-stream-engine-threads.md):
  *   mu       the engine's state: the batch of frames not yet sent, the queue of requests that
  *            wait for an answer, credits, interrupt state, statistics. Held for a few
  *            instructions, never across a pipe call or a DMA handler call.
