@@ -2,12 +2,22 @@
  * conversion and statistics (kmrig/link.h). */
 #include "link_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const struct kmrig_link_ops kmrig_link_loop_ops;
 extern const struct kmrig_link_ops kmrig_link_null_ops;
+#ifdef __linux__
+extern const struct kmrig_link_ops kmrig_link_pcie_ops;
+#else
+static const struct kmrig_link_ops kmrig_link_pcie_ops = {
+    .name = "pcie",
+    .summary = "PCIe endpoint through VFIO",
+    .missing = "the pcie transport needs Linux VFIO",
+};
+#endif
 /* Weak: defined only when the program links kmrig::sim (the model and its transport). */
 extern const struct kmrig_link_ops kmrig_link_sim_ops __attribute__((weak));
 
@@ -15,11 +25,6 @@ static const struct kmrig_link_ops ftdi_ops = {
     .name = "ftdi",
     .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) through libftdi1",
     .missing = "the ftdi transport is not written yet in this version of kmrig; use sim",
-};
-static const struct kmrig_link_ops pcie_ops = {
-    .name = "pcie",
-    .summary = "PCIe endpoint through VFIO",
-    .missing = "the pcie transport is not written yet in this version of kmrig; use sim",
 };
 static const struct kmrig_link_ops tcp_ops = {
     .name = "tcp",
@@ -45,7 +50,7 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &pcie_ops, NULL, &tcp_ops, &usb_ops,
+    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops, &usb_ops,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 
@@ -163,6 +168,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         ops->close(l);
     }
     if (rc != KMRIG_LINK_OK) {
+        if (err && n && !err[0] && l->open_error[0])
+            snprintf(err, n, "target '%s': %s", uri, l->open_error);
         if (err && n && !err[0])
             snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
                      rc == KMRIG_LINK_EINVAL ? " (arguments: " : "",
@@ -211,6 +218,14 @@ void kmrig_link_notify(struct kmrig_link *l, enum kmrig_link_event ev)
     if (l->event_fn)
         l->event_fn(l->event_ctx, l, ev);
     pthread_mutex_unlock(&l->event_lock);
+}
+
+void kmrig_link_set_error(struct kmrig_link *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->open_error, sizeof l->open_error, fmt, ap);
+    va_end(ap);
 }
 
 int kmrig_link_gone(const struct kmrig_link *l)

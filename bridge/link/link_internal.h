@@ -27,6 +27,7 @@ struct kmrig_link {
     kmrig_link_event_fn event_fn;
     void *event_ctx;
     atomic_int gone;
+    char open_error[512]; /* kmrig_link_set_error: why open() failed */
 };
 
 /* ---- link_profile.c: every function is called with the link's lock held ---------------- */

@@ -217,6 +217,11 @@ uint64_t kmrig_link_next_event(struct kmrig_link *link);
 /* The handler for device-initiated DMA; NULL refuses every DMA access (bus error). */
 void kmrig_link_set_dma_handler(struct kmrig_link *link, kmrig_link_dma_fn fn, void *ctx);
 
+/* For transports, from open(): the sentence kmrig_link_open gives its caller in *err when open()
+ * fails (what went wrong and what to do), printf-style. The last call wins. */
+void kmrig_link_set_error(struct kmrig_link *link, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* For transports: their private state, and the DMA entry they call when the device masters
  * the bus (counts, logs faults, and calls the handler). */
 void *kmrig_link_priv(struct kmrig_link *link);
