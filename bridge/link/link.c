@@ -168,8 +168,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         ops->close(l);
     }
     if (rc != KMRIG_LINK_OK) {
-        if (err && n && !err[0] && l->open_error[0])
-            snprintf(err, n, "target '%s': %s", uri, l->open_error);
+        if (err && n && !err[0] && l->open_err[0])
+            snprintf(err, n, "target '%s': %s", uri, l->open_err);
         if (err && n && !err[0])
             snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
                      rc == KMRIG_LINK_EINVAL ? " (arguments: " : "",
@@ -220,11 +220,11 @@ void kmrig_link_notify(struct kmrig_link *l, enum kmrig_link_event ev)
     pthread_mutex_unlock(&l->event_lock);
 }
 
-void kmrig_link_set_error(struct kmrig_link *l, const char *fmt, ...)
+void kmrig_link_set_open_error(struct kmrig_link *l, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->open_error, sizeof l->open_error, fmt, ap);
+    vsnprintf(l->open_err, sizeof l->open_err, fmt, ap);
     va_end(ap);
 }
 

@@ -140,7 +140,7 @@ static int parse_args(struct kmrig_link *link, const char *args, struct pcie_arg
 {
     char buf[256];
     if (strlen(args) >= sizeof buf) {
-        kmrig_link_set_error(link, "pcie: arguments too long");
+        kmrig_link_set_open_error(link, "pcie: arguments too long");
         return KMRIG_LINK_EINVAL;
     }
     strcpy(buf, args);
@@ -173,24 +173,24 @@ static int parse_args(struct kmrig_link *link, const char *args, struct pcie_arg
         else
             ok = 0;
         if (!ok) {
-            kmrig_link_set_error(link, "pcie: bad argument '%s%s%s'", t, v ? "=" : "",
+            kmrig_link_set_open_error(link, "pcie: bad argument '%s%s%s'", t, v ? "=" : "",
                                  v ? v : "");
             return KMRIG_LINK_EINVAL;
         }
     }
     if (!a->bdf[0]) {
-        kmrig_link_set_error(link, "pcie: no device: give its PCI address, as pcie://0000:01:00.0 "
+        kmrig_link_set_open_error(link, "pcie: no device: give its PCI address, as pcie://0000:01:00.0 "
                                    "(lspci -D lists them)");
         return KMRIG_LINK_EINVAL;
     }
     if (a->io_bar == a->bar) {
-        kmrig_link_set_error(link, "pcie: io_bar=%d is the memory BAR; I/O space needs a BAR of "
+        kmrig_link_set_open_error(link, "pcie: io_bar=%d is the memory BAR; I/O space needs a BAR of "
                                    "its own (or io_bar=none)",
                              a->bar);
         return KMRIG_LINK_EINVAL;
     }
     if (a->uio && (a->irq == PCIE_IRQ_MSI || a->irq == PCIE_IRQ_MSIX)) {
-        kmrig_link_set_error(link, "pcie: unsafe_uio (uio_pci_generic) has INTx only");
+        kmrig_link_set_open_error(link, "pcie: unsafe_uio (uio_pci_generic) has INTx only");
         return KMRIG_LINK_EINVAL;
     }
     return KMRIG_LINK_OK;
@@ -414,7 +414,7 @@ static int map_region(struct kmrig_link *link, struct pcie *s, struct pcie_regio
     if (rc < 0 || !ri.size) {
         if (!required)
             return KMRIG_LINK_OK;
-        kmrig_link_set_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
+        kmrig_link_set_open_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
                              bar);
         return KMRIG_LINK_EINVAL;
     }
@@ -426,13 +426,13 @@ static int map_region(struct kmrig_link *link, struct pcie *s, struct pcie_regio
         void *p;
         rc = s->sys->mmap(&p, ri.size, PROT_READ | PROT_WRITE, s->device, (int64_t)ri.offset);
         if (rc < 0) {
-            kmrig_link_set_error(link, "pcie %s: mmap of BAR %d failed: %s", s->bdf, bar,
+            kmrig_link_set_open_error(link, "pcie %s: mmap of BAR %d failed: %s", s->bdf, bar,
                                  strerror(-rc));
             return KMRIG_LINK_EIO;
         }
         r->map = p;
     } else if (want_mmap_only) {
-        kmrig_link_set_error(link, "pcie %s: BAR %d cannot be mmapped (VFIO does not allow it); "
+        kmrig_link_set_open_error(link, "pcie %s: BAR %d cannot be mmapped (VFIO does not allow it); "
                                    "the memory window must be a memory BAR",
                              s->bdf, bar);
         return KMRIG_LINK_EINVAL;
@@ -447,11 +447,10 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/iommu_group", s->bdf);
     ssize_t n = sys->readlink(path, target, sizeof target);
     if (n < 0) {
-        kmrig_link_set_error(link,
-                             "pcie %s: no IOMMU group: the IOMMU is off or absent, and VFIO "
-                             "needs it to confine the device's DMA (enable VT-d/AMD-Vi in the "
-                             "firmware and boot with intel_iommu=on or amd_iommu=on; docs/pcie.md). "
-                             "Without an IOMMU only unsafe_uio is left, and it does not confine DMA",
+        kmrig_link_set_open_error(link,
+                             "pcie %s: no IOMMU group: the IOMMU is off (enable VT-d/AMD-Vi, "
+                             "boot with intel_iommu=on or amd_iommu=on); without one only "
+                             "unsafe_uio is left, with DMA not confined (docs/pcie.md)",
                              s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
@@ -460,68 +459,66 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     snprintf(path, sizeof path, "/dev/vfio/%s", group);
     int fd = sys->open(path, O_RDWR);
     if (fd == -EACCES || fd == -EPERM) {
-        kmrig_link_set_error(link,
-                             "pcie %s: permission denied on %s: give your user the group (a udev "
-                             "rule: SUBSYSTEM==\"vfio\", GROUP=\"kmrig\", MODE=\"0660\") and a "
-                             "locked-memory limit for DMA (ulimit -l); docs/pcie.md",
+        kmrig_link_set_open_error(link,
+                             "pcie %s: permission denied on %s: a udev rule SUBSYSTEM==\"vfio\", "
+                             "GROUP=\"kmrig\", MODE=\"0660\" and ulimit -l for DMA "
+                             "(docs/pcie.md)",
                              s->bdf, path);
         return KMRIG_LINK_EIO;
     }
     if (fd == -EBUSY) {
-        kmrig_link_set_error(link, "pcie %s: %s is in use (another process has the group open)",
+        kmrig_link_set_open_error(link, "pcie %s: %s is in use (another process has the group open)",
                              s->bdf, path);
         return KMRIG_LINK_EIO;
     }
     if (fd < 0) {
-        kmrig_link_set_error(link,
-                             "pcie %s: no %s (%s): the device is not bound to vfio-pci; bind it "
-                             "(as root: modprobe vfio-pci; echo vfio-pci > "
-                             "/sys/bus/pci/devices/%s/driver_override; echo %s > "
-                             "/sys/bus/pci/devices/%s/driver/unbind; echo %s > "
-                             "/sys/bus/pci/drivers_probe; docs/pcie.md)",
-                             s->bdf, path, strerror(-fd), s->bdf, s->bdf, s->bdf, s->bdf);
+        kmrig_link_set_open_error(link,
+                             "pcie %s: no %s: not bound to vfio-pci (as root: echo vfio-pci > "
+                             "/sys/bus/pci/devices/%s/driver_override, unbind it, "
+                             "drivers_probe; docs/pcie.md)",
+                             s->bdf, path, s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     s->group = fd;
     struct vfio_group_status st = {.argsz = sizeof st};
     if (sys->ioctl(s->group, VFIO_GROUP_GET_STATUS, &st) < 0 ||
         !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-        kmrig_link_set_error(link,
-                             "pcie %s: IOMMU group %s is not viable: every device in "
-                             "/sys/kernel/iommu_groups/%s/devices must be bound to vfio-pci (or "
-                             "to no driver) before one of them can be used; docs/pcie.md",
+        kmrig_link_set_open_error(link,
+                             "pcie %s: IOMMU group %s is not viable: bind every device in "
+                             "/sys/kernel/iommu_groups/%s/devices to vfio-pci or to no driver "
+                             "(docs/pcie.md)",
                              s->bdf, group, group);
         return KMRIG_LINK_ENOTSUP;
     }
     fd = sys->open("/dev/vfio/vfio", O_RDWR);
     if (fd < 0) {
-        kmrig_link_set_error(link, "pcie %s: /dev/vfio/vfio: %s (modprobe vfio-pci)", s->bdf,
+        kmrig_link_set_open_error(link, "pcie %s: /dev/vfio/vfio: %s (modprobe vfio-pci)", s->bdf,
                              strerror(-fd));
         return fd == -EACCES ? KMRIG_LINK_EIO : KMRIG_LINK_ENOTSUP;
     }
     s->container = fd;
     if (sys->ioctl(s->container, VFIO_GET_API_VERSION, NULL) != VFIO_API_VERSION) {
-        kmrig_link_set_error(link, "pcie %s: unknown VFIO API version", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: unknown VFIO API version", s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     unsigned long type = VFIO_TYPE1v2_IOMMU;
     if (sys->ioctl(s->container, VFIO_CHECK_EXTENSION, (void *)type) <= 0)
         type = VFIO_TYPE1_IOMMU;
     if (sys->ioctl(s->container, VFIO_CHECK_EXTENSION, (void *)type) <= 0) {
-        kmrig_link_set_error(link, "pcie %s: the kernel's VFIO has no type 1 IOMMU", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: the kernel's VFIO has no type 1 IOMMU", s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     int rc = sys->ioctl(s->group, VFIO_GROUP_SET_CONTAINER, &s->container);
     if (rc >= 0)
         rc = sys->ioctl(s->container, VFIO_SET_IOMMU, (void *)type);
     if (rc < 0) {
-        kmrig_link_set_error(link, "pcie %s: attaching IOMMU group %s failed: %s", s->bdf, group,
+        kmrig_link_set_open_error(link, "pcie %s: attaching IOMMU group %s failed: %s", s->bdf, group,
                              strerror(-rc));
         return KMRIG_LINK_EIO;
     }
     fd = sys->ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, s->bdf);
     if (fd < 0) {
-        kmrig_link_set_error(link, "pcie %s: VFIO_GROUP_GET_DEVICE_FD: %s", s->bdf,
+        kmrig_link_set_open_error(link, "pcie %s: VFIO_GROUP_GET_DEVICE_FD: %s", s->bdf,
                              strerror(-fd));
         return fd == -ENODEV ? KMRIG_LINK_EGONE : KMRIG_LINK_EIO;
     }
@@ -529,13 +526,13 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     struct vfio_device_info di = {.argsz = sizeof di};
     if (sys->ioctl(s->device, VFIO_DEVICE_GET_INFO, &di) < 0 ||
         !(di.flags & VFIO_DEVICE_FLAGS_PCI)) {
-        kmrig_link_set_error(link, "pcie %s: not a VFIO PCI device", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: not a VFIO PCI device", s->bdf);
         return KMRIG_LINK_EIO;
     }
     s->has_reset = (di.flags & VFIO_DEVICE_FLAGS_RESET) != 0;
     struct vfio_region_info ri;
     if (region_info(s, VFIO_PCI_CONFIG_REGION_INDEX, &ri) < 0 || ri.size < 64) {
-        kmrig_link_set_error(link, "pcie %s: no config space region", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: no config space region", s->bdf);
         return KMRIG_LINK_EIO;
     }
     s->cfg_fd = s->device;
@@ -569,14 +566,14 @@ static int uio_bar(struct kmrig_link *link, struct pcie *s, struct pcie_region *
     if (!line || sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 || !end) {
         if (!required)
             return KMRIG_LINK_OK;
-        kmrig_link_set_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
+        kmrig_link_set_open_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
                              bar);
         return KMRIG_LINK_EINVAL;
     }
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/resource%d", s->bdf, bar);
     fd = sys->open(path, O_RDWR | O_SYNC);
     if (fd < 0) {
-        kmrig_link_set_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
+        kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
                              strerror(-fd));
         return fd == -EACCES || fd == -EPERM ? KMRIG_LINK_EIO : KMRIG_LINK_EGONE;
     }
@@ -586,7 +583,7 @@ static int uio_bar(struct kmrig_link *link, struct pcie *s, struct pcie_region *
     r->off = 0;
     if (flags & 0x200) /* IORESOURCE_MEM: mmap; an I/O BAR is read and written */
         if (sys->mmap((void **)&r->map, r->size, PROT_READ | PROT_WRITE, fd, 0) < 0) {
-            kmrig_link_set_error(link, "pcie %s: mmap of %s failed", s->bdf, path);
+            kmrig_link_set_open_error(link, "pcie %s: mmap of %s failed", s->bdf, path);
             return KMRIG_LINK_EIO;
         }
     return KMRIG_LINK_OK;
@@ -598,7 +595,7 @@ static int open_uio(struct kmrig_link *link, struct pcie *s, const struct pcie_a
     char path[256], name[64];
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/uio", s->bdf);
     if (sys->first_entry(path, name, sizeof name) < 0) {
-        kmrig_link_set_error(link,
+        kmrig_link_set_open_error(link,
                              "pcie %s: unsafe_uio: the device is not bound to uio_pci_generic "
                              "(modprobe uio_pci_generic; echo uio_pci_generic > "
                              "/sys/bus/pci/devices/%s/driver_override; then bind it)",
@@ -608,14 +605,14 @@ static int open_uio(struct kmrig_link *link, struct pcie *s, const struct pcie_a
     snprintf(path, sizeof path, "/dev/%s", name);
     int fd = sys->open(path, O_RDWR);
     if (fd < 0) {
-        kmrig_link_set_error(link, "pcie %s: %s: %s (unsafe_uio needs root or a udev rule)",
+        kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root or a udev rule)",
                              s->bdf, path, strerror(-fd));
         return KMRIG_LINK_EIO;
     }
     s->uio_fd = fd;
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", s->bdf);
     if ((fd = sys->open(path, O_RDWR)) < 0) {
-        kmrig_link_set_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
+        kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
                              strerror(-fd));
         return KMRIG_LINK_EIO;
     }
@@ -625,7 +622,7 @@ static int open_uio(struct kmrig_link *link, struct pcie *s, const struct pcie_a
     if (rc == KMRIG_LINK_OK && a->io_bar != -1)
         rc = uio_bar(link, s, &s->io, a->io_bar < 0 ? 2 : a->io_bar, a->io_bar >= 0);
     if (rc == KMRIG_LINK_OK && !s->mem.map) {
-        kmrig_link_set_error(link, "pcie %s: BAR %d is not a memory BAR", s->bdf, a->bar);
+        kmrig_link_set_open_error(link, "pcie %s: BAR %d is not a memory BAR", s->bdf, a->bar);
         rc = KMRIG_LINK_EINVAL;
     }
     return rc;
@@ -657,7 +654,7 @@ static int setup_irqs(struct kmrig_link *link, struct pcie *s, enum pcie_irq_mod
     unsigned k = want == PCIE_IRQ_MSI ? 0 : want == PCIE_IRQ_MSIX ? 1 : 2;
     static const char *names[3] = {"MSI", "MSI-X", "INTx"};
     if (!count[k]) {
-        kmrig_link_set_error(link, "pcie %s: the device has no %s interrupt%s", s->bdf,
+        kmrig_link_set_open_error(link, "pcie %s: the device has no %s interrupt%s", s->bdf,
                              names[k], k == 2 ? " pin" : " capability");
         return KMRIG_LINK_ENOTSUP;
     }
@@ -668,13 +665,13 @@ static int setup_irqs(struct kmrig_link *link, struct pcie *s, enum pcie_irq_mod
     s->nvec = k == 1 ? (count[1] < PCIE_MAX_VECTORS ? count[1] : PCIE_MAX_VECTORS) : 1;
     for (unsigned i = 0; i < s->nvec; i++)
         if ((s->vec[i] = sys->eventfd()) < 0) {
-            kmrig_link_set_error(link, "pcie %s: eventfd: %s", s->bdf, strerror(-s->vec[i]));
+            kmrig_link_set_open_error(link, "pcie %s: eventfd: %s", s->bdf, strerror(-s->vec[i]));
             return KMRIG_LINK_EIO;
         }
     int rc = set_irqs(s, s->irq_index, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
                       s->nvec, s->vec);
     if (rc < 0) {
-        kmrig_link_set_error(link, "pcie %s: enabling %s (VFIO_DEVICE_SET_IRQS) failed: %s",
+        kmrig_link_set_open_error(link, "pcie %s: enabling %s (VFIO_DEVICE_SET_IRQS) failed: %s",
                              s->bdf, names[k], strerror(-rc));
         return KMRIG_LINK_EIO;
     }
@@ -737,7 +734,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     if (rc != KMRIG_LINK_OK)
         return rc;
     if (a.uio == 2) {
-        kmrig_link_set_error(link,
+        kmrig_link_set_open_error(link,
                              "pcie %s: unsafe_uio=dma is not implemented: without an IOMMU the "
                              "device would need physical addresses, and kmrig hands out bus "
                              "addresses of its own; use VFIO (docs/pcie.md)",
@@ -754,7 +751,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     char path[128];
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s", s->bdf);
     if (s->sys->exists(path) < 0) {
-        kmrig_link_set_error(link, "pcie %s: no such PCI device (is the board powered and "
+        kmrig_link_set_open_error(link, "pcie %s: no such PCI device (is the board powered and "
                                    "enumerated? lspci -D lists the devices)",
                              s->bdf);
         return KMRIG_LINK_EGONE;
@@ -762,7 +759,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     rc = s->uio ? open_uio(link, s, &a) : open_vfio(link, s, &a);
     uint16_t cmd = 0;
     if (rc == KMRIG_LINK_OK && cfg_read16(s, PCIE_CFG_COMMAND, &cmd) < 0) {
-        kmrig_link_set_error(link, "pcie %s: cannot read its config space", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: cannot read its config space", s->bdf);
         rc = KMRIG_LINK_EIO;
     }
     if (rc == KMRIG_LINK_OK) {
@@ -770,7 +767,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
         cmd |= PCIE_CMD_MEMORY | (s->io.present ? PCIE_CMD_IO : 0);
         cmd = s->uio ? (uint16_t)(cmd & ~PCIE_CMD_MASTER) : (uint16_t)(cmd | PCIE_CMD_MASTER);
         if (cfg_write16(s, PCIE_CFG_COMMAND, cmd) < 0) {
-            kmrig_link_set_error(link, "pcie %s: cannot write its command register", s->bdf);
+            kmrig_link_set_open_error(link, "pcie %s: cannot write its command register", s->bdf);
             rc = KMRIG_LINK_EIO;
         }
     }
@@ -779,7 +776,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
         ((rc = mem_read32(s, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, &id)) != KMRIG_LINK_OK ||
          id != KMRIG_SOC_ID)) {
         if (rc == KMRIG_LINK_OK || rc == KMRIG_LINK_EBUS) {
-            kmrig_link_set_error(link,
+            kmrig_link_set_open_error(link,
                                  "pcie %s: BAR %d holds no kmrig bridge: sysid ID at bus 0x%x "
                                  "reads 0x%08x, not 0x%08x (wrong BAR, or not kmrig gateware: "
                                  "docs/pcie.md)",
@@ -795,18 +792,18 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     if (rc == KMRIG_LINK_OK)
         rc = mem_read32(s, KMRIG_SOC_INTC_BASE + KMRIG_INTC_NLINES, &lines);
     if (rc == KMRIG_LINK_OK && (!hz || lines > 32)) {
-        kmrig_link_set_error(link, "pcie %s: sysid CLOCK_HZ %u or intc NLINES %u is not valid",
+        kmrig_link_set_open_error(link, "pcie %s: sysid CLOCK_HZ %u or intc NLINES %u is not valid",
                              s->bdf, hz, lines);
         rc = KMRIG_LINK_EMISMATCH;
     }
     if (rc == KMRIG_LINK_OK && (s->wake_fd = s->sys->eventfd()) < 0) {
-        kmrig_link_set_error(link, "pcie %s: eventfd: %s", s->bdf, strerror(-s->wake_fd));
+        kmrig_link_set_open_error(link, "pcie %s: eventfd: %s", s->bdf, strerror(-s->wake_fd));
         rc = KMRIG_LINK_EIO;
     }
     if (rc == KMRIG_LINK_OK)
         rc = setup_irqs(link, s, a.irq);
     if (rc == KMRIG_LINK_OK && pthread_create(&s->reader, NULL, reader_main, s)) {
-        kmrig_link_set_error(link, "pcie %s: cannot start the interrupt thread", s->bdf);
+        kmrig_link_set_open_error(link, "pcie %s: cannot start the interrupt thread", s->bdf);
         rc = KMRIG_LINK_ENOMEM;
     }
     if (rc != KMRIG_LINK_OK) {

@@ -500,6 +500,9 @@ static int open_fails(const char *uri, char *err, size_t n)
     int rc = kmrig_link_open(uri, &link, err, n);
     assert_int_not_equal(rc, KMRIG_LINK_OK);
     assert_null(link);
+    /* The whole sentence fits the 256 bytes the HAL gives it (HalpOpenTarget). */
+    if (strlen(err) >= 255)
+        fail_msg("message cut at 256 bytes: %s", err);
     return rc;
 }
 

@@ -219,7 +219,7 @@ void kmrig_link_set_dma_handler(struct kmrig_link *link, kmrig_link_dma_fn fn, v
 
 /* For transports, from open(): the sentence kmrig_link_open gives its caller in *err when open()
  * fails (what went wrong and what to do), printf-style. The last call wins. */
-void kmrig_link_set_error(struct kmrig_link *link, const char *fmt, ...)
+void kmrig_link_set_open_error(struct kmrig_link *link, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* For transports: their private state, and the DMA entry they call when the device masters
