@@ -325,6 +325,7 @@ static void *reader_main(void *arg)
         if (poll(p, n, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            atomic_store(&s->gone, 1); /* no way left to hear the device */
             break;
         }
         if (atomic_load(&s->stop))
@@ -337,8 +338,8 @@ static void *reader_main(void *arg)
                 continue;
             uint64_t count = 0;
             /* An eventfd gives its 8-byte counter, /dev/uioN its 4-byte interrupt count. */
-            s->sys->read(p[i].fd, &count, s->uio ? 4 : 8);
-            if (p[i].fd == s->req_fd)
+            ssize_t r = s->sys->read(p[i].fd, &count, s->uio ? 4 : 8);
+            if (p[i].fd == s->req_fd || (r < 0 && r != -EAGAIN)) /* /dev/uioN: EIO when gone */
                 gone = 1;
             else
                 irq = 1;
