@@ -50,7 +50,8 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops, &usb_ops,
+    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops,
+    &usb_ops,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 

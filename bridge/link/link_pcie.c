@@ -174,19 +174,21 @@ static int parse_args(struct kmrig_link *link, const char *args, struct pcie_arg
             ok = 0;
         if (!ok) {
             kmrig_link_set_open_error(link, "pcie: bad argument '%s%s%s'", t, v ? "=" : "",
-                                 v ? v : "");
+                                      v ? v : "");
             return KMRIG_LINK_EINVAL;
         }
     }
     if (!a->bdf[0]) {
-        kmrig_link_set_open_error(link, "pcie: no device: give its PCI address, as pcie://0000:01:00.0 "
-                                   "(lspci -D lists them)");
+        kmrig_link_set_open_error(link,
+                                  "pcie: no device: give its PCI address, as pcie://0000:01:00.0 "
+                                  "(lspci -D lists them)");
         return KMRIG_LINK_EINVAL;
     }
     if (a->io_bar == a->bar) {
-        kmrig_link_set_open_error(link, "pcie: io_bar=%d is the memory BAR; I/O space needs a BAR of "
-                                   "its own (or io_bar=none)",
-                             a->bar);
+        kmrig_link_set_open_error(link,
+                                  "pcie: io_bar=%d is the memory BAR; I/O space needs a BAR of "
+                                  "its own (or io_bar=none)",
+                                  a->bar);
         return KMRIG_LINK_EINVAL;
     }
     if (a->uio && (a->irq == PCIE_IRQ_MSI || a->irq == PCIE_IRQ_MSIX)) {
@@ -386,8 +388,8 @@ static void intx_rearm(struct pcie *s, uint32_t active)
         uint32_t one = 1;
         s->sys->write(s->uio_fd, &one, sizeof one);
     } else {
-        set_irqs(s, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
-                 1, NULL);
+        set_irqs(s, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, 1,
+                 NULL);
     }
 }
 
@@ -416,7 +418,7 @@ static int map_region(struct kmrig_link *link, struct pcie *s, struct pcie_regio
         if (!required)
             return KMRIG_LINK_OK;
         kmrig_link_set_open_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
-                             bar);
+                                  bar);
         return KMRIG_LINK_EINVAL;
     }
     r->present = 1;
@@ -428,14 +430,15 @@ static int map_region(struct kmrig_link *link, struct pcie *s, struct pcie_regio
         rc = s->sys->mmap(&p, ri.size, PROT_READ | PROT_WRITE, s->device, (int64_t)ri.offset);
         if (rc < 0) {
             kmrig_link_set_open_error(link, "pcie %s: mmap of BAR %d failed: %s", s->bdf, bar,
-                                 strerror(-rc));
+                                      strerror(-rc));
             return KMRIG_LINK_EIO;
         }
         r->map = p;
     } else if (want_mmap_only) {
-        kmrig_link_set_open_error(link, "pcie %s: BAR %d cannot be mmapped (VFIO does not allow it); "
-                                   "the memory window must be a memory BAR",
-                             s->bdf, bar);
+        kmrig_link_set_open_error(link,
+                                  "pcie %s: BAR %d cannot be mmapped (VFIO does not allow it); "
+                                  "the memory window must be a memory BAR",
+                                  s->bdf, bar);
         return KMRIG_LINK_EINVAL;
     }
     return KMRIG_LINK_OK;
@@ -449,10 +452,10 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     ssize_t n = sys->readlink(path, target, sizeof target);
     if (n < 0) {
         kmrig_link_set_open_error(link,
-                             "pcie %s: no IOMMU group: the IOMMU is off (enable VT-d/AMD-Vi, "
-                             "boot with intel_iommu=on or amd_iommu=on); without one only "
-                             "unsafe_uio is left, with DMA not confined (docs/pcie.md)",
-                             s->bdf);
+                                  "pcie %s: no IOMMU group: the IOMMU is off (enable VT-d/AMD-Vi, "
+                                  "boot with intel_iommu=on or amd_iommu=on); without one only "
+                                  "unsafe_uio is left, with DMA not confined (docs/pcie.md)",
+                                  s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     const char *slash = strrchr(target, '/');
@@ -460,24 +463,25 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     snprintf(path, sizeof path, "/dev/vfio/%s", group);
     int fd = sys->open(path, O_RDWR);
     if (fd == -EACCES || fd == -EPERM) {
-        kmrig_link_set_open_error(link,
-                             "pcie %s: permission denied on %s: a udev rule SUBSYSTEM==\"vfio\", "
-                             "GROUP=\"kmrig\", MODE=\"0660\" and ulimit -l for DMA "
-                             "(docs/pcie.md)",
-                             s->bdf, path);
+        kmrig_link_set_open_error(
+            link,
+            "pcie %s: permission denied on %s: a udev rule SUBSYSTEM==\"vfio\", "
+            "GROUP=\"kmrig\", MODE=\"0660\" and ulimit -l for DMA "
+            "(docs/pcie.md)",
+            s->bdf, path);
         return KMRIG_LINK_EIO;
     }
     if (fd == -EBUSY) {
-        kmrig_link_set_open_error(link, "pcie %s: %s is in use (another process has the group open)",
-                             s->bdf, path);
+        kmrig_link_set_open_error(
+            link, "pcie %s: %s is in use (another process has the group open)", s->bdf, path);
         return KMRIG_LINK_EIO;
     }
     if (fd < 0) {
         kmrig_link_set_open_error(link,
-                             "pcie %s: no %s: not bound to vfio-pci (as root: echo vfio-pci > "
-                             "/sys/bus/pci/devices/%s/driver_override, unbind it, "
-                             "drivers_probe; docs/pcie.md)",
-                             s->bdf, path, s->bdf);
+                                  "pcie %s: no %s: not bound to vfio-pci (as root: echo vfio-pci > "
+                                  "/sys/bus/pci/devices/%s/driver_override, unbind it, "
+                                  "drivers_probe; docs/pcie.md)",
+                                  s->bdf, path, s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     s->group = fd;
@@ -485,16 +489,16 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     if (sys->ioctl(s->group, VFIO_GROUP_GET_STATUS, &st) < 0 ||
         !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
         kmrig_link_set_open_error(link,
-                             "pcie %s: IOMMU group %s is not viable: bind every device in "
-                             "/sys/kernel/iommu_groups/%s/devices to vfio-pci or to no driver "
-                             "(docs/pcie.md)",
-                             s->bdf, group, group);
+                                  "pcie %s: IOMMU group %s is not viable: bind every device in "
+                                  "/sys/kernel/iommu_groups/%s/devices to vfio-pci or to no driver "
+                                  "(docs/pcie.md)",
+                                  s->bdf, group, group);
         return KMRIG_LINK_ENOTSUP;
     }
     fd = sys->open("/dev/vfio/vfio", O_RDWR);
     if (fd < 0) {
         kmrig_link_set_open_error(link, "pcie %s: /dev/vfio/vfio: %s (modprobe vfio-pci)", s->bdf,
-                             strerror(-fd));
+                                  strerror(-fd));
         return fd == -EACCES ? KMRIG_LINK_EIO : KMRIG_LINK_ENOTSUP;
     }
     s->container = fd;
@@ -513,14 +517,14 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     if (rc >= 0)
         rc = sys->ioctl(s->container, VFIO_SET_IOMMU, (void *)type);
     if (rc < 0) {
-        kmrig_link_set_open_error(link, "pcie %s: attaching IOMMU group %s failed: %s", s->bdf, group,
-                             strerror(-rc));
+        kmrig_link_set_open_error(link, "pcie %s: attaching IOMMU group %s failed: %s", s->bdf,
+                                  group, strerror(-rc));
         return KMRIG_LINK_EIO;
     }
     fd = sys->ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, s->bdf);
     if (fd < 0) {
         kmrig_link_set_open_error(link, "pcie %s: VFIO_GROUP_GET_DEVICE_FD: %s", s->bdf,
-                             strerror(-fd));
+                                  strerror(-fd));
         return fd == -ENODEV ? KMRIG_LINK_EGONE : KMRIG_LINK_EIO;
     }
     s->device = fd;
@@ -540,9 +544,8 @@ static int open_vfio(struct kmrig_link *link, struct pcie *s, const struct pcie_
     s->cfg_off = (int64_t)ri.offset;
     if ((rc = map_region(link, s, &s->mem, a->bar, 1, 1)) != KMRIG_LINK_OK)
         return rc;
-    if (a->io_bar != -1 &&
-        (rc = map_region(link, s, &s->io, a->io_bar < 0 ? 2 : a->io_bar, a->io_bar >= 0, 0)) !=
-            KMRIG_LINK_OK)
+    if (a->io_bar != -1 && (rc = map_region(link, s, &s->io, a->io_bar < 0 ? 2 : a->io_bar,
+                                            a->io_bar >= 0, 0)) != KMRIG_LINK_OK)
         return rc;
     return KMRIG_LINK_OK;
 }
@@ -568,14 +571,14 @@ static int uio_bar(struct kmrig_link *link, struct pcie *s, struct pcie_region *
         if (!required)
             return KMRIG_LINK_OK;
         kmrig_link_set_open_error(link, "pcie %s: BAR %d is not implemented by the device", s->bdf,
-                             bar);
+                                  bar);
         return KMRIG_LINK_EINVAL;
     }
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/resource%d", s->bdf, bar);
     fd = sys->open(path, O_RDWR | O_SYNC);
     if (fd < 0) {
         kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
-                             strerror(-fd));
+                                  strerror(-fd));
         return fd == -EACCES || fd == -EPERM ? KMRIG_LINK_EIO : KMRIG_LINK_EGONE;
     }
     r->present = 1;
@@ -597,24 +600,24 @@ static int open_uio(struct kmrig_link *link, struct pcie *s, const struct pcie_a
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/uio", s->bdf);
     if (sys->first_entry(path, name, sizeof name) < 0) {
         kmrig_link_set_open_error(link,
-                             "pcie %s: unsafe_uio: the device is not bound to uio_pci_generic "
-                             "(modprobe uio_pci_generic; echo uio_pci_generic > "
-                             "/sys/bus/pci/devices/%s/driver_override; then bind it)",
-                             s->bdf, s->bdf);
+                                  "pcie %s: unsafe_uio: the device is not bound to uio_pci_generic "
+                                  "(modprobe uio_pci_generic; echo uio_pci_generic > "
+                                  "/sys/bus/pci/devices/%s/driver_override; then bind it)",
+                                  s->bdf, s->bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     snprintf(path, sizeof path, "/dev/%s", name);
     int fd = sys->open(path, O_RDWR);
     if (fd < 0) {
         kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root or a udev rule)",
-                             s->bdf, path, strerror(-fd));
+                                  s->bdf, path, strerror(-fd));
         return KMRIG_LINK_EIO;
     }
     s->uio_fd = fd;
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", s->bdf);
     if ((fd = sys->open(path, O_RDWR)) < 0) {
         kmrig_link_set_open_error(link, "pcie %s: %s: %s (unsafe_uio needs root)", s->bdf, path,
-                             strerror(-fd));
+                                  strerror(-fd));
         return KMRIG_LINK_EIO;
     }
     s->cfg_fd = fd;
@@ -656,7 +659,7 @@ static int setup_irqs(struct kmrig_link *link, struct pcie *s, enum pcie_irq_mod
     static const char *names[3] = {"MSI", "MSI-X", "INTx"};
     if (!count[k]) {
         kmrig_link_set_open_error(link, "pcie %s: the device has no %s interrupt%s", s->bdf,
-                             names[k], k == 2 ? " pin" : " capability");
+                                  names[k], k == 2 ? " pin" : " capability");
         return KMRIG_LINK_ENOTSUP;
     }
     s->irq_mode = want;
@@ -673,7 +676,7 @@ static int setup_irqs(struct kmrig_link *link, struct pcie *s, enum pcie_irq_mod
                       s->nvec, s->vec);
     if (rc < 0) {
         kmrig_link_set_open_error(link, "pcie %s: enabling %s (VFIO_DEVICE_SET_IRQS) failed: %s",
-                             s->bdf, names[k], strerror(-rc));
+                                  s->bdf, names[k], strerror(-rc));
         return KMRIG_LINK_EIO;
     }
     /* The kernel's request to give the device back (unplug, unbind): the link is gone. */
@@ -701,8 +704,8 @@ static void pcie_release(struct pcie *s)
     if (!s->uio && s->device >= 0 && s->nvec)
         set_irqs(s, s->irq_index, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, NULL);
     if (!s->uio && s->device >= 0 && s->req_fd >= 0)
-        set_irqs(s, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-                 0, NULL);
+        set_irqs(s, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0,
+                 NULL);
     for (unsigned i = 0; i < s->nvec; i++)
         if (s->vec[i] >= 0 && s->vec[i] != s->uio_fd)
             sys->close(s->vec[i]);
@@ -735,11 +738,12 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     if (rc != KMRIG_LINK_OK)
         return rc;
     if (a.uio == 2) {
-        kmrig_link_set_open_error(link,
-                             "pcie %s: unsafe_uio=dma is not implemented: without an IOMMU the "
-                             "device would need physical addresses, and kmrig hands out bus "
-                             "addresses of its own; use VFIO (docs/pcie.md)",
-                             a.bdf);
+        kmrig_link_set_open_error(
+            link,
+            "pcie %s: unsafe_uio=dma is not implemented: without an IOMMU the "
+            "device would need physical addresses, and kmrig hands out bus "
+            "addresses of its own; use VFIO (docs/pcie.md)",
+            a.bdf);
         return KMRIG_LINK_ENOTSUP;
     }
     s->sys = kmrig_vfio_sys();
@@ -752,9 +756,10 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
     char path[128];
     snprintf(path, sizeof path, "/sys/bus/pci/devices/%s", s->bdf);
     if (s->sys->exists(path) < 0) {
-        kmrig_link_set_open_error(link, "pcie %s: no such PCI device (is the board powered and "
-                                   "enumerated? lspci -D lists the devices)",
-                             s->bdf);
+        kmrig_link_set_open_error(link,
+                                  "pcie %s: no such PCI device (is the board powered and "
+                                  "enumerated? lspci -D lists the devices)",
+                                  s->bdf);
         return KMRIG_LINK_EGONE;
     }
     rc = s->uio ? open_uio(link, s, &a) : open_vfio(link, s, &a);
@@ -778,11 +783,11 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
          id != KMRIG_SOC_ID)) {
         if (rc == KMRIG_LINK_OK || rc == KMRIG_LINK_EBUS) {
             kmrig_link_set_open_error(link,
-                                 "pcie %s: BAR %d holds no kmrig bridge: sysid ID at bus 0x%x "
-                                 "reads 0x%08x, not 0x%08x (wrong BAR, or not kmrig gateware: "
-                                 "docs/pcie.md)",
-                                 s->bdf, a.bar, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, id,
-                                 KMRIG_SOC_ID);
+                                      "pcie %s: BAR %d holds no kmrig bridge: sysid ID at bus 0x%x "
+                                      "reads 0x%08x, not 0x%08x (wrong BAR, or not kmrig gateware: "
+                                      "docs/pcie.md)",
+                                      s->bdf, a.bar, KMRIG_SOC_SYSID_BASE + KMRIG_SYSID_ID, id,
+                                      KMRIG_SOC_ID);
             rc = KMRIG_LINK_EMISMATCH;
         }
     }
@@ -794,7 +799,7 @@ static int pcie_open(struct kmrig_link *link, const char *args, struct kmrig_lin
         rc = mem_read32(s, KMRIG_SOC_INTC_BASE + KMRIG_INTC_NLINES, &lines);
     if (rc == KMRIG_LINK_OK && (!hz || lines > 32)) {
         kmrig_link_set_open_error(link, "pcie %s: sysid CLOCK_HZ %u or intc NLINES %u is not valid",
-                             s->bdf, hz, lines);
+                                  s->bdf, hz, lines);
         rc = KMRIG_LINK_EMISMATCH;
     }
     if (rc == KMRIG_LINK_OK && (s->wake_fd = s->sys->eventfd()) < 0) {
@@ -894,8 +899,7 @@ static int pcie_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_i
         rc = mem_write32(s, KMRIG_SOC_INTC_BASE + KMRIG_INTC_EOI, bit);
         break;
     }
-    if (rc == KMRIG_LINK_OK && s->irq_mode == PCIE_IRQ_INTX &&
-        read_active(s, &v) == KMRIG_LINK_OK)
+    if (rc == KMRIG_LINK_OK && s->irq_mode == PCIE_IRQ_INTX && read_active(s, &v) == KMRIG_LINK_OK)
         intx_rearm(s, v);
     return rc;
 }

@@ -534,7 +534,8 @@ PHYSICAL_ADDRESS NTAPI MapTransfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
     if (*Length > room)
         *Length = room;
     PHYSICAL_ADDRESS pa;
-    pa.QuadPart = (LONGLONG)HalpMapRegisters(a, r, CurrentVa, *Length, WriteToDevice, "MapTransfer");
+    pa.QuadPart =
+        (LONGLONG)HalpMapRegisters(a, r, CurrentVa, *Length, WriteToDevice, "MapTransfer");
     return pa;
 }
 
@@ -586,7 +587,8 @@ static IO_ALLOCATION_ACTION NTAPI HalpBuildScatterGather(PDEVICE_OBJECT Device, 
     info->Regs = r;
     info->WriteToDevice = w->WriteToDevice;
     sg->Reserved = (ULONG_PTR)info;
-    ULONGLONG bus = HalpMapRegisters(a, r, w->Va, w->Length, w->WriteToDevice, "GetScatterGatherList");
+    ULONGLONG bus =
+        HalpMapRegisters(a, r, w->Va, w->Length, w->WriteToDevice, "GetScatterGatherList");
     /* One element per page, as pages that are not physically contiguous would give. */
     ULONG left = w->Length;
     while (left) {

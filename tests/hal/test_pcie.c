@@ -219,8 +219,7 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
         if (fk.map_errno)
             return -fk.map_errno;
         for (unsigned i = 0; i < fk.nmaps; i++)
-            if (m->iova < fk.maps[i].iova + fk.maps[i].size &&
-                fk.maps[i].iova < m->iova + m->size)
+            if (m->iova < fk.maps[i].iova + fk.maps[i].size && fk.maps[i].iova < m->iova + m->size)
                 return -EEXIST;
         fk.maps[fk.nmaps++] = (struct fake_map){m->iova, m->vaddr, m->size, m->flags};
         return 0;
@@ -231,7 +230,8 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
         fk.last_unmap = (struct fake_map){.iova = u->iova, .size = u->size};
         uint64_t done = 0;
         for (unsigned i = 0; i < fk.nmaps;) {
-            if (fk.maps[i].iova >= u->iova && fk.maps[i].iova + fk.maps[i].size <= u->iova + u->size) {
+            if (fk.maps[i].iova >= u->iova &&
+                fk.maps[i].iova + fk.maps[i].size <= u->iova + u->size) {
                 done += fk.maps[i].size;
                 fk.maps[i] = fk.maps[--fk.nmaps];
             } else {
@@ -541,9 +541,18 @@ static void test_pcie_open_refuses_bad_arguments(void **state)
     fake_init();
     char err[512];
     static const char *bad[] = {
-        "pcie",  "pcie://",  "pcie://01:00",      "pcie://0000:01:00.8", "pcie://0000:01:20.0",
-        "pcie://000g:01:00.0", URI ",bar=6", URI ",io_bar=0", URI ",bogus", URI ",msi=2",
-        URI ",unsafe_uio=yes", URI ",unsafe_uio,msi",
+        "pcie",
+        "pcie://",
+        "pcie://01:00",
+        "pcie://0000:01:00.8",
+        "pcie://0000:01:20.0",
+        "pcie://000g:01:00.0",
+        URI ",bar=6",
+        URI ",io_bar=0",
+        URI ",bogus",
+        URI ",msi=2",
+        URI ",unsafe_uio=yes",
+        URI ",unsafe_uio,msi",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(open_fails(bad[i], err, sizeof err), KMRIG_LINK_EINVAL);
@@ -714,10 +723,8 @@ static void test_pcie_kernel_request_is_gone(void **state)
     wait_events(&e, &e.gones, 1);
     assert_true(kmrig_link_gone(link));
     uint32_t v;
-    assert_int_equal(kmrig_link_write(link, KMRIG_SPACE_MEM, 0x1010, 4, 1, NULL),
-                     KMRIG_LINK_EGONE);
-    assert_int_equal(kmrig_link_read(link, KMRIG_SPACE_MEM, 0x1000, 4, &v, NULL),
-                     KMRIG_LINK_EGONE);
+    assert_int_equal(kmrig_link_write(link, KMRIG_SPACE_MEM, 0x1010, 4, 1, NULL), KMRIG_LINK_EGONE);
+    assert_int_equal(kmrig_link_read(link, KMRIG_SPACE_MEM, 0x1000, 4, &v, NULL), KMRIG_LINK_EGONE);
     close_link(link);
 }
 
@@ -808,8 +815,8 @@ static void test_pcie_msi_reaches_the_drivers_isr(void **state)
     ULONG v = HalGetInterruptVector(Internal, 0, 2, 2, &irql, &aff);
     assert_int_not_equal(v, 0);
     PKINTERRUPT i = NULL;
-    assert_int_equal(IoConnectInterrupt(&i, line_isr, (PVOID)2, NULL, v, irql, irql,
-                                        LevelSensitive, FALSE, aff, FALSE),
+    assert_int_equal(IoConnectInterrupt(&i, line_isr, (PVOID)2, NULL, v, irql, irql, LevelSensitive,
+                                        FALSE, aff, FALSE),
                      STATUS_SUCCESS);
     /* Connecting unmasked the line in the intc, over MMIO. */
     assert_int_equal(*reg(KMRIG_SOC_INTC_BASE + KMRIG_INTC_MASK) & 4, 0);
@@ -974,8 +981,7 @@ typedef struct {
     PSCATTER_GATHER_LIST List;
 } sg_ctx;
 
-static VOID NTAPI on_list(PDEVICE_OBJECT Device, PIRP Irp, PSCATTER_GATHER_LIST List,
-                          PVOID Context)
+static VOID NTAPI on_list(PDEVICE_OBJECT Device, PIRP Irp, PSCATTER_GATHER_LIST List, PVOID Context)
 {
     ((sg_ctx *)Context)->List = List;
 }
