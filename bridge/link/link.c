@@ -9,6 +9,15 @@
 
 extern const struct kmrig_link_ops kmrig_link_loop_ops;
 extern const struct kmrig_link_ops kmrig_link_null_ops;
+#ifdef __linux__
+extern const struct kmrig_link_ops kmrig_link_pcie_ops;
+#else
+static const struct kmrig_link_ops kmrig_link_pcie_ops = {
+    .name = "pcie",
+    .summary = "PCIe endpoint through VFIO",
+    .missing = "the pcie transport needs Linux VFIO",
+};
+#endif
 /* Weak: defined only when the program links kmrig::sim (the model and its transport). */
 extern const struct kmrig_link_ops kmrig_link_sim_ops __attribute__((weak));
 
@@ -16,11 +25,6 @@ static const struct kmrig_link_ops ftdi_ops = {
     .name = "ftdi",
     .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) through libftdi1",
     .missing = "the ftdi transport is not written yet in this version of kmrig; use sim",
-};
-static const struct kmrig_link_ops pcie_ops = {
-    .name = "pcie",
-    .summary = "PCIe endpoint through VFIO",
-    .missing = "the pcie transport is not written yet in this version of kmrig; use sim",
 };
 static const struct kmrig_link_ops tcp_ops = {
     .name = "tcp",
@@ -46,7 +50,8 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &pcie_ops, NULL, &tcp_ops, &usb_ops,
+    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops,
+    &usb_ops,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 

@@ -14,6 +14,22 @@
 
 /* ---- the table --------------------------------------------------------------------------- */
 
+static const HALP_BUSMAP *HalpFindBus(HALP_STATE *h, ULONGLONG Bus)
+{
+    ULONG lo = 0, hi = h->MapCount;
+    while (lo < hi) {
+        ULONG mid = (lo + hi) / 2;
+        const HALP_BUSMAP *m = &h->Maps[mid];
+        if (Bus < m->Bus)
+            hi = mid;
+        else if (Bus >= m->Bus + m->Length)
+            lo = mid + 1;
+        else
+            return m;
+    }
+    return NULL;
+}
+
 NTSTATUS HalpMapBus(HALP_STATE *h, SIZE_T Bytes, PUCHAR Host, UCHAR Kind,
                     struct _HALP_ADAPTER *Adapter, ULONGLONG Highest, PULONGLONG Bus)
 {
@@ -48,8 +64,37 @@ NTSTATUS HalpMapBus(HALP_STATE *h, SIZE_T Bytes, PUCHAR Host, UCHAR Kind,
         .Bus = at, .Length = len, .Bytes = Bytes, .Host = Host, .Adapter = Adapter, .Kind = Kind};
     h->MapCount++;
     pthread_mutex_unlock(&h->DmaLock);
+    /* A buffer is reachable in both directions while allocated: enter it in the IOMMU, if the
+     * link has one (an aperture's registers are entered by MapTransfer). */
+    int rc = Host && h->Link ? kmrig_link_dma_map(h->Link, Host, len, at,
+                                                  KMRIG_DMA_TO_DEVICE | KMRIG_DMA_FROM_DEVICE)
+                             : KMRIG_LINK_ENOTSUP;
+    if (rc != KMRIG_LINK_OK && rc != KMRIG_LINK_ENOTSUP) {
+        KmLog(h->Runtime, KMRIG_LOG_ERROR,
+              "DMA: entering %zu bytes at bus 0x%llx in the IOMMU failed: %s%s", (size_t)len,
+              (unsigned long long)at, kmrig_link_strerror(rc),
+              rc == KMRIG_LINK_ENOMEM ? " (the locked-memory limit? ulimit -l)" : "");
+        HalpUnmapBus(h, at, Host, Kind, Bytes);
+        return rc == KMRIG_LINK_ENOMEM ? STATUS_INSUFFICIENT_RESOURCES : STATUS_UNSUCCESSFUL;
+    }
+    if (rc == KMRIG_LINK_OK) {
+        pthread_mutex_lock(&h->DmaLock);
+        HALP_BUSMAP *m = (HALP_BUSMAP *)HalpFindBus(h, at);
+        m->Iommu = TRUE;
+        pthread_mutex_unlock(&h->DmaLock);
+    }
     *Bus = at;
     return STATUS_SUCCESS;
+}
+
+/* Takes a buffer out of the IOMMU (after it left the table). */
+static void HalpIommuUnmapBuffer(HALP_STATE *h, ULONGLONG Bus, SIZE_T Length)
+{
+    int rc = kmrig_link_dma_unmap(h->Link, Bus, Length);
+    if (rc != KMRIG_LINK_OK)
+        KmLog(h->Runtime, KMRIG_LOG_ERROR,
+              "DMA: removing %zu bytes at bus 0x%llx from the IOMMU failed: %s", (size_t)Length,
+              (unsigned long long)Bus, kmrig_link_strerror(rc));
 }
 
 /* Removes the range that starts at Bus (or, Bus == 0, whose buffer is Host) of that kind and
@@ -62,29 +107,16 @@ BOOLEAN HalpUnmapBus(HALP_STATE *h, ULONGLONG Bus, PUCHAR Host, UCHAR Kind, SIZE
         if (m->Kind != Kind || (Bus && m->Bus != Bus) || (Host && m->Host != Host) ||
             (Bytes && m->Bytes != Bytes))
             continue;
+        HALP_BUSMAP gone = *m;
         memmove(m, m + 1, (h->MapCount - i - 1) * sizeof *m);
         h->MapCount--;
         pthread_mutex_unlock(&h->DmaLock);
+        if (gone.Iommu) /* the link is never called with DmaLock held */
+            HalpIommuUnmapBuffer(h, gone.Bus, gone.Length);
         return TRUE;
     }
     pthread_mutex_unlock(&h->DmaLock);
     return FALSE;
-}
-
-static const HALP_BUSMAP *HalpFindBus(HALP_STATE *h, ULONGLONG Bus)
-{
-    ULONG lo = 0, hi = h->MapCount;
-    while (lo < hi) {
-        ULONG mid = (lo + hi) / 2;
-        const HALP_BUSMAP *m = &h->Maps[mid];
-        if (Bus < m->Bus)
-            hi = mid;
-        else if (Bus >= m->Bus + m->Length)
-            lo = mid + 1;
-        else
-            return m;
-    }
-    return NULL;
 }
 
 /* Host address of [Bus, Bus + n) for an access of `need` (HALP_DMA_*), n within one page; NULL
@@ -206,6 +238,8 @@ VOID HalpDmaShutdown(HALP_STATE *h)
         KmLog(h->Runtime, KMRIG_LOG_ERROR,
               "DMA: %s of %zu bytes at bus 0x%llx is still allocated at shutdown (leak)",
               kinds[m->Kind], m->Bytes, (unsigned long long)m->Bus);
+        if (m->Iommu)
+            HalpIommuUnmapBuffer(h, m->Bus, m->Length);
         if (m->Host)
             free(m->Host);
     }

@@ -71,16 +71,86 @@ static BOOLEAN HalpEnoughRegisters(HALP_ADAPTER *a, ULONG n)
     return FALSE;
 }
 
+/* ---- the IOMMU (links with dma_map: host/internal/hal.h) ---------------------------------- */
+
+typedef struct _HALP_IOMMU_RUNS {
+    ULONG Count;
+    ULONG First[HALP_MAX_MAP_REGISTERS], Pages[HALP_MAX_MAP_REGISTERS];
+} HALP_IOMMU_RUNS;
+
+/* Takes the IOMMU mappings that overlap registers [First, First + n) off the registers into
+ * *Runs, to be removed with HalpIommuUnmapRuns once DmaLock is released. DmaLock held. */
+static void HalpTakeIommuRuns(HALP_ADAPTER *a, ULONG First, ULONG n, HALP_IOMMU_RUNS *Runs)
+{
+    Runs->Count = 0;
+    for (ULONG j = 0; j < a->MapRegisters; j++) {
+        ULONG run = a->Regs[j].IommuRun;
+        if (!run || j >= First + n || j + run <= First)
+            continue;
+        Runs->First[Runs->Count] = j;
+        Runs->Pages[Runs->Count++] = run;
+        a->Regs[j].IommuRun = 0;
+    }
+}
+
+static void HalpIommuUnmapRuns(HALP_ADAPTER *a, const HALP_IOMMU_RUNS *Runs)
+{
+    HALP_STATE *h = a->Runtime->Hal;
+    for (ULONG i = 0; i < Runs->Count; i++) {
+        ULONGLONG bus = a->Aperture + (ULONGLONG)Runs->First[i] * PAGE_SIZE;
+        int rc = kmrig_link_dma_unmap(h->Link, bus, (size_t)Runs->Pages[i] * PAGE_SIZE);
+        if (rc != KMRIG_LINK_OK)
+            KmLog(a->Runtime, KMRIG_LOG_ERROR,
+                  "DMA: removing %u map register page(s) at bus 0x%llx from the IOMMU failed: %s",
+                  (unsigned)Runs->Pages[i], (unsigned long long)bus, kmrig_link_strerror(rc));
+    }
+}
+
+/* Registers r[0..Pages) now point at the consecutive host pages from HostPage for Access
+ * (HALP_DMA_*): enters them in the IOMMU in one mapping, replacing what they mapped before.
+ * DmaLock not held. A failure is logged: the device cannot reach the transfer (MapTransfer has
+ * no way to fail on NT). */
+static void HalpIommuMapRegisters(HALP_ADAPTER *a, PHALP_MAPREG r, PUCHAR HostPage, ULONG Pages,
+                                  ULONG Access, const char *Routine)
+{
+    HALP_STATE *h = a->Runtime->Hal;
+    if (!h->Link || !Pages)
+        return;
+    ULONG first = (ULONG)(r - a->Regs);
+    HALP_IOMMU_RUNS old;
+    pthread_mutex_lock(&h->DmaLock);
+    HalpTakeIommuRuns(a, first, Pages, &old);
+    pthread_mutex_unlock(&h->DmaLock);
+    HalpIommuUnmapRuns(a, &old);
+    ULONGLONG bus = a->Aperture + (ULONGLONG)first * PAGE_SIZE;
+    unsigned dir = (Access & HALP_DMA_READ ? KMRIG_DMA_TO_DEVICE : 0) |
+                   (Access & HALP_DMA_WRITE ? KMRIG_DMA_FROM_DEVICE : 0);
+    int rc = kmrig_link_dma_map(h->Link, HostPage, (size_t)Pages * PAGE_SIZE, bus, dir);
+    if (rc == KMRIG_LINK_OK) {
+        pthread_mutex_lock(&h->DmaLock);
+        r->IommuRun = Pages;
+        pthread_mutex_unlock(&h->DmaLock);
+    } else if (rc != KMRIG_LINK_ENOTSUP) {
+        KmLog(a->Runtime, KMRIG_LOG_ERROR,
+              "%s: entering %u page(s) at bus 0x%llx in the IOMMU failed: %s; the device cannot "
+              "reach this transfer",
+              Routine, (unsigned)Pages, (unsigned long long)bus, kmrig_link_strerror(rc));
+    }
+}
+
 /* Unmaps registers [r, r + n): the device can no longer reach what they mapped. */
 static void HalpUnmapRegisters(HALP_ADAPTER *a, PHALP_MAPREG r, ULONG n)
 {
     HALP_STATE *h = a->Runtime->Hal;
+    HALP_IOMMU_RUNS old;
     pthread_mutex_lock(&h->DmaLock);
     for (ULONG i = 0; i < n; i++) {
         r[i].Access = 0;
         r[i].HostPage = NULL;
     }
+    HalpTakeIommuRuns(a, (ULONG)(r - a->Regs), n, &old);
     pthread_mutex_unlock(&h->DmaLock);
+    HalpIommuUnmapRuns(a, &old);
 }
 
 /* The run that starts at Base with n registers, or a verifier bugcheck. */
@@ -366,6 +436,8 @@ static PHYSICAL_ADDRESS HalpMapSystemTransfer(HALP_ADAPTER *a, PVOID MapRegister
             r[i].Access = WriteToDevice ? HALP_DMA_READ : HALP_DMA_WRITE;
         }
         pthread_mutex_unlock(&h->DmaLock);
+        HalpIommuMapRegisters(a, r, a->Bounce + (SIZE_T)first * PAGE_SIZE, pages,
+                              WriteToDevice ? HALP_DMA_READ : HALP_DMA_WRITE, "MapTransfer");
         bus = a->Aperture + (ULONGLONG)first * PAGE_SIZE + offset;
     }
     a->Xfer.Active = TRUE;
@@ -432,7 +504,7 @@ static void HalpCheckTransfer(PMDL Mdl, PVOID CurrentVa, ULONG Length, const cha
 
 /* Maps [Va, Va + Length) into registers r.. for one direction; returns the bus address. */
 static ULONGLONG HalpMapRegisters(HALP_ADAPTER *a, PHALP_MAPREG r, PUCHAR Va, ULONG Length,
-                                  BOOLEAN WriteToDevice)
+                                  BOOLEAN WriteToDevice, const char *Routine)
 {
     HALP_STATE *h = a->Runtime->Hal;
     PUCHAR page = (PUCHAR)((ULONG_PTR)Va & ~(ULONG_PTR)(PAGE_SIZE - 1));
@@ -443,6 +515,8 @@ static ULONGLONG HalpMapRegisters(HALP_ADAPTER *a, PHALP_MAPREG r, PUCHAR Va, UL
         r[i].Access = WriteToDevice ? HALP_DMA_READ : HALP_DMA_WRITE;
     }
     pthread_mutex_unlock(&h->DmaLock);
+    HalpIommuMapRegisters(a, r, page, pages, WriteToDevice ? HALP_DMA_READ : HALP_DMA_WRITE,
+                          Routine);
     return a->Aperture + (ULONGLONG)(r - a->Regs) * PAGE_SIZE + ((ULONG_PTR)Va & (PAGE_SIZE - 1));
 }
 
@@ -460,7 +534,8 @@ PHYSICAL_ADDRESS NTAPI MapTransfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
     if (*Length > room)
         *Length = room;
     PHYSICAL_ADDRESS pa;
-    pa.QuadPart = (LONGLONG)HalpMapRegisters(a, r, CurrentVa, *Length, WriteToDevice);
+    pa.QuadPart =
+        (LONGLONG)HalpMapRegisters(a, r, CurrentVa, *Length, WriteToDevice, "MapTransfer");
     return pa;
 }
 
@@ -512,7 +587,8 @@ static IO_ALLOCATION_ACTION NTAPI HalpBuildScatterGather(PDEVICE_OBJECT Device, 
     info->Regs = r;
     info->WriteToDevice = w->WriteToDevice;
     sg->Reserved = (ULONG_PTR)info;
-    ULONGLONG bus = HalpMapRegisters(a, r, w->Va, w->Length, w->WriteToDevice);
+    ULONGLONG bus =
+        HalpMapRegisters(a, r, w->Va, w->Length, w->WriteToDevice, "GetScatterGatherList");
     /* One element per page, as pages that are not physically contiguous would give. */
     ULONG left = w->Length;
     while (left) {

@@ -80,7 +80,16 @@ typedef struct _HALP_WINDOW {
  * buffer, contiguous or noncached memory: mapped for device reads and writes while allocated) or
  * an adapter's map-register aperture (each register a page slot, mapped by MapTransfer /
  * GetScatterGatherList for one direction and unmapped by FlushAdapterBuffers /
- * PutScatterGatherList / FreeMapRegisters). */
+ * PutScatterGatherList / FreeMapRegisters).
+ *
+ * IOMMU. When the link has dma_map (a device that masters host memory itself: pcie), every range
+ * is also entered in the IOMMU at IOVA = its bus address, so the IOMMU lets the device reach what
+ * this table allows and nothing else: a buffer for both directions while it is allocated, a run
+ * of map registers for the transfer's direction from MapTransfer / GetScatterGatherList until
+ * its flush or free (whole pages: the IOMMU maps pages, so the rest of a buffer's first and last
+ * page is reachable too, as on NT with an IOMMU). Bus ranges are page aligned with a guard page
+ * between them, so no IOVA page belongs to two ranges. Device DMA then does not come through
+ * HalpDmaAccess; the link is never called with DmaLock held. */
 #define HALP_DMA_BASE 0x10000000ull
 #define HALP_DMA_END 0x100000000ull
 #define HALP_DMA_READ 1u  /* the device may read (WriteToDevice) */
@@ -92,6 +101,7 @@ typedef struct _HALP_MAPREG {
     PUCHAR HostPage; /* host page this register maps */
     ULONG Access;    /* HALP_DMA_*; 0: not mapped */
     ULONG RunLength; /* at the first register of an allocated run: its length */
+    ULONG IommuRun;  /* at the first register of an IOMMU mapping: the pages it maps */
     BOOLEAN Allocated;
 } HALP_MAPREG, *PHALP_MAPREG;
 
@@ -104,6 +114,7 @@ typedef struct _HALP_BUSMAP {
     PUCHAR Host;                   /* buffer: its host memory; NULL for a map-register aperture */
     struct _HALP_ADAPTER *Adapter; /* aperture: its adapter; buffer: the common buffer's adapter */
     UCHAR Kind;                    /* HALP_MAP_* */
+    BOOLEAN Iommu;                 /* buffer: entered in the link's IOMMU (kmrig_link_dma_map) */
 } HALP_BUSMAP;
 
 #define HALP_MAP_CONTIGUOUS 1
