@@ -20,6 +20,7 @@ static void HalpAccessFailed(struct kmrig_runtime *rt, int rc, BOOLEAN Write, un
 {
     ULONGLONG n = atomic_fetch_add(&rt->Hal->BusErrors, 1) + 1;
     if (rc == KMRIG_LINK_EGONE) {
+        HalpNoteLinkLost(rt->Hal);
         /* the link dropped: one line, not one per access (the driver reads all ones, as from
          * a surprise-removed PCI device, until its device is removed) */
         if (!atomic_exchange(&rt->Hal->GoneLogged, TRUE))

@@ -2,9 +2,11 @@
  * component lifecycle. */
 #define _GNU_SOURCE
 #include "hal.h"
+
 #include "pnp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,6 +84,32 @@ static void HalpGoneService(struct kmrig_runtime *rt, ULONG Vector, PVOID Contex
     KeInsertQueueDpc(&h->GoneDpc, NULL, NULL);
 }
 
+/* Links that dropped in this process (kmrig_rig_links_lost): a test harness fails the test that
+ * was running, whatever the driver made of its failed accesses. */
+static atomic_uint HalpLinksLost;
+static char HalpLostDescription[160];
+static pthread_mutex_t HalpLostLock = PTHREAD_MUTEX_INITIALIZER;
+
+VOID HalpNoteLinkLost(HALP_STATE *h)
+{
+    if (atomic_exchange(&h->LinkLostNoted, TRUE))
+        return;
+    pthread_mutex_lock(&HalpLostLock);
+    snprintf(HalpLostDescription, sizeof HalpLostDescription, "%s", h->Info.description);
+    pthread_mutex_unlock(&HalpLostLock);
+    atomic_fetch_add(&HalpLinksLost, 1);
+}
+
+unsigned kmrig_rig_links_lost(char *description, size_t n)
+{
+    if (description && n) {
+        pthread_mutex_lock(&HalpLostLock);
+        snprintf(description, n, "%s", HalpLostDescription);
+        pthread_mutex_unlock(&HalpLostLock);
+    }
+    return atomic_load(&HalpLinksLost);
+}
+
 static void HalpRequestGone(HALP_STATE *h)
 {
     if (atomic_load(&h->GoneVector) && !atomic_exchange(&h->GoneQueued, TRUE))
@@ -99,6 +127,7 @@ static void HalpLinkEvent(void *ctx, struct kmrig_link *link, enum kmrig_link_ev
         atomic_fetch_add(&h->LinkIrqEvents, 1);
         HalpPollInterrupts(h->Runtime);
     } else if (ev == KMRIG_LINK_EV_GONE && !atomic_exchange(&h->LinkGone, TRUE)) {
+        HalpNoteLinkLost(h);
         KmLog(h->Runtime, KMRIG_LOG_ERROR,
               "target link dropped (%s): device accesses fail and read all ones, as from a "
               "surprise-removed device",

@@ -130,6 +130,7 @@ typedef struct _HALP_STATE {
     /* Wall-time targets: the link reports interrupts and its loss by itself (HalpLinkEvent). */
     atomic_bool LinkGone;        /* KMRIG_LINK_EV_GONE came: accesses fail, devices go */
     atomic_bool GoneLogged;      /* the first failed access after it was logged */
+    atomic_bool LinkLostNoted;   /* counted in the process's lost links (HalpNoteLinkLost) */
     atomic_bool GoneVector;      /* HALP_GONE_VECTOR is connected (HalpInitialize) */
     atomic_bool GoneQueued;      /* the removal was queued once */
     atomic_ullong LinkIrqEvents; /* KMRIG_LINK_EV_IRQ reports */
@@ -181,6 +182,8 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
 /* Requests the vectors of pending connected lines. Any thread, no lock held. TRUE when it
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
+/* The link dropped: counted once per instance for kmrig_rig_links_lost (any thread). */
+VOID HalpNoteLinkLost(HALP_STATE *h);
 
 /* A DMA adapter: a bus master, or a system DMA channel (System). The DMA_ADAPTER comes first:
  * drivers get its address. */

@@ -760,6 +760,21 @@ static void test_cli_run_trace_of_a_dying_test_is_completed(void **state)
     unlink(trace);
 }
 
+/* A link that drops mid-test (the cable of a wall-time target pulled) fails that test with a
+ * clear message, even though the test asserted nothing about it; the next test runs and passes;
+ * nothing hangs. */
+static void test_cli_run_link_drop_fails_that_test(void **state)
+{
+#ifdef CLI_DROP_SUITE
+    assert_int_equal(kmrig("run", "--target", "sim", CLI_DROP_SUITE, NULL), 1);
+    assert_non_null(strstr(g_out, "2 test(s): 1 passed, 1 failed"));
+    assert_non_null(strstr(g_out, "the link to the target dropped during the test"));
+    assert_non_null(strstr(g_out, "cli_drop_link_drops_mid_test"));
+#else
+    skip();
+#endif
+}
+
 /* kmrig_trace_complete on what a dead process can leave: a stream cut in the middle of an event
  * (a torn write), nothing at all, a file that is not a stream, and a complete file. */
 static void test_cli_trace_complete_cuts_to_whole_events(void **state)
@@ -892,6 +907,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_run_signal_still_powers_off),
     cmocka_unit_test(test_cli_run_without_reset_cmd_skips_what_cannot_reset),
     cmocka_unit_test(test_cli_run_trace_of_a_dying_test_is_completed),
+    cmocka_unit_test(test_cli_run_link_drop_fails_that_test),
     cmocka_unit_test(test_cli_trace_complete_cuts_to_whole_events),
 #ifdef REFSOC_SUITE
     cmocka_unit_test(test_cli_run_trace_writes_chrome_json),

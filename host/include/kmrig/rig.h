@@ -77,6 +77,13 @@ struct kmrig_link;
  * processor; with more, other processors run the model at any time and no call on it is safe. */
 struct kmrig_link *kmrig_rig_link(kmrig_rig *rig);
 
+/* How many rigs' links dropped in this process so far (a board unplugged, a `kmrig serve`
+ * connection lost: an access failed with KMRIG_LINK_EGONE or the transport reported the loss).
+ * description (n bytes, may be NULL) gets the last lost target's description. A test harness
+ * compares the count before and after a test: the suite runner (kmrig/suite.h) fails the test
+ * during which it grew, whatever the driver made of its failed accesses. */
+unsigned kmrig_rig_links_lost(char *description, size_t n);
+
 /* Stops the rig if it is not stopped (kmrig_rig_stop), destroys the runtime (its verifier
  * reports leaks: a leaked IRP or pool block bugchecks) and frees the rig. */
 void kmrig_rig_close(kmrig_rig *rig);
