@@ -881,11 +881,12 @@ int kmrig_proto_enc_dma_wr_rsp(uint8_t *out, size_t cap, unsigned flags, uint8_t
 /* ---- hello ------------------------------------------------------------------------------------
  */
 
-/* As sysid VERSION is used: 0x00010200 is 1.2.0. */
+/* As sysid VERSION is laid out ([31:24] major, [23:16] minor, [15:0] patch): 0x01020000 is
+ * 1.2.0. */
 static void version_str(char *s, size_t n, uint32_t v)
 {
-    snprintf(s, n, "%u.%u.%u", (unsigned)(v >> 16 & 0xFFFF), (unsigned)(v >> 8 & 0xFF),
-             (unsigned)(v & 0xFF));
+    snprintf(s, n, "%u.%u.%u", (unsigned)(v >> 24), (unsigned)(v >> 16 & 0xFF),
+             (unsigned)(v & 0xFFFF));
 }
 
 int kmrig_proto_hello_check(const struct kmrig_proto_hello_rsp *r,

@@ -765,7 +765,7 @@ static void test_proto_hello_check(void **state)
                                       4,
                                       "icebreaker",
                                       "kmrig-0.1.0-gabcdef"};
-    struct kmrig_proto_expect e = {1, 0, 0x4B4D5247, 0x00010200, 0, NULL};
+    struct kmrig_proto_expect e = {1, 0, 0x4B4D5247, 0x01020000, 0, NULL};
     char msg[400];
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), 0);
     assert_string_equal(msg, "");
@@ -783,11 +783,11 @@ static void test_proto_hello_check(void **state)
     r.status = KMRIG_PROTO_HELLO_ST_VERSION; /* the device refused the host */
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), KMRIG_PROTO_EMISMATCH);
     r.status = KMRIG_PROTO_HELLO_ST_OK;
-    r.soc_version = 0x00010100;
+    r.soc_version = 0x01010003; /* sysid VERSION: [31:24] major, [23:16] minor, [15:0] patch */
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), KMRIG_PROTO_EMISMATCH);
     assert_non_null(
-        strstr(msg, "version 1.1.0, this host was built for SoC 0x4B4D5247 version 1.2.0"));
-    r.soc_version = 0x00010200;
+        strstr(msg, "version 1.1.3, this host was built for SoC 0x4B4D5247 version 1.2.0"));
+    r.soc_version = 0x01020000;
     e.build_id = 0x9999;
     assert_int_equal(kmrig_proto_hello_check(&r, &e, msg, sizeof msg), KMRIG_PROTO_EMISMATCH);
     assert_non_null(strstr(msg, "build id 0x00001234"));
