@@ -758,7 +758,7 @@ static void test_proto_hello_check(void **state)
                                       0,
                                       50000000,
                                       0x4B4D5247,
-                                      0x00010200,
+                                      0x01020000,
                                       0x1234,
                                       4160,
                                       4116,
