@@ -13,8 +13,14 @@ extern const struct kmrig_link_ops kmrig_link_sim_ops __attribute__((weak));
 
 static const struct kmrig_link_ops ftdi_ops = {
     .name = "ftdi",
-    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) through libftdi1",
-    .missing = "the ftdi transport is not written yet in this version of kmrig; use sim",
+    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) or UART through libftdi1",
+#ifdef KMRIG_HAVE_LIBFTDI
+    .missing = "its byte pipe (bridge/link/link_ftdi.c) is built, but the stream engine that "
+               "speaks the wire protocol over it is not in this version of kmrig; use sim",
+#else
+    .missing = "libftdi1 was not found when kmrig was configured (apt-get install libftdi1-dev "
+               "libusb-1.0-0-dev pkg-config, then configure again)",
+#endif
 };
 static const struct kmrig_link_ops pcie_ops = {
     .name = "pcie",

@@ -1,0 +1,27 @@
+/* The chip emulation behind the ftdi transport's USB seam (bridge/link/ftdi_io.h): the FTDI
+ * chip and the FPGA behind it are the PHY model (kmrig/phy_model.h); this file plays the USB
+ * host controller: it queues bulk transfers, moves OUT data into the chip as its buffer takes
+ * packets, fills IN transfers packet by packet and completes them when full or on a short
+ * packet, as libusb does. The model's clock advances only inside poll(), by its timeout. */
+#ifndef KMRIG_FTDI_EMU_H
+#define KMRIG_FTDI_EMU_H
+
+#include "ftdi_io.h"
+
+#include <kmrig/phy_model.h>
+
+struct ftdi_emu {
+    struct kmrig_phy_model *model;
+    unsigned packet;       /* the chip's max packet size (512) */
+    const char *chip;      /* "FT232H" / "FT2232H" */
+    /* fault injection: the device is unplugged once this many data bytes went IN (0: never) */
+    uint64_t gone_after_in;
+    /* observed */
+    int mode_set;
+    struct ftdi_io_mode mode;
+    uint64_t in_data;      /* data bytes (without status) delivered in IN packets */
+};
+
+extern const struct ftdi_io_ops ftdi_io_emu; /* open()'s ctx: a struct ftdi_emu */
+
+#endif
