@@ -1,8 +1,9 @@
-/* The seam under the ftdi transport (link_ftdi.c): the few USB operations it needs from an FTDI
- * chip. ftdi_usb.c implements them with libftdi1 and libusb-1.0 and holds every call into those
- * libraries; the tests put the chip emulation on the PHY model behind the same interface
- * (tests/bridge/ftdi_emu.c), so everything above this file runs the same code on the model as
- * on a board.
+/* The seam under the USB transports (link_ftdi.c, link_usb.c): the few USB operations their
+ * bulk pipe needs. ftdi_usb.c implements them for FTDI chips with libftdi1 and libusb-1.0,
+ * usb_io.c for any bulk device with libusb-1.0; each holds every call into those libraries. The
+ * tests put the chip emulation on the PHY model behind the same interface
+ * (tests/bridge/ftdi_emu.c), so everything above these files runs the same code on the model
+ * as on a board.
  *
  * Lifecycle: close() is called if and only if open() succeeded. Transfers: the caller owns each
  * struct ftdi_io_xfer and its buffer until poll() has marked it done (or close() returned);
@@ -24,7 +25,9 @@ struct ftdi_io_params {
     const char *serial; /* NULL: any */
     const char *desc;   /* product description, NULL: any */
     unsigned index;     /* among the matching devices */
-    unsigned iface;     /* 0..3 = channel A..D */
+    unsigned iface;     /* ftdi: 0..3 = channel A..D; usb: the interface to claim */
+    unsigned ep_in;     /* usb: bulk IN endpoint address (0x81) */
+    unsigned ep_out;    /* usb: bulk OUT endpoint address (0x01) */
 };
 
 /* How to run it (set_mode). */
@@ -78,5 +81,6 @@ struct ftdi_io_ops {
 };
 
 extern const struct ftdi_io_ops ftdi_io_libftdi; /* ftdi_usb.c, when libftdi1 was found */
+extern const struct ftdi_io_ops usb_io_libusb;   /* usb_io.c, when libusb-1.0 was found */
 
 #endif

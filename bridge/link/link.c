@@ -35,7 +35,13 @@ static const struct kmrig_link_ops tcp_ops = {
 static const struct kmrig_link_ops usb_ops = {
     .name = "usb",
     .summary = "any bulk USB device through libusb-1.0",
-    .missing = "the usb transport is not written yet in this version of kmrig; use sim",
+#ifdef KMRIG_HAVE_LIBUSB
+    .missing = "its byte pipe (bridge/link/link_usb.c) is built, but the stream engine that "
+               "speaks the wire protocol over it is not in this version of kmrig; use sim",
+#else
+    .missing = "libusb-1.0 was not found when kmrig was configured (apt-get install "
+               "libusb-1.0-0-dev pkg-config, then configure again)",
+#endif
 };
 
 static const struct kmrig_link_ops sim_missing_ops = {

@@ -31,6 +31,7 @@ struct ftdi_pipe {
     struct ftdi_io *io;
     struct ftdi_io_info info;
     struct kmrig_ftdi_args args;
+    unsigned status_bytes; /* at the start of every IN packet: 2 (FTDI) or 0 (usb) */
     pthread_mutex_t lk;
     int gone;
     int error; /* sticky transport error (EIO) */
@@ -205,18 +206,20 @@ static int take_in(struct ftdi_pipe *f, const struct ftdi_io_xfer *x)
         f->st.short_xfers++;
     for (size_t off = 0; off < x->actual; off += pk) {
         size_t len = x->actual - off < pk ? x->actual - off : pk;
-        if (len < 2)
-            return KMRIG_LINK_EIO; /* a packet without its status bytes */
         const uint8_t *p = x->buf + off;
         f->st.in_packets++;
-        f->st.last_status[0] = p[0];
-        f->st.last_status[1] = p[1];
-        if (p[1] & FTDI_LS_ERRORS)
-            f->st.line_errors++;
-        if (len == 2)
-            f->st.status_only++;
-        ring_put(f, p + 2, len - 2);
-        f->st.in_bytes += len - 2;
+        if (f->status_bytes) {
+            if (len < 2)
+                return KMRIG_LINK_EIO; /* a packet without its status bytes */
+            f->st.last_status[0] = p[0];
+            f->st.last_status[1] = p[1];
+            if (p[1] & FTDI_LS_ERRORS)
+                f->st.line_errors++;
+            if (len == 2)
+                f->st.status_only++;
+        }
+        ring_put(f, p + f->status_bytes, len - f->status_bytes);
+        f->st.in_bytes += len - f->status_bytes;
     }
     return KMRIG_LINK_OK;
 }
@@ -474,20 +477,37 @@ void kmrig_ftdi_pipe_stats(struct kmrig_pipe *p, struct kmrig_ftdi_stats *s)
     pthread_mutex_unlock(&f->lk);
 }
 
+static const struct kmrig_pipe_ops usb_bulk_pipe_ops = {
+    .name = "usb-bulk",
+    .send = pipe_send,
+    .recv = pipe_recv,
+    .reset = pipe_reset,
+    .close = pipe_close,
+};
+
 int kmrig_ftdi_pipe_open(const char *args, const struct ftdi_io_ops *io, void *ctx,
                          struct kmrig_pipe **out, char *err, size_t n)
 {
     *out = NULL;
     if (err && n)
         err[0] = 0;
+    struct kmrig_ftdi_args a;
+    int rc = kmrig_ftdi_parse_args(args ? args : "", &a, err, n);
+    return rc ? rc : kmrig_bulk_pipe_open(&a, io, ctx, 2, out, err, n);
+}
+
+int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_ops *io, void *ctx,
+                         unsigned status_bytes, struct kmrig_pipe **out, char *err, size_t n)
+{
+    *out = NULL;
     struct ftdi_pipe *f = calloc(1, sizeof *f);
     if (!f)
         return KMRIG_LINK_ENOMEM;
-    int rc = kmrig_ftdi_parse_args(args ? args : "", &f->args, err, n);
-    if (rc) {
-        free(f);
-        return rc;
-    }
+    int rc = KMRIG_LINK_OK;
+    f->args = *a;
+    f->args.dev.serial = f->args.serial[0] ? f->args.serial : NULL;
+    f->args.dev.desc = f->args.desc[0] ? f->args.desc : NULL;
+    f->status_bytes = status_bytes;
     f->ops = io;
     pthread_mutex_init(&f->lk, NULL);
     size_t chunk = f->args.mode.chunk;
@@ -528,16 +548,24 @@ int kmrig_ftdi_pipe_open(const char *args, const struct ftdi_io_ops *io, void *c
         return rc;
     }
     int uart = f->args.mode.mode == FTDI_IO_MODE_UART;
-    f->pipe.ops = uart ? &ftdi_uart_pipe_ops : &ftdi_fifo_pipe_ops;
+    f->pipe.ops = !status_bytes ? &usb_bulk_pipe_ops
+                  : uart        ? &ftdi_uart_pipe_ops
+                                : &ftdi_fifo_pipe_ops;
     f->pipe.ctx = f;
     f->pipe.send_chunk = chunk;
     /* payload per direction: sync FIFO ~40 MB/s (USB 2.0 bulk and the 60 MHz half-duplex bus);
      * UART: 10 bits per byte; less the status bytes' share either way */
     uint64_t raw = uart ? f->args.mode.baud / 10u : 40000000u;
-    f->pipe.byte_rate = raw * (f->info.packet - 2u) / f->info.packet;
-    snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s ch %c (%s)", f->info.chip,
-             f->info.serial[0] ? f->info.serial : "-", 'A' + f->args.dev.iface,
-             uart ? "UART" : "245 FIFO");
+    f->pipe.byte_rate = raw * (f->info.packet - status_bytes) / f->info.packet;
+    if (status_bytes)
+        snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s ch %c (%s)",
+                 f->info.chip, f->info.serial[0] ? f->info.serial : "-",
+                 'A' + f->args.dev.iface, uart ? "UART" : "245 FIFO");
+    else
+        snprintf(f->pipe.description, sizeof f->pipe.description,
+                 "USB %04x:%04x %s (bulk 0x%02x/0x%02x)", f->args.dev.vid, f->args.dev.pid,
+                 f->info.serial[0] ? f->info.serial : "-", f->args.dev.ep_in,
+                 f->args.dev.ep_out);
     *out = &f->pipe;
     return KMRIG_LINK_OK;
 }

@@ -43,6 +43,11 @@ int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err
 int kmrig_ftdi_pipe_open(const char *args, const struct ftdi_io_ops *io, void *ctx,
                          struct kmrig_pipe **out, char *err, size_t n);
 
+/* The bulk pipe under both USB transports, from parsed arguments: status_bytes is 2 for FTDI
+ * chips (stripped from every IN packet) and 0 for plain bulk devices (link_usb.c). */
+int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_ops *io, void *ctx,
+                         unsigned status_bytes, struct kmrig_pipe **out, char *err, size_t n);
+
 /* Counters of the packet layer (for tests and `kmrig info`). */
 struct kmrig_ftdi_stats {
     uint64_t in_packets;   /* USB packets received (each with 2 status bytes) */

@@ -117,12 +117,15 @@ static int usb_step(struct ftdi_io *io)
             size_t got = kmrig_phy_model_bulk_in(e->model, io->pkt, sizeof io->pkt);
             if (!got)
                 break;
-            memcpy(x->buf + x->actual, io->pkt, got);
-            x->actual += got;
+            size_t skip = e->raw ? 2 : 0;
+            if (got == skip)
+                break; /* a plain bulk device sends no empty packets */
+            memcpy(x->buf + x->actual, io->pkt + skip, got - skip);
+            x->actual += got - skip;
             e->in_data += got - 2;
             if (e->gone_after_in && e->in_data >= e->gone_after_in)
                 return c + unplug(io);
-            if (got < pk) {
+            if (got - skip < pk) {
                 ended = 1; /* a short packet ends the transfer */
                 break;
             }

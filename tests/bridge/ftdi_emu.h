@@ -14,6 +14,9 @@ struct ftdi_emu {
     struct kmrig_phy_model *model;
     unsigned packet;       /* the chip's max packet size (512) */
     const char *chip;      /* "FT232H" / "FT2232H" */
+    /* a plain bulk bridge (usb transport): IN packets carry the chip's data without the status
+     * bytes, and nothing is sent when there is no data */
+    int raw;
     /* fault injection: the device is unplugged once this many data bytes went IN (0: never) */
     uint64_t gone_after_in;
     /* observed */

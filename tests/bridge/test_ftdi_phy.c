@@ -17,6 +17,7 @@
 
 #include "ftdi_emu.h"
 #include "link_ftdi.h"
+#include "link_usb.h"
 
 #include <kmrig/link.h>
 #include <kmrig/phy_model.h>
@@ -56,6 +57,28 @@ static struct host *host_open(const struct kmrig_phy_model_config *cfg, const ch
     if (rc)
         fail_msg("kmrig_ftdi_pipe_open(%s): %d %s", uri_args, rc, err);
     h->flags = cfg->kind == KMRIG_PHY_UART ? KMRIG_PROTO_FLAG_PCRC : 0;
+    kmrig_proto_decoder_init(&h->dec, 0);
+    return h;
+}
+
+/* The usb transport on the same model: the emulation as a plain bulk bridge (no status bytes). */
+static struct host *host_open_usb(const char *uri_args, uint64_t gone_after_in)
+{
+    struct host *h = calloc(1, sizeof *h);
+    assert_non_null(h);
+    struct kmrig_phy_model_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = KMRIG_PHY_FT245;
+    c.latency_ms = 255;
+    assert_int_equal(kmrig_phy_model_open(&c, &h->emu.model), 0);
+    h->emu.packet = 512;
+    h->emu.chip = "USB";
+    h->emu.raw = 1;
+    h->emu.gone_after_in = gone_after_in;
+    char err[256];
+    int rc = kmrig_usb_pipe_open(uri_args, &ftdi_io_emu, &h->emu, &h->pipe, err, sizeof err);
+    if (rc)
+        fail_msg("kmrig_usb_pipe_open(%s): %d %s", uri_args, rc, err);
     kmrig_proto_decoder_init(&h->dec, 0);
     return h;
 }
@@ -511,6 +534,79 @@ static void test_ftdi_uart_corruption_is_caught_by_crc(void **state)
     host_close(h);
 }
 
+/* ---- usb (generic bulk endpoints) ------------------------------------------------------- */
+
+static void test_usb_parse_args(void **state)
+{
+    (void)state;
+    struct kmrig_ftdi_args a;
+    char err[200];
+    assert_int_equal(kmrig_usb_parse_args("1d50:6018", &a, err, sizeof err), 0);
+    assert_int_equal(a.dev.vid, 0x1d50);
+    assert_int_equal(a.dev.pid, 0x6018);
+    assert_int_equal(a.dev.ep_in, 0x81);
+    assert_int_equal(a.dev.ep_out, 0x01);
+    assert_int_equal(a.dev.iface, 0);
+    assert_null(a.dev.serial);
+    assert_int_equal(a.xfers, 4);
+    assert_int_equal(kmrig_usb_parse_args("04b4:8613,serial=X1,ep_in=0x86,ep_out=0x02,iface=1,"
+                                          "xfers=8,chunk=4096",
+                                          &a, err, sizeof err),
+                     0);
+    assert_string_equal(a.dev.serial, "X1");
+    assert_int_equal(a.dev.ep_in, 0x86);
+    assert_int_equal(a.dev.ep_out, 0x02);
+    assert_int_equal(a.dev.iface, 1);
+    assert_int_equal(a.xfers, 8);
+    assert_int_equal(a.mode.chunk, 4096);
+    static const char *const bad[] = {"",        "serial=X", "1d50",       "1d50:6018,ep_in=0x01",
+                                      "1d50:6018,ep_out=0x81", "1d50:6018,iface=256",
+                                      "1d50:6018,xfers=0", "1d50:6018,chunk=100",
+                                      "1d50:6018,s=X", "g:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        if (kmrig_usb_parse_args(bad[i], &a, err, sizeof err) != KMRIG_LINK_EINVAL)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_true(strncmp(err, "usb: ", 5) == 0);
+    }
+}
+
+static void test_usb_bulk_hello_burst_and_gone(void **state)
+{
+    (void)state;
+    struct host *h = host_open_usb("1d50:6018,xfers=3", 0);
+    assert_string_equal(h->pipe->ops->name, "usb-bulk");
+    struct kmrig_proto_hello_rsp r = hello(h);
+    assert_int_equal(r.status, KMRIG_PROTO_HELLO_ST_OK);
+    assert_int_equal(wr(h, SCRATCH, 0x5A5A0001).status, KMRIG_PROTO_ST_OK);
+    uint8_t f[64];
+    uint8_t tag = h->seq++;
+    send(h, f, kmrig_proto_enc_read_burst(f, sizeof f, 0, tag, MEM, SCRATCH, 4, 1024, 1));
+    struct rx *b = take(h, KMRIG_PROTO_T_READ_BURST_RSP, tag, WAIT_US);
+    assert_int_equal(b->msg.data_len, 4096);
+    for (unsigned i = 0; i < 1024; i++) {
+        uint32_t v;
+        memcpy(&v, b->msg.data + 4 * i, 4);
+        assert_int_equal(v, 0x5A5A0001);
+    }
+    assert_int_equal(h->dec.stats.dropped_bytes, 0);
+    struct kmrig_ftdi_stats s;
+    kmrig_ftdi_pipe_stats(h->pipe, &s);
+    assert_int_equal(s.status_only, 0);
+    assert_int_equal(s.max_in_flight, 3);
+    host_close(h);
+
+    h = host_open_usb("1d50:6018", 1000);
+    hello(h);
+    send(h, f, kmrig_proto_enc_read_burst(f, sizeof f, 0, h->seq++, MEM, SCRATCH, 4, 1024, 1));
+    uint8_t buf[8192];
+    long rc = 0;
+    for (int i = 0; i < 100 && rc >= 0; i++)
+        rc = h->pipe->ops->recv(h->pipe, buf, sizeof buf, 1000);
+    assert_int_equal(rc, KMRIG_LINK_EGONE);
+    host_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +620,8 @@ int main(void)
         cmocka_unit_test(test_ftdi_uart_hello_read_write_with_crc),
         cmocka_unit_test(test_ftdi_uart_full_speed_packets),
         cmocka_unit_test(test_ftdi_uart_corruption_is_caught_by_crc),
+        cmocka_unit_test(test_usb_parse_args),
+        cmocka_unit_test(test_usb_bulk_hello_burst_and_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
