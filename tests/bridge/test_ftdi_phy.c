@@ -14,6 +14,7 @@
 #include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "ftdi_emu.h"
 #include "link_ftdi.h"
@@ -431,6 +432,65 @@ static void test_ftdi_fifo_device_gone_mid_transfer(void **state)
     host_close(h);
 }
 
+/* The stream engine's threading: one thread sends while a reader thread receives (pipe.h).
+ * 64 READs of SCRATCH go out from this thread; the reader decodes the 64 READ_RSPs. */
+struct reader {
+    struct host *h;
+    unsigned got;
+    int rc;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct kmrig_proto_decoder *dec = calloc(1, sizeof *dec);
+    kmrig_proto_decoder_init(dec, 0);
+    uint8_t buf[4096];
+    for (int i = 0; i < 2000 && r->got < 64 && !r->rc; i++) {
+        long n = r->h->pipe->ops->recv(r->h->pipe, buf, sizeof buf, 500);
+        if (n < 0) {
+            r->rc = (int)n;
+            break;
+        }
+        size_t off = 0;
+        while (off < (size_t)n) {
+            size_t used = 0;
+            struct kmrig_proto_frame f;
+            int ok = kmrig_proto_decoder_feed(dec, buf + off, (size_t)n - off, &used, &f);
+            off += used;
+            struct kmrig_proto_msg m;
+            if (ok == 1 && kmrig_proto_parse(&f, &m) == 0 && m.type == KMRIG_PROTO_T_READ_RSP &&
+                m.u.result.data == 0x600DF00D)
+                r->got++;
+        }
+    }
+    free(dec);
+    return NULL;
+}
+
+static void test_ftdi_fifo_send_and_recv_from_two_threads(void **state)
+{
+    (void)state;
+    struct kmrig_phy_model_config c;
+    ft245_config(&c, 16);
+    struct host *h = host_open(&c, "", 0);
+    hello(h);
+    assert_int_equal(wr(h, SCRATCH, 0x600DF00D).status, KMRIG_PROTO_ST_OK);
+    struct reader r = {h, 0, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
+    for (unsigned i = 0; i < 64; i++) {
+        uint8_t f[64];
+        int n = kmrig_proto_enc_read(f, sizeof f, 0, (uint8_t)i, MEM, SCRATCH, 4);
+        assert_int_equal(h->pipe->ops->send(h->pipe, f, (size_t)n, 100000), KMRIG_LINK_OK);
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.got, 64);
+    assert_clean_pins(h);
+    host_close(h);
+}
+
 /* ---- UART ------------------------------------------------------------------------------- */
 
 static void test_ftdi_uart_hello_read_write_with_crc(void **state)
@@ -617,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_ftdi_fifo_status_only_packets),
         cmocka_unit_test(test_ftdi_fifo_irq_event_is_flushed_by_siwu),
         cmocka_unit_test(test_ftdi_fifo_device_gone_mid_transfer),
+        cmocka_unit_test(test_ftdi_fifo_send_and_recv_from_two_threads),
         cmocka_unit_test(test_ftdi_uart_hello_read_write_with_crc),
         cmocka_unit_test(test_ftdi_uart_full_speed_packets),
         cmocka_unit_test(test_ftdi_uart_corruption_is_caught_by_crc),
