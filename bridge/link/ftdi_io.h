@@ -41,15 +41,15 @@ struct ftdi_io_mode {
 
 /* Filled by open(). */
 struct ftdi_io_info {
-    unsigned packet;   /* bulk IN max packet size: 512 (high speed) or 64 */
-    char chip[16];     /* "FT232H", "FT2232H", ... */
+    unsigned packet; /* bulk IN max packet size: 512 (high speed) or 64 */
+    char chip[16];   /* "FT232H", "FT2232H", ... */
     char serial[32];
 };
 
 struct ftdi_io_xfer {
     uint8_t *buf;
-    size_t len;    /* bytes to send (OUT) or buffer size (IN; a multiple of the packet size) */
-    int in;        /* nonzero: bulk IN */
+    size_t len; /* bytes to send (OUT) or buffer size (IN; a multiple of the packet size) */
+    int in;     /* nonzero: bulk IN */
     /* set by poll() when the transfer completes */
     int done;
     int status;    /* 0 or KMRIG_LINK_EGONE / ETIMEOUT / EIO */

@@ -558,14 +558,13 @@ int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_o
     uint64_t raw = uart ? f->args.mode.baud / 10u : 40000000u;
     f->pipe.byte_rate = raw * (f->info.packet - status_bytes) / f->info.packet;
     if (status_bytes)
-        snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s ch %c (%s)",
-                 f->info.chip, f->info.serial[0] ? f->info.serial : "-",
-                 'A' + f->args.dev.iface, uart ? "UART" : "245 FIFO");
+        snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s ch %c (%s)", f->info.chip,
+                 f->info.serial[0] ? f->info.serial : "-", 'A' + f->args.dev.iface,
+                 uart ? "UART" : "245 FIFO");
     else
         snprintf(f->pipe.description, sizeof f->pipe.description,
                  "USB %04x:%04x %s (bulk 0x%02x/0x%02x)", f->args.dev.vid, f->args.dev.pid,
-                 f->info.serial[0] ? f->info.serial : "-", f->args.dev.ep_in,
-                 f->args.dev.ep_out);
+                 f->info.serial[0] ? f->info.serial : "-", f->args.dev.ep_in, f->args.dev.ep_out);
     *out = &f->pipe;
     return KMRIG_LINK_OK;
 }

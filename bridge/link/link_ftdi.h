@@ -50,13 +50,13 @@ int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_o
 
 /* Counters of the packet layer (for tests and `kmrig info`). */
 struct kmrig_ftdi_stats {
-    uint64_t in_packets;   /* USB packets received (each with 2 status bytes) */
-    uint64_t status_only;  /* ... that carried no data (latency timer) */
-    uint64_t line_errors;  /* packets whose line status had OE, PE, FE, BI or the FIFO error */
-    uint64_t in_bytes;     /* data bytes delivered to recv() */
-    uint64_t out_bytes;    /* bytes sent */
-    uint64_t in_xfers;     /* IN transfers completed */
-    uint64_t short_xfers;  /* ... that ended on a short packet */
+    uint64_t in_packets;    /* USB packets received (each with 2 status bytes) */
+    uint64_t status_only;   /* ... that carried no data (latency timer) */
+    uint64_t line_errors;   /* packets whose line status had OE, PE, FE, BI or the FIFO error */
+    uint64_t in_bytes;      /* data bytes delivered to recv() */
+    uint64_t out_bytes;     /* bytes sent */
+    uint64_t in_xfers;      /* IN transfers completed */
+    uint64_t short_xfers;   /* ... that ended on a short packet */
     unsigned max_in_flight; /* most IN transfers in flight at once */
     uint8_t last_status[2]; /* the status bytes of the last packet */
 };

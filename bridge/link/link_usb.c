@@ -69,8 +69,7 @@ int kmrig_usb_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err,
             strcpy(a->serial, v);
         } else if (!strcmp(k, "ep_in")) {
             if (num(v, 0xFF, &u) || !(u & 0x80) || !(u & 0x0F) || (u & 0x70))
-                return say(err, n, "usb: ep_in '%s' is not an IN endpoint address (0x81..0x8F)",
-                           v);
+                return say(err, n, "usb: ep_in '%s' is not an IN endpoint address (0x81..0x8F)", v);
             a->dev.ep_in = u;
         } else if (!strcmp(k, "ep_out")) {
             if (num(v, 0xFF, &u) || (u & 0xF0) || !u)

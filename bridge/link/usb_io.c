@@ -35,8 +35,8 @@ static int usb_code(int rc)
 }
 
 /* The index-th device with vid:pid (and serial, if given), opened. */
-static libusb_device_handle *find(libusb_context *ctx, const struct ftdi_io_params *p,
-                                  char *serial, size_t cap, unsigned *seen)
+static libusb_device_handle *find(libusb_context *ctx, const struct ftdi_io_params *p, char *serial,
+                                  size_t cap, unsigned *seen)
 {
     libusb_device **list;
     ssize_t cnt = libusb_get_device_list(ctx, &list);
@@ -95,7 +95,8 @@ static int io_open(void *unused, const struct ftdi_io_params *p, struct ftdi_io 
     }
     libusb_set_auto_detach_kernel_driver(io->h, 1);
     rc = libusb_claim_interface(io->h, (int)p->iface);
-    int mp = rc ? rc : libusb_get_max_packet_size(libusb_get_device(io->h), (unsigned char)p->ep_in);
+    int mp =
+        rc ? rc : libusb_get_max_packet_size(libusb_get_device(io->h), (unsigned char)p->ep_in);
     if (rc || mp <= 0) {
         snprintf(err, n, "usb: %04x:%04x: cannot %s: %s", p->vid, p->pid,
                  rc ? "claim the interface" : "find the IN endpoint",

@@ -16,9 +16,10 @@
 #include <memory>
 #include <new>
 
-namespace {
+namespace
+{
 
-constexpr uint64_t SYS_HALF_PS = 10000; // 50 MHz system clock
+constexpr uint64_t SYS_HALF_PS = 10000;  // 50 MHz system clock
 constexpr uint64_t FT_PERIOD_PS = 16667; // 60 MHz CLKOUT (16.667 ns)
 constexpr uint8_t MODEM_STATUS = 0x02;   // the low nibble FTDI chips report; CTS/DSR added
 constexpr uint8_t LINE_IDLE = KMRIG_PHY_LS_THRE | KMRIG_PHY_LS_TEMT;
@@ -33,10 +34,10 @@ struct kmrig_phy_model {
 #if VM_TRACE_FST
     std::unique_ptr<VerilatedFstC> fst;
 #endif
-    uint64_t t_ps = 0;      // model time
-    uint64_t t0_ps = 0;     // reset release
-    uint64_t next_sys = 0;  // next system clock edge (rising when sys_clk is 0)
-    uint64_t next_ft = 0;   // next FT clock edge
+    uint64_t t_ps = 0;     // model time
+    uint64_t t0_ps = 0;    // reset release
+    uint64_t next_sys = 0; // next system clock edge (rising when sys_clk is 0)
+    uint64_t next_ft = 0;  // next FT clock edge
     bool sys_clk = false, ft_clk = false;
     unsigned ft_half[2] = {FT_PERIOD_PS / 2, FT_PERIOD_PS - FT_PERIOD_PS / 2};
 
@@ -48,21 +49,21 @@ struct kmrig_phy_model {
     std::deque<uint8_t> txq; // FPGA to host
     uint64_t flush_bytes = 0;
     bool flush_pending = false;
-    bool oe_seen = false;   // OE# was low at the last rising edge: the chip drives D
-    uint8_t line_err = 0;   // line status errors for the next IN packet
+    bool oe_seen = false; // OE# was low at the last rising edge: the chip drives D
+    uint8_t line_err = 0; // line status errors for the next IN packet
     kmrig_phy_model_stats st{};
 
     // UART
     uint64_t bit_ps = 500000;
     bool no_flow = false;
-    bool tx_busy = false;   // chip shifting a byte to the FPGA
+    bool tx_busy = false; // chip shifting a byte to the FPGA
     uint64_t tx_start = 0;
     unsigned tx_frame = 0x3FF; // 10 bits, start bit in bit 0
-    uint64_t tx_count = 0;  // bytes started
+    uint64_t tx_count = 0;     // bytes started
     bool inj_set = false, inj_drop = false;
     uint64_t inj_at = 0;
     unsigned inj_xor = 0;
-    bool rx_busy = false;   // chip receiving from the FPGA
+    bool rx_busy = false; // chip receiving from the FPGA
     uint64_t rx_start = 0;
     unsigned rx_bit = 0, rx_shift = 0;
     bool txd_last = true;

@@ -12,8 +12,8 @@
 
 struct ftdi_emu {
     struct kmrig_phy_model *model;
-    unsigned packet;       /* the chip's max packet size (512) */
-    const char *chip;      /* "FT232H" / "FT2232H" */
+    unsigned packet;  /* the chip's max packet size (512) */
+    const char *chip; /* "FT232H" / "FT2232H" */
     /* a plain bulk bridge (usb transport): IN packets carry the chip's data without the status
      * bytes, and nothing is sent when there is no data */
     int raw;
@@ -22,7 +22,7 @@ struct ftdi_emu {
     /* observed */
     int mode_set;
     struct ftdi_io_mode mode;
-    uint64_t in_data;      /* data bytes (without status) delivered in IN packets */
+    uint64_t in_data; /* data bytes (without status) delivered in IN packets */
 };
 
 extern const struct ftdi_io_ops ftdi_io_emu; /* open()'s ctx: a struct ftdi_emu */

@@ -251,9 +251,9 @@ static void test_ftdi_parse_args_rejects_bad_input(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "zz:6014",  "0403:6014:1", "i=E",          "mode=spi", "latency=0", "latency=256",
-        "chunk=1000", "chunk=131072", "xfers=9",   "baud=12", "foo=1",     "s=",
-        "flow=2",   "index=-1",    "i=A,0403:6014",
+        "zz:6014",     "0403:6014:1", "i=E",          "mode=spi", "latency=0",
+        "latency=256", "chunk=1000",  "chunk=131072", "xfers=9",  "baud=12",
+        "foo=1",       "s=",          "flow=2",       "index=-1", "i=A,0403:6014",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct kmrig_ftdi_args a;
@@ -318,7 +318,8 @@ static void test_ftdi_fifo_long_bursts_cross_packets(void **state)
     send(h, f,
          kmrig_proto_enc_write_burst(f, sizeof f, KMRIG_PROTO_FLAG_ACK, tag, MEM, SCRATCH, 4, 1024,
                                      1, words));
-    struct kmrig_proto_result w = take(h, KMRIG_PROTO_T_WRITE_BURST_RSP, tag, WAIT_US)->msg.u.result;
+    struct kmrig_proto_result w =
+        take(h, KMRIG_PROTO_T_WRITE_BURST_RSP, tag, WAIT_US)->msg.u.result;
     assert_int_equal(w.status, KMRIG_PROTO_ST_OK);
     assert_int_equal(w.count, 1024);
     assert_int_equal(rd(h, SCRATCH).data, words[1023]);
@@ -619,10 +620,16 @@ static void test_usb_parse_args(void **state)
     assert_int_equal(a.dev.iface, 1);
     assert_int_equal(a.xfers, 8);
     assert_int_equal(a.mode.chunk, 4096);
-    static const char *const bad[] = {"",        "serial=X", "1d50",       "1d50:6018,ep_in=0x01",
-                                      "1d50:6018,ep_out=0x81", "1d50:6018,iface=256",
-                                      "1d50:6018,xfers=0", "1d50:6018,chunk=100",
-                                      "1d50:6018,s=X", "g:1"};
+    static const char *const bad[] = {"",
+                                      "serial=X",
+                                      "1d50",
+                                      "1d50:6018,ep_in=0x01",
+                                      "1d50:6018,ep_out=0x81",
+                                      "1d50:6018,iface=256",
+                                      "1d50:6018,xfers=0",
+                                      "1d50:6018,chunk=100",
+                                      "1d50:6018,s=X",
+                                      "g:1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
         if (kmrig_usb_parse_args(bad[i], &a, err, sizeof err) != KMRIG_LINK_EINVAL)

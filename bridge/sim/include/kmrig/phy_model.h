@@ -43,27 +43,27 @@ extern "C" {
 #define KMRIG_PHY_LS_ERR 0x80u  /* error in the receive FIFO */
 
 struct kmrig_phy_model_config {
-    int kind;              /* KMRIG_PHY_FT245 or KMRIG_PHY_UART */
-    unsigned latency_ms;   /* latency timer, 1..255 (0: 16, the chip's default) */
-    unsigned packet;       /* bulk IN max packet size (0: 512) */
-    unsigned rx_buf;       /* chip receive buffer, host to FPGA (0: 1024) */
-    unsigned tx_buf;       /* chip transmit buffer, FPGA to host (0: 1024) */
-    unsigned baud;         /* UART: the chip's baud rate (0: 2000000, the PHY's DIVISOR 25) */
-    int no_flow;           /* UART: the chip ignores CTS (RTS/CTS off) */
+    int kind;               /* KMRIG_PHY_FT245 or KMRIG_PHY_UART */
+    unsigned latency_ms;    /* latency timer, 1..255 (0: 16, the chip's default) */
+    unsigned packet;        /* bulk IN max packet size (0: 512) */
+    unsigned rx_buf;        /* chip receive buffer, host to FPGA (0: 1024) */
+    unsigned tx_buf;        /* chip transmit buffer, FPGA to host (0: 1024) */
+    unsigned baud;          /* UART: the chip's baud rate (0: 2000000, the PHY's DIVISOR 25) */
+    int no_flow;            /* UART: the chip ignores CTS (RTS/CTS off) */
     const char *waves_path; /* FST waveform file, or NULL */
 };
 
 struct kmrig_phy_model_stats {
-    uint64_t out_bytes;       /* bulk OUT bytes accepted */
-    uint64_t in_bytes;        /* data bytes sent in IN packets (status bytes not counted) */
-    uint64_t in_packets;      /* IN packets, status-only ones included */
-    uint64_t status_only;     /* IN packets with no data */
-    uint64_t siwu_pulses;     /* FT245: SI/WU pulses seen */
-    uint64_t violations;      /* FT245: pin protocol violations (RD# without OE#, both ends
-                                 driving D, WR# with D not driven): must stay 0 */
-    uint64_t chip_rx_errors;  /* UART: framing errors the chip's receiver saw on the FPGA's TXD */
+    uint64_t out_bytes;        /* bulk OUT bytes accepted */
+    uint64_t in_bytes;         /* data bytes sent in IN packets (status bytes not counted) */
+    uint64_t in_packets;       /* IN packets, status-only ones included */
+    uint64_t status_only;      /* IN packets with no data */
+    uint64_t siwu_pulses;      /* FT245: SI/WU pulses seen */
+    uint64_t violations;       /* FT245: pin protocol violations (RD# without OE#, both ends
+                                  driving D, WR# with D not driven): must stay 0 */
+    uint64_t chip_rx_errors;   /* UART: framing errors the chip's receiver saw on the FPGA's TXD */
     uint64_t phy_frame_errors; /* UART: the PHY's frame_errors_o */
-    uint64_t phy_overruns;    /* UART: the PHY's overruns_o */
+    uint64_t phy_overruns;     /* UART: the PHY's overruns_o */
 };
 
 struct kmrig_phy_model;
