@@ -2,6 +2,7 @@
  * conversion and statistics (kmrig/link.h). */
 #include "link_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
     }
     pthread_mutex_init(&l->lock, NULL);
     pthread_mutex_init(&l->event_lock, NULL);
+    pthread_mutex_init(&l->dma_lock, NULL);
+    pthread_mutex_init(&l->log_lock, NULL);
     int rc = ops->open(l, args, &l->info);
     if (rc == KMRIG_LINK_OK && l->info.irq_lines > 32)
         rc = KMRIG_LINK_EINVAL;
@@ -175,6 +178,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         ops->close(l);
     }
     if (rc != KMRIG_LINK_OK) {
+        if (err && n && !err[0] && l->open_err[0])
+            snprintf(err, n, "target '%s': %s", uri, l->open_err);
         if (err && n && !err[0])
             snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
                      rc == KMRIG_LINK_EINVAL ? " (arguments: " : "",
@@ -183,6 +188,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
                      rc == KMRIG_LINK_EINVAL ? ")" : "");
         pthread_mutex_destroy(&l->lock);
         pthread_mutex_destroy(&l->event_lock);
+        pthread_mutex_destroy(&l->dma_lock);
+        pthread_mutex_destroy(&l->log_lock);
         free(l->priv);
         free(l);
         return rc;
@@ -195,12 +202,18 @@ void kmrig_link_close(struct kmrig_link *l)
 {
     if (!l)
         return;
+    /* First the event handler goes (waiting for a call in progress, which may need the link's
+     * lock): a transport's thread that reports an event while close() stops it then finds no
+     * handler instead of waiting for the lock that close() holds. */
+    kmrig_link_set_event_handler(l, NULL, NULL);
     pthread_mutex_lock(&l->lock);
     l->ops->close(l);
     link_prof_close(l);
     pthread_mutex_unlock(&l->lock);
     pthread_mutex_destroy(&l->lock);
     pthread_mutex_destroy(&l->event_lock);
+    pthread_mutex_destroy(&l->dma_lock);
+    pthread_mutex_destroy(&l->log_lock);
     free(l->priv);
     free(l);
 }
@@ -228,6 +241,35 @@ void kmrig_link_notify(struct kmrig_link *l, enum kmrig_link_event ev)
 int kmrig_link_gone(const struct kmrig_link *l)
 {
     return atomic_load(&l->gone);
+}
+
+void kmrig_link_set_log_handler(struct kmrig_link *l, kmrig_link_log_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&l->log_lock);
+    l->log_fn = fn;
+    l->log_ctx = ctx;
+    pthread_mutex_unlock(&l->log_lock);
+}
+
+void kmrig_link_log(struct kmrig_link *l, int level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&l->log_lock);
+    if (l->log_fn)
+        l->log_fn(l->log_ctx, level, msg);
+    pthread_mutex_unlock(&l->log_lock);
+}
+
+void kmrig_link_set_open_error(struct kmrig_link *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->open_err, sizeof l->open_err, fmt, ap);
+    va_end(ap);
 }
 
 int kmrig_link_dma_map(struct kmrig_link *l, void *va, size_t len, uint64_t bus, unsigned dir)
@@ -287,7 +329,9 @@ void *kmrig_link_priv(struct kmrig_link *l)
 void kmrig_link_get_stats(struct kmrig_link *l, struct kmrig_link_stats *s)
 {
     pthread_mutex_lock(&l->lock);
+    pthread_mutex_lock(&l->dma_lock);
     *s = l->stats;
+    pthread_mutex_unlock(&l->dma_lock);
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -480,8 +524,10 @@ uint64_t kmrig_link_next_event(struct kmrig_link *l)
 void kmrig_link_set_dma_handler(struct kmrig_link *l, kmrig_link_dma_fn fn, void *ctx)
 {
     pthread_mutex_lock(&l->lock);
+    pthread_mutex_lock(&l->dma_lock);
     l->dma_fn = fn;
     l->dma_ctx = ctx;
+    pthread_mutex_unlock(&l->dma_lock);
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -497,6 +543,7 @@ int kmrig_link_dma(struct kmrig_link *l, int write, uint64_t bus_addr, void *dat
 static int link_dma_move(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
                          size_t size, uint64_t issue)
 {
+    pthread_mutex_lock(&l->dma_lock);
     l->dma_cycle = issue;
     int rc = l->dma_fn ? l->dma_fn(l->dma_ctx, write, bus_addr, data, size) : KMRIG_LINK_EBUS;
     if (write)
@@ -508,7 +555,14 @@ static int link_dma_move(struct kmrig_link *l, int write, uint64_t bus_addr, voi
         if (!write)
             memset(data, 0xFF, size);
     }
+    pthread_mutex_unlock(&l->dma_lock);
     return rc;
+}
+
+int kmrig_link_dma_async(struct kmrig_link *l, int write, uint64_t bus_addr, void *data,
+                         size_t size)
+{
+    return link_dma_move(l, write, bus_addr, data, size, 0);
 }
 
 uint64_t kmrig_link_dma_time(struct kmrig_link *l, int write, size_t size, uint64_t issue)

@@ -27,6 +27,17 @@ struct kmrig_link {
     kmrig_link_event_fn event_fn;
     void *event_ctx;
     atomic_int gone;
+    /* The DMA entries (kmrig_link_dma*, the handler, the dma_* statistics): taken inside the
+     * link's lock by the hooks' entries and alone by kmrig_link_dma_async. */
+    pthread_mutex_t dma_lock;
+    /* Messages (kmrig_link_log): guarded by log_lock. */
+    pthread_mutex_t log_lock;
+    kmrig_link_log_fn log_fn;
+    void *log_ctx;
+    char open_err[256]; /* kmrig_link_set_open_error, during open() */
+    /* The stream engine driving this link (stream.c sets it while it is open), whatever the
+     * transport, for kmrig_link_stream_stats. */
+    struct kmrig_stream *_Atomic stream;
 };
 
 /* ---- link_profile.c: every function is called with the link's lock held ---------------- */

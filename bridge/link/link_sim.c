@@ -12,6 +12,12 @@
  *           PHY's rate (one byte per clock each way), so accesses take the time they would on
  *           a link that fast (docs/protocol.md, "Full-bridge fidelity"). Only a model whose top
  *           has the bridge (the reference SoC's) offers it.
+ *   stream  the bridge model as a board stand-in: a wall-time target driven by the stream
+ *           engine (stream.h) exactly as a board over USB is, through a free-running model
+ *           pipe (pipes.h). The engine's arguments apply (KMRIG_STREAM_USAGE: timeout= is then
+ *           its answer timeout in ms), and fault injection for tests: fault_seed=N,
+ *           fault_drop=PPM, fault_corrupt=PPM, fault_dup=PPM, fault_dir=h2d|d2h|both,
+ *           fault_cut=BYTES (the pipe is cut after that many bytes).
  *
  * URI arguments, comma-separated: model=NAME (a model linked into the program, kmrig/sim_model.h;
  * default kmrig_soc), waves=PATH (FST file), gap=N (idle cycles between bus cycles), hz=N (clock
@@ -28,6 +34,9 @@
 
 #include <kmrig/protocol.h>
 #include <kmrig/sim_model.h>
+
+#include "pipes.h"
+#include "stream.h"
 #include "../sim/gen/kmrig_soc_map.h" /* KMRIG_INTC_*: the intc block is the same in every SoC */
 
 #include <stdio.h>
@@ -79,7 +88,9 @@ struct sim_bridge {
 };
 
 struct sim {
-    kmrig_simsoc *m;
+    struct kmrig_stream *stream; /* fidelity=stream (first member: the engine's hooks find it) */
+    struct kmrig_pipe *pipe;     /* ... its pipe (a model pipe, or a fault pipe around one) */
+    kmrig_simsoc *m;             /* NULL with fidelity=stream (the pipe owns the model) */
     const struct kmrig_sim_model *model; /* SoC identity, intc window */
     char model_name[64];
     uint32_t mask; /* shadow of the intc's MASK (reset all ones) */
@@ -232,13 +243,60 @@ static int sim_dma(void *ctx, int write, uint64_t bus_addr, unsigned size, uint3
     return rc;
 }
 
-static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s, int *bridge)
+/* fidelity=stream: the engine's arguments (copied to eng) and the fault pipe's. */
+static int sim_parse_stream(char *tok, char *val, char *eng, size_t n, struct kmrig_pipe_fault *f,
+                            int *faults)
+{
+    char *end = NULL;
+    if (kmrig_stream_is_arg(tok)) {
+        size_t used = strlen(eng);
+        int k = snprintf(eng + used, n - used, "%s%s%s%s", used ? "," : "", tok, val ? "=" : "",
+                         val ? val : "");
+        return k < 0 || (size_t)k >= n - used ? KMRIG_LINK_EINVAL : KMRIG_LINK_OK;
+    }
+    if (!val || strncmp(tok, "fault_", 6))
+        return KMRIG_LINK_EINVAL;
+    *faults = 1;
+    if (!strcmp(tok, "fault_dir")) {
+        f->dirs = !strcmp(val, "h2d")    ? KMRIG_PIPE_FAULT_H2D
+                  : !strcmp(val, "d2h")  ? KMRIG_PIPE_FAULT_D2H
+                  : !strcmp(val, "both") ? KMRIG_PIPE_FAULT_H2D | KMRIG_PIPE_FAULT_D2H
+                                         : 0;
+        return f->dirs ? KMRIG_LINK_OK : KMRIG_LINK_EINVAL;
+    }
+    unsigned long long v = strtoull(val, &end, 0);
+    if (!*val || *end)
+        return KMRIG_LINK_EINVAL;
+    if (!strcmp(tok, "fault_seed"))
+        f->seed = v;
+    else if (!strcmp(tok, "fault_cut"))
+        f->cut_after = v;
+    else if (v > 1000000u)
+        return KMRIG_LINK_EINVAL;
+    else if (!strcmp(tok, "fault_drop"))
+        f->drop_ppm = (unsigned)v;
+    else if (!strcmp(tok, "fault_corrupt"))
+        f->corrupt_ppm = (unsigned)v;
+    else if (!strcmp(tok, "fault_dup"))
+        f->dup_ppm = (unsigned)v;
+    else
+        return KMRIG_LINK_EINVAL;
+    return KMRIG_LINK_OK;
+}
+
+static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct sim *s, int *bridge,
+                     char *eng, size_t eng_n, struct kmrig_pipe_fault *fault, int *faults)
 {
     char buf[512];
     int timeout_set = 0;
     if (strlen(args) >= sizeof buf)
         return KMRIG_LINK_EINVAL;
     strcpy(buf, args);
+    /* fidelity=stream changes what the other arguments mean (timeout=): find it first */
+    int stream = 0;
+    for (const char *p = strstr(args, "fidelity=stream"); p; p = strstr(p + 1, "fidelity=stream"))
+        if ((p == args || p[-1] == ',') && (p[15] == 0 || p[15] == ','))
+            stream = 1;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
@@ -246,7 +304,10 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
         if (eq)
             *eq = 0;
         char *end = NULL;
-        if (!strcmp(tok, "model") && val && strlen(val) < sizeof s->model_name) {
+        if (stream && (kmrig_stream_is_arg(tok) || !strncmp(tok, "fault_", 6))) {
+            if (sim_parse_stream(tok, val, eng, eng_n, fault, faults) != KMRIG_LINK_OK)
+                return KMRIG_LINK_EINVAL;
+        } else if (!strcmp(tok, "model") && val && strlen(val) < sizeof s->model_name) {
             strcpy(s->model_name, val);
         } else if (!strcmp(tok, "waves") && val && strlen(val) < sizeof s->waves) {
             strcpy(s->waves, val);
@@ -266,6 +327,8 @@ static int sim_parse(const char *args, struct kmrig_simsoc_config *cfg, struct s
         } else if (!strcmp(tok, "fidelity") && val) {
             if (!strcmp(val, "bridge"))
                 *bridge = 1;
+            else if (!strcmp(val, "stream"))
+                *bridge = 2;
             else if (!strcmp(val, "txn"))
                 *bridge = 0;
             else
@@ -490,16 +553,45 @@ static uint64_t br_advance(struct sim *s, uint64_t cycles, int stop_on_irq)
 
 /* ---- the transport ------------------------------------------------------------------------ */
 
+/* fidelity=stream: the model behind a model pipe (and the fault pipe), driven by the engine. */
+static int sim_open_stream(struct kmrig_link *link, struct sim *s,
+                           const struct kmrig_simsoc_config *cfg, const char *eng,
+                           const struct kmrig_pipe_fault *fault, struct kmrig_link_info *info)
+{
+    kmrig_simsoc *m;
+    int rc = kmrig_simsoc_open_model(s->model_name[0] ? s->model_name : NULL, cfg, &m);
+    if (rc == KMRIG_SIM_ENOENT)
+        return KMRIG_LINK_EINVAL;
+    if (rc != KMRIG_SIM_OK)
+        return sim_code(rc);
+    s->model = kmrig_simsoc_model(m);
+    struct kmrig_pipe *pipe;
+    rc = kmrig_pipe_model_open(m, &pipe); /* owns the model from here */
+    if (rc == KMRIG_LINK_OK && fault)
+        rc = kmrig_pipe_fault_wrap(pipe, fault, &pipe);
+    if (rc != KMRIG_LINK_OK)
+        return rc;
+    s->pipe = pipe;
+    rc = kmrig_stream_open(link, pipe, eng, info, &s->stream); /* owns the pipe */
+    if (rc != KMRIG_LINK_OK)
+        s->pipe = NULL;
+    return rc;
+}
+
 static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
 {
     struct sim *s = kmrig_link_priv(link);
     struct kmrig_simsoc_config cfg;
     kmrig_simsoc_config_init(&cfg);
-    int bridge = 0;
-    int rc = sim_parse(args, &cfg, s, &bridge);
+    int bridge = 0, faults = 0;
+    char eng[512] = "";
+    struct kmrig_pipe_fault fault = {0};
+    int rc = sim_parse(args, &cfg, s, &bridge, eng, sizeof eng, &fault, &faults);
     if (rc != KMRIG_LINK_OK)
         return rc;
-    cfg.bridge = bridge;
+    cfg.bridge = bridge != 0;
+    if (bridge == 2)
+        return sim_open_stream(link, s, &cfg, eng, faults ? &fault : NULL, info);
     if (bridge) {
         s->br = calloc(1, sizeof *s->br);
         if (!s->br)
@@ -545,6 +637,10 @@ static int sim_open(struct kmrig_link *link, const char *args, struct kmrig_link
 static void sim_close(struct kmrig_link *link)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream) {
+        kmrig_stream_close(s->stream);
+        return;
+    }
     kmrig_simsoc_destroy(s->m);
     free(s->br);
 }
@@ -553,6 +649,8 @@ static int sim_read(struct kmrig_link *link, unsigned space, uint64_t addr, unsi
                     uint32_t *value, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_read(link, space, addr, size, value, ts);
     if (s->br)
         return br_read(s, space, addr, size, value, ts);
     int rc = kmrig_simsoc_read(s->m, space == KMRIG_SPACE_IO, (uint32_t)addr, size, value);
@@ -564,6 +662,8 @@ static int sim_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
                      uint32_t value, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_write(link, space, addr, size, value, ts);
     if (s->br)
         return br_write(s, space, addr, size, value, ts);
     int rc = kmrig_simsoc_write(s->m, space == KMRIG_SPACE_IO, (uint32_t)addr, size, value);
@@ -574,6 +674,8 @@ static int sim_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
 static int sim_irq_pending(struct kmrig_link *link, uint32_t *lines)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_irq_pending(link, lines);
     if (s->br) {
         br_pump(s);
         *lines = s->br->active;
@@ -597,6 +699,8 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
 {
     struct sim *s = kmrig_link_priv(link);
     uint32_t bit = 1u << line;
+    if (s->stream)
+        return kmrig_stream_irq_control(link, line, op);
     if (s->br)
         return br_irq_control(s, line, op);
     switch (op) {
@@ -621,6 +725,8 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
 static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_irq_timestamp(link, line, ts);
     if (s->br) {
         *ts = s->br->irq_ts[line];
         return KMRIG_LINK_OK;
@@ -636,12 +742,15 @@ static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *t
 
 static uint64_t sim_now(struct kmrig_link *link)
 {
-    return kmrig_simsoc_cycles(((struct sim *)kmrig_link_priv(link))->m);
+    struct sim *s = kmrig_link_priv(link);
+    return s->stream ? 0 : kmrig_simsoc_cycles(s->m); /* wall time: no device clock */
 }
 
 static uint64_t sim_advance(struct kmrig_link *link, uint64_t cycles, int stop_on_irq)
 {
     struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return 0; /* free-running */
     if (s->br)
         return br_advance(s, cycles, stop_on_irq);
     if (stop_on_irq)
@@ -652,8 +761,31 @@ static uint64_t sim_advance(struct kmrig_link *link, uint64_t cycles, int stop_o
 
 static uint64_t sim_next_event(struct kmrig_link *link)
 {
-    uint64_t n = kmrig_simsoc_next_event(((struct sim *)kmrig_link_priv(link))->m);
+    struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return UINT64_MAX;
+    uint64_t n = kmrig_simsoc_next_event(s->m);
     return n >= UINT32_MAX ? UINT64_MAX : n;
+}
+
+/* The engine's RMW frame with fidelity=stream; the other fidelities do what the core does
+ * without the hook (read, then write, under the link's lock). */
+static int sim_rmw(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
+                   uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts)
+{
+    struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_rmw(link, space, addr, size, mask, value, old, ts);
+    int rc = sim_read(link, space, addr, size, old, ts);
+    if (rc == KMRIG_LINK_OK && mask)
+        rc = sim_write(link, space, addr, size, (*old & ~mask) | (value & mask), ts);
+    return rc;
+}
+
+static int sim_reset(struct kmrig_link *link)
+{
+    struct sim *s = kmrig_link_priv(link);
+    return s->stream ? kmrig_stream_reset(link) : KMRIG_LINK_ENOTSUP;
 }
 
 kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
@@ -663,12 +795,46 @@ kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link)
     return ((struct sim *)kmrig_link_priv(link))->m;
 }
 
+static struct kmrig_pipe *sim_stream_pipe(struct kmrig_link *link)
+{
+    if (!link || strcmp(kmrig_link_name(link), "sim"))
+        return NULL;
+    return ((struct sim *)kmrig_link_priv(link))->pipe;
+}
+
+int kmrig_link_sim_call(struct kmrig_link *link, void (*fn)(void *ctx, kmrig_simsoc *m), void *ctx)
+{
+    struct kmrig_pipe *p = sim_stream_pipe(link);
+    return p ? kmrig_pipe_model_call(p, fn, ctx) : KMRIG_LINK_EINVAL;
+}
+
+int kmrig_link_sim_cut(struct kmrig_link *link)
+{
+    struct kmrig_pipe *p = sim_stream_pipe(link);
+    return p ? kmrig_pipe_fault_cut(p) : KMRIG_LINK_EINVAL;
+}
+
+int kmrig_link_sim_fault_stats(struct kmrig_link *link, uint64_t *dropped, uint64_t *corrupted,
+                               uint64_t *duplicated)
+{
+    struct kmrig_pipe *p = sim_stream_pipe(link);
+    struct kmrig_pipe_fault_stats st;
+    int rc = p ? kmrig_pipe_fault_stats(p, &st) : KMRIG_LINK_EINVAL;
+    *dropped = rc ? 0 : st.dropped;
+    *corrupted = rc ? 0 : st.corrupted;
+    *duplicated = rc ? 0 : st.duplicated;
+    return rc;
+}
+
 const struct kmrig_link_ops kmrig_link_sim_ops = {
     .name = "sim",
     .summary = "a Verilator model in process, by default the reference SoC (virtual time)",
     .priv_size = sizeof(struct sim),
     .usage = "model=NAME (kmrig_soc, or a user SoC linked into the program), waves=FILE.fst, "
-             "gap=0..255, hz=N, noskip, timeout=N, fidelity=txn|bridge; comma-separated",
+             "gap=0..255, hz=N, noskip, timeout=N, fidelity=txn|bridge|stream; with "
+             "fidelity=stream: " KMRIG_STREAM_USAGE ", fault_seed=N, fault_drop=PPM, "
+             "fault_corrupt=PPM, fault_dup=PPM, fault_dir=h2d|d2h|both, fault_cut=BYTES; "
+             "comma-separated",
     .open = sim_open,
     .close = sim_close,
     .read = sim_read,
@@ -679,4 +845,6 @@ const struct kmrig_link_ops kmrig_link_sim_ops = {
     .now = sim_now,
     .advance = sim_advance,
     .next_event = sim_next_event,
+    .rmw = sim_rmw,
+    .reset = sim_reset,
 };

@@ -19,6 +19,17 @@ static void HalpAccessFailed(struct kmrig_runtime *rt, int rc, BOOLEAN Write, un
                              ULONGLONG Addr, unsigned Size, const char *Routine)
 {
     ULONGLONG n = atomic_fetch_add(&rt->Hal->BusErrors, 1) + 1;
+    if (rc == KMRIG_LINK_EGONE) {
+        /* the link dropped: one line, not one per access (the driver reads all ones, as from
+         * a surprise-removed PCI device, until its device is removed) */
+        if (!atomic_exchange(&rt->Hal->GoneLogged, TRUE))
+            KmLog(rt, KMRIG_LOG_ERROR,
+                  "%s: %s at %s 0x%llx failed: the target link dropped; every access fails "
+                  "from now on%s",
+                  Routine, Write ? "write" : "read", Space == KMRIG_SPACE_IO ? "port" : "bus", Addr,
+                  Write ? "" : " and reads all ones");
+        return;
+    }
     if (n <= 10 || n % 1000 == 0)
         KmLog(rt, KMRIG_LOG_WARN, "%s: %s of %u byte(s) at %s 0x%llx failed: %s%s (%llu so far)",
               Routine, Write ? "write" : "read", Size, Space == KMRIG_SPACE_IO ? "port" : "bus",

@@ -2,6 +2,7 @@
  * component lifecycle. */
 #define _GNU_SOURCE
 #include "hal.h"
+#include "pnp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +45,68 @@ static HALP_STATE *HalpAllocate(struct kmrig_runtime *rt)
     return h;
 }
 
+/* ---- wall-time targets: events from the link's own thread --------------------------------- */
+
+/* The link's messages (the stream engine's losses, retries, the link dropping). */
+static void HalpLinkLog(void *ctx, int level, const char *msg)
+{
+    HALP_STATE *h = ctx;
+    KmLog(h->Runtime, level <= 0 ? KMRIG_LOG_ERROR : (enum kmrig_log_level)level, "link: %s", msg);
+}
+
+/* PASSIVE_LEVEL, a system worker: every device of the root bus is surprise-removed. */
+static VOID NTAPI HalpGoneWork(PVOID Context)
+{
+    HALP_STATE *h = Context;
+    KmLog(h->Runtime, KMRIG_LOG_ERROR,
+          "target link dropped: surprise-removing the devices of the root bus");
+    IopPnpSurpriseRemoveRoot(h->Runtime);
+}
+
+static VOID NTAPI HalpGoneDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    HALP_STATE *h = Context;
+    (void)Dpc;
+    (void)A1;
+    (void)A2;
+    ExQueueWorkItem(&h->GoneWork, DelayedWorkQueue);
+}
+
+/* The gone vector's service (DIRQL, on a processor): as a hot-plug controller's interrupt, it
+ * only queues the DPC. */
+static void HalpGoneService(struct kmrig_runtime *rt, ULONG Vector, PVOID Context)
+{
+    HALP_STATE *h = Context;
+    (void)rt;
+    (void)Vector;
+    KeInsertQueueDpc(&h->GoneDpc, NULL, NULL);
+}
+
+static void HalpRequestGone(HALP_STATE *h)
+{
+    if (atomic_load(&h->GoneVector) && !atomic_exchange(&h->GoneQueued, TRUE))
+        KiRequestInterrupt(h->Runtime, 0, HALP_GONE_VECTOR);
+}
+
+/* From the link's notifier thread (no runtime thread, no lock held): an interrupt event
+ * requests the pending lines' vectors at once, which wakes an idle processor (its DPC thread
+ * runs the ISR), so nobody has to poll; the link's loss starts the surprise removal. */
+static void HalpLinkEvent(void *ctx, struct kmrig_link *link, enum kmrig_link_event ev)
+{
+    HALP_STATE *h = ctx;
+    (void)link;
+    if (ev == KMRIG_LINK_EV_IRQ) {
+        atomic_fetch_add(&h->LinkIrqEvents, 1);
+        HalpPollInterrupts(h->Runtime);
+    } else if (ev == KMRIG_LINK_EV_GONE && !atomic_exchange(&h->LinkGone, TRUE)) {
+        KmLog(h->Runtime, KMRIG_LOG_ERROR,
+              "target link dropped (%s): device accesses fail and read all ones, as from a "
+              "surprise-removed device",
+              h->Info.description);
+        HalpRequestGone(h);
+    }
+}
+
 int HalpOpenTarget(struct kmrig_runtime *rt, const char *uri)
 {
     HALP_STATE *h = rt->Hal ? rt->Hal : HalpAllocate(rt);
@@ -59,6 +122,12 @@ int HalpOpenTarget(struct kmrig_runtime *rt, const char *uri)
     h->Info = *kmrig_link_get_info(h->Link);
     kmrig_link_set_dma_handler(h->Link, HalpDmaAccess, h);
     h->DeviceClock = h->Info.virtual_time != 0;
+    if (!h->DeviceClock) {
+        KeInitializeDpc(&h->GoneDpc, HalpGoneDpc, h);
+        ExInitializeWorkItem(&h->GoneWork, HalpGoneWork, h);
+        kmrig_link_set_log_handler(h->Link, HalpLinkLog, h);
+        kmrig_link_set_event_handler(h->Link, HalpLinkEvent, h);
+    }
     KmLog(rt, KMRIG_LOG_INFO, "target %s: %s", uri, h->Info.description);
     return 0;
 }
@@ -68,6 +137,12 @@ VOID HalpCloseTarget(struct kmrig_runtime *rt)
     HALP_STATE *h = rt->Hal;
     if (!h)
         return;
+    if (h->Link) {
+        kmrig_link_set_event_handler(h->Link, NULL, NULL); /* waits for a call in progress */
+        kmrig_link_set_log_handler(h->Link, NULL, NULL);
+    }
+    if (atomic_load(&h->GoneVector))
+        KiDisconnectVector(rt, HALP_GONE_VECTOR);
     kmrig_link_close(h->Link);
     unsigned n = atomic_load(&h->WindowCount);
     for (unsigned i = 0; i < n; i++)
@@ -84,6 +159,13 @@ NTSTATUS HalpInitialize(struct kmrig_runtime *rt)
 {
     if (!rt->Hal && !(rt->Hal = HalpAllocate(rt)))
         return STATUS_INSUFFICIENT_RESOURCES;
+    HALP_STATE *h = rt->Hal;
+    if (h->Link && !h->DeviceClock) {
+        KiConnectVector(rt, HALP_GONE_VECTOR, HalpLineIrql(HALP_MAX_LINES - 1), HalpGoneService, h);
+        atomic_store(&h->GoneVector, TRUE);
+        if (atomic_load(&h->LinkGone)) /* it dropped while the runtime started */
+            HalpRequestGone(h);
+    }
     return STATUS_SUCCESS;
 }
 

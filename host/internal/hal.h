@@ -27,6 +27,10 @@
 #define HALP_MAX_LINES 32u
 #define HALP_MAX_WINDOWS 1024u
 #define HALP_STORM_UNCLAIMED 1000u
+/* The HAL's own vector for a wall-time target's link loss: requested by the link's thread, its
+ * service queues GoneDpc, which queues GoneWork (PASSIVE_LEVEL: the PnP manager surprise-removes
+ * the root bus's devices). */
+#define HALP_GONE_VECTOR (HALP_VECTOR_BASE + HALP_MAX_LINES)
 
 typedef struct _KINTERRUPT {
     CSHORT Type;
@@ -112,6 +116,14 @@ typedef struct _HALP_STATE {
     struct kmrig_link *Link; /* NULL: no target */
     struct kmrig_link_info Info;
     BOOLEAN DeviceClock; /* the link's clock is the runtime's time base */
+    /* Wall-time targets: the link reports interrupts and its loss by itself (HalpLinkEvent). */
+    atomic_bool LinkGone;        /* KMRIG_LINK_EV_GONE came: accesses fail, devices go */
+    atomic_bool GoneLogged;      /* the first failed access after it was logged */
+    atomic_bool GoneVector;      /* HALP_GONE_VECTOR is connected (HalpInitialize) */
+    atomic_bool GoneQueued;      /* the removal was queued once */
+    atomic_ullong LinkIrqEvents; /* KMRIG_LINK_EV_IRQ reports */
+    KDPC GoneDpc;
+    WORK_QUEUE_ITEM GoneWork;
 
     pthread_mutex_t Lock;       /* connect/disconnect, window table appends */
     pthread_rwlock_t ChainLock; /* KINTERRUPT chains: read while ISRs run */

@@ -183,6 +183,10 @@ VOID IopPnpCompletePendingRemoves(struct kmrig_runtime *rt, BOOLEAN Force);
  * REMOVE_DEVICE is queued for the PnP worker. Any thread, IRQL <= DISPATCH_LEVEL. */
 VOID IopPnpDeviceDereferenced(PDEVICE_OBJECT DeviceObject);
 NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt);
+/* The target's link dropped (the HAL's work item, PASSIVE_LEVEL): every present device of the
+ * root bus is surprise-removed, as when a bus reports its children missing. Takes the engine
+ * lock. */
+VOID IopPnpSurpriseRemoveRoot(struct kmrig_runtime *rt);
 VOID IopPnpUnloadDrivers(struct kmrig_runtime *rt);
 VOID IopPnpSettle(struct kmrig_runtime *rt);
 /* Starts a node that has its drivers (IoReportDetectedDevice). Engine lock held. */

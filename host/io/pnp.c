@@ -1637,6 +1637,35 @@ NTSTATUS IopPnpStartRoot(struct kmrig_runtime *rt, const struct kmrig_device_des
     return result;
 }
 
+VOID IopPnpSurpriseRemoveRoot(struct kmrig_runtime *rt)
+{
+    PIOP_PNP_STATE pnp = IopPnp(rt);
+    IopPnpAcquireEngine(rt);
+    while (!pnp->ShuttingDown) {
+        PDEVICE_NODE gone = NULL;
+        pthread_mutex_lock(&pnp->Lock);
+        for (PLIST_ENTRY e = pnp->Nodes.Flink; e != &pnp->Nodes; e = e->Flink) {
+            PDEVICE_NODE c = CONTAINING_RECORD(e, DEVICE_NODE, Link);
+            if (!c->Parent && c->RootEnumerated && c->Present && !c->Deleted &&
+                c->State != DevnodeRemoved && !c->RemovePending) {
+                gone = c;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&pnp->Lock);
+        if (!gone)
+            break;
+        char nm[128];
+        UNICODE_STRING u;
+        RtlInitUnicodeString(&u, gone->InstancePath);
+        KmLog(rt, KMRIG_LOG_WARN, "pnp: %s: surprise-removed: the target's link dropped",
+              IopNarrow(&u, nm, sizeof nm));
+        IopPnpMarkGone(rt, gone); /* Present = FALSE: not chosen again */
+        IopPnpRemoveDevice(rt, gone, TRUE);
+    }
+    IopPnpReleaseEngine(rt);
+}
+
 NTSTATUS IopPnpRemoveAll(struct kmrig_runtime *rt)
 {
     PIOP_PNP_STATE pnp = IopPnp(rt);

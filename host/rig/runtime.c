@@ -105,7 +105,10 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     } else if (rt->Hal && rt->Hal->DeviceClock) {
         ke->Clock = &HalpDeviceClockOps;
         ke->ClockCtx = rt->Hal;
-    } else if (rt->Config.time_mode == KMRIG_TIME_WALL) {
+    } else if (rt->Config.time_mode == KMRIG_TIME_WALL ||
+               (rt->Hal && rt->Hal->Link && rt->Hal->Info.irq_lines)) {
+        /* a wall-time target with interrupts (a board, sim:fidelity=stream) wakes the
+         * processors by itself (HalpLinkEvent): its time is the host's */
         ke->Clock = KiWallClockOps();
         ke->ClockCtx = ke->WallClock = KiWallClockCreate();
     } else {

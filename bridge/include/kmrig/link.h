@@ -23,7 +23,8 @@
  *
  * Threading: the core holds the link's lock around every hook, so a transport never sees two
  * calls at once. The DMA handler (kmrig_link_set_dma_handler) is called from inside a hook, with
- * the lock held; it must not call back into the link.
+ * the lock held, or from a transport's own thread through kmrig_link_dma_async (without it); it
+ * must not call back into the link. Calls of the handler never overlap (the core's DMA lock).
  *
  * Plain C (no NT types, no wchar_t): usable from the runtime, from tools and from C++.
  */
@@ -250,6 +251,26 @@ void kmrig_link_set_event_handler(struct kmrig_link *link, kmrig_link_event_fn f
 void kmrig_link_notify(struct kmrig_link *link, enum kmrig_link_event ev);
 /* Nonzero once the link dropped (KMRIG_LINK_EV_GONE). */
 int kmrig_link_gone(const struct kmrig_link *link);
+
+/* Messages of a link's transport while it runs (a lost posted write, a retry, the link
+ * dropping): level is 0 error, 1 warning, 2 info, 3 debug. Called from any thread (the
+ * transport's reader too), possibly with the link's lock held: fn must not call into the link.
+ * NULL: messages are dropped. */
+typedef void (*kmrig_link_log_fn)(void *ctx, int level, const char *msg);
+void kmrig_link_set_log_handler(struct kmrig_link *link, kmrig_link_log_fn fn, void *ctx);
+/* For transports: a message for the log handler (printf format). */
+void kmrig_link_log(struct kmrig_link *link, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* For transports, in open(): the sentence kmrig_link_open() returns in its err buffer when
+ * open() fails (what went wrong and what to do, e.g. what to flash). */
+void kmrig_link_set_open_error(struct kmrig_link *link, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* For transports with a thread of their own (the stream engine's reader): kmrig_link_dma for a
+ * caller that does NOT hold the link's lock. Serialised with the other DMA entries by the core's
+ * DMA lock (never the link's lock, so a hook waiting for the device does not block it); the
+ * handler is called as from kmrig_link_dma. Not for virtual-time targets (no timing). */
+int kmrig_link_dma_async(struct kmrig_link *link, int write, uint64_t bus_addr, void *data,
+                         size_t size);
 
 /* DMA windows for targets that master host memory directly (the dma_map hook): returns
  * KMRIG_LINK_ENOTSUP when the transport has no such hook (then device DMA goes through the

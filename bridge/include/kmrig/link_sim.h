@@ -23,6 +23,18 @@ extern "C" {
  * runtime's interrupt polling and time accounting: use only the pin-level functions. */
 kmrig_simsoc *kmrig_link_sim_model(struct kmrig_link *link);
 
+/* A link opened as "sim:fidelity=stream" (the model as a wall-time board stand-in, driven by
+ * the stream engine's threads; kmrig_link_sim_model gives NULL for it):
+ * calls fn(ctx, model) with the model's lock held, for the pin-level functions (the far end of
+ * uart0's cable); KMRIG_LINK_EINVAL for any other link. */
+int kmrig_link_sim_call(struct kmrig_link *link, void (*fn)(void *ctx, kmrig_simsoc *m), void *ctx);
+/* Cuts the pipe as a pulled cable does (needs a fault pipe: any fault_* argument, e.g.
+ * fault_seed=1): the engine sees KMRIG_LINK_EGONE and the link reports KMRIG_LINK_EV_GONE. */
+int kmrig_link_sim_cut(struct kmrig_link *link);
+/* The fault pipe's counts of bytes it dropped, corrupted and duplicated. */
+int kmrig_link_sim_fault_stats(struct kmrig_link *link, uint64_t *dropped, uint64_t *corrupted,
+                               uint64_t *duplicated);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,158 @@
+/* The runtime on a wall-time target driven by the stream engine ("sim:fidelity=stream": the
+ * reference SoC's bridge model behind a free-running pipe, as a board over USB): a driver's
+ * interrupt reaches its ISR with nobody polling the device (the link's event wakes the idle
+ * processor), and when the link drops, accesses read all ones, the devices of the root bus are
+ * surprise-removed by the PnP manager, and the run goes on to a clean close. */
+#include "rig_drivers.h"
+#include "kmrig_soc_map.h"
+
+#include <kmrig/link.h>
+#include <kmrig/link_sim.h>
+#include <kmrig/link_stream.h>
+
+#define REG(base, off) ((base) + (off) / 4)
+#define TICKS 10
+
+typedef struct {
+    volatile ULONG *Timer;
+    PKINTERRUPT Interrupt;
+    KDPC Dpc;
+    KEVENT Done;
+    ULONG Isr, Spurious, Dpcs;
+    KIRQL IsrIrql;
+} TIMER_DEV;
+
+static BOOLEAN NTAPI TimerIsr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    TIMER_DEV *d = Context;
+    (void)Interrupt;
+    if (!(READ_REGISTER_ULONG(REG(d->Timer, KMRIG_TIMER_STATUS)) & KMRIG_TIMER_STATUS_PENDING)) {
+        d->Spurious++;
+        return FALSE;
+    }
+    WRITE_REGISTER_ULONG(REG(d->Timer, KMRIG_TIMER_STATUS), KMRIG_TIMER_STATUS_PENDING);
+    d->Isr++;
+    d->IsrIrql = KeGetCurrentIrql();
+    KeInsertQueueDpc(&d->Dpc, NULL, NULL);
+    return TRUE;
+}
+
+static VOID NTAPI TimerDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    TIMER_DEV *d = Context;
+    (void)Dpc, (void)A1, (void)A2;
+    if (++d->Dpcs == TICKS)
+        KeSetEvent(&d->Done, 0, FALSE);
+}
+
+static void test_stream_rig_interrupt_reaches_the_isr_without_polling(void **state)
+{
+    (void)state;
+    static const KINTERRUPT_MODE modes[] = {LevelSensitive, Latched};
+    for (size_t m = 0; m < 2; m++) {
+        struct kmrig_rig_options o;
+        kmrig_rig_options_init(&o);
+        o.target = "sim:fidelity=stream";
+        kmrig_rig *rig = NULL;
+        assert_int_equal(kmrig_rig_open(&o, &rig), STATUS_SUCCESS);
+        TIMER_DEV d;
+        memset(&d, 0, sizeof d);
+        PHYSICAL_ADDRESS pa = {.QuadPart = KMRIG_SOC_TIMER0_BASE};
+        d.Timer = MmMapIoSpace(pa, KMRIG_SOC_TIMER0_SIZE, MmNonCached);
+        assert_non_null((void *)d.Timer);
+        KeInitializeDpc(&d.Dpc, TimerDpc, &d);
+        KeInitializeEvent(&d.Done, NotificationEvent, FALSE);
+        KIRQL irql;
+        KAFFINITY aff;
+        ULONG vector = HalGetInterruptVector(Internal, 0, KMRIG_SOC_TIMER0_IRQ, 0, &irql, &aff);
+        assert_int_equal(IoConnectInterrupt(&d.Interrupt, TimerIsr, &d, NULL, vector, irql, irql,
+                                            modes[m], FALSE, aff, FALSE),
+                         STATUS_SUCCESS);
+        /* 1 ms of device time per tick; the waiting thread makes no runtime call meanwhile */
+        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_LOAD), KMRIG_SOC_CLOCK_HZ / 1000);
+        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_CTRL), KMRIG_TIMER_CTRL_EN |
+                                                                 KMRIG_TIMER_CTRL_PERIODIC |
+                                                                 KMRIG_TIMER_CTRL_IRQ_EN);
+        LARGE_INTEGER timeout = kmtest_ms(20000); /* wall time */
+        assert_int_equal(KeWaitForSingleObject(&d.Done, Executive, KernelMode, FALSE, &timeout),
+                         STATUS_SUCCESS);
+        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_CTRL), 0);
+        IoDisconnectInterrupt(d.Interrupt);
+        MmUnmapIoSpace((PVOID)d.Timer, KMRIG_SOC_TIMER0_SIZE);
+        assert_int_equal(d.Dpcs, TICKS);
+        assert_true(d.Isr >= TICKS);
+        assert_int_equal(d.IsrIrql, irql);
+        struct kmrig_stream_stats st;
+        assert_int_equal(kmrig_link_stream_stats(kmrig_rig_link(rig), &st), KMRIG_LINK_OK);
+        assert_true(st.irq_events >= TICKS);
+        kmrig_rig_close(rig);
+    }
+}
+
+static void sleep_ms(LONGLONG ms)
+{
+    LARGE_INTEGER t = kmtest_ms(ms);
+    KeDelayExecutionThread(KernelMode, FALSE, &t);
+}
+
+static void test_stream_rig_link_loss_surprise_removes_the_root_bus(void **state)
+{
+    (void)state;
+    struct kmrig_rig_options o;
+    kmrig_rig_options_init(&o);
+    o.target = "sim:fidelity=stream,fault_seed=1"; /* a fault pipe (no faults): it can be cut */
+    kmrig_rig *rig = NULL;
+    assert_int_equal(kmrig_rig_open(&o, &rig), STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_register_driver(rig, "*PNP0501", "testfn", FnEntry), STATUS_SUCCESS);
+    assert_int_equal(kmrig_rig_start(rig, NULL, 0), STATUS_SUCCESS);
+    PDEVICE_OBJECT uart = kmrig_rig_find(rig, "ROOT\\*PNP0501\\0");
+    assert_non_null(uart);
+    struct kmrig_device_info info;
+    assert_int_equal(kmrig_rig_device_info(rig, uart, &info), STATUS_SUCCESS);
+    assert_int_equal(info.state, KMRIG_DEVICE_STARTED);
+    /* uart0's LSR reads as the device has it: THRE and TEMT */
+    PUCHAR lsr = (PUCHAR)(ULONG_PTR)(KMRIG_SOC_UART0_BASE + 5);
+    assert_int_equal(READ_PORT_UCHAR(lsr) & 0x60, 0x60);
+    g_log[0] = 0;
+
+    /* the cable is pulled */
+    assert_int_equal(kmrig_link_sim_cut(kmrig_rig_link(rig)), KMRIG_LINK_OK);
+    /* accesses fail at once and read all ones, as from a surprise-removed device */
+    UCHAR v = 0;
+    for (int i = 0; i < 50 && v != 0xFF; i++) {
+        v = READ_PORT_UCHAR(lsr);
+        if (v != 0xFF)
+            sleep_ms(10);
+    }
+    assert_int_equal(v, 0xFF);
+    /* the link reports its loss (KMRIG_LINK_EV_GONE) from its own thread, soon after */
+    for (int i = 0; i < 200 && !kmrig_link_gone(kmrig_rig_link(rig)); i++)
+        sleep_ms(10);
+    assert_true(kmrig_link_gone(kmrig_rig_link(rig)));
+
+    /* the PnP manager surprise-removes the root bus's devices, at PASSIVE_LEVEL, by itself */
+    int removed = 0;
+    for (int i = 0; i < 500 && !removed; i++) {
+        kmrig_rig_settle(rig);
+        PDEVICE_OBJECT p = kmrig_rig_find(rig, "ROOT\\*PNP0501\\0");
+        removed =
+            !p ||
+            (kmrig_rig_device_info(rig, p, &info) == STATUS_SUCCESS &&
+             (info.state == KMRIG_DEVICE_SURPRISE_REMOVED || info.state == KMRIG_DEVICE_REMOVED));
+        if (!removed)
+            sleep_ms(10);
+    }
+    assert_true(removed);
+    char want[16];
+    snprintf(want, sizeof want, "fn:%u ", (unsigned)IRP_MN_SURPRISE_REMOVAL);
+    assert_non_null(strstr(g_log, want));
+    /* the run goes on: a clean stop and close */
+    kmrig_rig_close(rig);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_stream_rig_interrupt_reaches_the_isr_without_polling),
+    cmocka_unit_test(test_stream_rig_link_loss_surprise_removes_the_root_bus),
+};
+
+KMTEST_MAIN(tests)
