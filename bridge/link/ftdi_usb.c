@@ -230,3 +230,9 @@ const struct ftdi_io_ops ftdi_io_libftdi = {
     .submit = io_submit,
     .poll = io_poll,
 };
+
+const struct ftdi_io_ops *kmrig_ftdi_io_backend(void **ctx)
+{
+    *ctx = NULL;
+    return &ftdi_io_libftdi;
+}

@@ -10,6 +10,7 @@
  * what they cost). A packet shorter than 2 bytes is a protocol error (EIO).
  */
 #include "link_ftdi.h"
+#include "stream.h"
 
 #include <kmrig/link.h>
 
@@ -557,14 +558,86 @@ int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_o
      * UART: 10 bits per byte; less the status bytes' share either way */
     uint64_t raw = uart ? f->args.mode.baud / 10u : 40000000u;
     f->pipe.byte_rate = raw * (f->info.packet - status_bytes) / f->info.packet;
+    /* short: the engine puts it after the board and build in a 96-byte description */
     if (status_bytes)
-        snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s ch %c (%s)", f->info.chip,
+        snprintf(f->pipe.description, sizeof f->pipe.description, "%s %s/%c %s", f->info.chip,
                  f->info.serial[0] ? f->info.serial : "-", 'A' + f->args.dev.iface,
-                 uart ? "UART" : "245 FIFO");
+                 uart ? "uart" : "fifo");
     else
-        snprintf(f->pipe.description, sizeof f->pipe.description,
-                 "USB %04x:%04x %s (bulk 0x%02x/0x%02x)", f->args.dev.vid, f->args.dev.pid,
-                 f->info.serial[0] ? f->info.serial : "-", f->args.dev.ep_in, f->args.dev.ep_out);
+        snprintf(f->pipe.description, sizeof f->pipe.description, "usb %04x:%04x %s",
+                 f->args.dev.vid, f->args.dev.pid, f->info.serial[0] ? f->info.serial : "-");
     *out = &f->pipe;
     return KMRIG_LINK_OK;
 }
+
+/* ---- the link: the stream engine over the pipe ------------------------------------------ */
+
+/* Splits the URI arguments: the stream engine's keys (kmrig_stream_is_arg) to eng, the rest to
+ * mine. Returns 0 or EINVAL (too long). */
+int kmrig_bulk_split_args(const char *args, char *mine, char *eng, size_t cap)
+{
+    char buf[512];
+    mine[0] = eng[0] = 0;
+    if (strlen(args) >= sizeof buf)
+        return KMRIG_LINK_EINVAL;
+    strcpy(buf, args);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *dst = kmrig_stream_is_arg(tok) ? eng : mine;
+        size_t used = strlen(dst);
+        int k = snprintf(dst + used, cap - used, "%s%s", used ? "," : "", tok);
+        if (k < 0 || (size_t)k >= cap - used)
+            return KMRIG_LINK_EINVAL;
+    }
+    return KMRIG_LINK_OK;
+}
+
+#ifdef KMRIG_HAVE_LIBFTDI
+struct ftdi_link {
+    struct kmrig_stream *stream; /* first: the engine's hooks find it here */
+};
+
+static int ftdi_link_open(struct kmrig_link *link, const char *args,
+                          struct kmrig_link_info *info)
+{
+    struct ftdi_link *p = kmrig_link_priv(link);
+    char mine[512], eng[512], err[256] = "";
+    if (kmrig_bulk_split_args(args, mine, eng, sizeof mine)) {
+        kmrig_link_set_open_error(link, "ftdi: arguments too long");
+        return KMRIG_LINK_EINVAL;
+    }
+    struct kmrig_ftdi_args a;
+    int rc = kmrig_ftdi_parse_args(mine, &a, err, sizeof err);
+    /* the protocol requires the CRC-32 on a UART (docs/protocol.md, section 2) */
+    if (!rc && a.mode.mode == FTDI_IO_MODE_UART && !strstr(eng, "crc") &&
+        strlen(eng) + 5 < sizeof eng)
+        strcat(eng, eng[0] ? ",crc" : "crc");
+    void *ctx = NULL;
+    const struct ftdi_io_ops *io = kmrig_ftdi_io_backend(&ctx);
+    struct kmrig_pipe *pipe = NULL;
+    if (!rc)
+        rc = kmrig_bulk_pipe_open(&a, io, ctx, 2, &pipe, err, sizeof err);
+    if (rc) {
+        kmrig_link_set_open_error(link, "%s", err[0] ? err : kmrig_link_strerror(rc));
+        return rc;
+    }
+    return kmrig_stream_open(link, pipe, eng, info, &p->stream);
+}
+
+static void ftdi_link_close(struct kmrig_link *link)
+{
+    struct ftdi_link *p = kmrig_link_priv(link);
+    kmrig_stream_close(p->stream);
+}
+
+const struct kmrig_link_ops kmrig_link_ftdi_ops = {
+    .name = "ftdi",
+    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) or UART through libftdi1",
+    .priv_size = sizeof(struct ftdi_link),
+    .usage = "VID:PID, s=SERIAL, d=DESCRIPTION, index=N, i=A|B|C|D, mode=fifo|uart, baud=N, "
+             "flow=0|1, latency=MS, xfers=N, chunk=BYTES, " KMRIG_STREAM_USAGE,
+    .open = ftdi_link_open,
+    .close = ftdi_link_close,
+    KMRIG_STREAM_HOOKS,
+};
+#endif

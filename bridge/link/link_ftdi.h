@@ -14,6 +14,7 @@
  *   xfers=N          IN transfers kept in flight, 1..8 (default 4)
  *   chunk=BYTES      transfer size, a multiple of 512 from 512 to 65536 (default 16384 in fifo
  *                    mode, 4096 in uart mode)
+ * and the stream engine's (KMRIG_STREAM_USAGE; crc is implied in uart mode),
  * e.g. "ftdi://0403:6010,i=B,mode=uart,baud=3000000" (iCEBreaker),
  *      "ftdi://0403:6014,s=FT4ABC12" (an FT232H module in 245 FIFO mode).
  */
@@ -47,6 +48,16 @@ int kmrig_ftdi_pipe_open(const char *args, const struct ftdi_io_ops *io, void *c
  * chips (stripped from every IN packet) and 0 for plain bulk devices (link_usb.c). */
 int kmrig_bulk_pipe_open(const struct kmrig_ftdi_args *a, const struct ftdi_io_ops *io, void *ctx,
                          unsigned status_bytes, struct kmrig_pipe **out, char *err, size_t n);
+
+/* Splits URI arguments into the transport's (mine) and the stream engine's (eng), cap bytes
+ * each. 0 or KMRIG_LINK_EINVAL (too long). */
+int kmrig_bulk_split_args(const char *args, char *mine, char *eng, size_t cap);
+
+/* The backends the ftdi and usb links open (ftdi_usb.c, usb_io.c): libftdi1 / libusb, *ctx
+ * NULL. One function each, so that a test can put the chip emulation in their place with
+ * -Wl,--wrap=kmrig_ftdi_io_backend (tests/bridge/test_ftdi_link.c). */
+const struct ftdi_io_ops *kmrig_ftdi_io_backend(void **ctx);
+const struct ftdi_io_ops *kmrig_usb_io_backend(void **ctx);
 
 /* Counters of the packet layer (for tests and `kmrig info`). */
 struct kmrig_ftdi_stats {

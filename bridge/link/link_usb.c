@@ -1,6 +1,7 @@
 /* The usb transport's URI and pipe (link_usb.h). The transfers are the bulk pipe's
  * (link_ftdi.c, without status bytes); every libusb call is in usb_io.c. */
 #include "link_usb.h"
+#include "stream.h"
 
 #include <kmrig/link.h>
 
@@ -111,3 +112,48 @@ int kmrig_usb_pipe_open(const char *args, const struct ftdi_io_ops *io, void *ct
     int rc = kmrig_usb_parse_args(args ? args : "", &a, err, n);
     return rc ? rc : kmrig_bulk_pipe_open(&a, io, ctx, 0, out, err, n);
 }
+
+#ifdef KMRIG_HAVE_LIBUSB
+struct usb_link {
+    struct kmrig_stream *stream; /* first: the engine's hooks find it here */
+};
+
+static int usb_link_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
+{
+    struct usb_link *p = kmrig_link_priv(link);
+    char mine[512], eng[512], err[256] = "";
+    if (kmrig_bulk_split_args(args, mine, eng, sizeof mine)) {
+        kmrig_link_set_open_error(link, "usb: arguments too long");
+        return KMRIG_LINK_EINVAL;
+    }
+    struct kmrig_ftdi_args a;
+    int rc = kmrig_usb_parse_args(mine, &a, err, sizeof err);
+    void *ctx = NULL;
+    const struct ftdi_io_ops *io = kmrig_usb_io_backend(&ctx);
+    struct kmrig_pipe *pipe = NULL;
+    if (!rc)
+        rc = kmrig_bulk_pipe_open(&a, io, ctx, 0, &pipe, err, sizeof err);
+    if (rc) {
+        kmrig_link_set_open_error(link, "%s", err[0] ? err : kmrig_link_strerror(rc));
+        return rc;
+    }
+    return kmrig_stream_open(link, pipe, eng, info, &p->stream);
+}
+
+static void usb_link_close(struct kmrig_link *link)
+{
+    struct usb_link *p = kmrig_link_priv(link);
+    kmrig_stream_close(p->stream);
+}
+
+const struct kmrig_link_ops kmrig_link_usb_ops = {
+    .name = "usb",
+    .summary = "any bulk USB device through libusb-1.0",
+    .priv_size = sizeof(struct usb_link),
+    .usage = "VID:PID, serial=S, ep_in=0x81, ep_out=0x01, iface=N, xfers=N, chunk=BYTES, "
+             KMRIG_STREAM_USAGE,
+    .open = usb_link_open,
+    .close = usb_link_close,
+    KMRIG_STREAM_HOOKS,
+};
+#endif

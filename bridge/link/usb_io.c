@@ -227,3 +227,9 @@ const struct ftdi_io_ops usb_io_libusb = {
     .submit = io_submit,
     .poll = io_poll,
 };
+
+const struct ftdi_io_ops *kmrig_usb_io_backend(void **ctx)
+{
+    *ctx = NULL;
+    return &usb_io_libusb;
+}

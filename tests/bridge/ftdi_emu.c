@@ -50,9 +50,34 @@ static int emu_set_mode(struct ftdi_io *io, const struct ftdi_io_mode *m, char *
     return KMRIG_LINK_OK;
 }
 
-static int emu_submit(struct ftdi_io *io, struct ftdi_io_xfer *x)
+void ftdi_emu_init(struct ftdi_emu *e)
 {
-    if (io->gone)
+    memset(e, 0, sizeof *e);
+    pthread_mutex_init(&e->lock, NULL);
+}
+
+void ftdi_emu_destroy(struct ftdi_emu *e)
+{
+    pthread_mutex_destroy(&e->lock);
+}
+
+void ftdi_emu_set_irq_ext(struct ftdi_emu *e, unsigned mask)
+{
+    pthread_mutex_lock(&e->lock);
+    kmrig_phy_model_set_irq_ext(e->model, mask);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void ftdi_emu_unplug(struct ftdi_emu *e)
+{
+    pthread_mutex_lock(&e->lock);
+    e->unplug = 1;
+    pthread_mutex_unlock(&e->lock);
+}
+
+static int emu_submit_locked(struct ftdi_io *io, struct ftdi_io_xfer *x)
+{
+    if (io->gone || io->e->unplug)
         return KMRIG_LINK_EGONE;
     x->done = 0;
     x->actual = 0;
@@ -67,6 +92,14 @@ static int emu_submit(struct ftdi_io *io, struct ftdi_io_xfer *x)
         io->outq[io->nout++] = x;
     }
     return KMRIG_LINK_OK;
+}
+
+static int emu_submit(struct ftdi_io *io, struct ftdi_io_xfer *x)
+{
+    pthread_mutex_lock(&io->e->lock);
+    int rc = emu_submit_locked(io, x);
+    pthread_mutex_unlock(&io->e->lock);
+    return rc;
 }
 
 static void pop(struct ftdi_io_xfer **q, unsigned *n)
@@ -139,10 +172,12 @@ static int usb_step(struct ftdi_io *io)
     return c;
 }
 
-static int emu_poll(struct ftdi_io *io, unsigned timeout_us)
+static int emu_poll_locked(struct ftdi_io *io, unsigned timeout_us)
 {
     if (io->gone)
         return KMRIG_LINK_EGONE;
+    if (io->e->unplug)
+        return unplug(io);
     uint64_t end = kmrig_phy_model_now_ns(io->e->model) + (uint64_t)timeout_us * 1000u;
     int c = usb_step(io);
     while (!c && !io->gone && kmrig_phy_model_now_ns(io->e->model) < end) {
@@ -152,9 +187,20 @@ static int emu_poll(struct ftdi_io *io, unsigned timeout_us)
     return c;
 }
 
+static int emu_poll(struct ftdi_io *io, unsigned timeout_us)
+{
+    pthread_mutex_lock(&io->e->lock);
+    int rc = emu_poll_locked(io, timeout_us);
+    pthread_mutex_unlock(&io->e->lock);
+    return rc;
+}
+
 static uint64_t emu_now_us(struct ftdi_io *io)
 {
-    return kmrig_phy_model_now_ns(io->e->model) / 1000u;
+    pthread_mutex_lock(&io->e->lock);
+    uint64_t t = kmrig_phy_model_now_ns(io->e->model) / 1000u;
+    pthread_mutex_unlock(&io->e->lock);
+    return t;
 }
 
 const struct ftdi_io_ops ftdi_io_emu = {

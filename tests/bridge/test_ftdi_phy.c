@@ -49,6 +49,7 @@ static struct host *host_open(const struct kmrig_phy_model_config *cfg, const ch
 {
     struct host *h = calloc(1, sizeof *h);
     assert_non_null(h);
+    ftdi_emu_init(&h->emu);
     assert_int_equal(kmrig_phy_model_open(cfg, &h->emu.model), 0);
     h->emu.packet = cfg->packet ? cfg->packet : 512;
     h->emu.chip = cfg->kind == KMRIG_PHY_UART ? "FT2232H" : "FT232H";
@@ -71,6 +72,7 @@ static struct host *host_open_usb(const char *uri_args, uint64_t gone_after_in)
     memset(&c, 0, sizeof c);
     c.kind = KMRIG_PHY_FT245;
     c.latency_ms = 255;
+    ftdi_emu_init(&h->emu);
     assert_int_equal(kmrig_phy_model_open(&c, &h->emu.model), 0);
     h->emu.packet = 512;
     h->emu.chip = "USB";
@@ -88,6 +90,7 @@ static void host_close(struct host *h)
 {
     h->pipe->ops->close(h->pipe);
     kmrig_phy_model_close(h->emu.model);
+    ftdi_emu_destroy(&h->emu);
     free(h);
 }
 
