@@ -597,8 +597,7 @@ struct ftdi_link {
     struct kmrig_stream *stream; /* first: the engine's hooks find it here */
 };
 
-static int ftdi_link_open(struct kmrig_link *link, const char *args,
-                          struct kmrig_link_info *info)
+static int ftdi_link_open(struct kmrig_link *link, const char *args, struct kmrig_link_info *info)
 {
     struct ftdi_link *p = kmrig_link_priv(link);
     char mine[512], eng[512], err[256] = "";

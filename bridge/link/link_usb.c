@@ -150,8 +150,8 @@ const struct kmrig_link_ops kmrig_link_usb_ops = {
     .name = "usb",
     .summary = "any bulk USB device through libusb-1.0",
     .priv_size = sizeof(struct usb_link),
-    .usage = "VID:PID, serial=S, ep_in=0x81, ep_out=0x01, iface=N, xfers=N, chunk=BYTES, "
-             KMRIG_STREAM_USAGE,
+    .usage = "VID:PID, serial=S, ep_in=0x81, ep_out=0x01, iface=N, xfers=N, "
+             "chunk=BYTES, " KMRIG_STREAM_USAGE,
     .open = usb_link_open,
     .close = usb_link_close,
     KMRIG_STREAM_HOOKS,

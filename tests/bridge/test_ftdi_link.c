@@ -90,8 +90,7 @@ static void check_access(struct kmrig_link *l)
     assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, SCRATCH, 4, &v, NULL), 0);
     assert_int_equal(v, 0xFEED1234);
     /* nothing decodes this address: a bus error, not a transport failure */
-    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x00F00000, 4, &v, NULL),
-                     KMRIG_LINK_EBUS);
+    assert_int_equal(kmrig_link_read(l, KMRIG_SPACE_MEM, 0x00F00000, 4, &v, NULL), KMRIG_LINK_EBUS);
 }
 
 struct events {
