@@ -361,6 +361,34 @@ static void test_ftdi_fifo_long_bursts_cross_packets(void **state)
     host_close(h);
 }
 
+/* The host stops reading: the chip's 1 KiB transmit buffer fills, TXE# stays high and the PHY
+ * holds the rest of a 4 KiB response; when the host reads again every byte arrives, in order. */
+static void test_ftdi_fifo_full_chip_buffer_stalls_the_phy(void **state)
+{
+    (void)state;
+    struct kmrig_phy_model_config c;
+    ft245_config(&c, 16);
+    struct host *h = host_open(&c, "", 0);
+    hello(h);
+    assert_int_equal(wr(h, SCRATCH, 0x0BADCAFE).status, KMRIG_PROTO_ST_OK);
+    uint8_t f[64];
+    uint8_t tag = h->seq++;
+    send(h, f, kmrig_proto_enc_read_burst(f, sizeof f, 0, tag, MEM, SCRATCH, 4, 1024, 1));
+    /* 300 us with no USB IN traffic: far longer than 4 KiB takes at 60 MHz */
+    kmrig_phy_model_run_ns(h->emu.model, 300000);
+    assert_int_equal(kmrig_phy_model_tx_pending(h->emu.model), 1024);
+    struct rx *r = take(h, KMRIG_PROTO_T_READ_BURST_RSP, tag, WAIT_US);
+    assert_int_equal(r->msg.data_len, 4096);
+    for (unsigned i = 0; i < 1024; i++) {
+        uint32_t v;
+        memcpy(&v, r->msg.data + 4 * i, 4);
+        assert_int_equal(v, 0x0BADCAFE);
+    }
+    assert_int_equal(h->dec.stats.dropped_bytes, 0);
+    assert_clean_pins(h);
+    host_close(h);
+}
+
 /* Nothing to send: the chip answers each latency-timer expiry with a status-only packet, which
  * the pipe consumes without delivering a byte. */
 static void test_ftdi_fifo_status_only_packets(void **state)
@@ -684,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_ftdi_parse_args_rejects_bad_input),
         cmocka_unit_test(test_ftdi_fifo_hello_read_write),
         cmocka_unit_test(test_ftdi_fifo_long_bursts_cross_packets),
+        cmocka_unit_test(test_ftdi_fifo_full_chip_buffer_stalls_the_phy),
         cmocka_unit_test(test_ftdi_fifo_status_only_packets),
         cmocka_unit_test(test_ftdi_fifo_irq_event_is_flushed_by_siwu),
         cmocka_unit_test(test_ftdi_fifo_device_gone_mid_transfer),
