@@ -4,6 +4,8 @@
 #   with its reason)
 #   yosys synth_ice40 -top kmrig_soc, as simulated (SIM_SKIP=1) and as on a board (SIM_SKIP=0),
 #   and -top kmrig_soc_bridge as on a board
+#   the PHYs (rtl/phy): verilator -Wall on the tops kmrig_soc_ft245 and kmrig_soc_uart (PHY +
+#   bridge + SoC), yosys synth_ice40 -top kmrig_phy_ft245 and -top kmrig_phy_uart
 # Usage: rtl/lint.sh [verilator|yosys]...   (default: both). VERILATOR / YOSYS override the
 # tool paths. Exit status 77 (ctest SKIP_RETURN_CODE) when a requested tool is missing.
 set -eu
@@ -15,6 +17,8 @@ SOURCES="kmrig_soc.v kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmri
 BRIDGE="bridge/kmrig_soc_bridge.v bridge/kmrig_bridge.v bridge/kmrig_bridge_rx.v \
     bridge/kmrig_bridge_exec.v bridge/kmrig_bridge_tx.v bridge/kmrig_bridge_irq.v \
     bridge/kmrig_bridge_dma.v bridge/kmrig_bridge_ram4.v"
+PHY="phy/kmrig_phy_ft245.v phy/kmrig_phy_uart.v phy/kmrig_phy_afifo.v phy/kmrig_phy_rst_sync.v"
+PHYTOPS="phy/kmrig_soc_phy_core.v phy/kmrig_soc_ft245.v phy/kmrig_soc_uart.v"
 checks=${*:-verilator yosys}
 cd "$here"
 
@@ -30,6 +34,12 @@ for check in $checks; do
         # shellcheck disable=SC2086
         "$VERILATOR" --lint-only -Wall -Igen -Ibridge --top-module kmrig_soc_bridge $SOURCES $BRIDGE
         echo "verilator --lint-only -Wall (kmrig_soc_bridge): clean"
+        for top in kmrig_soc_ft245 kmrig_soc_uart; do
+            # shellcheck disable=SC2086
+            "$VERILATOR" --lint-only -Wall -Igen -Ibridge --top-module $top $SOURCES $BRIDGE \
+                $PHY $PHYTOPS
+            echo "verilator --lint-only -Wall ($top): clean"
+        done
         ;;
     yosys)
         if ! command -v "$YOSYS" >/dev/null 2>&1; then
@@ -49,6 +59,12 @@ for check in $checks; do
             tee -o $tmp/statb.txt stat" >/dev/null
         echo "yosys synth_ice40 (kmrig_soc_bridge, SIM_SKIP=0):"
         sed -n '/Number of cells/,/^$/p' "$tmp/statb.txt"
+        for top in kmrig_phy_ft245 kmrig_phy_uart; do
+            sh ./yosys-retry.sh "$YOSYS" -q -l "$tmp/yosys_$top.log" -p "read_verilog $PHY; \
+                synth_ice40 -top $top; tee -o $tmp/stat_$top.txt stat" >/dev/null
+            echo "yosys synth_ice40 ($top):"
+            sed -n '/Number of cells/,/^$/p' "$tmp/stat_$top.txt"
+        done
         if grep "^Warning" "$tmp"/yosys*.log; then
             echo "FAIL: yosys warnings"; exit 1
         fi

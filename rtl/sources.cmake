@@ -30,3 +30,16 @@ set(KMRIG_SOC_BRIDGE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_dma.v
     ${CMAKE_CURRENT_LIST_DIR}/bridge/kmrig_bridge_ram4.v)
 set(KMRIG_SOC_BRIDGE_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/gen ${CMAKE_CURRENT_LIST_DIR}/bridge)
+# The PHYs (docs/rtl.md, "PHYs") and the tops that put one in front of kmrig_soc_bridge: the
+# models the ftdi transport is tested against (bridge/sim/phy_model.cpp) and board builds.
+set(KMRIG_PHY_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_phy_ft245.v
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_phy_uart.v
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_phy_afifo.v
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_phy_rst_sync.v)
+set(KMRIG_SOC_FT245_SOURCES ${KMRIG_SOC_BRIDGE_SOURCES} ${KMRIG_PHY_SOURCES}
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_soc_phy_core.v
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_soc_ft245.v)
+set(KMRIG_SOC_UART_SOURCES ${KMRIG_SOC_BRIDGE_SOURCES} ${KMRIG_PHY_SOURCES}
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_soc_phy_core.v
+    ${CMAKE_CURRENT_LIST_DIR}/phy/kmrig_soc_uart.v)

@@ -21,21 +21,35 @@ static const struct kmrig_link_ops kmrig_link_pcie_ops = {
 /* Weak: defined only when the program links kmrig::sim (the model and its transport). */
 extern const struct kmrig_link_ops kmrig_link_sim_ops __attribute__((weak));
 
+#ifdef KMRIG_HAVE_LIBFTDI
+extern const struct kmrig_link_ops kmrig_link_ftdi_ops; /* link_ftdi.c */
+#define FTDI_OPS (&kmrig_link_ftdi_ops)
+#else
 static const struct kmrig_link_ops ftdi_ops = {
     .name = "ftdi",
-    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) through libftdi1",
-    .missing = "the ftdi transport is not written yet in this version of kmrig; use sim",
+    .summary = "FT232H/FT2232H synchronous FIFO (FT245 mode) or UART through libftdi1",
+    .missing = "libftdi1 was not found when kmrig was configured (apt-get install libftdi1-dev "
+               "libusb-1.0-0-dev pkg-config, then configure again)",
 };
+#define FTDI_OPS (&ftdi_ops)
+#endif
 static const struct kmrig_link_ops tcp_ops = {
     .name = "tcp",
     .summary = "a target exported by `kmrig serve` over TCP",
     .missing = "the tcp transport is not written yet in this version of kmrig; use sim",
 };
+#ifdef KMRIG_HAVE_LIBUSB
+extern const struct kmrig_link_ops kmrig_link_usb_ops; /* link_usb.c */
+#define USB_OPS (&kmrig_link_usb_ops)
+#else
 static const struct kmrig_link_ops usb_ops = {
     .name = "usb",
     .summary = "any bulk USB device through libusb-1.0",
-    .missing = "the usb transport is not written yet in this version of kmrig; use sim",
+    .missing = "libusb-1.0 was not found when kmrig was configured (apt-get install "
+               "libusb-1.0-0-dev pkg-config, then configure again)",
 };
+#define USB_OPS (&usb_ops)
+#endif
 
 static const struct kmrig_link_ops sim_missing_ops = {
     .name = "sim",
@@ -50,8 +64,8 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops,
-    &usb_ops,
+    FTDI_OPS, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops,
+    USB_OPS,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 
