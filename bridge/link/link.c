@@ -2,6 +2,7 @@
  * conversion and statistics (kmrig/link.h). */
 #include "link_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,7 @@ static const struct kmrig_link_ops pcie_ops = {
     .summary = "PCIe endpoint through VFIO",
     .missing = "the pcie transport is not written yet in this version of kmrig; use sim",
 };
-static const struct kmrig_link_ops tcp_ops = {
-    .name = "tcp",
-    .summary = "a target exported by `kmrig serve` over TCP",
-    .missing = "the tcp transport is not written yet in this version of kmrig; use sim",
-};
+extern const struct kmrig_link_ops kmrig_link_tcp_ops;
 static const struct kmrig_link_ops usb_ops = {
     .name = "usb",
     .summary = "any bulk USB device through libusb-1.0",
@@ -45,7 +42,7 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &pcie_ops, NULL, &tcp_ops, &usb_ops,
+    &ftdi_ops, &kmrig_link_loop_ops, &kmrig_link_null_ops, &pcie_ops, NULL, &kmrig_link_tcp_ops, &usb_ops,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 
@@ -136,6 +133,15 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
     }
     if (link_prof_take_arg(args, &profile, err, n) != KMRIG_LINK_OK)
         return KMRIG_LINK_EINVAL;
+    /* A served target's device (and its DMA) runs at the server: a timing model here could not
+     * hold it (docs/protocol.md, "Remote targets (kmrig serve)"). */
+    if (profile && ops == &kmrig_link_tcp_ops) {
+        say(err, n,
+            "target '%s': a link profile is not applied over tcp:// (the served device runs at "
+            "the server)%s",
+            uri, "");
+        return KMRIG_LINK_EINVAL;
+    }
     struct kmrig_link *l = calloc(1, sizeof *l);
     if (!l)
         return KMRIG_LINK_ENOMEM;
@@ -163,6 +169,8 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
         ops->close(l);
     }
     if (rc != KMRIG_LINK_OK) {
+        if (err && n && !err[0] && l->open_err[0])
+            snprintf(err, n, "target '%s': %s", uri, l->open_err);
         if (err && n && !err[0])
             snprintf(err, n, "target '%s': %s%s%s%s", uri, kmrig_link_strerror(rc),
                      rc == KMRIG_LINK_EINVAL ? " (arguments: " : "",
@@ -216,6 +224,14 @@ void kmrig_link_notify(struct kmrig_link *l, enum kmrig_link_event ev)
 int kmrig_link_gone(const struct kmrig_link *l)
 {
     return atomic_load(&l->gone);
+}
+
+void kmrig_link_set_open_error(struct kmrig_link *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->open_err, sizeof l->open_err, fmt, ap);
+    va_end(ap);
 }
 
 int kmrig_link_dma_map(struct kmrig_link *l, void *va, size_t len, uint64_t bus, unsigned dir)

@@ -27,6 +27,7 @@ struct kmrig_link {
     kmrig_link_event_fn event_fn;
     void *event_ctx;
     atomic_int gone;
+    char open_err[256]; /* kmrig_link_set_open_error, during open() */
 };
 
 /* ---- link_profile.c: every function is called with the link's lock held ---------------- */

@@ -108,6 +108,8 @@ int main(int argc, char **argv)
             return kmrig_cli_info(argc, argv);
         if (!strcmp(cmd, "run"))
             return kmrig_cli_run(argc, argv);
+        if (!strcmp(cmd, "serve"))
+            return kmrig_cli_serve(argc, argv);
     } else {
         argv++;
         argc--;
@@ -116,7 +118,9 @@ int main(int argc, char **argv)
         return kmrig_cli_info(argc, argv);
     if (!strcmp(cmd, "run"))
         return kmrig_cli_run(argc, argv);
-    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "list") ||
+    if (!strcmp(cmd, "serve"))
+        return kmrig_cli_serve(argc, argv);
+    if (!strcmp(cmd, "bench") || !strcmp(cmd, "list") ||
         !strcmp(cmd, "program"))
         return kmrig_not_implemented(cmd, argc, argv);
     if (!strcmp(cmd, "--version")) {

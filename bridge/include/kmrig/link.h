@@ -251,6 +251,11 @@ void kmrig_link_notify(struct kmrig_link *link, enum kmrig_link_event ev);
 /* Nonzero once the link dropped (KMRIG_LINK_EV_GONE). */
 int kmrig_link_gone(const struct kmrig_link *link);
 
+/* For transports, in open(): the sentence kmrig_link_open() returns in its err buffer when
+ * open() fails (what went wrong and what to do, e.g. what to flash). */
+void kmrig_link_set_open_error(struct kmrig_link *link, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* DMA windows for targets that master host memory directly (the dma_map hook): returns
  * KMRIG_LINK_ENOTSUP when the transport has no such hook (then device DMA goes through the
  * DMA handler), KMRIG_LINK_EINVAL when va, len or bus is not page aligned. */
