@@ -8,20 +8,24 @@
  * a call waits for the server without hearing from it; then the call fails with
  * KMRIG_LINK_ETIMEOUT and the connection is closed (later calls: KMRIG_LINK_EGONE).
  *
- * Batching (batch=1, the default): writes and irq_control operations are posted: they are kept
+ * Batching (batch=1, the default for wall-time targets): writes and irq_control operations are
+ * posted: they are kept
  * in a buffer and sent, in order, with the next request that needs an answer (a read, RMW, an
  * advance, a time or interrupt query), or when the buffer holds 4 KiB. The server executes every
  * request in the order the client issued it, so a read sees every earlier write, as a read
  * pushes posted writes on PCI. A posted request's status is not returned (it returns 0 and the
  * last known device time as its timestamp); one that fails is logged by the server, as a posted
- * write that fails is silent on the wire protocol. batch=0 answers every request.
+ * write that fails is silent on the wire protocol. batch=0 (the default for virtual-time
+ * targets) answers every request: there a write is answered with the time and lines the HAL
+ * asks for next anyway, so posting saves no round trip, and the device's DMA during the write
+ * stays inside the write, as on a local target (the same trace).
  *
  * Virtual-time targets: every answer carries the device time and the pending interrupt lines
  * after the request, and now() and irq_pending() are answered from them until the next request
  * (nothing moves a virtual-time target between requests), so a register access costs one round
- * trip. Device DMA comes as DMA requests nested in the request that caused it; this transport's
- * reader thread serves them through the link's DMA handler while the caller waits (with the
- * link's lock held by that caller) and answers them. Wall-time targets: the server pushes
+ * trip. Device DMA comes as DMA requests nested in the request that caused it; the reader thread
+ * hands each to the waiting caller, which serves it through the link's DMA handler on its own
+ * thread (with the link's lock held, as for a local target) and answers it. Wall-time targets: the server pushes
  * interrupt events, which an event thread reports with kmrig_link_notify(KMRIG_LINK_EV_IRQ), and
  * device DMA may arrive while no call is in progress (then the reader thread serves it without
  * the link's lock). A dropped connection (the server gone, the network down) reports
@@ -70,6 +74,7 @@ struct tcp {
     pthread_cond_t cv;
     int want, have;
     struct kmrig_tcp_result rsp;
+    const uint8_t *dma_req; /* a nested DMA request for the waiting caller (in rx) */
     int dead;    /* the connection ended */
     int dead_rc; /* what the call in progress then returns */
     int closing; /* close() ended it: no GONE event */
@@ -86,7 +91,7 @@ struct tcp {
     uint32_t lines;
 
     uint8_t rx[KMRIG_TCP_MAX_MSG];  /* the reader's */
-    uint8_t dma[KMRIG_TCP_MAX_DMA + 16]; /* the reader's DMA answer */
+    uint8_t dma[KMRIG_TCP_MAX_DMA + 16]; /* a DMA answer (the reader's or the caller's) */
 };
 
 static int tcp_send_all(int fd, const uint8_t *p, size_t n)
@@ -154,6 +159,23 @@ static int tcp_send(struct tcp *t, const uint8_t *p, size_t n)
     return rc;
 }
 
+/* Serves a DMA request (its body at b, checked) through the link's DMA handler and answers it.
+ * Returns -1 when the answer could not be sent. */
+static int tcp_serve_dma(struct tcp *t, const uint8_t *b)
+{
+    int write = b[0] != 0;
+    uint32_t size = kmrig_tcp_get32(b + 4);
+    uint64_t bus = kmrig_tcp_get64(b + 8), issue = kmrig_tcp_get64(b + 16), done;
+    uint8_t *data = t->dma + 9;
+    if (write)
+        memcpy(data, b + KMRIG_TCP_DMA_REQ_HDR, size);
+    int r = kmrig_link_dma_at(t->link, write, bus, data, size, issue, &done);
+    size_t body = 4 + (!write && r == KMRIG_LINK_OK ? size : 0);
+    kmrig_tcp_header(t->dma, KMRIG_TCP_DMA_RSP, body);
+    kmrig_tcp_put32(t->dma + 5, (uint32_t)r);
+    return tcp_send(t, t->dma, 5 + body);
+}
+
 /* The reader thread: answers, nested DMA requests, events; ends with the connection. */
 static void *tcp_reader(void *arg)
 {
@@ -192,25 +214,26 @@ static void *tcp_reader(void *arg)
         } else if (type == KMRIG_TCP_DMA_REQ && n >= KMRIG_TCP_DMA_REQ_HDR) {
             int write = b[0] != 0;
             uint32_t size = kmrig_tcp_get32(b + 4);
-            uint64_t bus = kmrig_tcp_get64(b + 8), issue = kmrig_tcp_get64(b + 16), done;
             if (b[0] > 1 || !size || size > KMRIG_TCP_MAX_DMA ||
                 n != KMRIG_TCP_DMA_REQ_HDR + (write ? size : 0)) {
                 rc = KMRIG_LINK_EIO;
                 break;
             }
-            uint8_t *data = t->dma + 9;
-            if (write)
-                memcpy(data, b + KMRIG_TCP_DMA_REQ_HDR, size);
-            /* The caller that caused the request holds the link's lock and waits on mu: taking
-             * mu orders what it did before with the handler's work. */
+            /* Nested in a call: the caller serves it on its own thread (where the runtime's
+             * handler runs for a local target). Else (a wall-time target's device on its own):
+             * here. */
             pthread_mutex_lock(&t->mu);
-            pthread_mutex_unlock(&t->mu);
-            int r = kmrig_link_dma_at(t->link, write, bus, data, size, issue, &done);
-            size_t body = 4 + (!write && r == KMRIG_LINK_OK ? size : 0);
-            kmrig_tcp_header(t->dma, KMRIG_TCP_DMA_RSP, body);
-            kmrig_tcp_put32(t->dma + 5, (uint32_t)r);
-            if (tcp_send(t, t->dma, 5 + body) < 0)
-                break;
+            if (t->want && !t->dead) {
+                t->dma_req = b;
+                pthread_cond_broadcast(&t->cv);
+                while (t->dma_req && !t->dead)
+                    pthread_cond_wait(&t->cv, &t->mu);
+                pthread_mutex_unlock(&t->mu);
+            } else {
+                pthread_mutex_unlock(&t->mu);
+                if (tcp_serve_dma(t, b) < 0)
+                    break;
+            }
         } else if (type == KMRIG_TCP_EVENT && n == 1 &&
                    (b[0] == KMRIG_LINK_EV_IRQ || b[0] == KMRIG_LINK_EV_GONE)) {
             if (b[0] == KMRIG_LINK_EV_GONE)
@@ -299,6 +322,17 @@ static int tcp_call(struct tcp *t, uint8_t type, const uint8_t *body, size_t n,
     int rc = tcp_flush(t);
     pthread_mutex_lock(&t->mu);
     while (rc == KMRIG_LINK_OK && !t->have && !t->dead) {
+        if (t->dma_req) { /* the device's DMA, nested in this call */
+            const uint8_t *req = t->dma_req;
+            pthread_mutex_unlock(&t->mu);
+            int bad = tcp_serve_dma(t, req) < 0;
+            pthread_mutex_lock(&t->mu);
+            t->dma_req = NULL;
+            pthread_cond_broadcast(&t->cv);
+            if (bad)
+                tcp_die(t, KMRIG_LINK_EGONE);
+            continue;
+        }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
@@ -634,7 +668,7 @@ static int tcp_open(struct kmrig_link *link, const char *args, struct kmrig_link
     t->link = link;
     t->fd = -1;
     t->timeout_ms = TCP_DEFAULT_TIMEOUT_MS;
-    t->batch = 1;
+    t->batch = -1; /* by the target: see the top of the file */
     snprintf(buf, sizeof buf, "%s", args);
     char *hp = strtok_r(buf, ",", &save);
     if (!hp) {
@@ -690,6 +724,8 @@ static int tcp_open(struct kmrig_link *link, const char *args, struct kmrig_link
         return rc;
     }
     t->vt = info->virtual_time;
+    if (t->batch < 0)
+        t->batch = !t->vt;
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->smu, NULL);
     pthread_condattr_t ca;
@@ -749,7 +785,8 @@ const struct kmrig_link_ops kmrig_link_tcp_ops = {
     .summary = "a target exported by `kmrig serve` over TCP",
     .priv_size = sizeof(struct tcp),
     .usage = "tcp://HOST:PORT, then token_file=PATH (else $KMRIG_TOKEN), timeout=MS (default "
-             "60000), batch=0|1 (post writes and interrupt operations; default 1); comma-separated",
+             "60000), batch=0|1 (post writes and interrupt operations; default 1 on wall-time targets, 0 on "
+             "virtual-time ones); comma-separated",
     .open = tcp_open,
     .close = tcp_close,
     .read = tcp_read,
