@@ -115,7 +115,8 @@ struct serve {
     unsigned long drop_after;
     pthread_mutex_t mu; /* guards the fields below */
     pthread_cond_t cv;
-    int busy;       /* a connection is being served (or handed over) */
+    int busy;       /* the main thread serves a connection (its hello, its session) */
+    int ending;     /* ... whose client has left: the target is being made fresh */
     int pending_fd; /* handed to the main thread */
     char pending_peer[80];
     struct serve_session *session;
@@ -335,8 +336,19 @@ static void *serve_acceptor(void *arg)
         char peer[80];
         serve_peer_name(&ss, peer, sizeof peer);
         pthread_mutex_lock(&sv->mu);
-        if (!sv->busy) {
-            sv->busy = 1;
+        /* Busy: a client is being served and has not left. One that left but whose session
+         * the main thread is still ending (the target being reopened) does not count: the
+         * next client waits for that instead of being refused. */
+        int busy = sv->pending_fd >= 0;
+        if (sv->busy && !busy && !sv->ending) {
+            busy = 1;
+            if (sv->session) {
+                pthread_mutex_lock(&sv->session->mu);
+                busy = !sv->session->closed;
+                pthread_mutex_unlock(&sv->session->mu);
+            }
+        }
+        if (!busy) {
             sv->pending_fd = fd;
             snprintf(sv->pending_peer, sizeof sv->pending_peer, "%s", peer);
             pthread_cond_broadcast(&sv->cv);
@@ -770,6 +782,7 @@ static void serve_session(struct serve *sv, int fd, const char *peer)
         pthread_join(s->reader, NULL);
     pthread_mutex_lock(&sv->mu);
     sv->session = NULL;
+    sv->ending = 1;
     pthread_mutex_unlock(&sv->mu);
     /* a DMA handler still waiting saw closed; dma_mu orders its end before the free */
     pthread_mutex_lock(&sv->dma_mu);
@@ -1049,6 +1062,8 @@ int kmrig_cli_serve(int argc, char **argv)
         char peer[80];
         snprintf(peer, sizeof peer, "%s", sv.pending_peer);
         sv.pending_fd = -1;
+        sv.busy = fd >= 0;
+        sv.ending = 0;
         pthread_mutex_unlock(&sv.mu);
         if (fd < 0)
             break;
