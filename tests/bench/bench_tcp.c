@@ -17,11 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SYSID_ID 0x1000u /* the reference SoC's sysid: a read-only register */
-#define RAM_ADDR 0x4010u /* dma0's SRC register: a plain read/write register */
+#define RAM_ADDR 0x4008u /* dma0's address register: read/write, word aligned values */
 
 static struct kmrig_link *open_or_die(const char *uri)
 {
@@ -50,9 +51,9 @@ static double ns_per_write(struct kmrig_link *l, unsigned n)
     uint32_t v;
     uint64_t t0 = bench_now_ns();
     for (unsigned i = 0; i < n; i++)
-        kmrig_link_write(l, KMRIG_SPACE_MEM, RAM_ADDR, 4, i, NULL);
+        kmrig_link_write(l, KMRIG_SPACE_MEM, RAM_ADDR, 4, 4 * i, NULL);
     kmrig_link_read(l, KMRIG_SPACE_MEM, RAM_ADDR, 4, &v, NULL);
-    if (v != n - 1)
+    if (v != 4 * (n - 1))
         fprintf(stderr, "bench_tcp: the last write did not land (0x%x)\n", v);
     return (double)(bench_now_ns() - t0) / n;
 }
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
         return 1;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(fds[1], 1);
         close(fds[0]);
         execl(exe, exe, "serve", "--target", "sim", "--token-file", token, (char *)NULL);
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char line[512], uri[300] = "";
-    while (fgets(line, sizeof line, f) && !uri[0]) {
+    while (!uri[0] && fgets(line, sizeof line, f)) {
         const char *p = strstr(line, "clients use --target ");
         if (p)
             snprintf(uri, sizeof uri, "%.*s", (int)strcspn(p + 21, "\n"), p + 21);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,6 +69,7 @@ static void server_start(struct server *s, const char *target, const char *extra
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test does not leave its server behind */
         int lf = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fds[1], 1);
         dup2(lf, 2);
