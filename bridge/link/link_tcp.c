@@ -25,11 +25,12 @@
  * (nothing moves a virtual-time target between requests), so a register access costs one round
  * trip. Device DMA comes as DMA requests nested in the request that caused it; the reader thread
  * hands each to the waiting caller, which serves it through the link's DMA handler on its own
- * thread (with the link's lock held, as for a local target) and answers it. Wall-time targets: the server pushes
- * interrupt events, which an event thread reports with kmrig_link_notify(KMRIG_LINK_EV_IRQ), and
- * device DMA may arrive while no call is in progress (then the reader thread serves it without
- * the link's lock). A dropped connection (the server gone, the network down) reports
- * KMRIG_LINK_EV_GONE; the call in progress fails with KMRIG_LINK_EGONE.
+ * thread (with the link's lock held, as for a local target) and answers it. Wall-time targets: the
+ * server pushes interrupt events, which an event thread reports with
+ * kmrig_link_notify(KMRIG_LINK_EV_IRQ), and device DMA may arrive while no call is in progress
+ * (then the reader thread serves it without the link's lock). A dropped connection (the server
+ * gone, the network down) reports KMRIG_LINK_EV_GONE; the call in progress fails with
+ * KMRIG_LINK_EGONE.
  *
  * Link profiles are not applied to a tcp:// target (the core refuses profile= for it): the
  * device's DMA runs at the server, which a client-side timing model could not hold.
@@ -75,9 +76,9 @@ struct tcp {
     int want, have;
     struct kmrig_tcp_result rsp;
     const uint8_t *dma_req; /* a nested DMA request for the waiting caller (in rx) */
-    int dead;    /* the connection ended */
-    int dead_rc; /* what the call in progress then returns */
-    int closing; /* close() ended it: no GONE event */
+    int dead;               /* the connection ended */
+    int dead_rc;            /* what the call in progress then returns */
+    int closing;            /* close() ended it: no GONE event */
     unsigned ev_pending;
     struct timespec last_rx;
 
@@ -90,7 +91,7 @@ struct tcp {
     uint64_t now;
     uint32_t lines;
 
-    uint8_t rx[KMRIG_TCP_MAX_MSG];  /* the reader's */
+    uint8_t rx[KMRIG_TCP_MAX_MSG];       /* the reader's */
     uint8_t dma[KMRIG_TCP_MAX_DMA + 16]; /* a DMA answer (the reader's or the caller's) */
 };
 
@@ -645,7 +646,8 @@ static int tcp_handshake(struct kmrig_link *link, struct tcp *t, const char *tok
         return KMRIG_LINK_EIO;
     }
     if (kmrig_tcp_get16(b) != KMRIG_TCP_VERSION) {
-        kmrig_link_set_open_error(link, "%s: the server speaks protocol version %u, this kmrig %u: "
+        kmrig_link_set_open_error(link,
+                                  "%s: the server speaks protocol version %u, this kmrig %u: "
                                   "use the same kmrig version on both ends",
                                   t->where, kmrig_tcp_get16(b), KMRIG_TCP_VERSION);
         return KMRIG_LINK_EMISMATCH;
@@ -785,7 +787,8 @@ const struct kmrig_link_ops kmrig_link_tcp_ops = {
     .summary = "a target exported by `kmrig serve` over TCP",
     .priv_size = sizeof(struct tcp),
     .usage = "tcp://HOST:PORT, then token_file=PATH (else $KMRIG_TOKEN), timeout=MS (default "
-             "60000), batch=0|1 (post writes and interrupt operations; default 1 on wall-time targets, 0 on "
+             "60000), batch=0|1 (post writes and interrupt operations; default 1 on wall-time "
+             "targets, 0 on "
              "virtual-time ones); comma-separated",
     .open = tcp_open,
     .close = tcp_close,

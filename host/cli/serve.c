@@ -96,8 +96,8 @@ struct serve_session {
     pthread_cond_t cv;
     struct serve_msg *head, *tail;
     size_t queued;
-    int closed;         /* the reader ended: EOF, an error, malformed input */
-    char why[224];      /* ... why, for the log */
+    int closed;    /* the reader ended: EOF, an error, malformed input */
+    char why[224]; /* ... why, for the log */
     int dma_wait, dma_have;
     int32_t dma_rc;
     uint32_t dma_len;
@@ -499,7 +499,8 @@ static int serve_dma(void *ctx, int write, uint64_t bus, void *data, size_t size
     uint8_t hdr[5 + KMRIG_TCP_DMA_REQ_HDR];
     for (size_t off = 0; rc == KMRIG_LINK_OK && off < size;) {
         size_t k = size - off < KMRIG_TCP_MAX_DMA ? size - off : KMRIG_TCP_MAX_DMA;
-        size_t at = kmrig_tcp_header(hdr, KMRIG_TCP_DMA_REQ, KMRIG_TCP_DMA_REQ_HDR + (write ? k : 0));
+        size_t at =
+            kmrig_tcp_header(hdr, KMRIG_TCP_DMA_REQ, KMRIG_TCP_DMA_REQ_HDR + (write ? k : 0));
         memset(hdr + at, 0, KMRIG_TCP_DMA_REQ_HDR);
         hdr[at] = write ? 1 : 0;
         kmrig_tcp_put32(hdr + at + 4, (uint32_t)k);
@@ -861,8 +862,7 @@ static int serve_new_token(struct serve *sv, char *path, size_t n)
     snprintf(path, n, "%s/kmrig-serve-XXXXXX.token", dir && *dir ? dir : "/tmp");
     int fd = mkstemps(path, 6); /* mode 0600 */
     if (fd < 0) {
-        fprintf(stderr, "kmrig serve: cannot write the token file %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "kmrig serve: cannot write the token file %s: %s\n", path, strerror(errno));
         return -1;
     }
     char line[KMRIG_TCP_MAX_TOKEN + 2];
@@ -902,8 +902,8 @@ static int serve_listen(const char *spec, char *out, size_t n, int *loopback)
     unsigned long pv = strtoul(port, &end, 10);
     if (!*port || *end || pv > 65535 || !*host)
         return -2;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res = NULL;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g) {
@@ -1006,7 +1006,7 @@ int kmrig_cli_serve(int argc, char **argv)
         if (token_path[0])
             unlink(token_path);
         return rc == KMRIG_LINK_EINVAL || rc == KMRIG_LINK_ENOENT ? KMRIG_CLI_USAGE
-                                                                   : KMRIG_CLI_NO_TARGET;
+                                                                  : KMRIG_CLI_NO_TARGET;
     }
     char where[96];
     int loopback = 1;
@@ -1016,7 +1016,8 @@ int kmrig_cli_serve(int argc, char **argv)
         if (token_path[0])
             unlink(token_path);
         if (sv.listen_fd == -2)
-            fprintf(stderr, "kmrig serve: --listen wants ADDR:PORT, [IPV6]:PORT or PORT, not '%s'\n",
+            fprintf(stderr,
+                    "kmrig serve: --listen wants ADDR:PORT, [IPV6]:PORT or PORT, not '%s'\n",
                     listen_spec);
         return sv.listen_fd == -2 ? KMRIG_CLI_USAGE : KMRIG_CLI_ERROR;
     }

@@ -75,8 +75,8 @@ static void server_start(struct server *s, const char *target, const char *extra
         dup2(lf, 2);
         close(fds[0]);
         unsetenv("KMRIG_TOKEN");
-        const char *argv[] = {KMRIG_EXE, "serve", "--target", target, "--token-file", s->token,
-                              extra1, extra2, NULL};
+        const char *argv[] = {KMRIG_EXE, "serve", "--target", target, "--token-file",
+                              s->token,  extra1,  extra2,     NULL};
         execv(argv[0], (char **)argv);
         _exit(127);
     }
@@ -189,8 +189,8 @@ static void test_serve_trace_hash_matches_the_local_model(void **state)
         snprintf(b, sizeof b, "/tmp/kmrig-serve-%d-tcp.json", (int)getpid());
         assert_int_equal(kmrig("run", "--target", "sim", "--seed", "11", "--trace", a, spec, NULL),
                          0);
-        assert_int_equal(
-            kmrig("run", "--target", s.uri, "--seed", "11", "--trace", b, spec, NULL), 0);
+        assert_int_equal(kmrig("run", "--target", s.uri, "--seed", "11", "--trace", b, spec, NULL),
+                         0);
         const char *h = strstr(read_file(a), "\"hash\":\"");
         assert_non_null(h);
         snprintf(ha, sizeof ha, "%.16s", h + 8);

@@ -29,19 +29,19 @@
 
 enum kmrig_tcp_type {
     /* client to server */
-    KMRIG_TCP_HELLO = 0x01,   /* magic[8] u16 version u16 token_len token[token_len] */
-    KMRIG_TCP_BYE = 0x02,     /* (empty) the client leaves; the server closes */
-    KMRIG_TCP_READ = 0x10,    /* u8 space u8 size u8 flags u8 0 u32 addr */
-    KMRIG_TCP_WRITE = 0x11,   /* u8 space u8 size u8 flags u8 0 u32 addr u32 value */
-    KMRIG_TCP_RMW = 0x12,     /* u8 space u8 size u8 flags u8 0 u32 addr u32 mask u32 value */
+    KMRIG_TCP_HELLO = 0x01,    /* magic[8] u16 version u16 token_len token[token_len] */
+    KMRIG_TCP_BYE = 0x02,      /* (empty) the client leaves; the server closes */
+    KMRIG_TCP_READ = 0x10,     /* u8 space u8 size u8 flags u8 0 u32 addr */
+    KMRIG_TCP_WRITE = 0x11,    /* u8 space u8 size u8 flags u8 0 u32 addr u32 value */
+    KMRIG_TCP_RMW = 0x12,      /* u8 space u8 size u8 flags u8 0 u32 addr u32 mask u32 value */
     KMRIG_TCP_IRQ_PEND = 0x13, /* (empty) */
-    KMRIG_TCP_IRQ_CTL = 0x14, /* u8 line u8 op u8 flags u8 0 */
-    KMRIG_TCP_IRQ_TS = 0x15,  /* u8 line u8 0 u8 flags u8 0 */
-    KMRIG_TCP_NOW = 0x16,     /* (empty) */
-    KMRIG_TCP_ADVANCE = 0x17, /* u64 cycles u8 stop_on_irq */
-    KMRIG_TCP_NEXT = 0x18,    /* (empty) */
-    KMRIG_TCP_RESET = 0x19,   /* (empty) */
-    KMRIG_TCP_DMA_RSP = 0x1A, /* i32 rc, then for a device read that succeeded: the data */
+    KMRIG_TCP_IRQ_CTL = 0x14,  /* u8 line u8 op u8 flags u8 0 */
+    KMRIG_TCP_IRQ_TS = 0x15,   /* u8 line u8 0 u8 flags u8 0 */
+    KMRIG_TCP_NOW = 0x16,      /* (empty) */
+    KMRIG_TCP_ADVANCE = 0x17,  /* u64 cycles u8 stop_on_irq */
+    KMRIG_TCP_NEXT = 0x18,     /* (empty) */
+    KMRIG_TCP_RESET = 0x19,    /* (empty) */
+    KMRIG_TCP_DMA_RSP = 0x1A,  /* i32 rc, then for a device read that succeeded: the data */
     /* server to client */
     KMRIG_TCP_WELCOME = 0x81, /* u16 version u16 0 u64 clock_hz u32 irq_lines u32 soc_id
                                  u32 soc_version u8 virtual_time u8[3] 0 char description[96] */
