@@ -282,7 +282,8 @@ static void *tcp_events(void *arg)
 static void tcp_append(struct tcp *t, uint8_t type, const uint8_t *body, size_t n)
 {
     t->out_len += kmrig_tcp_header(t->out + t->out_len, type, n);
-    memcpy(t->out + t->out_len, body, n);
+    if (n) /* an empty request has no body (NULL) */
+        memcpy(t->out + t->out_len, body, n);
     t->out_len += n;
     t->cache_valid = 0; /* any request may move the device */
 }
