@@ -74,7 +74,7 @@ static const char serve_help[] =
 #define SERVE_MAX_REFUSERS 16
 #define SERVE_QUEUE_MAX (1u << 20) /* bytes of requests queued ahead of the executor */
 
-static volatile sig_atomic_t g_serve_stop;
+static atomic_int g_serve_stop; /* a lock-free atomic: safe in a signal handler */
 
 static void serve_on_signal(int sig)
 {
