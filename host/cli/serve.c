@@ -1070,6 +1070,11 @@ int kmrig_cli_serve(int argc, char **argv)
             break;
         unsigned version = 0;
         enum serve_hello h = serve_read_hello(&sv, fd, &version);
+        if (h != HELLO_OK) { /* refused: the next client need not wait for the delay */
+            pthread_mutex_lock(&sv.mu);
+            sv.ending = 1;
+            pthread_mutex_unlock(&sv.mu);
+        }
         if (h == HELLO_BAD_TOKEN) {
             struct timespec nap = {0, 100000000}; /* slows guessing */
             nanosleep(&nap, NULL);
