@@ -33,11 +33,7 @@ static const struct kmrig_link_ops ftdi_ops = {
 };
 #define FTDI_OPS (&ftdi_ops)
 #endif
-static const struct kmrig_link_ops tcp_ops = {
-    .name = "tcp",
-    .summary = "a target exported by `kmrig serve` over TCP",
-    .missing = "the tcp transport is not written yet in this version of kmrig; use sim",
-};
+extern const struct kmrig_link_ops kmrig_link_tcp_ops; /* link_tcp.c */
 #ifdef KMRIG_HAVE_LIBUSB
 extern const struct kmrig_link_ops kmrig_link_usb_ops; /* link_usb.c */
 #define USB_OPS (&kmrig_link_usb_ops)
@@ -64,8 +60,8 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    FTDI_OPS, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL, &tcp_ops,
-    USB_OPS,
+    FTDI_OPS, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL,
+    &kmrig_link_tcp_ops, USB_OPS,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 
@@ -156,6 +152,15 @@ int kmrig_link_open(const char *uri, struct kmrig_link **out, char *err, size_t 
     }
     if (link_prof_take_arg(args, &profile, err, n) != KMRIG_LINK_OK)
         return KMRIG_LINK_EINVAL;
+    /* A served target's device (and its DMA) runs at the server: a timing model here could not
+     * hold it (docs/protocol.md, "Remote targets (kmrig serve)"). */
+    if (profile && ops == &kmrig_link_tcp_ops) {
+        say(err, n,
+            "target '%s': a link profile is not applied over tcp:// (the served device runs at "
+            "the server)%s",
+            uri, "");
+        return KMRIG_LINK_EINVAL;
+    }
     struct kmrig_link *l = calloc(1, sizeof *l);
     if (!l)
         return KMRIG_LINK_ENOMEM;

@@ -23,7 +23,7 @@ static const char kmrig_help[] =
     "          its own process; JUnit XML for CI, a trace per test, retries for flaky tests\n"
     "  bench   DMA throughput, register and ISR latency, the sustainable interrupt rate, on the\n"
     "          device's clock: a table, JSON and an SVG plot\n"
-    "  serve   export a target over TCP (not implemented yet)\n"
+    "  serve   export a target over TCP (loopback and a token by default) for tcp:// clients\n"
     "  list    the boards attached to this machine, their stable IDs and target URIs; a CTest\n"
     "          resource spec for a pool of boards\n"
     "  program load gateware onto a board (not implemented yet)\n"
@@ -114,6 +114,8 @@ int main(int argc, char **argv)
             return kmrig_cli_list(argc, argv);
         if (!strcmp(cmd, "bench"))
             return kmrig_cli_bench(argc, argv);
+        if (!strcmp(cmd, "serve"))
+            return kmrig_cli_serve(argc, argv);
     } else {
         argv++;
         argc--;
@@ -126,7 +128,9 @@ int main(int argc, char **argv)
         return kmrig_cli_list(argc, argv);
     if (!strcmp(cmd, "bench"))
         return kmrig_cli_bench(argc, argv);
-    if (!strcmp(cmd, "serve") || !strcmp(cmd, "program"))
+    if (!strcmp(cmd, "serve"))
+        return kmrig_cli_serve(argc, argv);
+    if (!strcmp(cmd, "program"))
         return kmrig_not_implemented(cmd, argc, argv);
     if (!strcmp(cmd, "--version")) {
         printf("kmrig %s\n", KMRIG_VERSION);
