@@ -16,6 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A port path as `kmrig list` and sysfs write it: BUS-PORT[.PORT]... (decimal, up to 7 ports).
+ * Nonzero when s is one (link_ftdi.c). */
+int kmrig_usb_path_valid(const char *s);
+/* The port path of a libusb_device (usb_io.c; the argument is a libusb_device *, void here so
+ * this header needs no libusb). 0, or -1 when it has none or it does not fit. */
+int kmrig_usb_port_path(void *libusb_dev, char *out, size_t n);
+
 #define FTDI_IO_MODE_FIFO 0 /* synchronous 245 FIFO (FT232H, FT2232H channel A) */
 #define FTDI_IO_MODE_UART 1 /* asynchronous serial, 8N1 */
 
@@ -24,6 +31,8 @@ struct ftdi_io_params {
     unsigned vid, pid;
     const char *serial; /* NULL: any */
     const char *desc;   /* product description, NULL: any */
+    const char *path;   /* USB bus and port path ("1-2.3", as sysfs and `kmrig list` name it):
+                           the device in that port, for boards without a serial; NULL: any */
     unsigned index;     /* among the matching devices */
     unsigned iface;     /* ftdi: 0..3 = channel A..D; usb: the interface to claim */
     unsigned ep_in;     /* usb: bulk IN endpoint address (0x81) */

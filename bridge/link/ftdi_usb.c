@@ -56,6 +56,26 @@ static const char *chip_name(enum ftdi_chip_type t)
     }
 }
 
+/* The chip with vid:pid in the USB port p->path (a board without a serial, as `kmrig list`
+ * names it), opened. 0, or a libftdi error code (its error string says why). */
+static int open_by_path(struct ftdi_context *f, const struct ftdi_io_params *p)
+{
+    struct ftdi_device_list *list = NULL;
+    int n = ftdi_usb_find_all(f, &list, (int)p->vid, (int)p->pid);
+    if (n < 0)
+        return n;
+    int rc = -3; /* libftdi's "device not found" */
+    for (struct ftdi_device_list *d = list; d; d = d->next) {
+        char path[32];
+        if (kmrig_usb_port_path(d->dev, path, sizeof path) == 0 && !strcmp(path, p->path)) {
+            rc = ftdi_usb_open_dev(f, d->dev);
+            break;
+        }
+    }
+    ftdi_list_free(&list);
+    return rc;
+}
+
 static int io_open(void *ctx, const struct ftdi_io_params *p, struct ftdi_io **out,
                    struct ftdi_io_info *info, char *err, size_t n)
 {
@@ -69,15 +89,18 @@ static int io_open(void *ctx, const struct ftdi_io_params *p, struct ftdi_io **o
         return KMRIG_LINK_ENOMEM;
     }
     int rc = ftdi_set_interface(io->ftdi, (enum ftdi_interface)(INTERFACE_A + (int)p->iface));
-    if (rc == 0)
+    if (rc == 0 && p->path)
+        rc = open_by_path(io->ftdi, p);
+    else if (rc == 0)
         rc = ftdi_usb_open_desc_index(io->ftdi, (int)p->vid, (int)p->pid, p->desc, p->serial,
                                       p->index);
     if (rc < 0) {
         snprintf(err, n,
-                 "ftdi: cannot open %04x:%04x%s%s%s%s index %u channel %c: %s (is it plugged in, "
+                 "ftdi: cannot open %04x:%04x%s%s%s%s%s%s index %u channel %c: %s (is it plugged in, "
                  "and does a udev rule give you access? docs/cli.md, Targets)",
                  p->vid, p->pid, p->serial ? " serial " : "", p->serial ? p->serial : "",
-                 p->desc ? " description " : "", p->desc ? p->desc : "", p->index, 'A' + p->iface,
+                 p->desc ? " description " : "", p->desc ? p->desc : "",
+                 p->path ? " in port " : "", p->path ? p->path : "", p->index, 'A' + p->iface,
                  ftdi_get_error_string(io->ftdi));
         ftdi_free(io->ftdi);
         free(io);

@@ -14,6 +14,7 @@
 
 #include <kmrig/link.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -71,6 +72,28 @@ static int parse_uint(const char *s, unsigned base, unsigned long lo, unsigned l
     return 0;
 }
 
+int kmrig_usb_path_valid(const char *s)
+{
+    /* BUS-PORT[.PORT]...: a number, '-', then 1..7 numbers separated by '.' */
+    unsigned ports = 0;
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    while (isdigit((unsigned char)*s))
+        s++;
+    if (*s++ != '-')
+        return 0;
+    for (;;) {
+        if (!isdigit((unsigned char)*s) || ++ports > 7)
+            return 0;
+        while (isdigit((unsigned char)*s))
+            s++;
+        if (!*s)
+            return 1;
+        if (*s++ != '.')
+            return 0;
+    }
+}
+
 int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err, size_t n)
 {
     memset(a, 0, sizeof *a);
@@ -111,6 +134,10 @@ int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err
             if (strlen(v) >= sizeof a->desc || !*v)
                 return say(err, n, "ftdi: bad description '%s'", v);
             strcpy(a->desc, v);
+        } else if (!strcmp(k, "path")) {
+            if (strlen(v) >= sizeof a->path || !kmrig_usb_path_valid(v))
+                return say(err, n, "ftdi: path '%s' is not a USB port path like 1-2.3", v);
+            strcpy(a->path, v);
         } else if (!strcmp(k, "i") || !strcmp(k, "interface")) {
             if (strlen(v) != 1 || !strchr("ABCDabcd", v[0]))
                 return say(err, n, "ftdi: interface '%s' is not A, B, C or D", v);
@@ -144,7 +171,7 @@ int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err
                 return say(err, n, "ftdi: chunk '%s' is not a multiple of 512 in 512..65536", v);
         } else {
             return say(err, n,
-                       "ftdi: unknown argument '%s' (VID:PID, s=, d=, index=, i=, mode=, baud=, "
+                       "ftdi: unknown argument '%s' (VID:PID, s=, d=, path=, index=, i=, mode=, baud=, "
                        "flow=, latency=, xfers=, chunk=)",
                        k);
         }
@@ -154,6 +181,7 @@ int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err
     a->mode.chunk = chunk ? chunk : (uart ? 4096u : 16384u);
     a->dev.serial = a->serial[0] ? a->serial : NULL;
     a->dev.desc = a->desc[0] ? a->desc : NULL;
+    a->dev.path = a->path[0] ? a->path : NULL;
     return KMRIG_LINK_OK;
 }
 

@@ -4,6 +4,8 @@
  * URI arguments (after "ftdi://"), comma-separated, all optional:
  *   VID:PID          hex, default 0403:6014 (FT232H); 0403:6010 is the FT2232H
  *   s=SERIAL         the chip's serial number
+ *   path=BUS-PORTS   the USB port path ("1-2.3", as `kmrig list` prints it), for a board whose
+ *                    chip has no serial
  *   d=DESCRIPTION    the USB product string
  *   index=N          the N-th matching device (default 0)
  *   i=A|B|C|D        the channel (default A)
@@ -33,6 +35,7 @@ struct kmrig_ftdi_args {
     unsigned xfers;
     char serial[64];
     char desc[64];
+    char path[32];
 };
 
 /* Parses the URI arguments into *a (defaults filled). 0, or KMRIG_LINK_EINVAL with a sentence

@@ -68,6 +68,10 @@ int kmrig_usb_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err,
             if (!*v || strlen(v) >= sizeof a->serial)
                 return say(err, n, "usb: bad serial '%s'", v);
             strcpy(a->serial, v);
+        } else if (!strcmp(k, "path")) {
+            if (strlen(v) >= sizeof a->path || !kmrig_usb_path_valid(v))
+                return say(err, n, "usb: path '%s' is not a USB port path like 1-2.3", v);
+            strcpy(a->path, v);
         } else if (!strcmp(k, "ep_in")) {
             if (num(v, 0xFF, &u) || !(u & 0x80) || !(u & 0x0F) || (u & 0x70))
                 return say(err, n, "usb: ep_in '%s' is not an IN endpoint address (0x81..0x8F)", v);
@@ -91,7 +95,7 @@ int kmrig_usb_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err,
             a->mode.chunk = u;
         } else {
             return say(err, n,
-                       "usb: unknown argument '%s' (VID:PID, serial=, ep_in=, ep_out=, iface=, "
+                       "usb: unknown argument '%s' (VID:PID, serial=, path=, ep_in=, ep_out=, iface=, "
                        "xfers=, chunk=)",
                        k);
         }
@@ -99,6 +103,7 @@ int kmrig_usb_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err,
     if (!have_id)
         return say(err, n, "usb: the device's VID:PID is required (usb://1d50:6018)%s", "");
     a->dev.serial = a->serial[0] ? a->serial : NULL;
+    a->dev.path = a->path[0] ? a->path : NULL;
     return KMRIG_LINK_OK;
 }
 

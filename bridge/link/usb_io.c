@@ -34,7 +34,20 @@ static int usb_code(int rc)
     return KMRIG_LINK_EIO;
 }
 
-/* The index-th device with vid:pid (and serial, if given), opened. */
+int kmrig_usb_port_path(void *libusb_dev, char *out, size_t n)
+{
+    uint8_t ports[8];
+    libusb_device *dev = libusb_dev;
+    int np = libusb_get_port_numbers(dev, ports, (int)sizeof ports);
+    if (np <= 0)
+        return -1;
+    int len = snprintf(out, n, "%u-", (unsigned)libusb_get_bus_number(dev));
+    for (int i = 0; i < np && len > 0 && (size_t)len < n; i++)
+        len += snprintf(out + len, n - (size_t)len, i ? ".%u" : "%u", (unsigned)ports[i]);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* The index-th device with vid:pid (and serial and port path, if given), opened. */
 static libusb_device_handle *find(libusb_context *ctx, const struct ftdi_io_params *p, char *serial,
                                   size_t cap, unsigned *seen)
 {
@@ -47,6 +60,9 @@ static libusb_device_handle *find(libusb_context *ctx, const struct ftdi_io_para
         struct libusb_device_descriptor dd;
         if (libusb_get_device_descriptor(list[i], &dd) || dd.idVendor != p->vid ||
             dd.idProduct != p->pid)
+            continue;
+        char path[32];
+        if (p->path && (kmrig_usb_port_path(list[i], path, sizeof path) || strcmp(path, p->path)))
             continue;
         (*seen)++;
         libusb_device_handle *h;

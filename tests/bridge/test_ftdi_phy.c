@@ -243,6 +243,12 @@ static void test_ftdi_parse_args_defaults(void **state)
     assert_int_equal(a.mode.latency_ms, 4);
     assert_int_equal(a.mode.chunk, 8192);
     assert_int_equal(a.xfers, 2);
+    /* a board without a serial, by its USB port path as `kmrig list` prints it */
+    assert_int_equal(kmrig_ftdi_parse_args("0403:6010,path=1-2.3,i=B", &a, err, sizeof err), 0);
+    assert_string_equal(a.dev.path, "1-2.3");
+    assert_null(a.dev.serial);
+    assert_int_equal(kmrig_ftdi_parse_args("path=3-1", &a, err, sizeof err), 0);
+    assert_string_equal(a.dev.path, "3-1");
     /* UART defaults */
     assert_int_equal(kmrig_ftdi_parse_args("mode=uart", &a, err, sizeof err), 0);
     assert_int_equal(a.mode.latency_ms, 1);
@@ -257,6 +263,8 @@ static void test_ftdi_parse_args_rejects_bad_input(void **state)
         "zz:6014",     "0403:6014:1", "i=E",          "mode=spi", "latency=0",
         "latency=256", "chunk=1000",  "chunk=131072", "xfers=9",  "baud=12",
         "foo=1",       "s=",          "flow=2",       "index=-1", "i=A,0403:6014",
+        "path=",       "path=1",      "path=1-",      "path=1-2.", "path=a-1",
+        "path=1-1.2.3.4.5.6.7.8",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct kmrig_ftdi_args a;
@@ -661,7 +669,12 @@ static void test_usb_parse_args(void **state)
     assert_int_equal(a.dev.iface, 1);
     assert_int_equal(a.xfers, 8);
     assert_int_equal(a.mode.chunk, 4096);
+    assert_null(a.dev.path);
+    assert_int_equal(kmrig_usb_parse_args("1d50:6018,path=2-1.4", &a, err, sizeof err), 0);
+    assert_string_equal(a.dev.path, "2-1.4");
     static const char *const bad[] = {"",
+                                      "1d50:6018,path=2",
+                                      "1d50:6018,path=2-1..4",
                                       "serial=X",
                                       "1d50",
                                       "1d50:6018,ep_in=0x01",
