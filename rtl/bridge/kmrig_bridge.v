@@ -15,6 +15,11 @@
 // tick_i / next_event_o follow the SoC's simulation-port contract (docs/rtl.md): next_event_o
 // is 1 while anything moves in the engine, the DMA timeout's distance while a DMA request waits
 // for the host, else all ones.
+//
+// A reduced build (a small FPGA) leaves out what its SoC does not need: HAS_DMA = 0 drops the
+// DMA port (an SoC without DMA masters; a cycle on s_* ends with ERR at once) and HAS_RMW = 0
+// the RMW request; HELLO_RSP's caps then lack DMA / RMW, and an RMW is answered UNSUPPORTED.
+// IRQ_TS_W < 64 keeps fewer timestamp bits per interrupt line (kmrig_bridge_irq).
 module kmrig_bridge #(
     parameter integer RING_AW      = 13,        // command ring: 8 KiB
     parameter integer TXB_AW       = 12,        // transmit buffer: 4 KiB
@@ -23,6 +28,9 @@ module kmrig_bridge #(
     parameter integer BUS_TIMEOUT  = 4096,
     parameter integer DMA_TIMEOUT  = 1000000,
     parameter integer IRQ_N        = 8,
+    parameter integer IRQ_TS_W     = 64,        // stored timestamp bits per line (kmrig_bridge_irq)
+    parameter integer HAS_DMA      = 1,         // 0: no DMA port (its cycles end with ERR), no CAP_DMA
+    parameter integer HAS_RMW      = 1,         // 0: RMW answered UNSUPPORTED, no CAP_RMW
     parameter [31:0]  CLOCK_HZ     = 32'd50000000,
     parameter [31:0]  SOC_ID       = 32'h0,
     parameter [31:0]  SOC_VERSION  = 32'h0,
@@ -74,8 +82,10 @@ module kmrig_bridge #(
     localparam [15:0]  CMD_CREDITS   = CMD_CREDITS_N[15:0];
     localparam [31:0] CAPS =
         (32'd1 << KMRIG_PROTO_CAP_BURST_BIT) | (32'd1 << KMRIG_PROTO_CAP_BURST_FIXED_BIT) |
-        (32'd1 << KMRIG_PROTO_CAP_RMW_BIT) | (32'd1 << KMRIG_PROTO_CAP_IRQ_BIT) |
-        (32'd1 << KMRIG_PROTO_CAP_DMA_BIT) | (32'd1 << KMRIG_PROTO_CAP_IO_SPACE_BIT) |
+        ((HAS_RMW != 0) ? (32'd1 << KMRIG_PROTO_CAP_RMW_BIT) : 32'd0) |
+        (32'd1 << KMRIG_PROTO_CAP_IRQ_BIT) |
+        ((HAS_DMA != 0) ? (32'd1 << KMRIG_PROTO_CAP_DMA_BIT) : 32'd0) |
+        (32'd1 << KMRIG_PROTO_CAP_IO_SPACE_BIT) |
         ((REQUIRE_CRC != 0) ? (32'd1 << KMRIG_PROTO_CAP_CRC_REQUIRED_BIT) : 32'd0) |
         ((VIRTUAL_TIME != 0) ? (32'd1 << KMRIG_PROTO_CAP_VIRTUAL_TIME_BIT) : 32'd0);
 
@@ -196,7 +206,8 @@ module kmrig_bridge #(
     wire        hello_ok;
 
     kmrig_bridge_irq #(
-        .N (IRQ_N)
+        .N    (IRQ_N),
+        .TS_W (IRQ_TS_W)
     ) u_irq (
         .clk_i        (clk_i),
         .rst_ni       (rst_ni),
@@ -242,7 +253,8 @@ module kmrig_bridge #(
         .RING_AW     (RING_AW),
         .TXB_AW      (TXB_AW),
         .BUS_TIMEOUT (BUS_TIMEOUT),
-        .CMD_CREDITS ({16'h0, CMD_CREDITS})
+        .CMD_CREDITS ({16'h0, CMD_CREDITS}),
+        .HAS_RMW     (HAS_RMW)
     ) u_exec (
         .clk_i             (clk_i),
         .rst_ni            (rst_ni),
@@ -312,40 +324,63 @@ module kmrig_bridge #(
     wire        dma_busy;
     wire [31:0] dma_next;
 
-    kmrig_bridge_dma #(
-        .DMA_TIMEOUT (DMA_TIMEOUT)
-    ) u_dma (
-        .clk_i        (clk_i),
-        .rst_ni       (rst_ni),
-        .tick_i       (tick_i),
-        .ts_i         (ts_i),
-        .enable_i     (hello_ok),
-        .reset_i      (hello),
-        .s_cyc_i      (s_cyc_i),
-        .s_stb_i      (s_stb_i),
-        .s_we_i       (s_we_i),
-        .s_adr_i      (s_adr_i),
-        .s_sel_i      (s_sel_i),
-        .s_dat_i      (s_dat_i),
-        .s_dat_o      (s_dat_o),
-        .s_ack_o      (s_ack_o),
-        .s_err_o      (s_err_o),
-        .req_valid_o  (dreq_valid),
-        .req_ready_i  (dreq_ready),
-        .req_wr_o     (dreq_wr),
-        .req_addr_o   (dreq_addr),
-        .req_len_o    (dreq_len),
-        .req_data_o   (dreq_data),
-        .req_ts_o     (dreq_ts),
-        .ans_valid_i  (dans_valid),
-        .ans_wr_i     (dans_wr),
-        .ans_tag_i    (dans_tag),
-        .ans_status_i (dans_status),
-        .ans_data_i   (dans_data),
-        .tmo_o        (dma_tmo),
-        .busy_o       (dma_busy),
-        .next_o       (dma_next)
-    );
+    generate
+        if (HAS_DMA != 0) begin : g_dma
+            kmrig_bridge_dma #(
+                .DMA_TIMEOUT (DMA_TIMEOUT)
+            ) u_dma (
+                .clk_i        (clk_i),
+                .rst_ni       (rst_ni),
+                .tick_i       (tick_i),
+                .ts_i         (ts_i),
+                .enable_i     (hello_ok),
+                .reset_i      (hello),
+                .s_cyc_i      (s_cyc_i),
+                .s_stb_i      (s_stb_i),
+                .s_we_i       (s_we_i),
+                .s_adr_i      (s_adr_i),
+                .s_sel_i      (s_sel_i),
+                .s_dat_i      (s_dat_i),
+                .s_dat_o      (s_dat_o),
+                .s_ack_o      (s_ack_o),
+                .s_err_o      (s_err_o),
+                .req_valid_o  (dreq_valid),
+                .req_ready_i  (dreq_ready),
+                .req_wr_o     (dreq_wr),
+                .req_addr_o   (dreq_addr),
+                .req_len_o    (dreq_len),
+                .req_data_o   (dreq_data),
+                .req_ts_o     (dreq_ts),
+                .ans_valid_i  (dans_valid),
+                .ans_wr_i     (dans_wr),
+                .ans_tag_i    (dans_tag),
+                .ans_status_i (dans_status),
+                .ans_data_i   (dans_data),
+                .tmo_o        (dma_tmo),
+                .busy_o       (dma_busy),
+                .next_o       (dma_next)
+            );
+        end else begin : g_no_dma
+            // no DMA master in this SoC: a cycle that appears anyway is refused at once, and
+            // DMA answers from the host (there are none: no requests are sent) are ignored
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_dma = &{1'b0, s_we_i, s_adr_i, s_sel_i, s_dat_i, dreq_ready, dans_valid,
+                                dans_wr, dans_tag, dans_status, dans_data, tick_i};
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign s_dat_o    = 32'h0;
+            assign s_ack_o    = 1'b0;
+            assign s_err_o    = s_cyc_i & s_stb_i;
+            assign dreq_valid = 1'b0;
+            assign dreq_wr    = 1'b0;
+            assign dreq_addr  = 64'h0;
+            assign dreq_len   = 16'h0;
+            assign dreq_data  = 32'h0;
+            assign dreq_ts    = 64'h0;
+            assign dma_tmo    = 1'b0;
+            assign dma_busy   = 1'b0;
+            assign dma_next   = 32'hFFFFFFFF;
+        end
+    endgenerate
 
     // ---- the one waiting EVT_ERROR ----
     reg        err_q;
