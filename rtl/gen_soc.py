@@ -337,7 +337,8 @@ def gen_user_top(soc, windows):
     o = ["// " + BANNER.replace("rtl/soc.json", "the user SoC's json"),
          "// %s_soc: the bridge core of rtl/kmrig_soc.v (enumeration ROM, sysid, interrupt" % name,
          "// controller, the DMA port) with user peripherals. Port contract: docs/rtl.md, \"Simulation",
-         "// ports\"; the UART and system DMA pins are not used (uart_tx_o idles at 1).",
+         "// ports\"; the UART and system DMA pins are not used (uart_tx_o idles at 1). irq_lines_o",
+         "// are the interrupt lines themselves, for the bridge's interrupt unit on a board.",
          "module %s_soc #(" % name,
          "    parameter integer SIM_SKIP = 1",
          ") ("]
@@ -358,6 +359,7 @@ def gen_user_top(soc, windows):
         "output wire        sdma1_dack_wr_o", "output wire [7:0]  sdma1_dat_o",
         "input  wire [%d:0]  irq_ext_i" % (nl - soc["soc"]["irq_ext_first"] - 1),
         "output wire [%d:0]  irq_vec_o" % (nl - 1),
+        "output wire [%d:0]  irq_lines_o" % (nl - 1),
         "output wire        irq_o", "output wire [63:0] timestamp_o", "output wire [31:0] next_event_o"]
     unused = ["uart_rx_i", "uart_msr_i", "sdma1_rdy_in_i", "sdma1_rdy_out_i", "sdma1_dat_i"]
     if not dma:
@@ -453,7 +455,7 @@ def gen_user_top(soc, windows):
         o.append("    wire [31:0] next_%d = %s;" % (i, n))
         o.append("    wire [31:0] min_%d = (%s < next_%d) ? %s : next_%d;" % (i, acc, i, acc, i))
         acc = "min_%d" % i
-    o += ["", "    assign timestamp_o  = timestamp;",
+    o += ["", "    assign timestamp_o  = timestamp;", "    assign irq_lines_o  = irq_lines;",
           "    assign next_event_o = (SIM_SKIP != 0) ? %s : 32'hFFFFFFFF;" % acc,
           "endmodule"]
     return "\n".join(o) + "\n"
