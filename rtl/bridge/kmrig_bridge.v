@@ -19,7 +19,11 @@
 // A reduced build (a small FPGA) leaves out what its SoC does not need: HAS_DMA = 0 drops the
 // DMA port (an SoC without DMA masters; a cycle on s_* ends with ERR at once) and HAS_RMW = 0
 // the RMW request; HELLO_RSP's caps then lack DMA / RMW, and an RMW is answered UNSUPPORTED.
-// IRQ_TS_W < 64 keeps fewer timestamp bits per interrupt line (kmrig_bridge_irq).
+// TS_W < 64 carries only the low TS_W bits of the device timestamp through the engine (the
+// interrupt unit's per-line stamps, the bus cycle and error times) and rebuilds the 64-bit value
+// when a frame is loaded into the transmitter: the latest count with those low bits that is not
+// in the future. Exact while a stamp is sent within 2**TS_W cycles of the moment it records (at
+// 32 bits and 24 MHz: 178 s; an interrupt held masked longer reports a later time).
 module kmrig_bridge #(
     parameter integer RING_AW      = 13,        // command ring: 8 KiB
     parameter integer TXB_AW       = 12,        // transmit buffer: 4 KiB
@@ -28,7 +32,8 @@ module kmrig_bridge #(
     parameter integer BUS_TIMEOUT  = 4096,
     parameter integer DMA_TIMEOUT  = 1000000,
     parameter integer IRQ_N        = 8,
-    parameter integer IRQ_TS_W     = 64,        // stored timestamp bits per line (kmrig_bridge_irq)
+    parameter integer TS_W         = 64,        // timestamp bits carried inside (see above)
+    parameter integer SKIPS        = 4,         // receiver's gap list (kmrig_bridge_rx), 2..7
     parameter integer HAS_DMA      = 1,         // 0: no DMA port (its cycles end with ERR), no CAP_DMA
     parameter integer HAS_RMW      = 1,         // 0: RMW answered UNSUPPORTED, no CAP_RMW
     parameter [31:0]  CLOCK_HZ     = 32'd50000000,
@@ -89,6 +94,11 @@ module kmrig_bridge #(
         ((REQUIRE_CRC != 0) ? (32'd1 << KMRIG_PROTO_CAP_CRC_REQUIRED_BIT) : 32'd0) |
         ((VIRTUAL_TIME != 0) ? (32'd1 << KMRIG_PROTO_CAP_VIRTUAL_TIME_BIT) : 32'd0);
 
+    // the timestamp as carried inside: bits above TS_W are 0 (constant, so synthesis drops
+    // every register bit that would hold them)
+    localparam [63:0] TS_MASK = (TS_W >= 64) ? {64{1'b1}} : ((64'd1 << TS_W) - 64'd1);
+    wire [63:0] ts_w = ts_i & TS_MASK;
+
     // ---- command ring ----
     wire               ring_we;
     wire [RING_AW-1:0] ring_waddr;
@@ -109,8 +119,11 @@ module kmrig_bridge #(
     wire [RING_AW:0]   skip_to;
     wire               skip_pop;
 
+    // (the receiver writes one byte at a time; the executor reads 4 at any address)
     kmrig_bridge_ram4 #(
-        .AW (RING_AW)
+        .AW        (RING_AW),
+        .W_ALIGNED (1),
+        .R_BYTE    (0)
     ) u_ring (
         .clk_i   (clk_i),
         .we_i    (ring_we),
@@ -130,8 +143,12 @@ module kmrig_bridge #(
     wire [31:0]       txb_rdata;
     wire              txb_busy;
 
+    // (the executor writes naturally aligned elements and PING words; the transmitter reads
+    // one byte at a time)
     kmrig_bridge_ram4 #(
-        .AW (TXB_AW)
+        .AW        (TXB_AW),
+        .W_ALIGNED (1),
+        .R_BYTE    (1)
     ) u_txb (
         .clk_i   (clk_i),
         .we_i    (txb_we),
@@ -156,7 +173,8 @@ module kmrig_bridge #(
 
     kmrig_bridge_rx #(
         .RING_AW     (RING_AW),
-        .REQUIRE_CRC (REQUIRE_CRC)
+        .REQUIRE_CRC (REQUIRE_CRC),
+        .SKIPS       (SKIPS)
     ) u_rx (
         .clk_i         (clk_i),
         .rst_ni        (rst_ni),
@@ -206,13 +224,12 @@ module kmrig_bridge #(
     wire        hello_ok;
 
     kmrig_bridge_irq #(
-        .N    (IRQ_N),
-        .TS_W (IRQ_TS_W)
+        .N (IRQ_N)
     ) u_irq (
         .clk_i        (clk_i),
         .rst_ni       (rst_ni),
         .irq_i        (irq_i),
-        .ts_i         (ts_i),
+        .ts_i         (ts_w),
         .enable_i     (hello_ok),
         .ctl_valid_i  (ictl_valid),
         .ctl_op_i     (ictl_op),
@@ -258,7 +275,7 @@ module kmrig_bridge #(
     ) u_exec (
         .clk_i             (clk_i),
         .rst_ni            (rst_ni),
-        .ts_i              (ts_i),
+        .ts_i              (ts_w),
         .ring_wptr_i       (ring_wptr),
         .ring_rptr_o       (ring_rptr),
         .ring_raddr_o      (ex_raddr),
@@ -332,7 +349,7 @@ module kmrig_bridge #(
                 .clk_i        (clk_i),
                 .rst_ni       (rst_ni),
                 .tick_i       (tick_i),
-                .ts_i         (ts_i),
+                .ts_i         (ts_w),
                 .enable_i     (hello_ok),
                 .reset_i      (hello),
                 .s_cyc_i      (s_cyc_i),
@@ -401,7 +418,7 @@ module kmrig_bridge #(
             end
             if (rx_err || dma_tmo || ex_err) begin
                 err_q    <= 1'b1;
-                err_ts_q <= ts_i;
+                err_ts_q <= ts_w;
                 if (rx_err) begin
                     err_code_q <= rx_err_code;
                     err_info_q <= rx_err_info;
@@ -485,6 +502,7 @@ module kmrig_bridge #(
 
     kmrig_bridge_tx #(
         .TXB_AW      (TXB_AW),
+        .TS_W        (TS_W),
         .CAPS        (CAPS),
         .CLOCK_HZ    (CLOCK_HZ),
         .SOC_ID      (SOC_ID),
@@ -499,6 +517,7 @@ module kmrig_bridge #(
     ) u_tx (
         .clk_i       (clk_i),
         .rst_ni      (rst_ni),
+        .ts_i        (ts_i),
         .pcrc_i      (pcrc),
         .hello_i     (hello),
         .load_i      (load),

@@ -8,14 +8,8 @@
 // (ASSERTED = 0). Masking sends nothing; unmasking a pending line reports it; EOI clears edge
 // latches and re-reports a level line that is still high. Lowest line first, asserts before
 // deasserts. Events wait for enable_i (a successful HELLO). N is at most 8 here.
-//
-// TS_W (1..64) is how many low bits of each line's timestamp are stored: with TS_W < 64 the
-// event's timestamp is rebuilt from the stored bits and the current count (the latest value
-// with those low bits that is not in the future), exact while an event is sent within 2**TS_W
-// cycles of its rise (at 32 bits and 24 MHz: 178 s). Boards use it to save flip-flops.
 module kmrig_bridge_irq #(
-    parameter integer N    = 8,
-    parameter integer TS_W = 64
+    parameter integer N = 8
 ) (
     input  wire        clk_i,
     input  wire        rst_ni,
@@ -51,7 +45,7 @@ module kmrig_bridge_irq #(
     reg [N-1:0]    mask_q;
     reg [N-1:0]    mode_q;
     reg [N-1:0]    rep_q;        // lines whose assertion the host was told of
-    reg [N*TS_W-1:0] ts_q;
+    reg [N*64-1:0] ts_q;
 
     wire [N-1:0] lines   = ctl_lines_i[N-1:0];
     wire [N-1:0] pending = (mode_q & latch_q) | (~mode_q & raw_q);
@@ -81,17 +75,7 @@ module kmrig_bridge_irq #(
     assign evt_valid_o  = enable_i && ((|up) || (|down));
     assign evt_state_o  = {6'h00, mode_q[evt_line_o[2:0]], evt_up};
     assign evt_active_o = {{(32-N){1'b0}}, active};
-    wire [TS_W-1:0] ts_lo = ts_q[TS_W*evt_line_o[2:0] +: TS_W];
-    generate
-        if (TS_W >= 64) begin : g_ts_full
-            assign evt_ts_o = ts_lo;
-        end else begin : g_ts_low
-            // the stored low bits are ahead of the counter's: the rise was before their wrap
-            wire [63-TS_W:0] hi = ts_i[63:TS_W] -
-                                  {{(63-TS_W){1'b0}}, ts_lo > ts_i[TS_W-1:0]};
-            assign evt_ts_o = {hi, ts_lo};
-        end
-    endgenerate
+    assign evt_ts_o     = ts_q[64*evt_line_o[2:0] +: 64];
     assign pending_o    = {{(32-N){1'b0}}, pending};
     assign mask_o       = {{(32-N){1'b0}}, mask_q};
     assign mode_o       = {{(32-N){1'b0}}, mode_q};
@@ -112,14 +96,14 @@ module kmrig_bridge_irq #(
             mask_q  <= {N{1'b1}};
             mode_q  <= {N{1'b0}};
             rep_q   <= {N{1'b0}};
-            ts_q    <= {(N*TS_W){1'b0}};
+            ts_q    <= {(N*64){1'b0}};
         end else begin
             raw_q   <= irq_i;
             // a rise on the same edge as an EOI wins
             latch_q <= (latch_q & ~(op_eoi ? lines : {N{1'b0}})) | rise;
             for (n = 0; n < N; n = n + 1) begin
                 if (rise[n]) begin
-                    ts_q[TS_W*n +: TS_W] <= ts_i[TS_W-1:0];
+                    ts_q[64*n +: 64] <= ts_i;
                 end
             end
             if (op_mask)   mask_q <= mask_q | lines;

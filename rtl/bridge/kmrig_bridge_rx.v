@@ -27,7 +27,8 @@
 // header arrives.
 module kmrig_bridge_rx #(
     parameter integer RING_AW     = 13,
-    parameter integer REQUIRE_CRC = 0
+    parameter integer REQUIRE_CRC = 0,
+    parameter integer SKIPS       = 4     // gaps outstanding, 2..7 (fewer: a read-back pauses sooner)
 ) (
     input  wire             clk_i,
     input  wire             rst_ni,
@@ -105,8 +106,7 @@ module kmrig_bridge_rx #(
     reg [RING_AW:0] rend_q, rend_d;  // the end of the bytes received into the ring
 
     // the list of gaps
-    localparam integer SKIPS = 4;
-    localparam [2:0]   SKIPS_FREE = 3'd3;   // SKIPS - 1: room for the gap of a frame in progress
+    localparam [2:0]   SKIPS_FREE = SKIPS[2:0] - 3'd1; // room for the gap of a frame in progress
     reg [2*(RING_AW+1)*SKIPS-1:0] skl_q;
     reg [2:0]   skn_q;
     reg         skpush;
