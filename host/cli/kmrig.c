@@ -24,7 +24,7 @@ static const char kmrig_help[] =
     "  bench   DMA throughput and ISR latency (not implemented yet)\n"
     "  serve   export a target over TCP (not implemented yet)\n"
     "  list    the boards attached to this machine (not implemented yet)\n"
-    "  program load gateware onto a board (not implemented yet)\n"
+    "  program write an iCE40 bitstream to a board (iceprog): flash, or --sram\n"
     "  help    this text, or `kmrig help <command>`\n"
     "\n"
     "Targets are URIs: sim (the reference SoC's model, in this process, on its own clock),\n"
@@ -116,8 +116,9 @@ int main(int argc, char **argv)
         return kmrig_cli_info(argc, argv);
     if (!strcmp(cmd, "run"))
         return kmrig_cli_run(argc, argv);
-    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "list") ||
-        !strcmp(cmd, "program"))
+    if (!strcmp(cmd, "program"))
+        return kmrig_cli_program(argc, argv);
+    if (!strcmp(cmd, "bench") || !strcmp(cmd, "serve") || !strcmp(cmd, "list"))
         return kmrig_not_implemented(cmd, argc, argv);
     if (!strcmp(cmd, "--version")) {
         printf("kmrig %s\n", KMRIG_VERSION);
