@@ -48,9 +48,11 @@ static const char kmrig_program_help[] =
     "to its configuration flash by default, into the FPGA only with --sram (iceprog -S).\n"
     "  --board NAME   check that FILE is a bitstream for that board's part first\n"
     "  --sram         load the FPGA's SRAM, not the flash (lost at power-off)\n"
-    "  --device DEV   iceprog -d DEV: which FTDI device (d:BUS/DEV, i:VID:PID[:N], s:VID:PID:SERIAL)\n"
+    "  --device DEV   iceprog -d DEV: which FTDI device (d:BUS/DEV, i:VID:PID[:N], "
+    "s:VID:PID:SERIAL)\n"
     "The iceprog used is $KMRIG_ICEPROG, else `iceprog` on PATH (package fpga-icestorm).\n"
-    "Exit status: 0 written, 2 usage or not a bitstream for the board, 4 iceprog missing or failed.\n";
+    "Exit status: 0 written, 2 usage or not a bitstream for the board, 4 iceprog missing or "
+    "failed.\n";
 
 /* Finds prog on PATH (or takes it as a path when it has a slash); 0 and the path in out. */
 static int kmrig_program_find(const char *prog, char *out, size_t cap)

@@ -21,7 +21,7 @@
 #define UP5K_BIN_SIZE 104090 /* what icepack writes for an iCE40UP5K */
 
 static char g_dir[64];
-static char g_args[512];   /* the fake iceprog's record */
+static char g_args[512];    /* the fake iceprog's record */
 static char g_out[1 << 14]; /* kmrig's stdout + stderr */
 
 /* A scratch directory with the fake iceprog in bin/ and an UP5K-sized bitstream. */
@@ -52,8 +52,8 @@ static void write_bitstream(const char *name, long size, int sync)
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    static const unsigned char head[] = {0xFF, 0x00, 'k', 'm', 'r', 'i', 'g', 0x00, 0xFF,
-                                         0x7E, 0xAA, 0x99, 0x7E, 0x51, 0x00, 0x01};
+    static const unsigned char head[] = {0xFF, 0x00, 'k',  'm',  'r',  'i',  'g',  0x00,
+                                         0xFF, 0x7E, 0xAA, 0x99, 0x7E, 0x51, 0x00, 0x01};
     for (long i = 0; i < size; i++) {
         int c = i < (long)sizeof head ? head[i] : (int)(i * 7 & 0xFF);
         if (!sync && i >= 9 && i < 13)
@@ -118,7 +118,8 @@ static int program(const char *path_env, int fake_exit, const char *const *args)
 static int remove_dir(void **state)
 {
     (void)state;
-    static const char *const names[] = {"bin/iceprog", "bin", "ib.bin", "nosync.bin", "args", "out"};
+    static const char *const names[] = {"bin/iceprog", "bin",  "ib.bin",
+                                        "nosync.bin",  "args", "out"};
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", g_dir, names[i]);
@@ -239,12 +240,12 @@ static void test_cli_program_usage_errors(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_cli_program_writes_the_flash_by_default, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_sram_passes_dash_S_and_device, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_reports_iceprog_failure, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_says_when_iceprog_is_missing, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_refuses_a_file_for_another_board, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_refuses_what_is_not_a_bitstream, remove_dir),
-        cmocka_unit_test_teardown(test_cli_program_usage_errors, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_writes_the_flash_by_default, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_sram_passes_dash_S_and_device, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_reports_iceprog_failure, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_says_when_iceprog_is_missing, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_refuses_a_file_for_another_board, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_refuses_what_is_not_a_bitstream, remove_dir),
+    cmocka_unit_test_teardown(test_cli_program_usage_errors, remove_dir),
 };
 KMTEST_MAIN(tests)
