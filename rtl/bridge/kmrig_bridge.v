@@ -34,6 +34,7 @@ module kmrig_bridge #(
     parameter integer IRQ_N        = 8,
     parameter integer TS_W         = 64,        // timestamp bits carried inside (see above)
     parameter integer SKIPS        = 4,         // receiver's gap list (kmrig_bridge_rx), 2..7
+    parameter integer RESCAN       = 1,         // 0: no read-back after a CRC failure (kmrig_bridge_rx)
     parameter integer HAS_DMA      = 1,         // 0: no DMA port (its cycles end with ERR), no CAP_DMA
     parameter integer HAS_RMW      = 1,         // 0: RMW answered UNSUPPORTED, no CAP_RMW
     parameter [31:0]  CLOCK_HZ     = 32'd50000000,
@@ -174,7 +175,8 @@ module kmrig_bridge #(
     kmrig_bridge_rx #(
         .RING_AW     (RING_AW),
         .REQUIRE_CRC (REQUIRE_CRC),
-        .SKIPS       (SKIPS)
+        .SKIPS       (SKIPS),
+        .RESCAN      (RESCAN)
     ) u_rx (
         .clk_i         (clk_i),
         .rst_ni        (rst_ni),

@@ -459,6 +459,13 @@ module kmrig_bridge_exec #(
         endcase
     end
 
+    // The data of a write cycle (one shifter for its three sources): the RMW's new value, a
+    // WRITE_BURST element from the ring, or WRITE's data; 0 for a read.
+    wire        wr_cycle = (st_q == S_BDONE) || (st_q == S_WDAT) || t_wr;
+    wire [31:0] wr_src   = (st_q == S_BDONE) ? rmw_new :
+                           (st_q == S_WDAT) ? ring_rdata_i :
+                           t_wr ? b_w8 : 32'h0;
+
     // Wishbone outputs are registered: they follow the sequencer's state.
     always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
@@ -477,16 +484,8 @@ module kmrig_bridge_exec #(
                 m_io_o  <= a_io;
                 m_adr_o <= addr_d;
                 m_sel_o <= sel;
-                if (st_q == S_BDONE) begin
-                    m_we_o  <= 1'b1;
-                    m_dat_o <= (rmw_new & emask) << {lane, 3'b000};
-                end else if (st_q == S_WDAT) begin
-                    m_we_o  <= 1'b1;
-                    m_dat_o <= (ring_rdata_i & emask) << {lane, 3'b000};
-                end else begin
-                    m_we_o  <= t_wr;
-                    m_dat_o <= t_wr ? (b_w8 & emask) << {lane, 3'b000} : 32'h0;
-                end
+                m_we_o  <= wr_cycle;
+                m_dat_o <= (wr_src & emask) << {lane, 3'b000};
             end else if (st_q == S_BUS && st_d != S_BUS) begin
                 m_stb_o <= 1'b0;
                 m_we_o  <= 1'b0;
