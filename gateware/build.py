@@ -16,7 +16,8 @@ every clock domain with the frequency it must reach). The flow:
 
 Exit status: 0 built and timing met; 3 a clock domain is not met (the reports say which, no
 .bin is left); 2 bad board file or arguments; 1 a tool failed. --clock overrides a domain's
-frequency (the impossible-clock test uses it). Standard library only.
+frequency (the impossible-clock test uses it). The nextpnr seed is the board file's "seed"
+(default 1), or --seed. Standard library only.
 """
 import json
 import os
@@ -160,6 +161,8 @@ def build(board_path, out, overrides, seed):
         board_path = os.path.join(board_path, "board.json")
     board_dir = os.path.dirname(board_path)
     board = load_board(board_path, overrides)
+    if seed is None:
+        seed = int(board.get("seed", 1))
     for c in board["clocks"]:
         c["overridden"] = c["name"] in overrides
     name = board["board"]
@@ -255,7 +258,7 @@ def build(board_path, out, overrides, seed):
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     overrides = {}
-    seed = 1
+    seed = None
     i = 0
     while i < len(argv):
         a = argv[i]
