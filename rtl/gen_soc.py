@@ -13,7 +13,10 @@ A user SoC (cmake/KmrigSim.cmake, kmrig_add_user_soc; docs/own-rtl.md):
   gen_soc.py --user USER.json --out DIR [--check]
 USER.json "extends" soc.json: it keeps the bridge core (ROM, sysid, intc: the peripherals whose
 block is sysid or intc, and the soc/rom/blocks sections) and adds its own peripherals, each with
-the Verilog "module" that implements it. Outputs in DIR (written only when they change):
+the Verilog "module" that implements it; "omit": ["intc"] leaves the interrupt controller out
+(a board whose bridge takes the lines itself and has no room for it: irq_vec_o is then the
+lines, unmasked); "board": true (gateware/*/board_soc.json) allows no peripheral at all (the
+ROM, sysid and the bridge: a link-only build). Outputs in DIR (written only when they change):
   kmrig_soc_map.vh, kmrig_soc_rom.vh   as above, for the user SoC
   NAME_soc.v                           the SoC top (port contract of rtl/kmrig_soc.v)
   harness/kmrig_soc_map.h              the C map for the harness (KMRIG_SOC_* names)
@@ -261,7 +264,9 @@ def gen_h(soc, windows, prefix="KMRIG_SOC", guard="KMRIG_SOC_MAP_H", blocks=None
 
 CORE_BLOCKS = ("sysid", "intc")
 USER_KEYS = ("name", "block", "module", "hwid", "vendor", "device", "space", "base", "size", "irq",
-             "dma", "core", "next_event", "registers_file", "registers")
+             "dma", "core", "next_event", "registers_file", "registers", "ports")
+# top ports that a peripheral's "ports" may take over from the tie-offs (a board SoC's uart0)
+USER_PIN_PORTS = ("uart_tx_o", "uart_rx_i", "uart_mcr_o", "uart_msr_i")
 
 
 def compose_user(path):
@@ -280,8 +285,11 @@ def compose_user(path):
     name = soc["soc"]["name"]
     if not isinstance(name, str) or not name.isidentifier() or not name.islower():
         fail("soc name %r must be a lower-case identifier" % (name,))
+    omit = user.get("omit", [])
+    if not isinstance(omit, list) or any(o not in ("intc",) for o in omit):
+        fail("%s: omit: only [\"intc\"] may be left out (sysid and the ROM are the core)" % path)
     for p in base["peripherals"]:
-        if p["block"] in CORE_BLOCKS:
+        if p["block"] in CORE_BLOCKS and p["block"] not in omit:
             soc["peripherals"].append(p)
     for blk in CORE_BLOCKS:
         soc["blocks"][blk] = base["blocks"][blk]
@@ -304,6 +312,12 @@ def compose_user(path):
         p.setdefault("dma", False)
         p.setdefault("core", False)
         p.setdefault("next_event", False)
+        p.setdefault("ports", {})
+        if not isinstance(p["ports"], dict):
+            fail("%s: ports must map the module's port names to expressions" % p["name"])
+        for port, expr in p["ports"].items():
+            if not str(port).isidentifier() or not isinstance(expr, str):
+                fail("%s: ports: %r: %r is not a port connection" % (p["name"], port, expr))
         spec = p.pop("registers", None)
         rf = p.pop("registers_file", None)
         if rf:
@@ -320,8 +334,8 @@ def compose_user(path):
         if p["dma"]:
             dma_masters += 1
         soc["peripherals"].append(p)
-    if not any("module" in p for p in soc["peripherals"]):
-        fail("%s: no user peripheral" % path)
+    if not any("module" in p for p in soc["peripherals"]) and not user.get("board"):
+        fail("%s: no user peripheral (only a board SoC, \"board\": true, may have none)" % path)
     if dma_masters > 1:
         fail("at most one user peripheral may be a DMA master (the DMA port has no arbiter here)")
     soc, windows = validate(soc)
@@ -337,7 +351,8 @@ def gen_user_top(soc, windows):
     o = ["// " + BANNER.replace("rtl/soc.json", "the user SoC's json"),
          "// %s_soc: the bridge core of rtl/kmrig_soc.v (enumeration ROM, sysid, interrupt" % name,
          "// controller, the DMA port) with user peripherals. Port contract: docs/rtl.md, \"Simulation",
-         "// ports\"; the UART and system DMA pins are not used (uart_tx_o idles at 1).",
+         "// ports\"; the UART and system DMA pins are not used (uart_tx_o idles at 1). irq_lines_o",
+         "// are the interrupt lines themselves, for the bridge's interrupt unit on a board.",
          "module %s_soc #(" % name,
          "    parameter integer SIM_SKIP = 1",
          ") ("]
@@ -358,8 +373,14 @@ def gen_user_top(soc, windows):
         "output wire        sdma1_dack_wr_o", "output wire [7:0]  sdma1_dat_o",
         "input  wire [%d:0]  irq_ext_i" % (nl - soc["soc"]["irq_ext_first"] - 1),
         "output wire [%d:0]  irq_vec_o" % (nl - 1),
+        "output wire [%d:0]  irq_lines_o" % (nl - 1),
         "output wire        irq_o", "output wire [63:0] timestamp_o", "output wire [31:0] next_event_o"]
-    unused = ["uart_rx_i", "uart_msr_i", "sdma1_rdy_in_i", "sdma1_rdy_out_i", "sdma1_dat_i"]
+    taken = set()
+    for p in users:
+        for expr in p["ports"].values():
+            taken.update(t for t in USER_PIN_PORTS if t in expr)
+    unused = [u for u in ["uart_rx_i", "uart_msr_i", "sdma1_rdy_in_i", "sdma1_rdy_out_i",
+                          "sdma1_dat_i"] if u not in taken]
     if not dma:
         unused += ["dma_dat_i", "dma_ack_i", "dma_err_i"]
     for i, port in enumerate(ports):
@@ -406,7 +427,7 @@ def gen_user_top(soc, windows):
     inst("kmrig_enum_rom", "u_rom", [],
          [("clk_i", "clk_i"), ("rst_ni", "rst_ni")] + slave("ROM"))
     sysid = [p for p in soc["peripherals"] if p["block"] == "sysid"][0]
-    intc = [p for p in soc["peripherals"] if p["block"] == "intc"][0]
+    intc = ([p for p in soc["peripherals"] if p["block"] == "intc"] or [None])[0]
     o += ["    wire [63:0] timestamp;", "    wire [31:0] sysid_next;", ""]
     inst("kmrig_sysid", "u_sysid",
          [("ID", "KMRIG_SOC_ID"), ("VERSION", "KMRIG_SOC_VERSION"), ("CLOCK_HZ", "KMRIG_SOC_CLOCK_HZ")],
@@ -425,6 +446,7 @@ def gen_user_top(soc, windows):
         else:
             nexts.append("32'h00000001 /* %s reports no events: evaluate every cycle */" % n)
         conns += slave(ident(n)) + [("irq_o", "%s_irq" % n)]
+        conns += sorted(p["ports"].items())
         if p["next_event"]:
             conns.append(("next_event_o", "%s_next" % n))
         if p["dma"]:
@@ -437,23 +459,30 @@ def gen_user_top(soc, windows):
     if not dma:
         o += ["    assign dma_cyc_o = 1'b0;", "    assign dma_stb_o = 1'b0;", "    assign dma_we_o  = 1'b0;",
               "    assign dma_adr_o = 64'h0;", "    assign dma_sel_o = 4'h0;", "    assign dma_dat_o = 32'h0;", ""]
-    o += ["    assign uart_tx_o       = 1'b1;", "    assign uart_mcr_o      = 4'h0;",
-          "    assign sdma1_dack_o    = 1'b0;", "    assign sdma1_dack_wr_o = 1'b0;",
+    if "uart_tx_o" not in taken:
+        o += ["    assign uart_tx_o       = 1'b1;"]
+    if "uart_mcr_o" not in taken:
+        o += ["    assign uart_mcr_o      = 4'h0;"]
+    o += ["    assign sdma1_dack_o    = 1'b0;", "    assign sdma1_dack_wr_o = 1'b0;",
           "    assign sdma1_dat_o     = 8'h00;", "",
-          "    wire [%d:0] irq_lines = %s;" % (nl - 1, "\n                         | ".join(irq_terms)),
-          "    wire [31:0] intc_next;", ""]
-    inst("kmrig_intc", "u_intc", [("N", "KMRIG_SOC_IRQ_LINES")],
-         [("clk_i", "clk_i"), ("rst_ni", "rst_ni")] + slave(ident(intc["name"]))
-         + [("irq_i", "irq_lines"), ("timestamp_i", "timestamp"), ("irq_vec_o", "irq_vec_o"),
-            ("irq_o", "irq_o"), ("next_event_o", "intc_next")])
-    nexts.append("intc_next")
+          "    wire [%d:0] irq_lines = %s;" % (nl - 1, "\n                         | ".join(irq_terms))]
+    if intc is not None:
+        o += ["    wire [31:0] intc_next;", ""]
+        inst("kmrig_intc", "u_intc", [("N", "KMRIG_SOC_IRQ_LINES")],
+             [("clk_i", "clk_i"), ("rst_ni", "rst_ni")] + slave(ident(intc["name"]))
+             + [("irq_i", "irq_lines"), ("timestamp_i", "timestamp"), ("irq_vec_o", "irq_vec_o"),
+                ("irq_o", "irq_o"), ("next_event_o", "intc_next")])
+        nexts.append("intc_next")
+    else:
+        o += ["    // no interrupt controller (\"omit\": [\"intc\"]): the vector is the lines",
+              "    assign irq_vec_o = irq_lines;", "    assign irq_o     = |irq_lines;", ""]
     o.append("    // Skip-ahead distance: the smallest next_event over the blocks.")
     acc = nexts[0]
     for i, n in enumerate(nexts[1:]):
         o.append("    wire [31:0] next_%d = %s;" % (i, n))
         o.append("    wire [31:0] min_%d = (%s < next_%d) ? %s : next_%d;" % (i, acc, i, acc, i))
         acc = "min_%d" % i
-    o += ["", "    assign timestamp_o  = timestamp;",
+    o += ["", "    assign timestamp_o  = timestamp;", "    assign irq_lines_o  = irq_lines;",
           "    assign next_event_o = (SIM_SKIP != 0) ? %s : 32'hFFFFFFFF;" % acc,
           "endmodule"]
     return "\n".join(o) + "\n"

@@ -5,7 +5,9 @@
 #   yosys synth_ice40 -top kmrig_soc, as simulated (SIM_SKIP=1) and as on a board (SIM_SKIP=0),
 #   and -top kmrig_soc_bridge as on a board
 #   the PHYs (rtl/phy): verilator -Wall on the tops kmrig_soc_ft245 and kmrig_soc_uart (PHY +
-#   bridge + SoC), yosys synth_ice40 -top kmrig_phy_ft245 and -top kmrig_phy_uart
+#   bridge + SoC), yosys synth_ice40 -top kmrig_phy_ft245, kmrig_phy_uart and kmrig_phy_spi
+#   the bridge as the boards reduce it (gateware/common/kmrig_board_core.v: no DMA port, 32-bit
+#   timestamps inside, 2 gaps, no read-back): verilator -Wall on kmrig_bridge with those parameters
 # Usage: rtl/lint.sh [verilator|yosys]...   (default: both). VERILATOR / YOSYS override the
 # tool paths. Exit status 77 (ctest SKIP_RETURN_CODE) when a requested tool is missing.
 set -eu
@@ -17,7 +19,8 @@ SOURCES="kmrig_soc.v kmrig_wb_interconnect.v kmrig_enum_rom.v kmrig_sysid.v kmri
 BRIDGE="bridge/kmrig_soc_bridge.v bridge/kmrig_bridge.v bridge/kmrig_bridge_rx.v \
     bridge/kmrig_bridge_exec.v bridge/kmrig_bridge_tx.v bridge/kmrig_bridge_irq.v \
     bridge/kmrig_bridge_dma.v bridge/kmrig_bridge_ram4.v"
-PHY="phy/kmrig_phy_ft245.v phy/kmrig_phy_uart.v phy/kmrig_phy_afifo.v phy/kmrig_phy_rst_sync.v"
+PHY="phy/kmrig_phy_ft245.v phy/kmrig_phy_uart.v phy/kmrig_phy_afifo.v phy/kmrig_phy_rst_sync.v \
+    phy/kmrig_phy_spi.v"
 PHYTOPS="phy/kmrig_soc_phy_core.v phy/kmrig_soc_ft245.v phy/kmrig_soc_uart.v"
 checks=${*:-verilator yosys}
 cd "$here"
@@ -40,6 +43,13 @@ for check in $checks; do
                 $PHY $PHYTOPS
             echo "verilator --lint-only -Wall ($top): clean"
         done
+        # shellcheck disable=SC2086
+        "$VERILATOR" --lint-only -Wall --top-module kmrig_phy_spi $PHY
+        echo "verilator --lint-only -Wall (kmrig_phy_spi): clean"
+        # shellcheck disable=SC2086
+        "$VERILATOR" --lint-only -Wall -Igen -Ibridge --top-module kmrig_bridge -GHAS_DMA=0 \
+            -GTS_W=32 -GSKIPS=2 -GRESCAN=0 -GIRQ_N=4 -GREQUIRE_CRC=1 $BRIDGE
+        echo "verilator --lint-only -Wall (kmrig_bridge reduced as on the boards): clean"
         ;;
     yosys)
         if ! command -v "$YOSYS" >/dev/null 2>&1; then
@@ -59,7 +69,7 @@ for check in $checks; do
             tee -o $tmp/statb.txt stat" >/dev/null
         echo "yosys synth_ice40 (kmrig_soc_bridge, SIM_SKIP=0):"
         sed -n '/Number of cells/,/^$/p' "$tmp/statb.txt"
-        for top in kmrig_phy_ft245 kmrig_phy_uart; do
+        for top in kmrig_phy_ft245 kmrig_phy_uart kmrig_phy_spi; do
             sh ./yosys-retry.sh "$YOSYS" -q -l "$tmp/yosys_$top.log" -p "read_verilog $PHY; \
                 synth_ice40 -top $top; tee -o $tmp/stat_$top.txt stat" >/dev/null
             echo "yosys synth_ice40 ($top):"

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config git ca-certificates python3
     libcmocka-dev libusb-1.0-0-dev libftdi1-dev libexpat1-dev
-    verilator zlib1g-dev yosys
+    verilator zlib1g-dev yosys nextpnr-ice40 fpga-icestorm
 )
 
 missing=()

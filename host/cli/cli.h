@@ -21,6 +21,7 @@ int kmrig_cli_run(int argc, char **argv);
 int kmrig_cli_list(int argc, char **argv);
 int kmrig_cli_bench(int argc, char **argv);
 int kmrig_cli_serve(int argc, char **argv);
+int kmrig_cli_program(int argc, char **argv);
 
 /* The path of the running kmrig executable (for finding suites next to it). */
 const char *kmrig_cli_self(void);

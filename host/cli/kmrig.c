@@ -26,7 +26,7 @@ static const char kmrig_help[] =
     "  serve   export a target over TCP (loopback and a token by default) for tcp:// clients\n"
     "  list    the boards attached to this machine, their stable IDs and target URIs; a CTest\n"
     "          resource spec for a pool of boards\n"
-    "  program load gateware onto a board (not implemented yet)\n"
+    "  program write an iCE40 bitstream to a board (iceprog): flash, or --sram\n"
     "  help    this text, or `kmrig help <command>`\n"
     "\n"
     "Targets are URIs: sim (the reference SoC's model, in this process, on its own clock),\n"
@@ -34,8 +34,9 @@ static const char kmrig_help[] =
     "sim:waves=run.fst (an FST waveform), loop (a plain-C stand-in). `kmrig <command> --help`\n"
     "says more; docs/cli.md is the reference.\n"
     "\n"
-    "exit status: 0 success, 1 a test failed, 2 usage error, 3 not implemented yet,\n"
-    "4 the command could not do its job, 77 no target / every test skipped\n";
+    "exit status: 0 success, 1 a test failed, 2 usage error, 3 not possible on this target\n"
+    "(bench on a board), 4 the command could not do its job, 5 a power/reset hook failed,\n"
+    "77 no target / every test skipped\n";
 
 static char g_self[PATH_MAX];
 
@@ -60,21 +61,6 @@ int kmrig_cli_probe_target(const char *uri)
     if (rc == KMRIG_LINK_ENOENT || rc == KMRIG_LINK_EINVAL)
         return KMRIG_CLI_USAGE;
     return KMRIG_CLI_NO_TARGET;
-}
-
-static int kmrig_not_implemented(const char *cmd, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("kmrig %s: not implemented yet in this version of kmrig (see docs/cli.md).\n",
-                   cmd);
-            return KMRIG_CLI_OK;
-        }
-    fprintf(stderr,
-            "kmrig %s: not implemented yet in this version of kmrig; `kmrig info`, `kmrig "
-            "run` and `kmrig bench` are (see docs/cli.md)\n",
-            cmd);
-    return KMRIG_CLI_NOT_IMPLEMENTED;
 }
 
 int main(int argc, char **argv)
@@ -116,6 +102,8 @@ int main(int argc, char **argv)
             return kmrig_cli_bench(argc, argv);
         if (!strcmp(cmd, "serve"))
             return kmrig_cli_serve(argc, argv);
+        if (!strcmp(cmd, "program"))
+            return kmrig_cli_program(argc, argv);
     } else {
         argv++;
         argc--;
@@ -131,7 +119,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "serve"))
         return kmrig_cli_serve(argc, argv);
     if (!strcmp(cmd, "program"))
-        return kmrig_not_implemented(cmd, argc, argv);
+        return kmrig_cli_program(argc, argv);
     if (!strcmp(cmd, "--version")) {
         printf("kmrig %s\n", KMRIG_VERSION);
         return KMRIG_CLI_OK;

@@ -15,6 +15,15 @@
 // tick_i / next_event_o follow the SoC's simulation-port contract (docs/rtl.md): next_event_o
 // is 1 while anything moves in the engine, the DMA timeout's distance while a DMA request waits
 // for the host, else all ones.
+//
+// A reduced build (a small FPGA) leaves out what its SoC does not need: HAS_DMA = 0 drops the
+// DMA port (an SoC without DMA masters; a cycle on s_* ends with ERR at once) and HAS_RMW = 0
+// the RMW request; HELLO_RSP's caps then lack DMA / RMW, and an RMW is answered UNSUPPORTED.
+// TS_W < 64 carries only the low TS_W bits of the device timestamp through the engine (the
+// interrupt unit's per-line stamps, the bus cycle and error times) and rebuilds the 64-bit value
+// when a frame is loaded into the transmitter: the latest count with those low bits that is not
+// in the future. Exact while a stamp is sent within 2**TS_W cycles of the moment it records (at
+// 32 bits and 24 MHz: 178 s; an interrupt held masked longer reports a later time).
 module kmrig_bridge #(
     parameter integer RING_AW      = 13,        // command ring: 8 KiB
     parameter integer TXB_AW       = 12,        // transmit buffer: 4 KiB
@@ -23,6 +32,11 @@ module kmrig_bridge #(
     parameter integer BUS_TIMEOUT  = 4096,
     parameter integer DMA_TIMEOUT  = 1000000,
     parameter integer IRQ_N        = 8,
+    parameter integer TS_W         = 64,        // timestamp bits carried inside (see above)
+    parameter integer SKIPS        = 4,         // receiver's gap list (kmrig_bridge_rx), 2..7
+    parameter integer RESCAN       = 1,         // 0: no read-back after a CRC failure (kmrig_bridge_rx)
+    parameter integer HAS_DMA      = 1,         // 0: no DMA port (its cycles end with ERR), no CAP_DMA
+    parameter integer HAS_RMW      = 1,         // 0: RMW answered UNSUPPORTED, no CAP_RMW
     parameter [31:0]  CLOCK_HZ     = 32'd50000000,
     parameter [31:0]  SOC_ID       = 32'h0,
     parameter [31:0]  SOC_VERSION  = 32'h0,
@@ -74,10 +88,17 @@ module kmrig_bridge #(
     localparam [15:0]  CMD_CREDITS   = CMD_CREDITS_N[15:0];
     localparam [31:0] CAPS =
         (32'd1 << KMRIG_PROTO_CAP_BURST_BIT) | (32'd1 << KMRIG_PROTO_CAP_BURST_FIXED_BIT) |
-        (32'd1 << KMRIG_PROTO_CAP_RMW_BIT) | (32'd1 << KMRIG_PROTO_CAP_IRQ_BIT) |
-        (32'd1 << KMRIG_PROTO_CAP_DMA_BIT) | (32'd1 << KMRIG_PROTO_CAP_IO_SPACE_BIT) |
+        ((HAS_RMW != 0) ? (32'd1 << KMRIG_PROTO_CAP_RMW_BIT) : 32'd0) |
+        (32'd1 << KMRIG_PROTO_CAP_IRQ_BIT) |
+        ((HAS_DMA != 0) ? (32'd1 << KMRIG_PROTO_CAP_DMA_BIT) : 32'd0) |
+        (32'd1 << KMRIG_PROTO_CAP_IO_SPACE_BIT) |
         ((REQUIRE_CRC != 0) ? (32'd1 << KMRIG_PROTO_CAP_CRC_REQUIRED_BIT) : 32'd0) |
         ((VIRTUAL_TIME != 0) ? (32'd1 << KMRIG_PROTO_CAP_VIRTUAL_TIME_BIT) : 32'd0);
+
+    // the timestamp as carried inside: bits above TS_W are 0 (constant, so synthesis drops
+    // every register bit that would hold them)
+    localparam [63:0] TS_MASK = (TS_W >= 64) ? {64{1'b1}} : ((64'd1 << TS_W) - 64'd1);
+    wire [63:0] ts_w = ts_i & TS_MASK;
 
     // ---- command ring ----
     wire               ring_we;
@@ -99,8 +120,11 @@ module kmrig_bridge #(
     wire [RING_AW:0]   skip_to;
     wire               skip_pop;
 
+    // (the receiver writes one byte at a time; the executor reads 4 at any address)
     kmrig_bridge_ram4 #(
-        .AW (RING_AW)
+        .AW        (RING_AW),
+        .W_ALIGNED (1),
+        .R_BYTE    (0)
     ) u_ring (
         .clk_i   (clk_i),
         .we_i    (ring_we),
@@ -120,8 +144,12 @@ module kmrig_bridge #(
     wire [31:0]       txb_rdata;
     wire              txb_busy;
 
+    // (the executor writes naturally aligned elements and PING words; the transmitter reads
+    // one byte at a time)
     kmrig_bridge_ram4 #(
-        .AW (TXB_AW)
+        .AW        (TXB_AW),
+        .W_ALIGNED (1),
+        .R_BYTE    (1)
     ) u_txb (
         .clk_i   (clk_i),
         .we_i    (txb_we),
@@ -146,7 +174,9 @@ module kmrig_bridge #(
 
     kmrig_bridge_rx #(
         .RING_AW     (RING_AW),
-        .REQUIRE_CRC (REQUIRE_CRC)
+        .REQUIRE_CRC (REQUIRE_CRC),
+        .SKIPS       (SKIPS),
+        .RESCAN      (RESCAN)
     ) u_rx (
         .clk_i         (clk_i),
         .rst_ni        (rst_ni),
@@ -201,7 +231,7 @@ module kmrig_bridge #(
         .clk_i        (clk_i),
         .rst_ni       (rst_ni),
         .irq_i        (irq_i),
-        .ts_i         (ts_i),
+        .ts_i         (ts_w),
         .enable_i     (hello_ok),
         .ctl_valid_i  (ictl_valid),
         .ctl_op_i     (ictl_op),
@@ -242,11 +272,12 @@ module kmrig_bridge #(
         .RING_AW     (RING_AW),
         .TXB_AW      (TXB_AW),
         .BUS_TIMEOUT (BUS_TIMEOUT),
-        .CMD_CREDITS ({16'h0, CMD_CREDITS})
+        .CMD_CREDITS ({16'h0, CMD_CREDITS}),
+        .HAS_RMW     (HAS_RMW)
     ) u_exec (
         .clk_i             (clk_i),
         .rst_ni            (rst_ni),
-        .ts_i              (ts_i),
+        .ts_i              (ts_w),
         .ring_wptr_i       (ring_wptr),
         .ring_rptr_o       (ring_rptr),
         .ring_raddr_o      (ex_raddr),
@@ -312,40 +343,63 @@ module kmrig_bridge #(
     wire        dma_busy;
     wire [31:0] dma_next;
 
-    kmrig_bridge_dma #(
-        .DMA_TIMEOUT (DMA_TIMEOUT)
-    ) u_dma (
-        .clk_i        (clk_i),
-        .rst_ni       (rst_ni),
-        .tick_i       (tick_i),
-        .ts_i         (ts_i),
-        .enable_i     (hello_ok),
-        .reset_i      (hello),
-        .s_cyc_i      (s_cyc_i),
-        .s_stb_i      (s_stb_i),
-        .s_we_i       (s_we_i),
-        .s_adr_i      (s_adr_i),
-        .s_sel_i      (s_sel_i),
-        .s_dat_i      (s_dat_i),
-        .s_dat_o      (s_dat_o),
-        .s_ack_o      (s_ack_o),
-        .s_err_o      (s_err_o),
-        .req_valid_o  (dreq_valid),
-        .req_ready_i  (dreq_ready),
-        .req_wr_o     (dreq_wr),
-        .req_addr_o   (dreq_addr),
-        .req_len_o    (dreq_len),
-        .req_data_o   (dreq_data),
-        .req_ts_o     (dreq_ts),
-        .ans_valid_i  (dans_valid),
-        .ans_wr_i     (dans_wr),
-        .ans_tag_i    (dans_tag),
-        .ans_status_i (dans_status),
-        .ans_data_i   (dans_data),
-        .tmo_o        (dma_tmo),
-        .busy_o       (dma_busy),
-        .next_o       (dma_next)
-    );
+    generate
+        if (HAS_DMA != 0) begin : g_dma
+            kmrig_bridge_dma #(
+                .DMA_TIMEOUT (DMA_TIMEOUT)
+            ) u_dma (
+                .clk_i        (clk_i),
+                .rst_ni       (rst_ni),
+                .tick_i       (tick_i),
+                .ts_i         (ts_w),
+                .enable_i     (hello_ok),
+                .reset_i      (hello),
+                .s_cyc_i      (s_cyc_i),
+                .s_stb_i      (s_stb_i),
+                .s_we_i       (s_we_i),
+                .s_adr_i      (s_adr_i),
+                .s_sel_i      (s_sel_i),
+                .s_dat_i      (s_dat_i),
+                .s_dat_o      (s_dat_o),
+                .s_ack_o      (s_ack_o),
+                .s_err_o      (s_err_o),
+                .req_valid_o  (dreq_valid),
+                .req_ready_i  (dreq_ready),
+                .req_wr_o     (dreq_wr),
+                .req_addr_o   (dreq_addr),
+                .req_len_o    (dreq_len),
+                .req_data_o   (dreq_data),
+                .req_ts_o     (dreq_ts),
+                .ans_valid_i  (dans_valid),
+                .ans_wr_i     (dans_wr),
+                .ans_tag_i    (dans_tag),
+                .ans_status_i (dans_status),
+                .ans_data_i   (dans_data),
+                .tmo_o        (dma_tmo),
+                .busy_o       (dma_busy),
+                .next_o       (dma_next)
+            );
+        end else begin : g_no_dma
+            // no DMA master in this SoC: a cycle that appears anyway is refused at once, and
+            // DMA answers from the host (there are none: no requests are sent) are ignored
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_dma = &{1'b0, s_we_i, s_adr_i, s_sel_i, s_dat_i, dreq_ready, dans_valid,
+                                dans_wr, dans_tag, dans_status, dans_data, tick_i};
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign s_dat_o    = 32'h0;
+            assign s_ack_o    = 1'b0;
+            assign s_err_o    = s_cyc_i & s_stb_i;
+            assign dreq_valid = 1'b0;
+            assign dreq_wr    = 1'b0;
+            assign dreq_addr  = 64'h0;
+            assign dreq_len   = 16'h0;
+            assign dreq_data  = 32'h0;
+            assign dreq_ts    = 64'h0;
+            assign dma_tmo    = 1'b0;
+            assign dma_busy   = 1'b0;
+            assign dma_next   = 32'hFFFFFFFF;
+        end
+    endgenerate
 
     // ---- the one waiting EVT_ERROR ----
     reg        err_q;
@@ -366,7 +420,7 @@ module kmrig_bridge #(
             end
             if (rx_err || dma_tmo || ex_err) begin
                 err_q    <= 1'b1;
-                err_ts_q <= ts_i;
+                err_ts_q <= ts_w;
                 if (rx_err) begin
                     err_code_q <= rx_err_code;
                     err_info_q <= rx_err_info;
@@ -450,6 +504,7 @@ module kmrig_bridge #(
 
     kmrig_bridge_tx #(
         .TXB_AW      (TXB_AW),
+        .TS_W        (TS_W),
         .CAPS        (CAPS),
         .CLOCK_HZ    (CLOCK_HZ),
         .SOC_ID      (SOC_ID),
@@ -464,6 +519,7 @@ module kmrig_bridge #(
     ) u_tx (
         .clk_i       (clk_i),
         .rst_ni      (rst_ni),
+        .ts_i        (ts_i),
         .pcrc_i      (pcrc),
         .hello_i     (hello),
         .load_i      (load),

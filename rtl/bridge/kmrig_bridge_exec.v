@@ -23,7 +23,8 @@ module kmrig_bridge_exec #(
     parameter integer RING_AW     = 13,
     parameter integer TXB_AW      = 12,
     parameter integer BUS_TIMEOUT = 4096,
-    parameter integer CMD_CREDITS = 8160
+    parameter integer CMD_CREDITS = 8160,
+    parameter integer HAS_RMW     = 1       // 0: RMW is answered UNSUPPORTED (no CAP_RMW)
 ) (
     input  wire               clk_i,
     input  wire               rst_ni,
@@ -161,22 +162,25 @@ module kmrig_bridge_exec #(
     wire t_write = f_type == KMRIG_PROTO_T_WRITE;
     wire t_rb    = f_type == KMRIG_PROTO_T_READ_BURST;
     wire t_wb    = f_type == KMRIG_PROTO_T_WRITE_BURST;
-    wire t_rmw   = f_type == KMRIG_PROTO_T_RMW;
+    wire t_rmw   = (HAS_RMW != 0) && f_type == KMRIG_PROTO_T_RMW;
+    wire t_unsup = (HAS_RMW == 0) && f_type == KMRIG_PROTO_T_RMW;
     wire t_ictl  = f_type == KMRIG_PROTO_T_IRQ_CTL;
     wire t_iq    = f_type == KMRIG_PROTO_T_IRQ_QUERY;
     wire t_ping  = f_type == KMRIG_PROTO_T_PING;
     wire t_burst = t_rb | t_wb;
     wire t_bus   = t_read | t_write | t_burst | t_rmw;
-    wire t_known = t_hello | t_bus | t_ictl | t_iq | t_ping;
+    wire t_known = t_hello | t_bus | t_ictl | t_iq | t_ping | t_unsup;
     wire t_wr    = t_write | t_wb;
     // requests that always answer, and posted ones that answer only with ACK
-    wire wants_rsp = t_hello | t_read | t_rb | t_rmw | t_iq | t_ping |
+    wire wants_rsp = t_hello | t_read | t_rb | t_rmw | t_unsup | t_iq | t_ping |
                      (f_ack & (t_write | t_wb | t_ictl));
 
     // validation (section 5: attr, alignment, count, range, body length)
     wire [15:0] elems   = t_burst ? b_count : 16'd1;
-    wire [18:0] span    = (a_fixed ? 19'd1 : {3'b000, elems}) * {16'h0, a_size};
-    wire [18:0] bytes   = {3'b000, elems} * {16'h0, a_size};
+    // (a_size is 1, 2 or 4: a shift by the log2 size, not a multiplier)
+    wire [1:0]  a_shift = a_lsz[1] ? 2'd2 : a_lsz;
+    wire [18:0] bytes   = {3'b000, elems} << a_shift;
+    wire [18:0] span    = a_fixed ? {16'h0, a_size} : bytes;
     // the last byte touched: bit 32 is a wrap, bits 31:16 matter only in I/O space
     /* verilator lint_off UNUSEDSIGNAL */
     wire [32:0] last    = {1'b0, b_addr} + {14'h0, span} - 33'd1;
@@ -327,6 +331,8 @@ module kmrig_bridge_exec #(
                 end
             end else if (!hello_ok_q) begin
                 answer(f_type ^ 8'h40, KMRIG_PROTO_ST_NO_HELLO);
+            end else if (t_unsup) begin
+                answer(f_type ^ 8'h40, KMRIG_PROTO_ST_UNSUPPORTED);
             end else if (!req_ok) begin
                 if (!wants_rsp) begin
                     err_valid_o = 1'b1;
@@ -453,6 +459,13 @@ module kmrig_bridge_exec #(
         endcase
     end
 
+    // The data of a write cycle (one shifter for its three sources): the RMW's new value, a
+    // WRITE_BURST element from the ring, or WRITE's data; 0 for a read.
+    wire        wr_cycle = (st_q == S_BDONE) || (st_q == S_WDAT) || t_wr;
+    wire [31:0] wr_src   = (st_q == S_BDONE) ? rmw_new :
+                           (st_q == S_WDAT) ? ring_rdata_i :
+                           t_wr ? b_w8 : 32'h0;
+
     // Wishbone outputs are registered: they follow the sequencer's state.
     always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
@@ -471,16 +484,8 @@ module kmrig_bridge_exec #(
                 m_io_o  <= a_io;
                 m_adr_o <= addr_d;
                 m_sel_o <= sel;
-                if (st_q == S_BDONE) begin
-                    m_we_o  <= 1'b1;
-                    m_dat_o <= (rmw_new & emask) << {lane, 3'b000};
-                end else if (st_q == S_WDAT) begin
-                    m_we_o  <= 1'b1;
-                    m_dat_o <= (ring_rdata_i & emask) << {lane, 3'b000};
-                end else begin
-                    m_we_o  <= t_wr;
-                    m_dat_o <= t_wr ? (b_w8 & emask) << {lane, 3'b000} : 32'h0;
-                end
+                m_we_o  <= wr_cycle;
+                m_dat_o <= (wr_src & emask) << {lane, 3'b000};
             end else if (st_q == S_BUS && st_d != S_BUS) begin
                 m_stb_o <= 1'b0;
                 m_we_o  <= 1'b0;

@@ -40,6 +40,9 @@ module kmrig_bridge_irq #(
 `include "kmrig_proto.vh"
     /* verilator lint_on UNUSEDPARAM */
 
+    // the bits of a line number that index the N lines
+    localparam integer IW = (N > 4) ? 3 : (N > 2) ? 2 : 1;
+
     reg [N-1:0]    raw_q;
     reg [N-1:0]    latch_q;
     reg [N-1:0]    mask_q;
@@ -73,9 +76,9 @@ module kmrig_bridge_irq #(
     end
 
     assign evt_valid_o  = enable_i && ((|up) || (|down));
-    assign evt_state_o  = {6'h00, mode_q[evt_line_o[2:0]], evt_up};
+    assign evt_state_o  = {6'h00, mode_q[evt_line_o[IW-1:0]], evt_up};
     assign evt_active_o = {{(32-N){1'b0}}, active};
-    assign evt_ts_o     = ts_q[64*evt_line_o[2:0] +: 64];
+    assign evt_ts_o     = ts_q[64*evt_line_o[IW-1:0] +: 64];
     assign pending_o    = {{(32-N){1'b0}}, pending};
     assign mask_o       = {{(32-N){1'b0}}, mask_q};
     assign mode_o       = {{(32-N){1'b0}}, mode_q};
@@ -114,7 +117,7 @@ module kmrig_bridge_irq #(
             rep_q <= rep_q & ~mask_q & ~(mode_q & ~active) &
                      ~((op_eoi | op_mask) ? lines : {N{1'b0}});
             if (evt_valid_o && evt_ready_i) begin
-                rep_q[evt_line_o[2:0]] <= evt_up;
+                rep_q[evt_line_o[IW-1:0]] <= evt_up;
             end
         end
     end

@@ -4,8 +4,13 @@
 // latency), which yosys maps onto SB_RAM40_4K.
 //   write: wlen_i bytes (1..4) of wdata_i (byte 0 = wdata_i[7:0]) at waddr_i, waddr_i + 1, ...
 //   read:  rdata_o holds the 4 bytes at raddr_i of the previous cycle, byte 0 in [7:0]
+// Two promises make it smaller (each lane's address adder goes): W_ALIGNED = 1, every write is
+// naturally aligned (wlen 1 anywhere, 2 at even, 4 at multiples of 4 addresses: it never
+// crosses a word); R_BYTE = 1, only rdata_o[7:0] is used (reads of one byte).
 module kmrig_bridge_ram4 #(
-    parameter integer AW = 12
+    parameter integer AW        = 12,
+    parameter integer W_ALIGNED = 0,
+    parameter integer R_BYTE    = 0
 ) (
     input  wire          clk_i,
     input  wire          we_i,
@@ -31,8 +36,8 @@ module kmrig_bridge_ram4 #(
             wire [1:0]    rk = LANE - raddr_i[1:0];
             // the word of that byte (the low two bits are the lane itself)
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [AW-1:0] wa = waddr_i + {{(AW-2){1'b0}}, wk};
-            wire [AW-1:0] ra = raddr_i + {{(AW-2){1'b0}}, rk};
+            wire [AW-1:0] wa = (W_ALIGNED != 0) ? waddr_i : waddr_i + {{(AW-2){1'b0}}, wk};
+            wire [AW-1:0] ra = (R_BYTE != 0) ? raddr_i : raddr_i + {{(AW-2){1'b0}}, rk};
             /* verilator lint_on UNUSEDSIGNAL */
             wire          wen = we_i && ({1'b0, wk} < wlen_i);
             always @(posedge clk_i) begin

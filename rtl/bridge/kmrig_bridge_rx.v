@@ -14,6 +14,12 @@
 // read-back restarts it at the failed frame's second byte, up to the end of everything
 // received. A frame without room in the ring is dropped whole.
 //
+// RESCAN = 0 (a reduced build for a small FPGA) leaves the read-back out: a frame that fails
+// its CRC-32 is dropped whole, as one without room is, so a good frame whose start lies inside
+// a damaged one's claimed length is lost with it (the host's request times out and is
+// reported; the next frame after the damaged span is found as usual). No ring read port
+// borrowing and no gap list remain.
+//
 // Host requests go into the command ring (header and payload, without the CRC) as they arrive
 // and are committed only when complete and checked: ring_wptr_o moves past the frame, and the
 // executor (kmrig_bridge_exec) takes them from there. A frame that does not fit the free space
@@ -27,7 +33,9 @@
 // header arrives.
 module kmrig_bridge_rx #(
     parameter integer RING_AW     = 13,
-    parameter integer REQUIRE_CRC = 0
+    parameter integer REQUIRE_CRC = 0,
+    parameter integer SKIPS       = 4,    // gaps outstanding, 2..7 (fewer: a read-back pauses sooner)
+    parameter integer RESCAN      = 1     // 0: a CRC failure drops the whole frame (see below)
 ) (
     input  wire             clk_i,
     input  wire             rst_ni,
@@ -105,13 +113,12 @@ module kmrig_bridge_rx #(
     reg [RING_AW:0] rend_q, rend_d;  // the end of the bytes received into the ring
 
     // the list of gaps
-    localparam integer SKIPS = 4;
-    localparam [2:0]   SKIPS_FREE = 3'd3;   // SKIPS - 1: room for the gap of a frame in progress
+    localparam [2:0]   SKIPS_FREE = SKIPS[2:0] - 3'd1; // room for the gap of a frame in progress
     reg [2*(RING_AW+1)*SKIPS-1:0] skl_q;
     reg [2:0]   skn_q;
     reg         skpush;
     wire [2:0]  skm1 = skn_q - 3'd1;
-    assign skip_valid_o = skn_q != 3'd0;
+    assign skip_valid_o = (RESCAN != 0) && skn_q != 3'd0;
     assign skip_at_o    = skl_q[0 +: RING_AW+1];
     assign skip_to_o    = skl_q[RING_AW+1 +: RING_AW+1];
 
@@ -319,7 +326,7 @@ module kmrig_bridge_rx #(
                         err_valid_o = 1'b1;
                         err_code_o  = KMRIG_PROTO_EV_ERR_CRC;
                         err_info_o  = {8'h00, h_type};
-                        if (keep_q) begin
+                        if (keep_q && RESCAN != 0) begin
                             // drop the SOF; search everything after it again from the ring
                             drop_add = 32'd1;
                             rep_d    = 1'b1;
@@ -365,7 +372,7 @@ module kmrig_bridge_rx #(
                 dans_valid_o = 1'b1;
             end else begin
                 wptr_d = base_q + n_need[RING_AW:0];
-                skpush = base_q != wptr_q;
+                skpush = (RESCAN != 0) && base_q != wptr_q;
                 // host requests carry the host's sequence number
                 if (hdr_q[15:8] == KMRIG_PROTO_T_HELLO) begin
                     seq_d    = hdr_q[31:24] + 8'd1;
@@ -429,11 +436,11 @@ module kmrig_bridge_rx #(
             garbage_q   <= garbage_d;
             dans_q_data <= dans_d_data;
             keep_q      <= keep_d;
-            rep_q       <= rep_d;
+            rep_q       <= (RESCAN != 0) && rep_d;
             rsrc_q      <= rsrc_d;
             rpos_q      <= rpos_d;
             rleft_q     <= rleft_d;
-            rpend_q     <= rpend_d;
+            rpend_q     <= (RESCAN != 0) && rpend_d;
             base_q      <= base_d;
             rend_q      <= (st_d == S_HUNT && !rep_d) ? wptr_d : rend_d;
             // the gap list: pop the head, push {to = the frame's start, at = the old commit}

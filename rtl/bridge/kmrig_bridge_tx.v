@@ -17,8 +17,12 @@
 //   EVT_IRQ          w0[7:0] = line, status = state, w1 = active, ts
 //   EVT_ERROR        status = code, count = info, w1 = dropped, ts
 //   EVT_CREDIT       w1 = credits
+//
+// TS_W < 64: d_ts_i carries only the low TS_W bits of a timestamp (kmrig_bridge); the load
+// rebuilds the full value from ts_i (the latest count with those low bits not in the future).
 module kmrig_bridge_tx #(
     parameter integer TXB_AW      = 12,
+    parameter integer TS_W        = 64,
     parameter [31:0]  CAPS        = 32'h0,
     parameter [31:0]  CLOCK_HZ    = 32'd50000000,
     parameter [31:0]  SOC_ID      = 32'h0,
@@ -33,6 +37,9 @@ module kmrig_bridge_tx #(
 ) (
     input  wire        clk_i,
     input  wire        rst_ni,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [63:0] ts_i,          // the device timestamp now (only with TS_W < 64)
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire        pcrc_i,        // append a CRC-32 to every frame
     input  wire        hello_i,
 
@@ -83,9 +90,7 @@ module kmrig_bridge_tx #(
 
     reg         busy_q;
     reg [7:0]   type_q, tag_q, status_q;
-    reg [15:0]  count_q;
-    reg [127:0] w_q;
-    reg [63:0]  ts_q;
+    reg [191:0] sh_q;       // the body (and w2's DMA_WR_REQ data after it), next byte in [7:0]
     reg [12:0]  dlen_q;
     reg         dsrc_q;
     reg         pcrc_q;
@@ -94,6 +99,20 @@ module kmrig_bridge_tx #(
     reg [31:0]  crc32_q;
     reg [7:0]   evseq_q;
     reg [12:0]  rdidx_q;
+
+    wire [63:0] d_ts;
+    generate
+        if (TS_W >= 64) begin : g_ts_full
+            assign d_ts = d_ts_i;
+        end else begin : g_ts_low
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [63:0] lo = d_ts_i;    // (bits above TS_W are 0)
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [63-TS_W:0] hi = ts_i[63:TS_W] -
+                                  {{(63-TS_W){1'b0}}, lo[TS_W-1:0] > ts_i[TS_W-1:0]};
+            assign d_ts = {hi, lo[TS_W-1:0]};
+        end
+    endgenerate
 
     reg [6:0]   blen;
     always @(*) begin
@@ -112,34 +131,41 @@ module kmrig_bridge_tx #(
         endcase
     end
 
-    reg [671:0] body;
+    // The body of every type but HELLO_RSP is built once, when the descriptor is loaded, and
+    // shifted out a byte at a time (no multiplexer over all the body's bytes); DMA_WR_REQ's data
+    // bytes (w2) follow it in the same register. HELLO_RSP is constant but for its status byte.
+    reg [191:0] sh_d;
     always @(*) begin
-        body = 672'h0;
-        case (type_q)
+        sh_d = 192'h0;
+        case (d_type_i)
         KMRIG_PROTO_T_HELLO_RSP:
-            body = {BUILD_W, BOARD_W[127:0], 24'h0, DMA_TAGS, MAX_PAYLOAD, CMD_CREDITS,
-                    BUILD_ID, SOC_VERSION, SOC_ID, CLOCK_HZ, CAPS, IRQ_LINES, status_q,
-                    KMRIG_PROTO_VERSION_MINOR, KMRIG_PROTO_VERSION_MAJOR, KMRIG_PROTO_MAGIC};
+            sh_d = 192'h0;
         KMRIG_PROTO_T_READ_RSP,
         KMRIG_PROTO_T_RMW_RSP:
-            body[127:0] = {ts_q, w_q[31:0], 24'h0, status_q};
+            sh_d[127:0] = {d_ts, d_w_i[31:0], 24'h0, d_status_i};
         KMRIG_PROTO_T_IRQ_QUERY_RSP:
-            body[191:0] = {ts_q, w_q};
+            sh_d = {d_ts, d_w_i};
         KMRIG_PROTO_T_PING_RSP:
-            body[63:0] = ts_q;
+            sh_d[63:0] = d_ts;
         KMRIG_PROTO_T_DMA_RD_REQ,
         KMRIG_PROTO_T_DMA_WR_REQ:
-            body[159:0] = {ts_q, 16'h0, count_q, w_q[63:0]};
+            sh_d = {d_w_i[95:64], d_ts, 16'h0, d_count_i, d_w_i[63:0]};
         KMRIG_PROTO_T_EVT_IRQ:
-            body[127:0] = {ts_q, w_q[63:32], 16'h0, status_q, w_q[7:0]};
+            sh_d[127:0] = {d_ts, d_w_i[63:32], 16'h0, d_status_i, d_w_i[7:0]};
         KMRIG_PROTO_T_EVT_ERROR:
-            body[127:0] = {ts_q, w_q[63:32], count_q, 8'h0, status_q};
+            sh_d[127:0] = {d_ts, d_w_i[63:32], d_count_i, 8'h0, d_status_i};
         KMRIG_PROTO_T_EVT_CREDIT:
-            body[31:0] = w_q[63:32];
+            sh_d[31:0] = d_w_i[63:32];
         default:
-            body[95:0] = {ts_q, count_q, 8'h0, status_q};
+            sh_d[95:0] = {d_ts, d_count_i, 8'h0, d_status_i};
         endcase
     end
+
+    localparam [671:0] HELLO_BODY = {BUILD_W, BOARD_W[127:0], 24'h0, DMA_TAGS, MAX_PAYLOAD,
+                                     CMD_CREDITS, BUILD_ID, SOC_VERSION, SOC_ID, CLOCK_HZ, CAPS,
+                                     IRQ_LINES, 8'h00, KMRIG_PROTO_VERSION_MINOR,
+                                     KMRIG_PROTO_VERSION_MAJOR, KMRIG_PROTO_MAGIC};
+    wire t_hello = type_q == KMRIG_PROTO_T_HELLO_RSP;
 
     wire [15:0] len    = {9'h0, blen} + {3'h0, dlen_q};
     wire [13:0] dstart = 14'd8 + {7'h0, blen};
@@ -170,9 +196,14 @@ module kmrig_bridge_tx #(
             default: tx_data_o = crc16_q[15:8];
             endcase
         end else if (p_q < dstart) begin
-            tx_data_o = body[8*bi[6:0] +: 8];
+            if (!t_hello)
+                tx_data_o = sh_q[7:0];
+            else if (bi[6:0] == 7'd6)
+                tx_data_o = status_q;
+            else
+                tx_data_o = HELLO_BODY[8*bi[6:0] +: 8];
         end else if (p_q < cstart) begin
-            tx_data_o = dsrc_q ? w_q[64 + 8*di[1:0] +: 8] : txb_rdata_i[7:0];
+            tx_data_o = dsrc_q ? sh_q[7:0] : txb_rdata_i[7:0];
         end else begin
             tx_data_o = crc32v[8*ci[1:0] +: 8];
         end
@@ -194,9 +225,7 @@ module kmrig_bridge_tx #(
             type_q   <= 8'h00;
             tag_q    <= 8'h00;
             status_q <= 8'h00;
-            count_q  <= 16'h0;
-            w_q      <= 128'h0;
-            ts_q     <= 64'h0;
+            sh_q     <= 192'h0;
             dlen_q   <= 13'd0;
             dsrc_q   <= 1'b0;
             pcrc_q   <= 1'b0;
@@ -215,9 +244,7 @@ module kmrig_bridge_tx #(
                     busy_q   <= 1'b1;
                     type_q   <= d_type_i;
                     status_q <= d_status_i;
-                    count_q  <= d_count_i;
-                    w_q      <= d_w_i;
-                    ts_q     <= d_ts_i;
+                    sh_q     <= sh_d;
                     dlen_q   <= d_dlen_i;
                     dsrc_q   <= d_dsrc_i;
                     pcrc_q   <= pcrc_i;
@@ -233,6 +260,9 @@ module kmrig_bridge_tx #(
                 end
             end else if (adv) begin
                 p_q <= p_q + 14'd1;
+                if (p_q >= 14'd8) begin
+                    sh_q <= {8'h00, sh_q[191:8]};
+                end
                 if (p_q < 14'd6) begin
                     crc16_q <= crc16_byte(crc16_q, tx_data_o);
                 end

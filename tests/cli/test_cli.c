@@ -240,15 +240,6 @@ static void test_cli_help_and_usage_errors(void **state)
     assert_non_null(strstr(g_out, "no suite"));
 }
 
-static void test_cli_unwritten_subcommands_say_so(void **state)
-{
-    const char *cmds[] = {"program"};
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        assert_int_equal(kmrig(cmds[i], NULL), 3);
-        assert_non_null(strstr(g_out, "not implemented yet"));
-    }
-}
-
 static void test_cli_run_passing_suite_exits_0_with_junit(void **state)
 {
     NEED_EXPAT();
@@ -890,7 +881,6 @@ static void test_cli_run_default_suite_passes_on_the_model(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_help_and_usage_errors),
-    cmocka_unit_test(test_cli_unwritten_subcommands_say_so),
     cmocka_unit_test(test_cli_run_passing_suite_exits_0_with_junit),
     cmocka_unit_test(test_cli_run_same_seed_same_random_inputs),
     cmocka_unit_test(test_cli_run_failing_suite_isolates_and_reports),
