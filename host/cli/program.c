@@ -187,7 +187,7 @@ int kmrig_cli_program(int argc, char **argv)
         args[n++] = "-S";
     args[n++] = file;
     args[n] = NULL;
-    fprintf(stderr, "kmrig program: %s %s%s%s%s (%s)\n", path, device ? "-d " : "",
+    fprintf(stderr, "kmrig program: %s %s%s%s%s%s (%s)\n", path, device ? "-d " : "",
             device ? device : "", device ? " " : "", sram ? "-S " : "", file,
             sram ? "FPGA SRAM: lost at power-off" : "configuration flash");
     if (b)
