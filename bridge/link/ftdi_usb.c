@@ -95,13 +95,13 @@ static int io_open(void *ctx, const struct ftdi_io_params *p, struct ftdi_io **o
         rc = ftdi_usb_open_desc_index(io->ftdi, (int)p->vid, (int)p->pid, p->desc, p->serial,
                                       p->index);
     if (rc < 0) {
-        snprintf(err, n,
-                 "ftdi: cannot open %04x:%04x%s%s%s%s%s%s index %u channel %c: %s (is it plugged in, "
-                 "and does a udev rule give you access? docs/cli.md, Targets)",
-                 p->vid, p->pid, p->serial ? " serial " : "", p->serial ? p->serial : "",
-                 p->desc ? " description " : "", p->desc ? p->desc : "",
-                 p->path ? " in port " : "", p->path ? p->path : "", p->index, 'A' + p->iface,
-                 ftdi_get_error_string(io->ftdi));
+        snprintf(
+            err, n,
+            "ftdi: cannot open %04x:%04x%s%s%s%s%s%s index %u channel %c: %s (is it plugged in, "
+            "and does a udev rule give you access? docs/cli.md, Targets)",
+            p->vid, p->pid, p->serial ? " serial " : "", p->serial ? p->serial : "",
+            p->desc ? " description " : "", p->desc ? p->desc : "", p->path ? " in port " : "",
+            p->path ? p->path : "", p->index, 'A' + p->iface, ftdi_get_error_string(io->ftdi));
         ftdi_free(io->ftdi);
         free(io);
         return KMRIG_LINK_EIO;

@@ -60,8 +60,13 @@ static const struct kmrig_link_ops sim_missing_ops = {
 
 /* Alphabetical. */
 static const struct kmrig_link_ops *const fixed[] = {
-    FTDI_OPS, &kmrig_link_loop_ops, &kmrig_link_null_ops, &kmrig_link_pcie_ops, NULL,
-    &kmrig_link_tcp_ops, USB_OPS,
+    FTDI_OPS,
+    &kmrig_link_loop_ops,
+    &kmrig_link_null_ops,
+    &kmrig_link_pcie_ops,
+    NULL,
+    &kmrig_link_tcp_ops,
+    USB_OPS,
 };
 #define NTRANSPORTS (sizeof fixed / sizeof fixed[0])
 

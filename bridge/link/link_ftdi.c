@@ -170,10 +170,11 @@ int kmrig_ftdi_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err
             if (parse_uint(v, 10, 512, 65536, &chunk) || chunk % 512)
                 return say(err, n, "ftdi: chunk '%s' is not a multiple of 512 in 512..65536", v);
         } else {
-            return say(err, n,
-                       "ftdi: unknown argument '%s' (VID:PID, s=, d=, path=, index=, i=, mode=, baud=, "
-                       "flow=, latency=, xfers=, chunk=)",
-                       k);
+            return say(
+                err, n,
+                "ftdi: unknown argument '%s' (VID:PID, s=, d=, path=, index=, i=, mode=, baud=, "
+                "flow=, latency=, xfers=, chunk=)",
+                k);
         }
     }
     int uart = a->mode.mode == FTDI_IO_MODE_UART;

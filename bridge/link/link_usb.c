@@ -94,10 +94,11 @@ int kmrig_usb_parse_args(const char *args, struct kmrig_ftdi_args *a, char *err,
                 return say(err, n, "usb: chunk '%s' is not a multiple of 512 in 512..65536", v);
             a->mode.chunk = u;
         } else {
-            return say(err, n,
-                       "usb: unknown argument '%s' (VID:PID, serial=, path=, ep_in=, ep_out=, iface=, "
-                       "xfers=, chunk=)",
-                       k);
+            return say(
+                err, n,
+                "usb: unknown argument '%s' (VID:PID, serial=, path=, ep_in=, ep_out=, iface=, "
+                "xfers=, chunk=)",
+                k);
         }
     }
     if (!have_id)

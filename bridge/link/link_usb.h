@@ -3,7 +3,8 @@
  * (no status bytes), with asynchronous transfers kept queued: the bulk pipe of link_ftdi.c over
  * usb_io.c (libusb-1.0).
  *
- * URI: "usb://VID:PID[,serial=S][,path=P][,ep_in=0x81][,ep_out=0x01][,iface=0][,xfers=N][,chunk=BYTES]"
+ * URI:
+ * "usb://VID:PID[,serial=S][,path=P][,ep_in=0x81][,ep_out=0x01][,iface=0][,xfers=N][,chunk=BYTES]"
  *   VID:PID  hex, required
  *   serial=  the device's serial string (default: the first match)
  *   path=    the USB port path ("1-2.3", as `kmrig list` prints it) for a device without a serial

@@ -39,10 +39,10 @@ struct kmrig_pipe_ops {
 
 struct kmrig_pipe {
     const struct kmrig_pipe_ops *ops;
-    void *ctx;               /* the pipe's own state */
-    size_t send_chunk;       /* preferred size of one send (a USB transfer); 0: any */
-    uint64_t byte_rate;      /* payload bytes/s the medium carries per direction (0: unknown) */
-    char description[96];    /* for logs and `kmrig info`: "FT232H FT4ABC12 (245 FIFO)" */
+    void *ctx;            /* the pipe's own state */
+    size_t send_chunk;    /* preferred size of one send (a USB transfer); 0: any */
+    uint64_t byte_rate;   /* payload bytes/s the medium carries per direction (0: unknown) */
+    char description[96]; /* for logs and `kmrig info`: "FT232H FT4ABC12 (245 FIFO)" */
 };
 
 #ifdef __cplusplus

@@ -40,7 +40,8 @@
  * never takes the link's lock, and a notifier that calls kmrig_link_notify(), so an event
  * handler may call back into the link (and block on its lock) without stopping the reader.
  * The pipe's send() is called from the hooks' thread and from the reader (DMA answers, timed
- * flushes), never from two threads at once (the engine serialises them). docs/decisions/0013-stream-engine-threads.md.
+ * flushes), never from two threads at once (the engine serialises them).
+ * docs/decisions/0013-stream-engine-threads.md.
  */
 #ifndef KMRIG_STREAM_H
 #define KMRIG_STREAM_H

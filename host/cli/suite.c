@@ -249,8 +249,8 @@ static int suite_run_one(const char *group, const struct CMUnitTest *test)
     if (kmrig_rig_links_lost(what, sizeof what) != lost) {
         /* the driver saw failed accesses (all ones) and may have carried on: the test did not
          * run against the device, so it fails whatever it asserted */
-        printf("[  ERROR   ] %s: the link to the target dropped during the test (%s)\n",
-               test->name, what);
+        printf("[  ERROR   ] %s: the link to the target dropped during the test (%s)\n", test->name,
+               what);
         rc = 1;
     }
     fflush(NULL);

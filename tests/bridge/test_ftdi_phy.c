@@ -260,11 +260,13 @@ static void test_ftdi_parse_args_rejects_bad_input(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "zz:6014",     "0403:6014:1", "i=E",          "mode=spi", "latency=0",
-        "latency=256", "chunk=1000",  "chunk=131072", "xfers=9",  "baud=12",
-        "foo=1",       "s=",          "flow=2",       "index=-1", "i=A,0403:6014",
-        "path=",       "path=1",      "path=1-",      "path=1-2.", "path=a-1",
-        "path=1-1.2.3.4.5.6.7.8",
+        "zz:6014",    "0403:6014:1",  "i=E",
+        "mode=spi",   "latency=0",    "latency=256",
+        "chunk=1000", "chunk=131072", "xfers=9",
+        "baud=12",    "foo=1",        "s=",
+        "flow=2",     "index=-1",     "i=A,0403:6014",
+        "path=",      "path=1",       "path=1-",
+        "path=1-2.",  "path=a-1",     "path=1-1.2.3.4.5.6.7.8",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct kmrig_ftdi_args a;

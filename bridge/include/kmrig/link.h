@@ -127,8 +127,8 @@ struct kmrig_link_ops {
 
     /* Optional. A locked read-modify-write in one request (an RMW frame); without it the core
      * does read then write under its lock. Semantics as kmrig_link_rmw. */
-    int (*rmw)(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size,
-               uint32_t mask, uint32_t value, uint32_t *old, uint64_t *ts);
+    int (*rmw)(struct kmrig_link *link, unsigned space, uint64_t addr, unsigned size, uint32_t mask,
+               uint32_t value, uint32_t *old, uint64_t *ts);
     /* Optional. Targets whose device masters host memory on its own (PCIe behind an IOMMU):
      * make [va, va + len) reachable by the device at bus address `bus` (va, len and bus are
      * multiples of KMRIG_LINK_DMA_PAGE), for device reads (dir bit 0, KMRIG_DMA_TO_DEVICE)

@@ -7,7 +7,6 @@
 
 #include "kmrig_soc_map.h" /* bridge/sim/gen: the reference SoC's addresses */
 
-
 static void cli_drop_link_drops_mid_test(void **state)
 {
     struct kmrig_rig_options o;
