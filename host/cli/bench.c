@@ -175,8 +175,8 @@ int kmrig_cli_bench(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
-        static const char *const with_value[] = {"--target", "--link-profile", "--sizes",
-                                                 "--iterations", "--json", "--plot",
+        static const char *const with_value[] = {"--target",     "--link-profile", "--sizes",
+                                                 "--iterations", "--json",         "--plot",
                                                  "--timeout"};
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t n = strlen(with_value[k]);

@@ -45,10 +45,10 @@ struct bench_options {
     const char *profile; /* the profile asked for with --link-profile, or NULL */
     uint32_t sizes[BENCH_MAX_SIZES];
     unsigned nsizes;
-    unsigned iterations;         /* samples per latency figure, interrupts of the ISR run */
-    unsigned probe_interrupts;   /* interrupts per step of the rate search */
-    uint64_t dma_bytes_per_size; /* at most this many bytes moved per size and direction */
-    unsigned timeout_s;          /* wall-time target: no answer for this long ends the run */
+    unsigned iterations;          /* samples per latency figure, interrupts of the ISR run */
+    unsigned probe_interrupts;    /* interrupts per step of the rate search */
+    uint64_t dma_bytes_per_size;  /* at most this many bytes moved per size and direction */
+    unsigned timeout_s;           /* wall-time target: no answer for this long ends the run */
     uint64_t rate_search_wall_ns; /* wall-time target: the rate search stops after this long */
     int quick;
 };

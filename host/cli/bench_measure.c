@@ -115,9 +115,9 @@ typedef struct _BENCH_TIMER {
     PKINTERRUPT Interrupt;
     kmrig_runtime *Runtime;
     const struct kmrig_link *Link;
-    volatile ULONG *Sysid;        /* wall time: the entry is a read of its TS_LO/TS_HI */
-    ULONGLONG EntryCorrectionNs;  /* wall time: taken off that read's device time */
-    _Atomic uint64_t *Heartbeat;  /* wall time: the watchdog's progress mark */
+    volatile ULONG *Sysid;       /* wall time: the entry is a read of its TS_LO/TS_HI */
+    ULONGLONG EntryCorrectionNs; /* wall time: taken off that read's device time */
+    _Atomic uint64_t *Heartbeat; /* wall time: the watchdog's progress mark */
     /* one run, written by the ISR under the interrupt's lock */
     ULONG Period;   /* cycles */
     ULONG Calls;    /* ISR calls that claimed the interrupt */

@@ -188,7 +188,8 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
             "  \"time_base\": \"%s\",\n  \"clock_query_overhead_ns\": %llu,\n"
             "  \"isr_entry_correction_ns\": %llu,\n",
             (unsigned)r->soc_id, (unsigned)r->soc_version, (unsigned long long)r->clock_hz,
-            r->wall_time ? "device-timestamps" : "virtual", (unsigned long long)r->timer_overhead_ns,
+            r->wall_time ? "device-timestamps" : "virtual",
+            (unsigned long long)r->timer_overhead_ns,
             (unsigned long long)r->isr_entry_correction_ns);
     fprintf(f,
             "  \"link\": {\"h2d_bytes_per_s\": %llu, \"d2h_bytes_per_s\": %llu, \"half_duplex\": "
@@ -244,16 +245,17 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
         fprintf(f, "%s%u", i ? ", " : "", counts[i]);
     fprintf(f, "]}},\n");
 
-    fprintf(f,
-            "  \"interrupt_rate\": {\"max_hz\": %.1f, \"min_period_ns\": %llu, "
-            "\"first_lossy_period_ns\": %llu, \"search_floor_reached\": %s, \"search_cut_short\": %s,\n"
-            "    \"method\": \"binary search over the timer period; a period is sustainable when "
-            "every expiry reaches the ISR with its edge timestamp one period after the last\",\n"
-            "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u}\n}\n",
-            r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
-            (unsigned long long)r->rate_first_lossy_period_ns,
-            r->rate_at_search_floor ? "true" : "false", r->rate_search_cut ? "true" : "false",
-            r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts);
+    fprintf(
+        f,
+        "  \"interrupt_rate\": {\"max_hz\": %.1f, \"min_period_ns\": %llu, "
+        "\"first_lossy_period_ns\": %llu, \"search_floor_reached\": %s, \"search_cut_short\": %s,\n"
+        "    \"method\": \"binary search over the timer period; a period is sustainable when "
+        "every expiry reaches the ISR with its edge timestamp one period after the last\",\n"
+        "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u}\n}\n",
+        r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
+        (unsigned long long)r->rate_first_lossy_period_ns,
+        r->rate_at_search_floor ? "true" : "false", r->rate_search_cut ? "true" : "false",
+        r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts);
     int err = ferror(f);
     if (fclose(f) || err) {
         if (!errno)

@@ -679,8 +679,8 @@ static void test_cli_bench_no_target_exits_77(void **state)
 static void test_cli_bench_help(void **state)
 {
     assert_int_equal(kmrig("bench", "--help", NULL), 0);
-    static const char *const opts[] = {"--target", "--link-profile", "--sizes", "--iterations",
-                                       "--json",   "--plot",         "--timeout",    "--quick"};
+    static const char *const opts[] = {"--target", "--link-profile", "--sizes",   "--iterations",
+                                       "--json",   "--plot",         "--timeout", "--quick"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(g_out, opts[i]));
     assert_int_equal(kmrig("help", "bench", NULL), 0);
