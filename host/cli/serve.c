@@ -319,6 +319,26 @@ static void serve_peer_name(const struct sockaddr_storage *ss, char *out, size_t
     }
 }
 
+/* How long a new connection waits for the current client's session to end before "busy". */
+#define SERVE_BUSY_GRACE_MS 1000
+
+/* Busy: a client is being served and has not left. One that left but whose session the main
+ * thread is still ending (the target being reset or reopened) does not count: the next client
+ * waits for that instead of being refused. Called with sv->mu held. */
+static int serve_busy_locked(struct serve *sv)
+{
+    int busy = sv->pending_fd >= 0;
+    if (sv->busy && !busy && !sv->ending) {
+        busy = 1;
+        if (sv->session) {
+            pthread_mutex_lock(&sv->session->mu);
+            busy = !sv->session->closed;
+            pthread_mutex_unlock(&sv->session->mu);
+        }
+    }
+    return busy;
+}
+
 static void *serve_acceptor(void *arg)
 {
     struct serve *sv = arg;
@@ -336,17 +356,16 @@ static void *serve_acceptor(void *arg)
         char peer[80];
         serve_peer_name(&ss, peer, sizeof peer);
         pthread_mutex_lock(&sv->mu);
-        /* Busy: a client is being served and has not left. One that left but whose session
-         * the main thread is still ending (the target being reopened) does not count: the
-         * next client waits for that instead of being refused. */
-        int busy = sv->pending_fd >= 0;
-        if (sv->busy && !busy && !sv->ending) {
-            busy = 1;
-            if (sv->session) {
-                pthread_mutex_lock(&sv->session->mu);
-                busy = !sv->session->closed;
-                pthread_mutex_unlock(&sv->session->mu);
-            }
+        int busy = serve_busy_locked(sv);
+        /* A client that has just closed (kmrig run probes the target, then each test process
+         * connects) may not be seen as gone yet: give its session a moment to end before this
+         * one is refused. */
+        for (int waited = 0; busy && waited < SERVE_BUSY_GRACE_MS && !g_serve_stop;
+             waited += 10) {
+            pthread_mutex_unlock(&sv->mu);
+            usleep(10000);
+            pthread_mutex_lock(&sv->mu);
+            busy = serve_busy_locked(sv);
         }
         if (!busy) {
             sv->pending_fd = fd;
@@ -774,8 +793,13 @@ static void serve_session(struct serve *sv, int fd, const char *peer)
     serve_session_close_locked(s, g_serve_stop ? "the server is stopping" : "session ended");
     pthread_mutex_unlock(&s->mu);
     if (g_serve_stop && !closed) {
+        /* for the client the target goes away (its link is gone, KMRIG_LINK_EGONE), as when
+         * the served target drops; ERROR is for a stream the server found malformed */
+        uint8_t m[6];
+        kmrig_tcp_header(m, KMRIG_TCP_EVENT, 1);
+        m[5] = (uint8_t)KMRIG_LINK_EV_GONE;
         pthread_mutex_lock(&s->smu);
-        serve_send_text(fd, KMRIG_TCP_ERROR, 0, "the server is stopping");
+        serve_send_all(fd, m, sizeof m);
         pthread_mutex_unlock(&s->smu);
     }
     shutdown(fd, SHUT_RDWR);
