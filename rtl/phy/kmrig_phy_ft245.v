@@ -6,7 +6,8 @@
 // as the FT232H datasheet's synchronous FIFO timing expects:
 //   read  (host to FPGA): RXF# low = the chip has data. The PHY takes OE# low, one edge later
 //         RD# low; each edge with OE#, RD# and RXF# low delivers the byte on D[7:0] and the chip
-//         presents the next. RD# stays low only while the RX FIFO has room for the next byte.
+//         presents the next. RD# stays low only while the RX FIFO has room (an almost-full
+//         flag registered one cycle ahead, RX_AF entries of slack: see rx_room_q).
 //   write (FPGA to host): TXE# low = the chip takes data. Each edge with WR# and TXE# low takes
 //         the byte the PHY drives; the PHY drives D only while OE# is high (one idle edge between
 //         directions in both turnarounds, so the bus is never driven from both ends).
@@ -166,9 +167,15 @@ module kmrig_phy_ft245 #(
     wire hold_after = hold_q && !wr_take;
     wire load       = !hold_after && txf_valid;
     wire have_tx    = hold_after || load;
-    // room for the byte that a low RD# would deliver at the next edge, after this edge's byte
-    wire rx_room    = (rxf_free - {{AW{1'b0}}, rd_take}) >= {{(AW-1){1'b0}}, 2'd2};
-    wire rx_want    = !ft_rxf_ni && rx_room;
+    // rx_room_q: the RX FIFO's almost-full flag, registered one cycle ahead so that the free
+    // count (gray decode and subtraction in the FIFO) is off the path into RD# and the state.
+    // It is set at an edge when at least RX_AF entries were free before that edge; the flag
+    // can then let RD# low for the edge after the next one, so three bytes may still arrive on
+    // it (the edge that registers it, the next one, and the one a low RD# delivers): RX_AF is
+    // those three plus one spare entry, and no byte can find the FIFO full.
+    localparam integer RX_AF = 4;
+    reg  rx_room_q;
+    wire rx_want    = !ft_rxf_ni && rx_room_q;
     wire tx_want    = have_tx && !ft_txe_ni;
     wire burst_done = (cnt_q >= BURST[7:0]);
 
@@ -200,8 +207,10 @@ module kmrig_phy_ft245 #(
             cnt_q    <= 8'h00;
             ftgl_q   <= 3'b000;
             flush_q  <= 1'b0;
+            rx_room_q <= 1'b0;
         end else begin
             state_q <= state_d;
+            rx_room_q <= (rxf_free >= RX_AF[AW:0]);
             hold_q  <= have_tx;
             if (load)
                 dout_q <= txf_data;
