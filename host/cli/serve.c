@@ -360,8 +360,7 @@ static void *serve_acceptor(void *arg)
         /* A client that has just closed (kmrig run probes the target, then each test process
          * connects) may not be seen as gone yet: give its session a moment to end before this
          * one is refused. */
-        for (int waited = 0; busy && waited < SERVE_BUSY_GRACE_MS && !g_serve_stop;
-             waited += 10) {
+        for (int waited = 0; busy && waited < SERVE_BUSY_GRACE_MS && !g_serve_stop; waited += 10) {
             pthread_mutex_unlock(&sv->mu);
             usleep(10000);
             pthread_mutex_lock(&sv->mu);

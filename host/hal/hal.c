@@ -63,6 +63,7 @@ static VOID NTAPI HalpGoneWork(PVOID Context)
     KmLog(h->Runtime, KMRIG_LOG_ERROR,
           "target link dropped: surprise-removing the devices of the root bus");
     IopPnpSurpriseRemoveRoot(h->Runtime);
+    atomic_store(&h->GoneDone, TRUE);
 }
 
 static VOID NTAPI HalpGoneDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
@@ -112,8 +113,32 @@ unsigned kmrig_rig_links_lost(char *description, size_t n)
 
 static void HalpRequestGone(HALP_STATE *h)
 {
-    if (atomic_load(&h->GoneVector) && !atomic_exchange(&h->GoneQueued, TRUE))
+    if (atomic_load(&h->GoneVector) && !atomic_load(&h->GoneClosing) &&
+        !atomic_exchange(&h->GoneQueued, TRUE))
         KiRequestInterrupt(h->Runtime, 0, HALP_GONE_VECTOR);
+}
+
+VOID HalpQuiesceLinkEvents(struct kmrig_runtime *rt)
+{
+    HALP_STATE *h = rt->Hal;
+    if (!h || !h->Link)
+        return;
+    atomic_store(&h->GoneClosing, TRUE);
+    /* returns once a notification in progress has finished (the link's event lock) */
+    kmrig_link_set_event_handler(h->Link, NULL, NULL);
+    if (!atomic_load(&h->GoneQueued))
+        return;
+    /* the removal was requested: its vector, DPC and work item run on this runtime's
+     * processors and workers, which are all still up; wait (bounded) until it has run */
+    for (int i = 0; i < 100000 && !atomic_load(&h->GoneDone); i++) {
+        LARGE_INTEGER d;
+        d.QuadPart = -1000; /* 100 us */
+        KeDelayExecutionThread(KernelMode, FALSE, &d);
+    }
+    if (!atomic_load(&h->GoneDone))
+        KmLog(rt, KMRIG_LOG_ERROR,
+              "the surprise removal after the link dropped did not finish within 10 s; "
+              "shutting down anyway");
 }
 
 /* From the link's notifier thread (no runtime thread, no lock held): an interrupt event

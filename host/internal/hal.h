@@ -133,6 +133,8 @@ typedef struct _HALP_STATE {
     atomic_bool LinkLostNoted;   /* counted in the process's lost links (HalpNoteLinkLost) */
     atomic_bool GoneVector;      /* HALP_GONE_VECTOR is connected (HalpInitialize) */
     atomic_bool GoneQueued;      /* the removal was queued once */
+    atomic_bool GoneDone;        /* ... and its work item has run */
+    atomic_bool GoneClosing;     /* the runtime is being destroyed: no new removal */
     atomic_ullong LinkIrqEvents; /* KMRIG_LINK_EV_IRQ reports */
     KDPC GoneDpc;
     WORK_QUEUE_ITEM GoneWork;
@@ -176,6 +178,9 @@ typedef struct _HALP_STATE {
  * be the time base) and closes it (after the kernel stopped). */
 int HalpOpenTarget(struct kmrig_runtime *rt, const char *uri);
 VOID HalpCloseTarget(struct kmrig_runtime *rt);
+/* Before the components shut down: no link event reaches the runtime any more, and a surprise
+ * removal the link's loss queued has run (the PnP manager must not go while it runs). */
+VOID HalpQuiesceLinkEvents(struct kmrig_runtime *rt);
 /* The device clock as the kernel's time source. */
 extern const struct kmrig_clock_ops HalpDeviceClockOps;
 

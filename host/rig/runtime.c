@@ -159,6 +159,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
     if (t->Prcb->Irql != PASSIVE_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
                      (ULONG_PTR) "kmrig_runtime_destroy");
+    HalpQuiesceLinkEvents(rt);
     KmpShutdownComponents(rt, KMP_COMPONENTS);
     KmpTraceShutdown(rt); /* the drivers have unloaded: the trace is complete */
     KiAcquireDispatcherLock(rt);
