@@ -79,8 +79,9 @@ static void test_stream_rig_interrupt_reaches_the_isr_without_polling(void **sta
         WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_CTRL), 0);
         IoDisconnectInterrupt(d.Interrupt);
         MmUnmapIoSpace((PVOID)d.Timer, KMRIG_SOC_TIMER0_SIZE);
-        assert_int_equal(d.Dpcs, TICKS);
-        assert_true(d.Isr >= TICKS);
+        /* the timer runs on until the CTRL write above, so a tick or two more may have come */
+        assert_true(d.Dpcs >= TICKS);
+        assert_true(d.Isr >= d.Dpcs);
         assert_int_equal(d.IsrIrql, irql);
         struct kmrig_stream_stats st;
         assert_int_equal(kmrig_link_stream_stats(kmrig_rig_link(rig), &st), KMRIG_LINK_OK);
