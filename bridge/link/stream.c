@@ -1170,9 +1170,16 @@ int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const ch
     info->soc_id = s->hello.soc_id;
     info->soc_version = s->hello.soc_version;
     info->virtual_time = 0;
-    snprintf(info->description, sizeof info->description, "%.16s %.32s @ %u Hz over %.24s",
+    /* Board, build, clock in MHz (the exact figure is clock_hz), then the pipe: the pipe's
+       description is the part people look for ("FT232H FT4ABC12 (245 FIFO)"), so it is not
+       cut short to make room for digits. */
+    snprintf(info->description, sizeof info->description, "%.16s %.32s @ %.6g MHz over ",
              s->hello.board[0] ? s->hello.board : "board", s->hello.build,
-             (unsigned)s->hello.clock_hz, pipe->description);
+             (double)s->hello.clock_hz / 1e6);
+    size_t used = strlen(info->description), room = sizeof info->description - 1 - used;
+    size_t plen = strnlen(pipe->description, sizeof pipe->description);
+    memcpy(info->description + used, pipe->description, plen < room ? plen : room);
+    info->description[used + (plen < room ? plen : room)] = 0;
     atomic_store(&link->stream, s);
     *out = s;
     return KMRIG_LINK_OK;
