@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "kmtest.h"
 
+#include "cli_run.h"
+
 #include <kmrig/trace.h>
 
 #include <errno.h>
@@ -24,87 +26,12 @@
 #include <expat.h>
 #endif
 
-/* ---- running kmrig ---- */
-
-static char g_out[1 << 16];
-
-static int run_argv(const char **argv);
-
-/* Runs kmrig with args (NULL-terminated), stdout+stderr into g_out; returns the exit status. */
-static int kmrig(const char *arg0, ...)
-{
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = KMRIG_EXE;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return run_argv(argv);
-}
-
-/* The same for any program. */
-static int run(const char *prog, ...)
-{
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = prog;
-    va_list ap;
-    va_start(ap, prog);
-    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return run_argv(argv);
-}
-
-static int run_argv(const char **argv)
-{
-    char path[] = "/tmp/kmrig-cli-out-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char **)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ssize_t got = pread(fd, g_out, sizeof g_out - 1, 0);
-    g_out[got > 0 ? got : 0] = 0;
-    close(fd);
-    unlink(path);
-    print_message("%s", g_out);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
+/* ---- running kmrig: cli_run.h ---- */
 
 static void tmp_path(char *out, size_t n, const char *what)
 {
     snprintf(out, n, "/tmp/kmrig-cli-%d-%s", (int)getpid(), what);
     unlink(out);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
 }
 
 /* ---- JUnit XML, parsed ---- */

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "kmtest.h"
 
+#include "cli_run.h"
+
 #include "cli.h"
 #include "json_check.h"
 #include "list.h"
@@ -122,8 +124,6 @@ static void drop_sysfs(void)
 
 /* ---- running `kmrig list` in this process, its stdout captured ---- */
 
-static char g_out[1 << 16];
-
 static int list(const char *arg, ...)
 {
     char *argv[16];
@@ -151,21 +151,6 @@ static int list(const char *arg, ...)
     unlink(path);
     print_message("%s", g_out);
     return rc;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
 }
 
 /* The JSON object of board `id` in g_out (from its "id" to the end of its object). */
@@ -291,42 +276,6 @@ static void test_cli_list_no_boards_says_so_and_exits_0(void **state)
     assert_int_equal(list("--ctest-resources", "/nonexistent/dir/spec.json", NULL),
                      KMRIG_CLI_ERROR);
     drop_sysfs();
-}
-
-/* Runs prog with args, stdout and stderr into g_out; returns its exit status. */
-static int run(const char *prog, ...)
-{
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = prog;
-    va_list ap;
-    va_start(ap, prog);
-    for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char path[] = "/tmp/kmrig-list-run-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char **)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ssize_t got = pread(fd, g_out, sizeof g_out - 1, 0);
-    g_out[got > 0 ? got : 0] = 0;
-    close(fd);
-    unlink(path);
-    print_message("%s", g_out);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
 }
 
 /* text with `from` replaced by `to` (once); frees text. */
