@@ -57,11 +57,11 @@ static uint64_t expected_read_end(const char *p)
         uint64_t bus = cyc(t + T(20, 300000)) + 1;
         return cyc(bus * NS + T(28, 300000));
     }
-    /* ft245: OUT in microframe ceil((t + 10 us) / 125 us) = 1, 16 bytes at 60 MB/s; the 24-byte
-     * response (+2 status bytes) IN in the next microframe that starts after it is ready. */
-    uint64_t bus = cyc(1 * MF + T(16, 60000000)) + 1;
-    uint64_t k = up(bus * NS, MF);
-    return cyc(k * MF + T(26, 60000000));
+    /* ft245: the READ is ready for the OUT stream at t + 10 us, in microframe floor(that / 125
+     * us), and reaches the device at that microframe's end; the READ_RSP is ready after the bus
+     * cycle, goes IN in the microframe in progress and reaches the host at its end. */
+    uint64_t bus = cyc(((t + 10000) / MF + 1) * MF) + 1;
+    return cyc((bus * NS / MF + 1) * MF);
 }
 
 static void test_link_profile_read_costs_its_round_trip(void **state)
@@ -118,23 +118,35 @@ static void test_link_profile_bad_names_are_refused_with_a_reason(void **state)
 
 static void test_link_profile_posted_writes_cost_the_caller_nothing_and_batch(void **state)
 {
-    /* ft245: two writes submitted at once share the OUT microframe: 20 and 40 bytes in. */
+    /* ft245: two writes submitted at once share the OUT microframe (and its first packet: 40
+     * bytes) and arrive together at its end. */
     struct kmrig_link *l = open_link("loop:profile=ft245");
     uint64_t ts1, ts2;
     assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_LINES_SET, 4, 1, &ts1), 0);
     assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, LOOP_LINES_SET, 4, 2, &ts2), 0);
     assert_int_equal(kmrig_link_now(l), 0); /* posted: no time for the caller */
-    uint64_t k = up(0 + 10000, MF);
-    assert_int_equal(ts1, cyc(k * MF + T(20, 60000000)));
-    assert_int_equal(ts2, cyc(k * MF + T(40, 60000000)));
-    /* Each takes effect when it arrives: the loop timestamps the rising inputs (+1: the
-     * access's own cycle). */
+    uint64_t k = (0 + 10000) / MF;
+    assert_int_equal(ts1, cyc((k + 1) * MF));
+    assert_int_equal(ts2, cyc((k + 1) * MF));
+    /* Each takes effect when it arrives, in order: the loop timestamps the rising inputs (+1:
+     * the access's own cycle; the second access follows the first's cycle). */
     kmrig_link_advance(l, 100000, 0);
     uint64_t e0, e1;
     kmrig_link_irq_timestamp(l, 0, &e0);
     kmrig_link_irq_timestamp(l, 1, &e1);
     assert_int_equal(e0, ts1 + 1);
-    assert_int_equal(e1, ts2 + 1);
+    assert_int_equal(e1, ts2 + 2);
+    kmrig_link_close(l);
+
+    /* ft245: 300 writes submitted at once (20 bytes each, 6000 bytes) stream across packets
+     * and microframes: 9 OUT packets of 512 bytes fit a microframe (one is left for IN), so
+     * the first 230 (4600 bytes) arrive at its end and the rest at the next one's. */
+    l = open_link("loop:profile=ft245");
+    for (unsigned i = 0; i < 300; i++) {
+        uint64_t ts;
+        assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, 4 * i, 4, i, &ts), 0);
+        assert_int_equal(ts, cyc(((20 * (i + 1) <= 9 * 512 ? 0 : 1) + 1) * MF));
+    }
     kmrig_link_close(l);
 
     /* uart: one wire, frames back to back (24 bytes each with CRC). */
@@ -183,7 +195,7 @@ static uint64_t evt_latency(const char *p, uint64_t e)
         return 2 * (4 + 24) + 100 + 450; /* an MSI: one posted 4-byte write TLP */
     if (!strcmp(p, "uart"))
         return T(8 + 16 + 4, 300000);
-    return up(e, MF) * MF + T(24 + 2, 60000000) - e; /* ft245: the next IN microframe */
+    return (e / MF + 1) * MF - e; /* ft245: the end of the IN microframe in progress */
 }
 
 static void test_link_profile_interrupt_is_seen_when_its_event_arrives(void **state)
@@ -287,9 +299,9 @@ static void test_link_profile_dma_burst_costs_its_round_trip(void **state)
             done = issue + 2 * 24 + 550 + 2 * (256 + 24) + 550;
         else if (!strcmp(profiles[i], "uart"))
             done = issue + T(8 + 20 + 4, 300000) + T(8 + 4 + 256 + 4, 300000);
-        else { /* ft245: request IN in the next microframe, answer OUT 10 us later */
-            uint64_t a = up(issue, MF) * MF + T(28 + 2, 60000000);
-            done = up(a + 10000, MF) * MF + T(8 + 4 + 256, 60000000);
+        else { /* ft245: request IN, at the end of its microframe; answer OUT 10 us later */
+            uint64_t a = (issue / MF + 1) * MF;
+            done = ((a + 10000) / MF + 1) * MF;
         }
         uint64_t e = dma_end(l);
         print_message("%-6s DMA read of 256 bytes: %llu cycles\n", profiles[i],
@@ -318,10 +330,11 @@ static void test_link_profile_dma_bandwidth_over_a_long_transfer(void **state)
             /* The answers (272 bytes each) keep the host-to-device wire busy. */
             done = issue + T(32, 300000) + n * T(272, 300000);
         } else {
-            /* 8 requests IN in one microframe, their 8 answers (2144 bytes) OUT in the next:
-             * 8 x 256 bytes every 2 microframes; 16 rounds. */
-            uint64_t k0 = up(issue, MF);
-            done = (k0 + 2 * (n / 8) - 1) * MF + T(8 * 268, 60000000);
+            /* 8 requests (one IN packet) in one microframe, their 8 answers (2144 bytes, 5 OUT
+             * packets) in the next; the freed tags' requests in the one after: 8 x 256 bytes
+             * every 2 microframes; 16 rounds. */
+            uint64_t k0 = issue / MF;
+            done = (k0 + 2 * (n / 8)) * MF;
         }
         uint64_t e = dma_end(l);
         uint64_t ns = e * NS - issue;
@@ -361,9 +374,11 @@ static void test_hal_profile_isr_runs_once_per_edge_after_the_event_latency(void
     WRITE_REGISTER_ULONG(loop_ctl + 2, 50000); /* TIMER: 500 us after it lands */
     kmrig_runtime_run_for(rt, 5000000);
     assert_int_equal(isr_runs, 1); /* the posted clear lands before the EOI: no second run */
-    /* ISR entry = the EVT_IRQ's arrival: the microframe after the edge, 26 bytes in. */
-    assert_true(isr_at % MF != 0);
-    assert_int_equal((isr_at - cyc(T(26, 60000000)) * NS) % MF, 0);
+    /* ISR entry = the EVT_IRQ's arrival: the TIMER write reaches the device at the end of
+     * microframe 0 (125 us), the edge is 50000 cycles (500 us) later, early in
+     * microframe 5 (625 us + the writes' bus cycles), and its EVT_IRQ arrives at the end of
+     * microframe 5. */
+    assert_int_equal(isr_at, 6 * MF);
     IoDisconnectInterrupt(i);
     MmUnmapIoSpace((PVOID)loop_ctl, 0x40);
     kmrig_runtime_destroy(rt);
