@@ -5,6 +5,7 @@
 #include "hal_test.h"
 
 #include <kmrig/link.h>
+#include <kmrig/protocol.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -345,6 +346,115 @@ static void test_link_profile_dma_bandwidth_over_a_long_transfer(void **state)
     }
 }
 
+/* Wire bytes of a DMA frame of `type` with `data` bytes (+ 4 with CRC). */
+static uint64_t dma_frame(unsigned type, uint64_t data, int crc)
+{
+    return 8u + (uint64_t)kmrig_proto_type_body(type, NULL) + data + (crc ? 4u : 0u);
+}
+
+/* 64 requests of 4 KiB issued at once (the profile's 8 tags pace them), reads then writes:
+ * every request's done cycle against the formula. A read is done when its DMA_RD_RSP arrives;
+ * a write (posted) when it gets a tag, i.e. when DMA_WR_RSP of the write 8 before it arrives,
+ * so the pace of done is the pace of the data in both directions (the last 8 writes are still
+ * on the link at the last done: N x 4 KiB / last done overstates a write stream by
+ * N / (N - 8), twice at N = 16). */
+static void test_link_profile_dma_streams_of_4k_requests_run_at_the_link_pace(void **state)
+{
+    enum { N = 64, SZ = 4096, TAGS = 8 };
+    for (unsigned i = 1; i < 4; i++) {
+        int crc = !strcmp(profiles[i], "uart");
+        uint64_t rq = dma_frame(KMRIG_PROTO_T_DMA_RD_REQ, 0, crc);
+        uint64_t rsp = dma_frame(KMRIG_PROTO_T_DMA_RD_RSP, SZ, crc);
+        uint64_t wq = dma_frame(KMRIG_PROTO_T_DMA_WR_REQ, SZ, crc);
+        uint64_t wa = dma_frame(KMRIG_PROTO_T_DMA_WR_RSP, 0, crc);
+        for (int write = 0; write < 2; write++) {
+            char uri[64];
+            snprintf(uri, sizeof uri, "loop:profile=%s", profiles[i]);
+            struct kmrig_link *l = open_link(uri);
+            kmrig_link_set_dma_handler(l, serve, NULL);
+            uint64_t done[N];
+            for (unsigned j = 0; j < N; j++)
+                assert_int_equal(kmrig_link_dma_at(l, write, 0x100000, host_mem, SZ, 0, &done[j]),
+                                 0);
+            for (unsigned j = 0; j < N; j++) {
+                uint64_t ns; /* the formula, per profile */
+                if (write && j < TAGS) {
+                    ns = 0; /* a free tag: the port goes on at once */
+                } else if (!strcmp(profiles[i], "pcie")) {
+                    /* one wire per direction, 4 KiB = 16 TLPs = 4480 bytes; a read's request
+                     * is one 24-byte TLP; a posted write frees its tag on arrival */
+                    uint64_t data = T(4096 + 16 * 24, 500000000);
+                    ns = write ? (j - TAGS + 1) * data + 550
+                               : T(24, 500000000) + 550 + (j + 1) * data + 550;
+                } else if (!strcmp(profiles[i], "uart")) {
+                    ns = write ? (j - TAGS + 1) * T(wq, 300000) + T(wa, 300000)
+                               : T(rq, 300000) + (j + 1) * T(rsp, 300000);
+                } else if (!write) {
+                    /* ft245: the 8 requests IN in microframe 0; their answers from microframe 1
+                     * on, 9 OUT packets (4608 bytes) a microframe; each arrives at the end of
+                     * the microframe carrying its last byte */
+                    ns = (1 + ((j + 1) * rsp - 1) / (9 * 512) + 1) * MF;
+                } else {
+                    /* ft245: the requests from microframe 0 on, 9 IN packets (4590 data bytes)
+                     * a microframe; DMA_WR_RSP OUT in the next microframe frees the tag */
+                    uint64_t m = ((j - TAGS + 1) * wq - 1) / (9 * 510);
+                    ns = (m + 2) * MF;
+                }
+                if (done[j] != cyc(ns))
+                    fail_msg("%s %s %u: done at cycle %llu, expected %llu", profiles[i],
+                             write ? "write" : "read", j, (unsigned long long)done[j],
+                             (unsigned long long)cyc(ns));
+            }
+            struct kmrig_link_stats s;
+            kmrig_link_get_stats(l, &s);
+            assert_int_equal(s.dma_requests, N);
+            assert_int_equal(s.dma_payload_bytes, N * SZ);
+            if (!strcmp(profiles[i], "ft245") && write) {
+                /* one unbroken IN stream: 2 status bytes per 510 data bytes */
+                assert_int_equal(s.dma_link_bytes[1], N * wq + 2 * up(N * wq, 510));
+                assert_int_equal(s.dma_link_bytes[0], N * wa);
+            }
+            double pace = (double)(N - 1 - 2 * TAGS) * SZ /
+                          ((double)(done[N - 1] - done[2 * TAGS]) * NS * 1e-9) / 1e6;
+            print_message("%-6s 4 KiB %s stream: %.2f MB/s\n", profiles[i],
+                          write ? "write" : "read ", pace);
+            kmrig_link_close(l);
+        }
+    }
+}
+
+/* The issue's measure on ft245: payload of a 4 KiB stream against the link's byte rate, 10
+ * packets of 512 bytes per 125 us microframe (40.96 MB/s), from virtual-time cycles. Each
+ * microframe gives one packet to the reverse direction (the requests of a read stream, the
+ * DMA_WR_RSPs of a write stream), so the stream's direction carries 9: reads reach
+ * 4096 / 4108 x 9 / 10 = 89.7 %, writes 4096 / 4124 x 9 x 510 / 5120 = 89.0 %. */
+static void test_link_profile_ft245_4k_stream_efficiency(void **state)
+{
+    enum { N = 256, SZ = 4096 };
+    const double link = 8 * 1000 * 10 * 512.0; /* bytes/s */
+    const double expect[2] = {4096.0 / 4108 * 9 / 10, 4096.0 / 4124 * 9 * 510 / 5120};
+    for (int write = 0; write < 2; write++) {
+        struct kmrig_link *l = open_link("loop:profile=ft245");
+        kmrig_link_set_dma_handler(l, serve, NULL);
+        uint64_t first = 0, last = 0;
+        for (unsigned j = 0; j < N; j++) {
+            uint64_t d;
+            assert_int_equal(kmrig_link_dma_at(l, write, 0x100000, host_mem, SZ, 0, &d), 0);
+            if (j == 16)
+                first = d;
+            last = d;
+        }
+        double eff = (double)(N - 1 - 16) * SZ / ((double)(last - first) * NS * 1e-9) / link;
+        print_message("ft245 4 KiB %s stream: %.1f %% of 40.96 MB/s (formula %.1f %%)\n",
+                      write ? "write" : "read", 100 * eff, 100 * expect[write]);
+        /* the steady pace is the formula's within one microframe over the window */
+        double window = (double)(last - first) * NS;
+        assert_true(eff >= expect[write] * (1 - MF / window));
+        assert_true(eff <= expect[write] * (1 + MF / window));
+        kmrig_link_close(l);
+    }
+}
+
 /* ---- through the runtime: an ISR on a profile -------------------------------------------- */
 
 static ULONG isr_runs;
@@ -393,6 +503,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_link_profile_interrupt_is_seen_when_its_event_arrives),
     cmocka_unit_test(test_link_profile_dma_burst_costs_its_round_trip),
     cmocka_unit_test(test_link_profile_dma_bandwidth_over_a_long_transfer),
+    cmocka_unit_test(test_link_profile_dma_streams_of_4k_requests_run_at_the_link_pace),
+    cmocka_unit_test(test_link_profile_ft245_4k_stream_efficiency),
     cmocka_unit_test(test_hal_profile_isr_runs_once_per_edge_after_the_event_latency),
 };
 
