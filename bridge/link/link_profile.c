@@ -28,14 +28,14 @@
  *   uart    frames, full duplex, CRC on every frame, per direction a wire busy T(w, 300 kB/s)
  *           (3 Mbaud 8N1); the frame arrives with its last byte.
  *   ft245   125 us microframes shared by both directions, at most 10 packets of 512 bytes
- *           each. OUT (h2d): microframe k = ceil((t + 10 us) / 125 us), the frame appended to
- *           the microframe's OUT stream, arrival = k * 125 us + T(OUT bytes so far, 60 MB/s).
- *           IN (d2h): microframe k = ceil(t / 125 us) (the first that starts when the data is
- *           ready: the reference PHY pulses SIWU at the end of each frame, so the 1 ms latency
- *           timer never matters), ceil(w / 510) packets of 510 data + 2 status bytes; arrival =
- *           k * 125 us + T(OUT bytes of k) + (2 us turnaround if k carries OUT) + T(IN bytes
- *           of k so far, status bytes included). A frame that does not fit the packets left
- *           goes to the next microframe.
+ *           each; per direction a byte stream: OUT packets carry 512 frame bytes, IN packets
+ *           510 + 2 status bytes. A frame is ready at t + 10 us (OUT: the host's stack) or t
+ *           (IN: the reference PHY pulses SIWU at the end of each frame, so the 1 ms latency
+ *           timer never matters) and takes the next free packet bytes of its direction from
+ *           microframe floor(ready / 125 us) on; a direction fills at most
+ *           10 - max(the other's packets, 1) packets of a microframe (the host controller
+ *           serves both endpoints in turn) and goes on in the next. It arrives at the end of
+ *           the microframe carrying its last byte.
  * A device time in ns becomes a cycle by rounding up (kmrig_link_ns_to_cycles).
  */
 #include "link_internal.h"
