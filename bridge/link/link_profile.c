@@ -47,11 +47,11 @@
 #include <string.h>
 
 #define PROF_MF_SLOTS 256u /* microframes booked ahead (ft245): 32 ms */
-#define PROF_QUEUE 256u   /* posted requests in flight; the next one waits */
-#define PROF_REPORTS 128u /* interrupt events in flight */
-#define PROF_TAGS 8u      /* DMA tags of the reference gateware */
-#define PROF_HDR 8u       /* frame header bytes */
-#define PROF_PCIE_TLP 24u /* PCIe TLP overhead (framing, sequence, header, LCRC) */
+#define PROF_QUEUE 256u    /* posted requests in flight; the next one waits */
+#define PROF_REPORTS 128u  /* interrupt events in flight */
+#define PROF_TAGS 8u       /* DMA tags of the reference gateware */
+#define PROF_HDR 8u        /* frame header bytes */
+#define PROF_PCIE_TLP 24u  /* PCIe TLP overhead (framing, sequence, header, LCRC) */
 
 enum { PK_IDEAL, PK_PCIE, PK_FT245, PK_UART };
 
@@ -209,8 +209,8 @@ static uint64_t prof_send(struct link_prof *p, int d2h, uint64_t t, uint64_t wir
          * go from the microframe in progress then and arrive at the end of the microframe that
          * carries their last byte. */
         uint64_t status;
-        uint64_t k = ft_book(p, d2h, (t + (d2h ? 0 : pp->latency_ns)) / pp->microframe_ns, wire,
-                             &status);
+        uint64_t k =
+            ft_book(p, d2h, (t + (d2h ? 0 : pp->latency_ns)) / pp->microframe_ns, wire, &status);
         bytes += status;
         at = (k + 1) * pp->microframe_ns;
         break;
