@@ -27,15 +27,17 @@
  *           frame arrives per_frame (100 ns) + latency (450 ns) after its last byte left.
  *   uart    frames, full duplex, CRC on every frame, per direction a wire busy T(w, 300 kB/s)
  *           (3 Mbaud 8N1); the frame arrives with its last byte.
- *   ft245   125 us microframes shared by both directions, at most 10 packets of 512 bytes
- *           each; per direction a byte stream: OUT packets carry 512 frame bytes, IN packets
- *           510 + 2 status bytes. A frame is ready at t + 10 us (OUT: the host's stack) or t
- *           (IN: the reference PHY pulses SIWU at the end of each frame, so the 1 ms latency
- *           timer never matters) and takes the next free packet bytes of its direction from
- *           microframe floor(ready / 125 us) on; a direction fills at most
- *           10 - max(the other's packets, 1) packets of a microframe (the host controller
- *           serves both endpoints in turn) and goes on in the next. It arrives at the end of
- *           the microframe carrying its last byte.
+ *   ft245   125 us microframes on one half-duplex bus: a microframe carries at most 13 bulk
+ *           packets of 512 bytes in all (USB 2.0, table 5-10) and at most 10 of each direction
+ *           (the FT232H's rate per direction, 40.96 MB/s); per direction a byte stream: OUT
+ *           packets carry 512 frame bytes, IN packets 510 + 2 status bytes. A frame is ready at
+ *           t + 10 us (OUT: the host's stack) or t (IN: the reference PHY pulses SIWU at the end
+ *           of each frame, so the 1 ms latency timer never matters) and takes the next free
+ *           packet bytes of its direction from microframe floor(ready / 125 us) on; a direction
+ *           fills at most min(10, 13 - the other's packets) packets of a microframe and goes on
+ *           in the next. Frames are booked in the order they are sent: the first direction to
+ *           book a microframe gets up to 10 packets, the other keeps at least 3. It arrives at
+ *           the end of the microframe carrying its last byte.
  * A device time in ns becomes a cycle by rounding up (kmrig_link_ns_to_cycles).
  */
 #include "link_internal.h"
@@ -52,6 +54,10 @@
 #define PROF_TAGS 8u       /* DMA tags of the reference gateware */
 #define PROF_HDR 8u        /* frame header bytes */
 #define PROF_PCIE_TLP 24u  /* PCIe TLP overhead (framing, sequence, header, LCRC) */
+/* ft245: bulk packets of 512 bytes one high-speed microframe can carry, both directions
+ * together (USB 2.0, section 5.8.4, table 5-10: 13 x 512 = 6656 bytes, 53.248 MB/s). The
+ * profile's packets_per_microframe (10) is the chip's limit per direction. */
+#define PROF_USB_BUS_PACKETS 13u
 
 enum { PK_IDEAL, PK_PCIE, PK_FT245, PK_UART };
 
@@ -154,9 +160,11 @@ static struct prof_mf *mf_slot(struct link_prof *p, uint64_t k)
 
 /* Books `wire` bytes of a frame in direction d (0 OUT, 1 IN) of the ft245 stream from
  * microframe k on: the bytes take the next free packet bytes of the microframes from k, a
- * direction using at most packets_per_microframe - max(the other's packets, 1) packets of one
- * microframe. Returns the microframe carrying the frame's last byte; *status gets the status
- * bytes of the IN packets the frame opened. */
+ * direction using at most min(packets_per_microframe, PROF_USB_BUS_PACKETS - the other's
+ * packets) packets of one microframe (the chip's rate per direction, the bus's per microframe;
+ * whoever books a microframe first gets its packets, and since 10 < 13 the other direction
+ * keeps at least 3). Returns the microframe carrying the frame's last byte; *status gets the
+ * status bytes of the IN packets the frame opened. */
 static uint64_t ft_book(struct link_prof *p, int d, uint64_t k, uint64_t wire, uint64_t *status)
 {
     const struct prof_params *pp = p->p;
@@ -166,8 +174,9 @@ static uint64_t ft_book(struct link_prof *p, int d, uint64_t k, uint64_t wire, u
         struct prof_mf *s = mf_slot(p, k);
         if (!s)
             continue; /* the ring holds a later microframe there: treat k as full */
-        unsigned other = s->pkts[!d];
-        uint64_t limit = (pp->packets_per_microframe - (other ? other : 1)) * cap;
+        uint64_t bus = PROF_USB_BUS_PACKETS - s->pkts[!d];
+        uint64_t limit =
+            (pp->packets_per_microframe < bus ? pp->packets_per_microframe : bus) * cap;
         if (s->bytes[d] >= limit)
             continue;
         uint64_t take = wire < limit - s->bytes[d] ? wire : limit - s->bytes[d];
