@@ -315,7 +315,7 @@ static void test_sim_profile_ft245_4k_streams_reach_95_percent_of_the_link(void 
         uint64_t t0 = kmrig_link_now(l), first = 0, last = 0;
         for (unsigned j = 0; j < N; j++) {
             uint64_t d = 0;
-            assert_int_equal(kmrig_link_dma_at(l, write, BASE + SRC, h.mem + SRC + (write ? PAGE : 0),
+            assert_int_equal(kmrig_link_dma_at(l, write, BASE + SRC, h.mem + DST,
                                                PAGE, t0, &d),
                              KMRIG_LINK_OK);
             if (j == SKIP)
@@ -325,7 +325,7 @@ static void test_sim_profile_ft245_4k_streams_reach_95_percent_of_the_link(void 
         unsigned counted = N - 1 - SKIP;
         if (write) {
             uint64_t fence = 0;
-            assert_int_equal(kmrig_link_dma_at(l, 0, BASE + SRC, h.mem + SRC + PAGE, 4, t0, &fence),
+            assert_int_equal(kmrig_link_dma_at(l, 0, BASE + SRC, h.mem + DST, 4, t0, &fence),
                              KMRIG_LINK_OK);
             assert_true(fence > last);
             last = fence;
