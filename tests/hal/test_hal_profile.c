@@ -376,8 +376,7 @@ static void test_link_profile_dma_streams_of_4k_requests_run_at_the_link_pace(vo
             kmrig_link_set_dma_handler(l, serve, NULL);
             uint64_t done[N];
             for (unsigned j = 0; j < N; j++)
-                assert_int_equal(kmrig_link_dma_at(l, write, 0x100000, xfer, SZ, 0, &done[j]),
-                                 0);
+                assert_int_equal(kmrig_link_dma_at(l, write, 0x100000, xfer, SZ, 0, &done[j]), 0);
             for (unsigned j = 0; j < N; j++) {
                 uint64_t ns; /* the formula, per profile */
                 if (write && j < TAGS) {
@@ -515,8 +514,7 @@ static void test_link_profile_ft245_bus_carries_13_packets_a_microframe(void **s
     kmrig_link_set_dma_handler(l, serve, NULL);
     uint64_t d;
     assert_int_equal(kmrig_link_dma_at(l, 1, 0x100000, xfer, 4096, 0, &d), 0);
-    assert_int_equal(kmrig_link_dma_at(l, 1, 0x100000, xfer, 5100 - (wq0 + 4096) - wq0, 0, &d),
-                     0);
+    assert_int_equal(kmrig_link_dma_at(l, 1, 0x100000, xfer, 5100 - (wq0 + 4096) - wq0, 0, &d), 0);
     for (unsigned i = 0; i < 300; i++) {
         uint64_t ts;
         assert_int_equal(kmrig_link_write(l, KMRIG_SPACE_MEM, 4 * i, 4, i, &ts), 0);

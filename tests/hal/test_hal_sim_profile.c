@@ -244,8 +244,7 @@ static void test_sim_profile_copy_is_timed_by_the_link(void **state)
             double dir = (double)(e.link[0] > e.link[1] ? e.link[0] : e.link[1]) / (10.0 * 512);
             double bus = (double)(e.link[0] + e.link[1]) / (13.0 * 512);
             floor_s = (dir > bus ? dir : bus) * 125e-6;
-        }
-        else
+        } else
             floor_s = (double)(e.link[0] > e.link[1] ? e.link[0] : e.link[1]) / (double)p->rate;
         print_message("%-6s 16 KiB copy: %llu cycles (%.1f us), bandwidth floor %.1f us, "
                       "link bytes h2d %llu d2h %llu\n",
@@ -315,8 +314,7 @@ static void test_sim_profile_ft245_4k_streams_reach_95_percent_of_the_link(void 
         uint64_t t0 = kmrig_link_now(l), first = 0, last = 0;
         for (unsigned j = 0; j < N; j++) {
             uint64_t d = 0;
-            assert_int_equal(kmrig_link_dma_at(l, write, BASE + SRC, h.mem + DST,
-                                               PAGE, t0, &d),
+            assert_int_equal(kmrig_link_dma_at(l, write, BASE + SRC, h.mem + DST, PAGE, t0, &d),
                              KMRIG_LINK_OK);
             if (j == SKIP)
                 first = d;
