@@ -27,15 +27,17 @@
  *           frame arrives per_frame (100 ns) + latency (450 ns) after its last byte left.
  *   uart    frames, full duplex, CRC on every frame, per direction a wire busy T(w, 300 kB/s)
  *           (3 Mbaud 8N1); the frame arrives with its last byte.
- *   ft245   125 us microframes shared by both directions, at most 10 packets of 512 bytes
- *           each. OUT (h2d): microframe k = ceil((t + 10 us) / 125 us), the frame appended to
- *           the microframe's OUT stream, arrival = k * 125 us + T(OUT bytes so far, 60 MB/s).
- *           IN (d2h): microframe k = ceil(t / 125 us) (the first that starts when the data is
- *           ready: the reference PHY pulses SIWU at the end of each frame, so the 1 ms latency
- *           timer never matters), ceil(w / 510) packets of 510 data + 2 status bytes; arrival =
- *           k * 125 us + T(OUT bytes of k) + (2 us turnaround if k carries OUT) + T(IN bytes
- *           of k so far, status bytes included). A frame that does not fit the packets left
- *           goes to the next microframe.
+ *   ft245   125 us microframes on one half-duplex bus: a microframe carries at most 13 bulk
+ *           packets of 512 bytes in all (USB 2.0, table 5-10) and at most 10 of each direction
+ *           (the FT232H's rate per direction, 40.96 MB/s); per direction a byte stream: OUT
+ *           packets carry 512 frame bytes, IN packets 510 + 2 status bytes. A frame is ready at
+ *           t + 10 us (OUT: the host's stack) or t (IN: the reference PHY pulses SIWU at the end
+ *           of each frame, so the 1 ms latency timer never matters) and takes the next free
+ *           packet bytes of its direction from microframe floor(ready / 125 us) on; a direction
+ *           fills at most min(10, 13 - the other's packets) packets of a microframe and goes on
+ *           in the next. Frames are booked in the order they are sent: the first direction to
+ *           book a microframe gets up to 10 packets, the other keeps at least 3. It arrives at
+ *           the end of the microframe carrying its last byte.
  * A device time in ns becomes a cycle by rounding up (kmrig_link_ns_to_cycles).
  */
 #include "link_internal.h"
@@ -46,12 +48,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROF_MF_SLOTS 64u /* microframes booked ahead (ft245) */
-#define PROF_QUEUE 256u   /* posted requests in flight; the next one waits */
-#define PROF_REPORTS 128u /* interrupt events in flight */
-#define PROF_TAGS 8u      /* DMA tags of the reference gateware */
-#define PROF_HDR 8u       /* frame header bytes */
-#define PROF_PCIE_TLP 24u /* PCIe TLP overhead (framing, sequence, header, LCRC) */
+#define PROF_MF_SLOTS 256u /* microframes booked ahead (ft245): 32 ms */
+#define PROF_QUEUE 256u    /* posted requests in flight; the next one waits */
+#define PROF_REPORTS 128u  /* interrupt events in flight */
+#define PROF_TAGS 8u       /* DMA tags of the reference gateware */
+#define PROF_HDR 8u        /* frame header bytes */
+#define PROF_PCIE_TLP 24u  /* PCIe TLP overhead (framing, sequence, header, LCRC) */
+/* ft245: bulk packets of 512 bytes one high-speed microframe can carry, both directions
+ * together (USB 2.0, section 5.8.4, table 5-10: 13 x 512 = 6656 bytes, 53.248 MB/s). The
+ * profile's packets_per_microframe (10) is the chip's limit per direction. */
+#define PROF_USB_BUS_PACKETS 13u
 
 enum { PK_IDEAL, PK_PCIE, PK_FT245, PK_UART };
 
@@ -88,10 +94,10 @@ struct prof_report {
     int asserted;
 };
 
-struct prof_mf {
+struct prof_mf { /* ft245: what one microframe carries */
     uint64_t k;
-    uint64_t out_bytes, in_wire;
-    unsigned out_pkts, in_pkts;
+    uint64_t bytes[2]; /* payload bytes of its packets per direction (0 OUT, 1 IN) */
+    unsigned pkts[2];  /* its packets per direction */
 };
 
 struct link_prof {
@@ -138,9 +144,13 @@ static uint64_t frame_wire(const struct link_prof *p, unsigned type, size_t data
     return PROF_HDR + (uint64_t)(body < 0 ? 0 : body) + data + (p->p->crc ? 4u : 0u);
 }
 
+/* Microframe k's slot of the ring, or NULL when the slot holds a later microframe (k is more
+ * than the ring behind the newest booking; the caller treats it as full). */
 static struct prof_mf *mf_slot(struct link_prof *p, uint64_t k)
 {
     struct prof_mf *s = &p->mf[k % PROF_MF_SLOTS];
+    if (s->k > k)
+        return NULL;
     if (s->k != k) {
         memset(s, 0, sizeof *s);
         s->k = k;
@@ -148,69 +158,78 @@ static struct prof_mf *mf_slot(struct link_prof *p, uint64_t k)
     return s;
 }
 
-/* Bytes a frame takes on the link (as prof_send counts them). */
-static uint64_t prof_link_bytes(const struct link_prof *p, int d2h, uint64_t wire, uint64_t tlp)
+/* Books `wire` bytes of a frame in direction d (0 OUT, 1 IN) of the ft245 stream from
+ * microframe k on: the bytes take the next free packet bytes of the microframes from k, a
+ * direction using at most min(packets_per_microframe, PROF_USB_BUS_PACKETS - the other's
+ * packets) packets of one microframe (the chip's rate per direction, the bus's per microframe;
+ * whoever books a microframe first gets its packets, and since 10 < 13 the other direction
+ * keeps at least 3). Returns the microframe carrying the frame's last byte; *status gets the
+ * status bytes of the IN packets the frame opened. */
+static uint64_t ft_book(struct link_prof *p, int d, uint64_t k, uint64_t wire, uint64_t *status)
 {
     const struct prof_params *pp = p->p;
-    switch (p->kind) {
-    case PK_PCIE:
-        return tlp + PROF_PCIE_TLP * (tlp ? div_up(tlp, pp->packet_bytes) : 1);
-    case PK_FT245:
-        return d2h ? wire + div_up(wire, pp->packet_bytes - pp->status_bytes) * pp->status_bytes
-                   : wire;
-    default:
-        return wire;
+    uint64_t cap = pp->packet_bytes - (d ? pp->status_bytes : 0); /* payload per packet */
+    *status = 0;
+    for (;; k++) {
+        struct prof_mf *s = mf_slot(p, k);
+        if (!s)
+            continue; /* the ring holds a later microframe there: treat k as full */
+        uint64_t bus = PROF_USB_BUS_PACKETS - s->pkts[!d];
+        uint64_t limit =
+            (pp->packets_per_microframe < bus ? pp->packets_per_microframe : bus) * cap;
+        if (s->bytes[d] >= limit)
+            continue;
+        uint64_t take = wire < limit - s->bytes[d] ? wire : limit - s->bytes[d];
+        unsigned before = s->pkts[d];
+        s->bytes[d] += take;
+        s->pkts[d] = (unsigned)div_up(s->bytes[d], cap);
+        if (d)
+            *status += (uint64_t)(s->pkts[d] - before) * pp->status_bytes;
+        wire -= take;
+        if (!wire)
+            return k;
     }
 }
 
-/* Sends a message at device time t (ns) in one direction; returns when it arrives (ns).
+/* Sends a message at device time t (ns) in one direction; returns when it arrives (ns) and
+ * adds the bytes it takes on the link to *link (if not NULL).
  * wire: the frame's bytes; tlp: its PCIe payload bytes (the PCIe profile carries TLPs). */
-static uint64_t prof_send(struct link_prof *p, int d2h, uint64_t t, uint64_t wire, uint64_t tlp)
+static uint64_t prof_send(struct link_prof *p, int d2h, uint64_t t, uint64_t wire, uint64_t tlp,
+                          uint64_t *link)
 {
     const struct prof_params *pp = p->p;
-    uint64_t rate = d2h ? pp->d2h_bps : pp->h2d_bps;
+    uint64_t rate = d2h ? pp->d2h_bps : pp->h2d_bps, bytes = wire, at = t;
     switch (p->kind) {
     case PK_PCIE: {
-        uint64_t bytes = tlp + PROF_PCIE_TLP * (tlp ? div_up(tlp, pp->packet_bytes) : 1);
+        bytes = tlp + PROF_PCIE_TLP * (tlp ? div_up(tlp, pp->packet_bytes) : 1);
         uint64_t start = max64(t, p->free_ns[d2h]);
         p->free_ns[d2h] = start + bytes_ns(bytes, rate);
-        return p->free_ns[d2h] + pp->per_frame_ns + pp->latency_ns;
+        at = p->free_ns[d2h] + pp->per_frame_ns + pp->latency_ns;
+        break;
     }
     case PK_UART: {
         uint64_t start = max64(t, p->free_ns[d2h]);
         p->free_ns[d2h] = start + bytes_ns(wire, rate);
-        return p->free_ns[d2h] + pp->latency_ns;
+        at = p->free_ns[d2h] + pp->latency_ns;
+        break;
     }
     case PK_FT245: {
-        uint64_t mf = pp->microframe_ns, pkt = pp->packet_bytes;
-        if (!d2h) {
-            for (uint64_t k = div_up(t + pp->latency_ns, mf);; k++) {
-                struct prof_mf *s = mf_slot(p, k);
-                uint64_t bytes = s->out_bytes + wire;
-                unsigned pkts = (unsigned)div_up(bytes, pkt);
-                if (pkts + s->in_pkts > pp->packets_per_microframe && (s->out_pkts || s->in_pkts))
-                    continue;
-                s->out_bytes = bytes;
-                s->out_pkts = pkts;
-                return k * mf + bytes_ns(bytes, rate);
-            }
-        }
-        uint64_t data = pkt - pp->status_bytes;
-        unsigned pkts = (unsigned)div_up(wire, data);
-        for (uint64_t k = div_up(t, mf);; k++) {
-            struct prof_mf *s = mf_slot(p, k);
-            if (s->out_pkts + s->in_pkts + pkts > pp->packets_per_microframe &&
-                (s->out_pkts || s->in_pkts))
-                continue;
-            s->in_pkts += pkts;
-            s->in_wire += wire + (uint64_t)pkts * pp->status_bytes;
-            return k * mf + bytes_ns(s->out_bytes, rate) + (s->out_pkts ? pp->turnaround_ns : 0) +
-                   bytes_ns(s->in_wire, rate);
-        }
+        /* OUT is ready latency_ns (the host's stack) after it is sent, IN at once (SIWU); both
+         * go from the microframe in progress then and arrive at the end of the microframe that
+         * carries their last byte. */
+        uint64_t status;
+        uint64_t k =
+            ft_book(p, d2h, (t + (d2h ? 0 : pp->latency_ns)) / pp->microframe_ns, wire, &status);
+        bytes += status;
+        at = (k + 1) * pp->microframe_ns;
+        break;
     }
     default:
-        return t;
+        break;
     }
+    if (link)
+        *link += bytes;
+    return at;
 }
 
 /* ---- interrupt events ------------------------------------------------------------------- */
@@ -218,7 +237,7 @@ static uint64_t prof_send(struct link_prof *p, int d2h, uint64_t t, uint64_t wir
 static void prof_report(struct kmrig_link *l, unsigned line, int asserted)
 {
     struct link_prof *p = l->prof;
-    uint64_t at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_EVT_IRQ, 0), 4);
+    uint64_t at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_EVT_IRQ, 0), 4, NULL);
     if (p->rcount == PROF_REPORTS) { /* cannot happen with 32 lines; keep the newest state */
         memmove(p->r, p->r + 1, (PROF_REPORTS - 1) * sizeof p->r[0]);
         p->rcount--;
@@ -321,7 +340,7 @@ static int prof_post(struct kmrig_link *l, struct prof_posted *e, uint64_t wire,
     struct link_prof *p = l->prof;
     if (p->qcount == PROF_QUEUE) /* the host waits for the oldest to leave */
         prof_run(l, p->q[p->qhead].at, 0);
-    e->at = kmrig_link_ns_to_cycles(l, prof_send(p, 0, now_ns(l), wire, tlp));
+    e->at = kmrig_link_ns_to_cycles(l, prof_send(p, 0, now_ns(l), wire, tlp, NULL));
     p->q[(p->qhead + p->qcount) % PROF_QUEUE] = *e;
     p->qcount++;
     return KMRIG_LINK_OK;
@@ -396,11 +415,11 @@ int link_prof_read(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned
                    uint32_t *value, uint64_t *ts)
 {
     struct link_prof *p = l->prof;
-    uint64_t at = prof_send(p, 0, now_ns(l), frame_wire(p, KMRIG_PROTO_T_READ, 0), 0);
+    uint64_t at = prof_send(p, 0, now_ns(l), frame_wire(p, KMRIG_PROTO_T_READ, 0), 0, NULL);
     prof_run(l, kmrig_link_ns_to_cycles(l, at), 0);
     int rc = l->ops->read(l, space, addr, size, value, ts);
     prof_sync(l);
-    at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_READ_RSP, 0), size);
+    at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_READ_RSP, 0), size, NULL);
     prof_run(l, kmrig_link_ns_to_cycles(l, at), 0);
     return rc;
 }
@@ -420,13 +439,13 @@ int link_prof_rmw(struct kmrig_link *l, unsigned space, uint64_t addr, unsigned 
 {
     struct link_prof *p = l->prof;
     /* PCIe: an AtomicOp compare-and-swap request carries two operands. */
-    uint64_t at = prof_send(p, 0, now_ns(l), frame_wire(p, KMRIG_PROTO_T_RMW, 0), 2 * size);
+    uint64_t at = prof_send(p, 0, now_ns(l), frame_wire(p, KMRIG_PROTO_T_RMW, 0), 2 * size, NULL);
     prof_run(l, kmrig_link_ns_to_cycles(l, at), 0);
     int rc = l->ops->read(l, space, addr, size, old, ts);
     if (rc == KMRIG_LINK_OK && mask)
         rc = l->ops->write(l, space, addr, size, (*old & ~mask) | (value & mask), ts);
     prof_sync(l);
-    at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_RMW_RSP, 0), size);
+    at = prof_send(p, 1, now_ns(l), frame_wire(p, KMRIG_PROTO_T_RMW_RSP, 0), size, NULL);
     prof_run(l, kmrig_link_ns_to_cycles(l, at), 0);
     return rc;
 }
@@ -488,18 +507,20 @@ uint64_t link_prof_dma(struct kmrig_link *l, int write, size_t size, uint64_t is
                              write ? 0 : size);
     l->stats.dma_requests++;
     l->stats.dma_payload_bytes += size;
-    l->stats.dma_link_bytes[1] += prof_link_bytes(p, 1, rq, write ? size : 0);
-    if (!write || p->kind != PK_PCIE)
-        l->stats.dma_link_bytes[0] += prof_link_bytes(p, 0, an, write ? 0 : size);
+    uint64_t *lb = l->stats.dma_link_bytes;
     if (!write) {
-        uint64_t a = prof_send(p, 1, t, rq, 0);
-        done = prof_send(p, 0, a, an, size);
+        uint64_t a = prof_send(p, 1, t, rq, 0, &lb[1]);
+        done = prof_send(p, 0, a, an, size, &lb[0]);
         p->tag_free[tag] = done;
     } else {
-        uint64_t a = prof_send(p, 1, t, rq, size);
+        uint64_t a = prof_send(p, 1, t, rq, size, &lb[1]);
         /* PCIe: a posted memory write needs no answer; elsewhere DMA_WR_RSP frees the tag. */
-        p->tag_free[tag] = p->kind == PK_PCIE ? a : prof_send(p, 0, a, an, 0);
-        done = t; /* posted: the port acknowledges the peripheral at once */
+        p->tag_free[tag] = p->kind == PK_PCIE ? a : prof_send(p, 0, a, an, 0, &lb[0]);
+        /* Posted: the port acknowledges the peripheral as soon as the request has a tag, so
+         * `done` is the start of the request, not the arrival of its data (which is
+         * tag_free[tag] less the answer's trip): a stream of N writes is still moving its
+         * last PROF_TAGS requests at the last done. */
+        done = t;
     }
     return kmrig_link_ns_to_cycles(l, done);
 }

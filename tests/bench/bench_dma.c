@@ -8,9 +8,22 @@
  * link direction (h2d carries the read data, d2h the written data) payload / link bytes and the
  * direction's payload throughput / the link's byte rate. A copy moves its payload both ways, so
  * each direction carries `size` payload bytes.
+ * Part 3, streams: STREAM_N requests of 4 KiB issued at once through kmrig_link_dma_at (reads,
+ * then writes), paced by the profile's 8 DMA tags (the stream engine's ST_DMA_TAGS). Payload
+ * MB/s for reads is the steady pace of the requests' done cycles after the first 16 (a read is
+ * done when its data arrives). A posted write is done when it gets a tag (when DMA_WR_RSP of
+ * the write 8 before it arrives), so writes are timed from write 16's done to the done of a
+ * DMA read issued after the last write (the fence: the host handles it only after storing the
+ * writes' data, docs/protocol.md section 6), counting writes 16.. only: a lower bound.
  *
- * Usage: bench_dma [--profile NAME]...   (default: ideal pcie ft245 uart)
- * Prints a table on stdout. */
+ * The link's byte rate (parts 2 and 3), per direction: ft245 40.96 MB/s = 8 microframes/ms x
+ * 1000 ms/s x 10 packets x 512 bytes (the FT232H's rate per direction; the USB 2.0 bus carries
+ * at most 13 packets a microframe in all); pcie 500 MB/s; uart 300 kB/s.
+ *
+ * Usage: bench_dma [--profile NAME]... [--check PCT]   (default: ideal pcie ft245 uart)
+ * Prints a table on stdout. With --check, exits 1 when a stream of part 3 moves its payload at
+ * less than PCT % of the link's byte rate (ctest bench_dma_ft245: --profile ft245 --check 95,
+ * issue 5). */
 #include <kmrig/link.h>
 #include <kmrig/protocol.h>
 #include <kmrig_soc_map.h>
@@ -31,7 +44,9 @@ struct prof {
 };
 
 static const struct prof profs[] = {
-    {"ideal", 0}, {"pcie", 500e6}, {"ft245", 60e6}, {"uart", 300e3}};
+    {"ideal", 0}, {"pcie", 500e6}, {"ft245", 8 * 1000 * 10 * 512.0}, {"uart", 300e3}};
+#define STREAM_N 1024u
+#define STREAM_SKIP 16u
 
 static uint8_t *mem;
 
@@ -99,11 +114,17 @@ int main(int argc, char **argv)
 {
     const char *want[8];
     int nwant = 0;
+    double check = 0; /* --check PCT: the least % of the link's byte rate a stream may reach */
     for (int i = 1; i < argc; i++) {
+        char *end = NULL;
         if (!strcmp(argv[i], "--profile") && i + 1 < argc && nwant < 8) {
             want[nwant++] = argv[++i];
+        } else if (!strcmp(argv[i], "--check") && i + 1 < argc &&
+                   (check = strtod(argv[i + 1], &end)) > 0 && check <= 100 && end && !*end) {
+            i++;
         } else {
-            fprintf(stderr, "usage: bench_dma [--profile ideal|pcie|ft245|uart]...\n");
+            fprintf(stderr, "usage: bench_dma [--profile ideal|pcie|ft245|uart]... "
+                            "[--check PCT (0 < PCT <= 100)]\n");
             return 2;
         }
     }
@@ -176,6 +197,53 @@ int main(int argc, char **argv)
             printf("\n");
             kmrig_link_close(l);
         }
+    }
+    printf("\n4 KiB DMA streams: %u requests issued at once, 8 tags; payload MB/s (from the done "
+           "of request %u; writes to a trailing read's done) and %% of the link's byte rate\n",
+           STREAM_N, STREAM_SKIP);
+    printf("%-6s %12s %10s %12s %10s %14s\n", "link", "read MB/s", "read %", "write MB/s",
+           "write %", "byte rate MB/s");
+    for (unsigned p = 1; p < sizeof profs / sizeof profs[0]; p++) {
+        int skip = nwant > 0;
+        for (int w = 0; w < nwant; w++)
+            skip &= strcmp(want[w], profs[p].name) != 0;
+        if (skip)
+            continue;
+        double mbs[2] = {0, 0};
+        for (int write = 0; write < 2; write++) {
+            struct kmrig_link *l = open_sim(profs[p].name);
+            if (!l)
+                return 1;
+            uint64_t t0 = kmrig_link_now(l), first = 0, last = 0;
+            for (unsigned j = 0; j < STREAM_N; j++) {
+                uint64_t d = 0;
+                if (kmrig_link_dma_at(l, write, BASE + SRC, mem + DST, KMRIG_PROTO_MAX_BURST, t0,
+                                      &d) != KMRIG_LINK_OK)
+                    failed = 1;
+                if (j == STREAM_SKIP)
+                    first = d;
+                last = d;
+            }
+            unsigned counted = STREAM_N - 1 - STREAM_SKIP;
+            if (write) { /* the fence: every write has landed when this read is done */
+                if (kmrig_link_dma_at(l, 0, BASE + SRC, mem + DST, 4, t0, &last) != KMRIG_LINK_OK)
+                    failed = 1;
+                counted = STREAM_N - STREAM_SKIP;
+            }
+            double secs = (double)(last - first) / (double)kmrig_link_get_info(l)->clock_hz;
+            mbs[write] = counted * (double)KMRIG_PROTO_MAX_BURST / secs / 1e6;
+            kmrig_link_close(l);
+        }
+        double rate = profs[p].rate / 1e6;
+        printf("%-6s %12.2f %9.1f%% %12.2f %9.1f%% %14.2f\n", profs[p].name, mbs[0],
+               100 * mbs[0] / rate, mbs[1], 100 * mbs[1] / rate, rate);
+        for (int write = 0; write < 2; write++)
+            if (check && 100 * mbs[write] / rate < check) {
+                printf("FAIL: %s 4 KiB %s stream at %.1f%% of %.2f MB/s, below %.1f%%\n",
+                       profs[p].name, write ? "write" : "read", 100 * mbs[write] / rate, rate,
+                       check);
+                failed = 1;
+            }
     }
     free(mem);
     return failed;
