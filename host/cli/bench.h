@@ -2,8 +2,10 @@
  * bench.h - `kmrig bench` (docs/cli.md, "kmrig bench"): what is measured (bench_measure.c) and how
  * it is reported (bench_report.c: the terminal table, the JSON file, the SVG plot).
  *
- * Every time is device time in nanoseconds: the model's virtual clock on a sim target (exact, so
- * two runs give the same figures). Linux-facing code: snake_case, no NT types in this header.
+ * Every time is device time in nanoseconds: the model's virtual clock on a virtual-time target
+ * (exact, so two runs give the same figures), the device's own timestamp counter (sysid TS_LO/
+ * TS_HI, the interrupt controller's edge timestamps) on a wall-time target (a board, or
+ * sim:fidelity=stream). Linux-facing code: snake_case, no NT types in this header.
  */
 #ifndef KMRIG_CLI_BENCH_H
 #define KMRIG_CLI_BENCH_H
@@ -43,9 +45,11 @@ struct bench_options {
     const char *profile; /* the profile asked for with --link-profile, or NULL */
     uint32_t sizes[BENCH_MAX_SIZES];
     unsigned nsizes;
-    unsigned iterations;         /* samples per latency figure, interrupts of the ISR run */
-    unsigned probe_interrupts;   /* interrupts per step of the rate search */
-    uint64_t dma_bytes_per_size; /* at most this many bytes moved per size and direction */
+    unsigned iterations;          /* samples per latency figure, interrupts of the ISR run */
+    unsigned probe_interrupts;    /* interrupts per step of the rate search */
+    uint64_t dma_bytes_per_size;  /* at most this many bytes moved per size and direction */
+    unsigned timeout_s;           /* wall-time target: no answer for this long ends the run */
+    uint64_t rate_search_wall_ns; /* wall-time target: the rate search stops after this long */
     int quick;
 };
 
@@ -58,7 +62,10 @@ struct bench_results {
     uint32_t soc_id, soc_version;
     uint64_t link_h2d_bytes_per_s, link_d2h_bytes_per_s; /* 0: no limit (ideal) */
     int half_duplex;
+    int wall_time;              /* 1: timed with the device's timestamps (a wall-time target) */
     uint64_t timer_overhead_ns; /* cost of reading the clock, subtracted from every sample */
+    uint64_t isr_entry_correction_ns; /* wall time: taken off each ISR entry time (half of the
+                                         overhead: the timestamp read's trip to the device) */
 
     /* DMA: dmaeng on the SGDMA engine */
     uint32_t fifo_bytes;  /* the engine's loopback FIFO: h2d/d2h sizes stop there */
@@ -82,6 +89,7 @@ struct bench_results {
     unsigned rate_probes;                /* search steps (each probe_interrupts long) */
     unsigned rate_verify_interrupts;     /* the final run at rate_min_period_ns */
     int rate_at_search_floor;            /* 1: even the shortest period tried lost nothing */
+    int rate_search_cut;                 /* 1: the binary search hit its wall-time bound */
 };
 
 /* Runs every measurement on opts->target. Returns a KMRIG_CLI_* exit status; on failure the

@@ -18,9 +18,17 @@
  *              expiry reached the ISR (consecutive edge timestamps exactly one period apart and
  *              as many ISR calls as expiries); binary search for the shortest such period.
  *
- * Time: the model's clock (kmrig_runtime_now_ns on a virtual-time target), from which the cost of
- * one clock query (measured: the shortest interval between two back-to-back queries) is taken
- * off every sample. One emulated processor: the runs are deterministic.
+ * Time: on a virtual-time target the model's clock (kmrig_runtime_now_ns); one emulated processor
+ * makes the runs deterministic. On a wall-time target (a board, sim:fidelity=stream) the host's
+ * clock never times anything: a clock query is a READ_REGISTER_ULONG of sysid TS_LO (the device's
+ * cycle counter at the cycle the read reached the device; 32 bits, extended across wraps, which
+ * needs a query every 2^32 cycles, 85 s at 50 MHz), the ISR's entry is such a read less half the
+ * query cost (the read's trip to the device), and edges are the interrupt controller's
+ * timestamps. Either way, the cost of one clock query (the shortest interval between two
+ * back-to-back queries: on a wall-time target one read round trip as the device sees it, the
+ * answer's way out plus the next request's way in) is taken off every bracketed sample. Waits on
+ * a wall-time target are bounded by a watchdog (--timeout): a target that stops answering ends
+ * the run with exit 4.
  */
 #define _GNU_SOURCE
 #include <ntddk.h>
@@ -36,8 +44,12 @@
 #include <kmrig/rig.h>
 #include <kmrig/runtime.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- statistics ---- */
 
@@ -84,6 +96,15 @@ void bench_results_free(struct bench_results *r)
     r->isr_samples = NULL;
 }
 
+/* The host's monotonic clock: only for the watchdog and the search's wall-time bound, never for a
+ * figure. */
+static uint64_t bench_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- the timer driver ---- */
 
 typedef struct _BENCH_TIMER {
@@ -94,6 +115,9 @@ typedef struct _BENCH_TIMER {
     PKINTERRUPT Interrupt;
     kmrig_runtime *Runtime;
     const struct kmrig_link *Link;
+    volatile ULONG *Sysid;       /* wall time: the entry is a read of its TS_LO/TS_HI */
+    ULONGLONG EntryCorrectionNs; /* wall time: taken off that read's device time */
+    _Atomic uint64_t *Heartbeat; /* wall time: the watchdog's progress mark */
     /* one run, written by the ISR under the interrupt's lock */
     ULONG Period;   /* cycles */
     ULONG Calls;    /* ISR calls that claimed the interrupt */
@@ -107,7 +131,16 @@ typedef struct _BENCH_TIMER {
 static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
 {
     BENCH_TIMER *t = Context;
-    ULONGLONG entry = kmrig_runtime_now_ns(kmrig_runtime_current());
+    ULONGLONG entry;
+    if (t->Sysid) {
+        /* first thing: the device's time when this read reaches it, less its trip there */
+        ULONG elo = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_LO / 4);
+        ULONG ehi = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_HI / 4);
+        entry = kmrig_link_cycles_to_ns(t->Link, (ULONGLONG)ehi << 32 | elo);
+        entry = entry > t->EntryCorrectionNs ? entry - t->EntryCorrectionNs : 0;
+    } else {
+        entry = kmrig_runtime_now_ns(kmrig_runtime_current());
+    }
     if (!(READ_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4) & KMRIG_TIMER_STATUS_PENDING)) {
         t->Spurious++;
         return FALSE;
@@ -123,6 +156,8 @@ static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
     if (t->Calls < t->MaxSamples)
         t->Samples[t->Calls] = entry > edge_ns ? entry - edge_ns : 0;
     t->Calls++;
+    if (t->Heartbeat)
+        atomic_store(t->Heartbeat, bench_wall_ns());
     return TRUE;
 }
 
@@ -131,6 +166,37 @@ static VOID bench_delay_ns(ULONGLONG ns)
     LARGE_INTEGER d;
     d.QuadPart = -(LONGLONG)((ns + 99) / 100);
     KeDelayExecutionThread(KernelMode, FALSE, &d);
+}
+
+/* The device's timestamp counter, 64 bits (TS_LO latches TS_HI). */
+static ULONGLONG bench_timer_ts(BENCH_TIMER *t)
+{
+    ULONG lo = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_LO / 4);
+    ULONG hi = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_HI / 4);
+    return (ULONGLONG)hi << 32 | lo;
+}
+
+/* Wall time: waits until the device's own clock has covered n periods and a half (the device
+ * need not run at its nominal rate: a model driven as a board runs slower), then up to 50 ms of
+ * real time more for the last ISRs on their way. The device answering is progress for the
+ * watchdog, which bounds the whole wait. */
+static VOID bench_timer_wait_device(BENCH_TIMER *t, ULONG period, ULONG n)
+{
+    ULONGLONG end = bench_timer_ts(t) + (ULONGLONG)period * n + period / 2;
+    ULONGLONG last = 0;
+    for (;;) {
+        ULONGLONG now = bench_timer_ts(t);
+        if (now >= end)
+            break;
+        if (now != last) {
+            last = now;
+            atomic_store(t->Heartbeat, bench_wall_ns());
+        }
+        ULONGLONG left = kmrig_link_cycles_to_ns(t->Link, end - now);
+        bench_delay_ns(left < 1000000ull ? left : 1000000ull);
+    }
+    for (int i = 0; i < 50 && t->Calls < n; i++)
+        bench_delay_ns(1000000ull);
 }
 
 /* Runs the timer periodically for n expiries of `period` cycles; returns the interrupts lost
@@ -147,13 +213,18 @@ static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *sa
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_LOAD / 4, period);
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4,
                          KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_PERIODIC | KMRIG_TIMER_CTRL_IRQ_EN);
-    bench_delay_ns(period_ns * n + period_ns / 2);
-    /* the last expiry's ISR may still be on its way (a slow link): up to two more periods */
-    for (int i = 0; i < 8 && t->Calls < n; i++)
-        bench_delay_ns(period_ns / 4 + 1);
+    if (t->Sysid) {
+        bench_timer_wait_device(t, period, n);
+    } else {
+        bench_delay_ns(period_ns * n + period_ns / 2);
+        /* the last expiry's ISR may still be on its way (a slow link): up to two more periods */
+        for (int i = 0; i < 8 && t->Calls < n; i++)
+            bench_delay_ns(period_ns / 4 + 1);
+    }
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4, 0);
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4, KMRIG_TIMER_STATUS_PENDING);
-    bench_delay_ns(period_ns); /* let a last delivery in flight land before the next run */
+    /* let a last delivery in flight land before the next run */
+    bench_delay_ns(t->Sysid && period_ns < 5000000ull ? 5000000ull : period_ns);
     ULONG calls = t->Calls;
     t->MaxSamples = 0;
     return t->Lost + (calls < n ? n - calls : 0);
@@ -163,7 +234,12 @@ static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *sa
 static ULONG bench_probe(BENCH_TIMER *t, ULONG period, ULONG n, unsigned *probes)
 {
     ++*probes;
-    return bench_timer_run(t, period, n, NULL, 0);
+    ULONG lost = bench_timer_run(t, period, n, NULL, 0);
+    /* wall time: a loss may be the host's scheduling, not the period: lossy only if a second
+     * run loses too */
+    if (lost && t->Sysid)
+        lost = bench_timer_run(t, period, n, NULL, 0);
+    return lost;
 }
 
 /* ---- the target ---- */
@@ -173,11 +249,67 @@ struct bench_ctx {
     kmrig_runtime *rt;
     struct kmrig_link *link;
     uint64_t overhead_ns;
+    /* wall time: the device's timestamp counter */
+    volatile ULONG *sysid; /* NULL on a virtual-time target */
+    ULONG sysid_length;
+    uint64_t cycles; /* the last TS_LO read, extended to 64 bits */
+    ULONG last_lo;
+    /* wall time: the watchdog */
+    _Atomic uint64_t heartbeat; /* bench_wall_ns() of the last progress */
+    _Atomic int done;
+    uint64_t timeout_ns;
+    pthread_t watchdog;
+    int watchdog_running;
 };
 
+/* Device time now, in ns: the model's clock, or a read of the device's timestamp counter. */
 static uint64_t bench_now(struct bench_ctx *c)
 {
-    return kmrig_runtime_now_ns(c->rt);
+    if (!c->sysid)
+        return kmrig_runtime_now_ns(c->rt);
+    ULONG lo = READ_REGISTER_ULONG(c->sysid + KMRIG_SYSID_TS_LO / 4);
+    c->cycles += (ULONG)(lo - c->last_lo);
+    c->last_lo = lo;
+    atomic_store(&c->heartbeat, bench_wall_ns());
+    return kmrig_link_cycles_to_ns(c->link, c->cycles);
+}
+
+/* Nonzero (and the reason printed) when a wall-time target has dropped its link. */
+static int bench_gone(struct bench_ctx *c)
+{
+    if (!c->sysid || !kmrig_link_gone(c->link))
+        return 0;
+    fprintf(stderr, "kmrig bench: the target's link dropped (the board stopped answering, was "
+                    "reset or unplugged); no figures\n");
+    return 1;
+}
+
+/* Wall time: ends the process (exit 4) when nothing progressed for timeout_ns or the link
+ * dropped: a board that stops answering mid-request would otherwise leave a driver waiting for
+ * an interrupt that never comes. */
+static void *bench_watchdog(void *arg)
+{
+    struct bench_ctx *c = arg;
+    while (!atomic_load(&c->done)) {
+        usleep(100000);
+        if (atomic_load(&c->done))
+            break;
+        int gone = kmrig_link_gone(c->link);
+        uint64_t idle = bench_wall_ns() - atomic_load(&c->heartbeat);
+        if (gone || idle > c->timeout_ns) {
+            if (gone)
+                fprintf(stderr, "kmrig bench: the target's link dropped (the board stopped "
+                                "answering, was reset or unplugged); no figures\n");
+            else
+                fprintf(stderr,
+                        "kmrig bench: the target did not answer for %llu s (--timeout); no "
+                        "figures\n",
+                        (unsigned long long)(c->timeout_ns / 1000000000ull));
+            fflush(stderr);
+            _exit(KMRIG_CLI_ERROR);
+        }
+    }
+    return NULL;
 }
 
 static uint64_t bench_since(struct bench_ctx *c, uint64_t t0)
@@ -414,6 +546,9 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     memset(&t, 0, sizeof t);
     t.Runtime = c->rt;
     t.Link = c->link;
+    t.Sysid = c->sysid;
+    t.EntryCorrectionNs = r->isr_entry_correction_ns;
+    t.Heartbeat = c->sysid ? &c->heartbeat : NULL;
     t.Line = line;
     t.Timer = bench_map(timer);
     t.TimerLength = timer->length;
@@ -461,7 +596,12 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
         hi = lo;
         r->rate_at_search_floor = 1;
     }
+    uint64_t search_start = bench_wall_ns();
     while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
+        if (c->sysid && bench_wall_ns() - search_start > o->rate_search_wall_ns) {
+            r->rate_search_cut = 1; /* wall time: keep the bounds found so far */
+            break;
+        }
         ULONG mid = lo + (hi - lo) / 2;
         if (bench_probe(&t, mid, o->probe_interrupts, &probes))
             lo = mid;
@@ -499,6 +639,12 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
         goto disconnect;
     }
     ULONG lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
+    /* wall time: the host's scheduling can make an ISR miss a period now and then, which the
+     * search's runs did not catch; the period doubles, up to 4 times */
+    for (int k = 0; c->sysid && (lost || t.Calls < o->iterations) && k < 4; k++) {
+        period *= 2;
+        lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
+    }
     if (lost || t.Calls < o->iterations) {
         fprintf(stderr,
                 "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu cycles\n",
@@ -553,15 +699,7 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
     r->soc_id = li->soc_id;
     r->soc_version = li->soc_version;
     bench_profile_rates(r);
-    if (!li->virtual_time) {
-        fprintf(stderr,
-                "kmrig bench: target '%s' runs on wall time; this version measures on a model's "
-                "clock only (timing from a board's own timestamps is not implemented yet)\n",
-                o->target);
-        kmrig_log(c.rt, KMRIG_LOG_ERROR, "kmrig bench: wall-time targets: not implemented");
-        rc = KMRIG_CLI_NOT_IMPLEMENTED;
-        goto out;
-    }
+    r->wall_time = !li->virtual_time;
 
     struct kmrig_device_desc descs[32];
     size_t count = 0;
@@ -591,14 +729,36 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         goto out;
     }
 
+    if (r->wall_time) {
+        /* the device's timestamp counter is the clock; a watchdog bounds every wait */
+        c.sysid = bench_map(sysid);
+        if (!c.sysid) {
+            fprintf(stderr, "kmrig bench: cannot map the sysid registers\n");
+            rc = KMRIG_CLI_ERROR;
+            goto out;
+        }
+        c.sysid_length = sysid->length;
+        c.last_lo = READ_REGISTER_ULONG(c.sysid + KMRIG_SYSID_TS_LO / 4);
+        c.cycles = (uint64_t)READ_REGISTER_ULONG(c.sysid + KMRIG_SYSID_TS_HI / 4) << 32 | c.last_lo;
+        c.timeout_ns = (uint64_t)o->timeout_s * 1000000000ull;
+        atomic_store(&c.heartbeat, bench_wall_ns());
+        if (pthread_create(&c.watchdog, NULL, bench_watchdog, &c) == 0)
+            c.watchdog_running = 1;
+        if (bench_gone(&c)) {
+            rc = KMRIG_CLI_ERROR;
+            goto out;
+        }
+    }
+
     /* the clock query's own cost */
     c.overhead_ns = ~0ull;
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < (r->wall_time ? 64 : 16); i++) {
         uint64_t t0 = bench_now(&c);
         uint64_t d = bench_now(&c) - t0;
         c.overhead_ns = d < c.overhead_ns ? d : c.overhead_ns;
     }
     r->timer_overhead_ns = c.overhead_ns;
+    r->isr_entry_correction_ns = r->wall_time ? c.overhead_ns / 2 : 0;
 
     /* The engine's FIFO depth: a read-only identification register, read before its driver
      * starts. */
@@ -625,11 +785,23 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         goto out;
     }
     rc = bench_dma(&c, o, r, file);
+    if (rc == KMRIG_CLI_OK && bench_gone(&c))
+        rc = KMRIG_CLI_ERROR;
     if (rc == KMRIG_CLI_OK)
         rc = bench_registers(&c, o, r, sysid);
+    if (rc == KMRIG_CLI_OK && bench_gone(&c))
+        rc = KMRIG_CLI_ERROR;
     if (rc == KMRIG_CLI_OK)
         rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
+    if (rc == KMRIG_CLI_OK && bench_gone(&c))
+        rc = KMRIG_CLI_ERROR;
 out:
+    if (c.watchdog_running) {
+        atomic_store(&c.done, 1);
+        pthread_join(c.watchdog, NULL);
+    }
+    if (c.sysid)
+        MmUnmapIoSpace((PVOID)c.sysid, c.sysid_length);
     if (file)
         kmrig_rig_close_file(file);
     kmrig_rig_close(c.rig);

@@ -68,11 +68,18 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     else
         fprintf(out, " (no link timing)");
     fprintf(out, "\n  device   %s\n", r->device);
-    fprintf(
-        out,
-        "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the cost of "
-        "reading the clock\n\n",
-        (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
+    if (r->wall_time)
+        fprintf(out,
+                "  time     the device's timestamp counter (%llu Hz, read over the link); each "
+                "sample less %llu ns, one read round trip as the device sees it; ISR entry less "
+                "%llu ns, the read's trip to the device\n\n",
+                (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns,
+                (unsigned long long)r->isr_entry_correction_ns);
+    else
+        fprintf(out,
+                "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the "
+                "cost of reading the clock\n\n",
+                (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
 
     fprintf(out, "DMA throughput, one request at a time (dmaeng on the SGDMA engine; MB/s = 10^6 "
                  "bytes/s)\n");
@@ -113,8 +120,11 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
                 fmt_ns(b, sizeof b, (double)r->rate_first_lossy_period_ns));
     fprintf(out,
             "  (binary search over the timer's period, %u runs of %u interrupts, confirmed by "
-            "one of %u)\n",
-            r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts);
+            "one of %u%s)\n",
+            r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts,
+            r->rate_search_cut ? "; the search hit its wall-time bound, so the bounds are wider "
+                                 "than 0.5%"
+                               : "");
 }
 
 /* ---- JSON ---- */
@@ -175,9 +185,12 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
     json_str(f, r->device);
     fprintf(f,
             ",\n  \"soc_id\": %u,\n  \"soc_version\": %u,\n  \"clock_hz\": %llu,\n"
-            "  \"time_base\": \"model\",\n  \"clock_query_overhead_ns\": %llu,\n",
+            "  \"time_base\": \"%s\",\n  \"clock_query_overhead_ns\": %llu,\n"
+            "  \"isr_entry_correction_ns\": %llu,\n",
             (unsigned)r->soc_id, (unsigned)r->soc_version, (unsigned long long)r->clock_hz,
-            (unsigned long long)r->timer_overhead_ns);
+            r->wall_time ? "device-timestamps" : "virtual",
+            (unsigned long long)r->timer_overhead_ns,
+            (unsigned long long)r->isr_entry_correction_ns);
     fprintf(f,
             "  \"link\": {\"h2d_bytes_per_s\": %llu, \"d2h_bytes_per_s\": %llu, \"half_duplex\": "
             "%s},\n",
@@ -232,16 +245,17 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
         fprintf(f, "%s%u", i ? ", " : "", counts[i]);
     fprintf(f, "]}},\n");
 
-    fprintf(f,
-            "  \"interrupt_rate\": {\"max_hz\": %.1f, \"min_period_ns\": %llu, "
-            "\"first_lossy_period_ns\": %llu, \"search_floor_reached\": %s,\n"
-            "    \"method\": \"binary search over the timer period; a period is sustainable when "
-            "every expiry reaches the ISR with its edge timestamp one period after the last\",\n"
-            "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u}\n}\n",
-            r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
-            (unsigned long long)r->rate_first_lossy_period_ns,
-            r->rate_at_search_floor ? "true" : "false", r->rate_probes, o->probe_interrupts,
-            r->rate_verify_interrupts);
+    fprintf(
+        f,
+        "  \"interrupt_rate\": {\"max_hz\": %.1f, \"min_period_ns\": %llu, "
+        "\"first_lossy_period_ns\": %llu, \"search_floor_reached\": %s, \"search_cut_short\": %s,\n"
+        "    \"method\": \"binary search over the timer period; a period is sustainable when "
+        "every expiry reaches the ISR with its edge timestamp one period after the last\",\n"
+        "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u}\n}\n",
+        r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
+        (unsigned long long)r->rate_first_lossy_period_ns,
+        r->rate_at_search_floor ? "true" : "false", r->rate_search_cut ? "true" : "false",
+        r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts);
     int err = ferror(f);
     if (fclose(f) || err) {
         if (!errno)

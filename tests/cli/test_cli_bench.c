@@ -306,7 +306,8 @@ static void check_profile(const char *profile, double rate, int half_duplex)
     assert_string_equal(jstr(j, "target"), target);
     assert_string_equal(jstr(j, "transport"), "sim");
     assert_string_equal(jstr(j, "profile"), profile);
-    assert_string_equal(jstr(j, "time_base"), "model");
+    assert_string_equal(jstr(j, "time_base"), "virtual");
+    assert_true(jnum(j, "isr_entry_correction_ns") == 0);
     assert_true(jnum(j, "clock_hz") == 50e6); /* the reference SoC's clock */
     assert_true(jnum(j, "link.h2d_bytes_per_s") == rate);
     assert_true(jnum(j, "link.d2h_bytes_per_s") == rate);
@@ -531,6 +532,109 @@ static void test_cli_bench_plot_is_well_formed_svg(void **state)
 #endif
 }
 
+/* ---- a wall-time target ---- */
+
+#ifdef HAVE_EXPAT
+/* Parses an SVG file with expat; fails the test when it is not well-formed. */
+static void parse_svg(const char *path, struct svg *s)
+{
+    size_t n;
+    char *text = slurp(path, &n);
+    memset(s, 0, sizeof *s);
+    XML_Parser p = XML_ParserCreate(NULL);
+    XML_SetUserData(p, s);
+    XML_SetElementHandler(p, s_start, s_end);
+    XML_SetCharacterDataHandler(p, s_text);
+    if (XML_Parse(p, text, (int)n, 1) != XML_STATUS_OK)
+        fail_msg("SVG is not well-formed XML: %s at line %lu", XML_ErrorString(XML_GetErrorCode(p)),
+                 (unsigned long)XML_GetCurrentLineNumber(p));
+    XML_ParserFree(p);
+    free(text);
+}
+#endif
+
+/* sim:fidelity=stream is the model driven as a board is (wall time, the stream engine): every
+ * figure comes from the device's timestamps, varies from run to run, and must still be
+ * consistent. */
+static void test_cli_bench_wall_time_target_uses_device_timestamps(void **state)
+{
+    char json[128], svg[128];
+    tmp_path(json, sizeof json, "wall.json");
+    tmp_path(svg, sizeof svg, "wall.svg");
+    assert_int_equal(kmrig("bench", "--quick", "--target", "sim:fidelity=stream", "--sizes", SIZES,
+                           "--iterations", "16", "--json", json, "--plot", svg, NULL),
+                     0);
+    assert_non_null(strstr(g_out, "the device's timestamp counter"));
+    char *text = slurp(json, NULL);
+    struct jv *j = json_parse(text);
+    assert_filled(j, "root");
+    assert_string_equal(jstr(j, "time_base"), "device-timestamps");
+    assert_string_equal(jstr(j, "target"), "sim:fidelity=stream");
+    assert_true(jnum(j, "clock_hz") == 50e6);
+    /* the clock query is a register read over the link: a round trip, more than nothing */
+    double overhead = jnum(j, "clock_query_overhead_ns");
+    assert_true(overhead > 0);
+    assert_true(jnum(j, "isr_entry_correction_ns") == floor(overhead / 2));
+
+    double fifo = jnum(j, "dma.fifo_bytes");
+    assert_true(fifo == 1024);
+    static const char *const dirs[] = {"h2d", "d2h", "copy"};
+    for (int d = 0; d < 3; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "dma.directions.%s", dirs[d]);
+        struct jv *s = jget(j, path);
+        size_t want = 0;
+        for (size_t i = 0; i < 4; i++)
+            want += d == 2 || sizes[i] <= fifo;
+        assert_int_equal(s->n, want);
+        for (size_t i = 0; i < s->n; i++) {
+            struct jv *p = s->items[i];
+            unsigned bytes = (unsigned)jnum(p, "bytes");
+            assert_int_equal(bytes, sizes[i]);
+            unsigned n = (unsigned)jnum(p, "requests");
+            assert_true(n >= 1 && n <= ITER);
+            double total = jnum(p, "total_ns"), tp = jnum(p, "throughput_bytes_per_s");
+            assert_true(total > 0);
+            assert_true(tp > 0);
+            assert_true(fabs(tp - (double)bytes * n * 1e9 / total) <= tp * 1e-6 + 0.1);
+            assert_dist(jget(p, "request"), n);
+            /* a request waits for the engine's interrupt: more than one register round trip */
+            assert_true(jnum(p, "request.min_ns") > 0);
+        }
+    }
+    assert_dist(jget(j, "registers.read"), ITER);
+    assert_dist(jget(j, "registers.write"), ITER);
+    assert_true(jnum(j, "registers.read.min_ns") > 0); /* a read waits for its answer */
+
+    assert_dist(jget(j, "isr.latency"), ITER);
+    struct jv *counts = jget(j, "isr.histogram.counts");
+    double sum = 0;
+    for (size_t i = 0; i < counts->n; i++)
+        sum += counts->items[i]->num;
+    assert_true(sum == ITER);
+
+    double hz = jnum(j, "interrupt_rate.max_hz"), minp = jnum(j, "interrupt_rate.min_period_ns");
+    assert_true(hz > 0 && minp > 0);
+    assert_true(fabs(hz - 1e9 / minp) <= hz * 1e-3);
+    if (!jget(j, "interrupt_rate.search_floor_reached")->num)
+        assert_true(jnum(j, "interrupt_rate.first_lossy_period_ns") < minp);
+    assert_true(jnum(j, "interrupt_rate.confirm_interrupts") == ITER);
+    assert_true(jnum(j, "isr.period_ns") >= 4 * minp);
+    assert_int_equal(jget(j, "interrupt_rate.search_cut_short")->t, J_BOOL);
+    free(text);
+    unlink(json);
+
+#ifdef HAVE_EXPAT
+    struct svg sv;
+    parse_svg(svg, &sv);
+    assert_true(sv.root_svg);
+    assert_true(sv.has_h2d && sv.has_d2h && sv.has_copy);
+    assert_true(sv.has_cdf && sv.has_p50 && sv.has_p99);
+    assert_non_null(strstr(sv.title, "sim:fidelity=stream"));
+#endif
+    unlink(svg);
+}
+
 /* ---- usage errors ---- */
 
 static void test_cli_bench_bad_option_is_a_usage_error(void **state)
@@ -544,6 +648,8 @@ static void test_cli_bench_bad_option_is_a_usage_error(void **state)
     assert_int_equal(kmrig("bench", "--iterations", "0", NULL), 2);
     assert_int_equal(kmrig("bench", "--iterations", NULL), 2);
     assert_non_null(strstr(g_out, "needs a value"));
+    assert_int_equal(kmrig("bench", "--timeout", "0", NULL), 2);
+    assert_non_null(strstr(g_out, "--timeout"));
     assert_int_equal(kmrig("bench", "--plot", "/tmp/kmrig-bench.png", NULL), 2);
     assert_non_null(strstr(g_out, "SVG"));
     assert_int_equal(kmrig("bench", "--plot", "/tmp/kmrig-bench.pdf", NULL), 2);
@@ -573,8 +679,8 @@ static void test_cli_bench_no_target_exits_77(void **state)
 static void test_cli_bench_help(void **state)
 {
     assert_int_equal(kmrig("bench", "--help", NULL), 0);
-    static const char *const opts[] = {"--target", "--link-profile", "--sizes", "--iterations",
-                                       "--json",   "--plot",         "--quick"};
+    static const char *const opts[] = {"--target", "--link-profile", "--sizes",   "--iterations",
+                                       "--json",   "--plot",         "--timeout", "--quick"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(g_out, opts[i]));
     assert_int_equal(kmrig("help", "bench", NULL), 0);
@@ -588,6 +694,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_bench_is_deterministic),
     cmocka_unit_test(test_cli_bench_profile_changes_the_figures),
     cmocka_unit_test(test_cli_bench_plot_is_well_formed_svg),
+    cmocka_unit_test(test_cli_bench_wall_time_target_uses_device_timestamps),
     cmocka_unit_test(test_cli_bench_bad_option_is_a_usage_error),
     cmocka_unit_test(test_cli_bench_unknown_profile_is_a_usage_error),
     cmocka_unit_test(test_cli_bench_no_target_exits_77),
