@@ -232,6 +232,7 @@ int kmrig_cli_bench(int argc, char **argv)
     o.dma_bytes_per_size = quick ? 256u << 10 : 4u << 20;
     o.timeout_s = (unsigned)timeout;
     o.rate_search_wall_ns = (quick ? 3ull : 15ull) * 1000000000ull;
+    o.step_wall_ns = (quick ? 1ull : 5ull) * 1000000000ull;
     int rc;
     if (sizes) {
         if ((rc = bench_parse_sizes(sizes, &o)))

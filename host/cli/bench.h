@@ -25,6 +25,14 @@ struct bench_dist {
 
 enum bench_dir { BENCH_H2D = 0, BENCH_D2H = 1, BENCH_COPY = 2, BENCH_DIRS = 3 };
 
+enum bench_phase { BENCH_PHASE_DMA = 0, BENCH_PHASE_REGISTERS, BENCH_PHASE_INTERRUPTS,
+                   BENCH_PHASES };
+
+/* Device time against host time over one phase (wall-time targets). */
+struct bench_clock_check {
+    uint64_t device_ns, host_ns; /* 0, 0: not measured */
+};
+
 /* One transfer size of one direction. */
 struct bench_dma_point {
     uint32_t bytes;                /* per request */
@@ -50,6 +58,7 @@ struct bench_options {
     uint64_t dma_bytes_per_size;  /* at most this many bytes moved per size and direction */
     unsigned timeout_s;           /* wall-time target: no answer for this long ends the run */
     uint64_t rate_search_wall_ns; /* wall-time target: the rate search stops after this long */
+    uint64_t step_wall_ns;        /* wall-time target: one DMA size, the register loop */
     int quick;
 };
 
@@ -64,13 +73,20 @@ struct bench_results {
     int half_duplex;
     int wall_time;              /* 1: timed with the device's timestamps (a wall-time target) */
     uint64_t timer_overhead_ns; /* cost of reading the clock, subtracted from every sample */
-    uint64_t isr_entry_correction_ns; /* wall time: taken off each ISR entry time (half of the
-                                         overhead: the timestamp read's trip to the device) */
+    /* wall time: the device's clock against the host's over each phase (device ns / host ns; a
+     * board's is 1 within the jitter of a read; a stand-in that could not keep up is below) */
+    struct bench_clock_check clock[BENCH_PHASES];
 
     /* DMA: dmaeng on the SGDMA engine */
     uint32_t fifo_bytes;  /* the engine's loopback FIFO: h2d/d2h sizes stop there */
     uint32_t chunk_bytes; /* the driver's largest chunk (its map registers) */
     struct bench_dma_series dma[BENCH_DIRS];
+    /* wall time: sizes not measured (a request would take too long), with the reason */
+    unsigned dma_nskipped;
+    struct {
+        uint32_t bytes;
+        char reason[128];
+    } dma_skipped[BENCH_MAX_SIZES];
 
     /* register access latency, sysid SCRATCH */
     uint64_t register_address;
@@ -81,8 +97,16 @@ struct bench_results {
     uint64_t isr_period_ns;
     uint64_t *isr_samples; /* sorted, isr.count of them */
     struct bench_dist isr;
+    unsigned isr_runs; /* timer runs it took to collect the samples (wall time: more than one
+                          when interrupts were lost) */
+    unsigned isr_lost; /* interrupts lost over those runs */
 
     /* sustainable periodic interrupt rate */
+    int rate_measured;           /* 0: rate_not_measured says why (no figure below is valid) */
+    char rate_not_measured[160];
+    unsigned rate_runs;          /* timer runs of the search and its confirmation, retries too */
+    unsigned rate_slow_runs;     /* wall time: runs refused because the device's clock ran below
+                                    3/4 of its rate against the host's (counted as lossy) */
     double rate_max_hz;
     uint64_t rate_min_period_ns;         /* the shortest period with no interrupt lost */
     uint64_t rate_first_lossy_period_ns; /* the longest period found losing interrupts */

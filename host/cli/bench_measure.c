@@ -116,8 +116,9 @@ typedef struct _BENCH_TIMER {
     kmrig_runtime *Runtime;
     const struct kmrig_link *Link;
     volatile ULONG *Sysid;       /* wall time: the entry is a read of its TS_LO/TS_HI */
-    ULONGLONG EntryCorrectionNs; /* wall time: taken off that read's device time */
     _Atomic uint64_t *Heartbeat; /* wall time: the watchdog's progress mark */
+    ULONG Runs;                  /* timer runs so far */
+    ULONG SlowRuns;              /* wall time: runs with the device's clock below 3/4 rate */
     /* one run, written by the ISR under the interrupt's lock */
     ULONG Period;   /* cycles */
     ULONG Calls;    /* ISR calls that claimed the interrupt */
@@ -133,11 +134,11 @@ static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
     BENCH_TIMER *t = Context;
     ULONGLONG entry;
     if (t->Sysid) {
-        /* first thing: the device's time when this read reaches it, less its trip there */
+        /* first thing: the device's time when this read reaches it (its trip there included:
+         * the device cannot see the ISR start, only its first access) */
         ULONG elo = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_LO / 4);
         ULONG ehi = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_HI / 4);
         entry = kmrig_link_cycles_to_ns(t->Link, (ULONGLONG)ehi << 32 | elo);
-        entry = entry > t->EntryCorrectionNs ? entry - t->EntryCorrectionNs : 0;
     } else {
         entry = kmrig_runtime_now_ns(kmrig_runtime_current());
     }
@@ -176,6 +177,15 @@ static ULONGLONG bench_timer_ts(BENCH_TIMER *t)
     return (ULONGLONG)hi << 32 | lo;
 }
 
+/* Wall time: the device's clock and the host's at (about) the same instant: the host's taken
+ * either side of the read, halved. */
+static VOID bench_timer_mark(BENCH_TIMER *t, ULONGLONG *dev, ULONGLONG *host)
+{
+    uint64_t h0 = bench_wall_ns();
+    *dev = bench_timer_ts(t);
+    *host = h0 + (bench_wall_ns() - h0) / 2;
+}
+
 /* Wall time: waits until the device's own clock has covered n periods and a half (the device
  * need not run at its nominal rate: a model driven as a board runs slower), then up to 50 ms of
  * real time more for the last ISRs on their way. The device answering is progress for the
@@ -203,6 +213,10 @@ static VOID bench_timer_wait_device(BENCH_TIMER *t, ULONG period, ULONG n)
  * (0: every expiry reached the ISR). With samples, the first max latencies go there. */
 static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *samples, ULONG max)
 {
+    t->Runs++;
+    ULONGLONG dev0 = 0, host0 = 0;
+    if (t->Sysid)
+        bench_timer_mark(t, &dev0, &host0);
     t->Period = period;
     t->Calls = t->Lost = t->Spurious = 0;
     t->LastEdge = 0;
@@ -227,7 +241,19 @@ static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *sa
     bench_delay_ns(t->Sysid && period_ns < 5000000ull ? 5000000ull : period_ns);
     ULONG calls = t->Calls;
     t->MaxSamples = 0;
-    return t->Lost + (calls < n ? n - calls : 0);
+    ULONG lost = t->Lost + (calls < n ? n - calls : 0);
+    if (t->Sysid) {
+        /* A device whose clock ran slow against the host's (a model that could not keep up
+         * with this period) proves nothing about the period: counted as lossy. */
+        ULONGLONG dev1, host1;
+        bench_timer_mark(t, &dev1, &host1);
+        ULONGLONG dev_ns = kmrig_link_cycles_to_ns(t->Link, dev1 - dev0);
+        if (host1 > host0 && dev_ns * 4 < (host1 - host0) * 3) {
+            t->SlowRuns++;
+            lost = lost ? lost : 1;
+        }
+    }
+    return lost;
 }
 
 /* One step of the rate search: nonzero when interrupts were lost at this period. */
@@ -272,6 +298,15 @@ static uint64_t bench_now(struct bench_ctx *c)
     c->last_lo = lo;
     atomic_store(&c->heartbeat, bench_wall_ns());
     return kmrig_link_cycles_to_ns(c->link, c->cycles);
+}
+
+/* Wall time: the device's time and the host's at (about) the same instant (the host's taken
+ * either side of the read, halved). For the clock check only: no figure comes from the host. */
+static void bench_mark(struct bench_ctx *c, uint64_t *dev, uint64_t *host)
+{
+    uint64_t h0 = bench_wall_ns();
+    *dev = bench_now(c);
+    *host = h0 + (bench_wall_ns() - h0) / 2;
 }
 
 /* Nonzero (and the reason printed) when a wall-time target has dropped its link. */
@@ -407,6 +442,38 @@ static int bench_ioctl_failed(const char *what, uint32_t bytes, NTSTATUS s, ULON
     return KMRIG_CLI_ERROR;
 }
 
+/* Wall time: nonzero once a step that did `done` requests (at least one) has run for
+ * o->step_wall_ns. */
+static int bench_step_over(struct bench_ctx *c, const struct bench_options *o, uint64_t start,
+                           unsigned done)
+{
+    return c->sysid && done && bench_wall_ns() - start > o->step_wall_ns;
+}
+
+/* Wall time: nonzero (and the size noted as skipped) when one copy request of `bytes` would take
+ * longer than a step's bound, at the throughput of the largest copy measured so far: on a slow
+ * link a single request of a large size can take minutes, and a request cannot be cut short. */
+static int bench_dma_too_long(const struct bench_options *o, struct bench_results *r,
+                              uint32_t bytes)
+{
+    const struct bench_dma_series *cs = &r->dma[BENCH_COPY];
+    if (!cs->npoints)
+        return 0;
+    const struct bench_dma_point *p = &cs->points[cs->npoints - 1];
+    if (p->throughput_bytes_per_s <= 0)
+        return 0;
+    double est_s = (double)bytes / p->throughput_bytes_per_s;
+    if (est_s * 1e9 <= (double)o->step_wall_ns)
+        return 0;
+    unsigned n = r->dma_nskipped++;
+    r->dma_skipped[n].bytes = bytes;
+    snprintf(r->dma_skipped[n].reason, sizeof r->dma_skipped[n].reason,
+             "not measured: one copy request would take about %.1f s at the %.0f bytes/s of the "
+             "%u-byte copies (bound %.0f s per size)",
+             est_s, p->throughput_bytes_per_s, (unsigned)p->bytes, (double)o->step_wall_ns / 1e9);
+    return 1;
+}
+
 static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct bench_results *r,
                      PFILE_OBJECT f)
 {
@@ -429,8 +496,13 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
         unsigned reqs = fit < 1 ? 1 : fit < o->iterations ? (unsigned)fit : o->iterations;
         ULONG_PTR got = 0;
         NTSTATUS s;
+        if (c->sysid && bench_dma_too_long(o, r, bytes))
+            continue;
+        /* wall time: requests of one size stop after o->step_wall_ns (one at least) */
+        uint64_t size_start = bench_wall_ns();
         if (bytes <= r->fifo_bytes) {
-            for (unsigned k = 0; k < reqs; k++) {
+            unsigned k;
+            for (k = 0; k < reqs && !bench_step_over(c, o, size_start, k); k++) {
                 bench_fill(src, bytes, i * 7919 + k);
                 memset(dst, 0, bytes);
                 uint64_t t0 = bench_now(c);
@@ -457,10 +529,12 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
             }
             if (rc != KMRIG_CLI_OK)
                 break;
-            bench_point(&r->dma[BENCH_H2D], bytes, t[BENCH_H2D], reqs);
-            bench_point(&r->dma[BENCH_D2H], bytes, t[BENCH_D2H], reqs);
+            bench_point(&r->dma[BENCH_H2D], bytes, t[BENCH_H2D], k);
+            bench_point(&r->dma[BENCH_D2H], bytes, t[BENCH_D2H], k);
         }
-        for (unsigned k = 0; k < reqs; k++) {
+        size_start = bench_wall_ns();
+        unsigned k;
+        for (k = 0; k < reqs && !bench_step_over(c, o, size_start, k); k++) {
             bench_fill(src, bytes, i * 104729 + k);
             memset(dst, 0, bytes);
             uint64_t t0 = bench_now(c);
@@ -478,7 +552,7 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
             }
         }
         if (rc == KMRIG_CLI_OK)
-            bench_point(&r->dma[BENCH_COPY], bytes, t[BENCH_COPY], reqs);
+            bench_point(&r->dma[BENCH_COPY], bytes, t[BENCH_COPY], k);
     }
     if (rc == KMRIG_CLI_OK) {
         DMAENG_STATS st;
@@ -509,7 +583,9 @@ static int bench_registers(struct bench_ctx *c, const struct bench_options *o,
     }
     volatile ULONG *scratch = regs + KMRIG_SYSID_SCRATCH / 4;
     ULONG last = 0;
-    for (unsigned i = 0; i < o->iterations; i++) {
+    uint64_t start = bench_wall_ns();
+    unsigned i;
+    for (i = 0; i < o->iterations && !bench_step_over(c, o, start, i); i++) {
         last = 0x5A000000u ^ (i * 2654435761u);
         uint64_t t0 = bench_now(c);
         WRITE_REGISTER_ULONG(scratch, last);
@@ -527,14 +603,87 @@ static int bench_registers(struct bench_ctx *c, const struct bench_options *o,
         }
     }
     r->register_address = sysid->start + KMRIG_SYSID_SCRATCH;
-    bench_dist_of(rd, o->iterations, &r->reg_read);
-    bench_dist_of(wr, o->iterations, &r->reg_write);
+    bench_dist_of(rd, i, &r->reg_read);
+    bench_dist_of(wr, i, &r->reg_write);
 out:
     if (regs)
         MmUnmapIoSpace((PVOID)regs, sysid->length);
     free(rd);
     free(wr);
     return rc;
+}
+
+/* Virtual time: the rate search as a binary search over the period (deterministic). Wall time:
+ * the same search, made robust against a loaded host: a lossy probe is repeated once, a run on
+ * which the device's clock ran slow counts as lossy, the whole search is bounded by
+ * o->rate_search_wall_ns, and when no period can be confirmed the rate is reported as not
+ * measured (with the reason) instead of failing the run. Returns 0 with the search's bounds in
+ * *hi_out (lossless) and *lo_out (lossy), or the reason in r->rate_not_measured. */
+static int bench_rate_search(struct bench_ctx *c, const struct bench_options *o,
+                             struct bench_results *r, BENCH_TIMER *t, ULONG *hi_out,
+                             ULONG *lo_out)
+{
+    uint64_t hz = r->clock_hz;
+    int wall = c->sysid != NULL;
+    uint64_t start = bench_wall_ns();
+    /* the shortest period tried: the timer's 2 cycles on the model; 10 us on a wall-time target,
+     * where an interrupt's round trip through the host takes longer than that */
+    ULONG lo = wall && hz / 100000 > 2 ? (ULONG)(hz / 100000) : 2;
+    ULONG hi = (ULONG)(hz / 1000 > lo * 2ull ? hz / 1000 : lo * 2ull); /* 1 kHz */
+    unsigned probes = 0;
+    int lo_lossy = 0;
+    while (bench_probe(t, hi, o->probe_interrupts, &probes)) {
+        if ((uint64_t)hi * 4 > hz || (wall && bench_wall_ns() - start > o->rate_search_wall_ns)) {
+            r->rate_probes = probes;
+            snprintf(r->rate_not_measured, sizeof r->rate_not_measured,
+                     (uint64_t)hi * 4 > hz
+                         ? "timer interrupts were lost even %.0f ms apart: the interrupt path "
+                           "does not keep up at all"
+                         : "no period up to %.0f ms kept every interrupt before the search's "
+                           "wall-time bound",
+                     (double)hi * 1e3 / (double)hz);
+            return -1;
+        }
+        lo = hi;
+        lo_lossy = 1;
+        hi *= 4;
+    }
+    if (!lo_lossy && !bench_probe(t, lo, o->probe_interrupts, &probes)) {
+        hi = lo;
+        r->rate_at_search_floor = 1;
+    }
+    while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
+        if (wall && bench_wall_ns() - start > o->rate_search_wall_ns) {
+            r->rate_search_cut = 1; /* keep the bounds found so far */
+            break;
+        }
+        ULONG mid = lo + (hi - lo) / 2;
+        if (bench_probe(t, mid, o->probe_interrupts, &probes))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    r->rate_probes = probes;
+    /* Confirm with a longer run. Virtual time: a period that loses steps up 2% at a time (the
+     * search's probes were shorter). Wall time: a loss may be the host's scheduling, so up to 4
+     * confirmations 25% apart, then no figure. */
+    unsigned tries = wall ? 4 : 16;
+    for (unsigned k = 0;; k++) {
+        if (!bench_timer_run(t, hi, o->iterations, NULL, 0))
+            break;
+        if (k + 1 == tries) {
+            snprintf(r->rate_not_measured, sizeof r->rate_not_measured,
+                     "no period near %.1f us held for %u interrupts in %u confirmation runs%s",
+                     (double)hi * 1e6 / (double)hz, o->iterations, tries,
+                     wall ? " (the host may be too loaded to keep up steadily)" : "");
+            return -1;
+        }
+        lo = hi;
+        hi += wall ? hi / 4 + 1 : hi / 50 + 1;
+    }
+    *hi_out = hi;
+    *lo_out = lo;
+    return 0;
 }
 
 /* The sustainable rate, then the ISR latency distribution at a quarter of it. */
@@ -547,7 +696,6 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     t.Runtime = c->rt;
     t.Link = c->link;
     t.Sysid = c->sysid;
-    t.EntryCorrectionNs = r->isr_entry_correction_ns;
     t.Heartbeat = c->sysid ? &c->heartbeat : NULL;
     t.Line = line;
     t.Timer = bench_map(timer);
@@ -574,86 +722,73 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     }
     r->timer_line = line;
 
-    /* Search: hi always sustainable, lo always lossy (or the floor). */
     uint64_t hz = r->clock_hz;
-    ULONG lo = 2; /* the shortest period the timer has */
-    ULONG hi = (ULONG)(hz / 1000 > lo * 2 ? hz / 1000 : lo * 2); /* 1 kHz */
-    unsigned probes = 0;
-    int lo_lossy = 0;
-    while (bench_probe(&t, hi, o->probe_interrupts, &probes)) {
-        if ((uint64_t)hi * 4 > hz) {
-            fprintf(stderr,
-                    "kmrig bench: timer interrupts are lost even 1/4 s apart: the interrupt "
-                    "path does not keep up at all\n");
-            rc = KMRIG_CLI_ERROR;
-            goto disconnect;
-        }
-        lo = hi;
-        lo_lossy = 1;
-        hi *= 4;
+    ULONG hi = 0, lo = 0;
+    r->rate_measured = bench_rate_search(c, o, r, &t, &hi, &lo) == 0;
+    r->rate_runs = t.Runs;
+    r->rate_slow_runs = t.SlowRuns;
+    if (!r->rate_measured && !c->sysid) {
+        /* the model is deterministic: no rate there is a broken interrupt path */
+        fprintf(stderr, "kmrig bench: %s\n", r->rate_not_measured);
+        rc = KMRIG_CLI_ERROR;
+        goto disconnect;
     }
-    if (!lo_lossy && !bench_probe(&t, lo, o->probe_interrupts, &probes)) {
-        hi = lo;
-        r->rate_at_search_floor = 1;
+    if (r->rate_measured) {
+        r->rate_verify_interrupts = o->iterations;
+        r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
+        r->rate_first_lossy_period_ns =
+            r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
+        r->rate_max_hz = (double)hz / hi;
     }
-    uint64_t search_start = bench_wall_ns();
-    while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
-        if (c->sysid && bench_wall_ns() - search_start > o->rate_search_wall_ns) {
-            r->rate_search_cut = 1; /* wall time: keep the bounds found so far */
-            break;
-        }
-        ULONG mid = lo + (hi - lo) / 2;
-        if (bench_probe(&t, mid, o->probe_interrupts, &probes))
-            lo = mid;
-        else
-            hi = mid;
-    }
-    /* Confirm with a longer run; a period that loses some step up 2% at a time. */
-    for (int k = 0; k < 16; k++) {
-        if (!bench_timer_run(&t, hi, o->iterations, NULL, 0))
-            break;
-        lo = hi;
-        hi += hi / 50 + 1;
-        if (k == 15) {
-            fprintf(stderr, "kmrig bench: no period near %lu cycles holds for %u interrupts\n",
-                    (unsigned long)hi, o->iterations);
-            rc = KMRIG_CLI_ERROR;
-            goto disconnect;
-        }
-    }
-    r->rate_probes = probes;
-    r->rate_verify_interrupts = o->iterations;
-    r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
-    r->rate_first_lossy_period_ns =
-        r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
-    r->rate_max_hz = (double)hz / hi;
 
-    /* Latency: a period that is at least 4 times the shortest sustainable one, a multiple of
-     * ~1.013 ms that no link's frame or microframe period divides, so edges fall at every phase. */
+    /* Latency: a period that is at least 4 times the shortest sustainable one (10 ms when there
+     * is none), a multiple of ~1.013 ms that no link's frame or microframe period divides, so
+     * edges fall at every phase. */
     ULONG base = (ULONG)((hz * 1013 / 1000000) | 1);
-    ULONG k = (ULONG)((4ull * hi + base - 1) / base);
+    ULONG k = r->rate_measured ? (ULONG)((4ull * hi + base - 1) / base) : 10;
     ULONG period = base * (k ? k : 1);
     r->isr_samples = calloc(o->iterations, sizeof(uint64_t));
     if (!r->isr_samples) {
         rc = KMRIG_CLI_ERROR;
         goto disconnect;
     }
-    ULONG lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
-    /* wall time: the host's scheduling can make an ISR miss a period now and then, which the
-     * search's runs did not catch; the period doubles, up to 4 times */
-    for (int k = 0; c->sysid && (lost || t.Calls < o->iterations) && k < 4; k++) {
-        period *= 2;
-        lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
+    unsigned got = 0, runs = 0, lost = 0;
+    uint64_t start = bench_wall_ns();
+    while (got < o->iterations) {
+        unsigned want = o->iterations - got;
+        ULONG l = bench_timer_run(&t, period, want, r->isr_samples + got, want);
+        unsigned calls = t.Calls < want ? t.Calls : want;
+        got += calls;
+        lost += l;
+        runs++;
+        if (!c->sysid && l) {
+            fprintf(stderr,
+                    "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu "
+                    "cycles\n",
+                    (unsigned long)l, want, (unsigned long)period);
+            rc = KMRIG_CLI_ERROR;
+            goto disconnect;
+        }
+        /* wall time: the host's scheduling made the ISR miss some: the samples it took are
+         * good (edge to entry of the interrupts that did reach it); run again for the rest,
+         * with a longer period after a loss, within the search's wall-time bound */
+        if (l && period < hz / 4)
+            period *= 2;
+        if (got < o->iterations && bench_wall_ns() - start > o->rate_search_wall_ns)
+            break;
     }
-    if (lost || t.Calls < o->iterations) {
+    r->isr_runs = runs;
+    r->isr_lost = lost;
+    if (!got) {
         fprintf(stderr,
-                "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu cycles\n",
-                (unsigned long)lost, o->iterations, (unsigned long)period);
+                "kmrig bench: no timer interrupt reached the ISR in %u runs: the interrupt path "
+                "is broken\n",
+                runs);
         rc = KMRIG_CLI_ERROR;
         goto disconnect;
     }
     r->isr_period_ns = kmrig_link_cycles_to_ns(c->link, period);
-    bench_dist_of(r->isr_samples, o->iterations, &r->isr);
+    bench_dist_of(r->isr_samples, got, &r->isr);
 disconnect:
     IoDisconnectInterrupt(t.Interrupt);
 out:
@@ -758,7 +893,6 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         c.overhead_ns = d < c.overhead_ns ? d : c.overhead_ns;
     }
     r->timer_overhead_ns = c.overhead_ns;
-    r->isr_entry_correction_ns = r->wall_time ? c.overhead_ns / 2 : 0;
 
     /* The engine's FIFO depth: a read-only identification register, read before its driver
      * starts. */
@@ -784,17 +918,25 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         rc = KMRIG_CLI_ERROR;
         goto out;
     }
-    rc = bench_dma(&c, o, r, file);
-    if (rc == KMRIG_CLI_OK && bench_gone(&c))
-        rc = KMRIG_CLI_ERROR;
-    if (rc == KMRIG_CLI_OK)
-        rc = bench_registers(&c, o, r, sysid);
-    if (rc == KMRIG_CLI_OK && bench_gone(&c))
-        rc = KMRIG_CLI_ERROR;
-    if (rc == KMRIG_CLI_OK)
-        rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
-    if (rc == KMRIG_CLI_OK && bench_gone(&c))
-        rc = KMRIG_CLI_ERROR;
+    for (int ph = 0; ph < BENCH_PHASES && rc == KMRIG_CLI_OK; ph++) {
+        uint64_t dev0 = 0, host0 = 0;
+        if (r->wall_time)
+            bench_mark(&c, &dev0, &host0);
+        if (ph == BENCH_PHASE_DMA)
+            rc = bench_dma(&c, o, r, file);
+        else if (ph == BENCH_PHASE_REGISTERS)
+            rc = bench_registers(&c, o, r, sysid);
+        else
+            rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
+        if (rc == KMRIG_CLI_OK && bench_gone(&c))
+            rc = KMRIG_CLI_ERROR;
+        if (rc == KMRIG_CLI_OK && r->wall_time) {
+            uint64_t dev1, host1;
+            bench_mark(&c, &dev1, &host1);
+            r->clock[ph].device_ns = dev1 - dev0;
+            r->clock[ph].host_ns = host1 - host0;
+        }
+    }
 out:
     if (c.watchdog_running) {
         atomic_store(&c.done, 1);
