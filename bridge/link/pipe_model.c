@@ -44,7 +44,7 @@
 /* The most evaluations a send's catch-up makes (pace_catch_up). */
 #define PACE_SEND_EVALS 256u
 /* The most device time the model may lag wall time before the excess is dropped. */
-#define PACE_MAX_LAG_NS 10000000ull
+#define PACE_MAX_LAG_NS 200000000ull
 /* A recv() that waits sleeps at least this long (a shorter timed wait would be all overhead; the
  * model catches up after it, so only delivery is late, never a device cycle) and at most
  * PACE_MAX_SLEEP_NS (bounds the delivery of an event the model does not report in advance). */

@@ -309,7 +309,7 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
                 r->rate_probes, r->rate_runs, r->rate_slow_runs);
     } else {
         fprintf(f,
-                "  \"interrupt_rate\": {\"measured\": true, \"max_hz\": %.1f, "
+                "  \"interrupt_rate\": {\"measured\": true, \"max_hz\": %.6g, "
                 "\"min_period_ns\": %llu, \"first_lossy_period_ns\": %llu, "
                 "\"search_floor_reached\": %s, \"search_cut_short\": %s,\n"
                 "    \"method\": \"binary search over the timer period; a period is sustainable "
