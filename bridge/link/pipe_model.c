@@ -19,7 +19,9 @@
  * scheduled) falls behind and catches up as fast as the CPU allows; meanwhile device time lags
  * wall time and host bytes land at an earlier device cycle than on a board. The lag is bounded:
  * beyond PACE_MAX_LAG_NS the excess is dropped (the clock slips: it goes on from where the model
- * is, PACE_MAX_LAG_NS behind), so over such a stretch device time advances less than wall time.
+ * is, PACE_MAX_LAG_NS behind), and so is a lag beyond PACE_OUT_LAG_NS when the bridge sends the
+ * host something (the device then waits for the host's answer in real time, never while being
+ * caught up); over such a stretch device time advances less than wall time.
  * The pipe reports nothing; a tool that needs to know compares the device's timestamps with its
  * own clock (kmrig bench reports the ratio, docs/cli.md). */
 #define _GNU_SOURCE
@@ -43,8 +45,10 @@
 #define PACE_LEAD_NS 5000ull
 /* The most evaluations a send's catch-up makes (pace_catch_up). */
 #define PACE_SEND_EVALS 256u
-/* The most device time the model may lag wall time before the excess is dropped. */
+/* The most device time the model may lag wall time before the excess is dropped: in a quiet
+ * stretch, and when it sends the host something (pace_deliver). */
 #define PACE_MAX_LAG_NS 200000000ull
+#define PACE_OUT_LAG_NS 1000000ull
 /* A recv() that waits sleeps at least this long (a shorter timed wait would be all overhead; the
  * model catches up after it, so only delivery is late, never a device cycle) and at most
  * PACE_MAX_SLEEP_NS (bounds the delivery of an event the model does not report in advance). */
@@ -89,6 +93,22 @@ static uint64_t pace_target(struct model_pipe *mp, uint64_t now)
         want = mp->cyc0;
     }
     return want;
+}
+
+/* mu held. The bridge's bytes go to the host now: from here the host answers in real time, so a
+ * lag beyond PACE_OUT_LAG_NS is dropped rather than caught up while the device waits for that
+ * answer (catching up would run the device's own timeouts, a DMA request's 20 ms, in a fraction
+ * of the host's time). */
+static void pace_deliver(struct model_pipe *mp)
+{
+    uint64_t now = pace_now_ns();
+    uint64_t want = pace_target(mp, now);
+    uint64_t cur = kmrig_simsoc_cycles(mp->m);
+    uint64_t out_lag = (uint64_t)((unsigned __int128)PACE_OUT_LAG_NS * mp->hz / 1000000000u);
+    if (want > cur + out_lag) {
+        mp->wall0_ns = now;
+        mp->cyc0 = cur + out_lag;
+    }
 }
 
 /* mu held. The wall time at which the model reaches `cycle` on the pacing reference. */
@@ -141,8 +161,10 @@ static long model_recv(struct kmrig_pipe *p, void *buf, size_t cap, unsigned tim
     pthread_mutex_lock(&mp->mu);
     for (;;) {
         n = kmrig_simsoc_phy_recv(mp->m, buf, cap);
-        if (n)
+        if (n) {
+            pace_deliver(mp);
             break;
+        }
         uint64_t now = pace_now_ns();
         if (now >= deadline && ran)
             break; /* also when behind: the caller comes back, the catch-up goes on */
