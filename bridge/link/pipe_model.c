@@ -19,9 +19,11 @@
  * scheduled) falls behind and catches up as fast as the CPU allows; meanwhile device time lags
  * wall time and host bytes land at an earlier device cycle than on a board. The lag is bounded:
  * beyond PACE_MAX_LAG_NS the excess is dropped (the clock slips: it goes on from where the model
- * is, PACE_MAX_LAG_NS behind), and so is a lag beyond PACE_OUT_LAG_NS when the bridge sends the
- * host something (the device then waits for the host's answer in real time, never while being
- * caught up); over such a stretch device time advances less than wall time.
+ * is, PACE_MAX_LAG_NS behind), and so is a lag beyond PACE_OUT_LAG_NS where the host and the
+ * device meet: when the bridge sends the host something and when the host sends the bridge
+ * something (a wait of one for the other then happens in real time, never while being caught
+ * up: a stall of the pipe's threads on a loaded host does not count against the device's
+ * timeouts); over such a stretch device time advances less than wall time.
  * The pipe reports nothing; a tool that needs to know compares the device's timestamps with its
  * own clock (kmrig bench reports the ratio, docs/cli.md). */
 #define _GNU_SOURCE
@@ -46,9 +48,9 @@
 /* The most evaluations a send's catch-up makes (pace_catch_up). */
 #define PACE_SEND_EVALS 256u
 /* The most device time the model may lag wall time before the excess is dropped: in a quiet
- * stretch, and when it sends the host something (pace_deliver). */
+ * stretch, and where the host and the device meet (pace_cap_lag). */
 #define PACE_MAX_LAG_NS 200000000ull
-#define PACE_OUT_LAG_NS 1000000ull
+#define PACE_OUT_LAG_NS 4000000ull
 /* A recv() that waits sleeps at least this long (a shorter timed wait would be all overhead; the
  * model catches up after it, so only delivery is late, never a device cycle) and at most
  * PACE_MAX_SLEEP_NS (bounds the delivery of an event the model does not report in advance). */
@@ -95,19 +97,19 @@ static uint64_t pace_target(struct model_pipe *mp, uint64_t now)
     return want;
 }
 
-/* mu held. The bridge's bytes go to the host now: from here the host answers in real time, so a
- * lag beyond PACE_OUT_LAG_NS is dropped rather than caught up while the device waits for that
- * answer (catching up would run the device's own timeouts, a DMA request's 20 ms, in a fraction
- * of the host's time). */
-static void pace_deliver(struct model_pipe *mp)
+/* mu held. Drops the part of the model's lag beyond lag_ns (the clock slips). Used where the host
+ * and the device meet (the bridge's bytes go to the host, the host's bytes go to the bridge): from
+ * there on the device waits for the host, or the host for the device, in real time; catching a
+ * lag up there would run the device's own timeouts (a DMA request's 20 ms) through a stall of the
+ * pipe's threads in a fraction of the host's time. */
+static void pace_cap_lag(struct model_pipe *mp, uint64_t now, uint64_t lag_ns)
 {
-    uint64_t now = pace_now_ns();
     uint64_t want = pace_target(mp, now);
     uint64_t cur = kmrig_simsoc_cycles(mp->m);
-    uint64_t out_lag = (uint64_t)((unsigned __int128)PACE_OUT_LAG_NS * mp->hz / 1000000000u);
-    if (want > cur + out_lag) {
+    uint64_t lag = (uint64_t)((unsigned __int128)lag_ns * mp->hz / 1000000000u);
+    if (want > cur + lag) {
         mp->wall0_ns = now;
-        mp->cyc0 = cur + out_lag;
+        mp->cyc0 = cur + lag;
     }
 }
 
@@ -127,7 +129,9 @@ static uint64_t pace_wall_of(const struct model_pipe *mp, uint64_t cycle)
  * reader catches it up). */
 static void pace_catch_up(struct model_pipe *mp)
 {
-    uint64_t want = pace_target(mp, pace_now_ns());
+    uint64_t now = pace_now_ns();
+    pace_cap_lag(mp, now, PACE_OUT_LAG_NS);
+    uint64_t want = pace_target(mp, now);
     uint64_t cur = kmrig_simsoc_cycles(mp->m);
     for (unsigned k = 0; k < PACE_SEND_EVALS && cur < want; k++) {
         uint64_t ev = kmrig_simsoc_phy_send_pending(mp->m) ? 1 : kmrig_simsoc_next_event(mp->m);
@@ -162,7 +166,7 @@ static long model_recv(struct kmrig_pipe *p, void *buf, size_t cap, unsigned tim
     for (;;) {
         n = kmrig_simsoc_phy_recv(mp->m, buf, cap);
         if (n) {
-            pace_deliver(mp);
+            pace_cap_lag(mp, pace_now_ns(), PACE_OUT_LAG_NS);
             break;
         }
         uint64_t now = pace_now_ns();

@@ -46,8 +46,8 @@ struct kmrig_pipe *kmrig_pipe_fault_inner(struct kmrig_pipe *p);
  * model's cycle count follows the host's monotonic clock at its nominal rate (send, recv and
  * kmrig_pipe_model_call first run it up to the cycle of "now", never beyond; idle stretches are
  * skipped), so host bytes reach the bridge at the cycle of the wall time they were sent. A model
- * the CPU cannot keep up with lags and catches up; a lag beyond 200 ms, or beyond 1 ms when the
- * bridge sends the host something, is dropped (pipe_model.c).
+ * the CPU cannot keep up with lags and catches up; a lag beyond 200 ms, or beyond 4 ms where the
+ * host and the bridge exchange bytes, is dropped (pipe_model.c).
  * Thread-safe: send and recv may overlap (a mutex around the model, released between short
  * runs). Takes ownership of the model (destroyed with the pipe, also on failure). */
 struct kmrig_simsoc;
