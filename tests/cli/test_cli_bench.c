@@ -604,8 +604,9 @@ static void test_cli_bench_wall_time_target_uses_device_timestamps(void **state)
     assert_true(overhead > 0);
 
     /* the device's clock against the host's, per phase: the stand-in's model is paced to wall
-     * time, so over a phase long enough for the jitter of two reads not to matter it runs near
-     * its nominal rate (a free-running model raced far ahead of it) */
+     * time, so over a phase long enough for the jitter of two reads not to matter it never runs
+     * ahead of the host's clock (a free-running model raced far ahead of it); it may run slower
+     * when the host cannot run it in real time (a loaded machine, device DMA) */
     static const char *const phases[] = {"dma", "registers", "interrupts"};
     for (int ph = 0; ph < 3; ph++) {
         char path[64];
@@ -615,7 +616,7 @@ static void test_cli_bench_wall_time_target_uses_device_timestamps(void **state)
         assert_true(dev > 0 && host > 0);
         assert_true(fabs(q - dev / host) <= 1e-3);
         if (host >= 100e6)
-            assert_true(q > 0.5 && q < 1.5);
+            assert_true(q > 0 && q < 1.25);
     }
 
     double fifo = jnum(j, "dma.fifo_bytes");
