@@ -68,7 +68,7 @@ struct model_pipe {
     atomic_uint senders; /* threads waiting for mu to send or call: recv lets them in */
     kmrig_simsoc *m;
     uint64_t hz;
-    uint64_t lead;              /* PACE_LEAD_NS in cycles */
+    uint64_t lead;           /* PACE_LEAD_NS in cycles */
     uint64_t wall0_ns, cyc0; /* the pacing reference: cycle cyc0 at wall time wall0_ns */
 };
 
@@ -118,8 +118,7 @@ static uint64_t pace_wall_of(const struct model_pipe *mp, uint64_t cycle)
 {
     if (cycle <= mp->cyc0)
         return mp->wall0_ns;
-    return mp->wall0_ns +
-           (uint64_t)((unsigned __int128)(cycle - mp->cyc0) * 1000000000u / mp->hz);
+    return mp->wall0_ns + (uint64_t)((unsigned __int128)(cycle - mp->cyc0) * 1000000000u / mp->hz);
 }
 
 /* mu held. Before a send or a harness call: runs the model up to the cycle of wall time now, so
@@ -254,8 +253,7 @@ int kmrig_pipe_model_open(struct kmrig_simsoc *model, struct kmrig_pipe **out)
     mp->p.ops = &model_ops;
     mp->p.ctx = mp;
     mp->p.byte_rate = mp->hz; /* one byte per clock each way */
-    snprintf(mp->p.description, sizeof mp->p.description,
-             "model bridge PHY (paced to wall time)");
+    snprintf(mp->p.description, sizeof mp->p.description, "model bridge PHY (paced to wall time)");
     *out = &mp->p;
     return KMRIG_LINK_OK;
 }

@@ -25,8 +25,12 @@ struct bench_dist {
 
 enum bench_dir { BENCH_H2D = 0, BENCH_D2H = 1, BENCH_COPY = 2, BENCH_DIRS = 3 };
 
-enum bench_phase { BENCH_PHASE_DMA = 0, BENCH_PHASE_REGISTERS, BENCH_PHASE_INTERRUPTS,
-                   BENCH_PHASES };
+enum bench_phase {
+    BENCH_PHASE_DMA = 0,
+    BENCH_PHASE_REGISTERS,
+    BENCH_PHASE_INTERRUPTS,
+    BENCH_PHASES
+};
 
 /* Device time against host time over one phase (wall-time targets). */
 struct bench_clock_check {
@@ -102,11 +106,11 @@ struct bench_results {
     unsigned isr_lost; /* interrupts lost over those runs */
 
     /* sustainable periodic interrupt rate */
-    int rate_measured;           /* 0: rate_not_measured says why (no figure below is valid) */
+    int rate_measured; /* 0: rate_not_measured says why (no figure below is valid) */
     char rate_not_measured[160];
-    unsigned rate_runs;          /* timer runs of the search and its confirmation, retries too */
-    unsigned rate_slow_runs;     /* wall time: runs refused because the device's clock ran below
-                                    3/4 of its rate against the host's (counted as lossy) */
+    unsigned rate_runs;      /* timer runs of the search and its confirmation, retries too */
+    unsigned rate_slow_runs; /* wall time: runs refused because the device's clock ran below
+                                3/4 of its rate against the host's (counted as lossy) */
     double rate_max_hz;
     uint64_t rate_min_period_ns;         /* the shortest period with no interrupt lost */
     uint64_t rate_first_lossy_period_ns; /* the longest period found losing interrupts */

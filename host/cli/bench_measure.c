@@ -620,8 +620,7 @@ out:
  * measured (with the reason) instead of failing the run. Returns 0 with the search's bounds in
  * *hi_out (lossless) and *lo_out (lossy), or the reason in r->rate_not_measured. */
 static int bench_rate_search(struct bench_ctx *c, const struct bench_options *o,
-                             struct bench_results *r, BENCH_TIMER *t, ULONG *hi_out,
-                             ULONG *lo_out)
+                             struct bench_results *r, BENCH_TIMER *t, ULONG *hi_out, ULONG *lo_out)
 {
     uint64_t hz = r->clock_hz;
     int wall = c->sysid != NULL;

@@ -135,8 +135,7 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
             r->wall_time ? "the ISR's first read reaching the device" : "ISR entry", r->isr.count,
             fmt_ns(a, sizeof a, (double)r->isr_period_ns));
     if (r->wall_time)
-        fprintf(out, ", %u run%s, %u lost", r->isr_runs, r->isr_runs == 1 ? "" : "s",
-                r->isr_lost);
+        fprintf(out, ", %u run%s, %u lost", r->isr_runs, r->isr_runs == 1 ? "" : "s", r->isr_lost);
     fprintf(out, ")\n\n");
 
     if (!r->rate_measured) {
@@ -305,8 +304,8 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
     if (!r->rate_measured) {
         fprintf(f, "  \"interrupt_rate\": {\"measured\": false, \"not_measured\": ");
         json_str(f, r->rate_not_measured);
-        fprintf(f, ", \"probes\": %u, \"runs\": %u, \"slow_clock_runs\": %u}\n}\n",
-                r->rate_probes, r->rate_runs, r->rate_slow_runs);
+        fprintf(f, ", \"probes\": %u, \"runs\": %u, \"slow_clock_runs\": %u}\n}\n", r->rate_probes,
+                r->rate_runs, r->rate_slow_runs);
     } else {
         fprintf(f,
                 "  \"interrupt_rate\": {\"measured\": true, \"max_hz\": %.6g, "

@@ -317,7 +317,7 @@ static void check_profile(const char *profile, double rate, int half_duplex)
     assert_string_equal(jstr(j, "transport"), "sim");
     assert_string_equal(jstr(j, "profile"), profile);
     assert_string_equal(jstr(j, "time_base"), "virtual");
-    assert_false(jhas(j, "device_clock")); /* the model's clock is the time base: no check */
+    assert_false(jhas(j, "device_clock"));    /* the model's clock is the time base: no check */
     assert_true(jnum(j, "clock_hz") == 50e6); /* the reference SoC's clock */
     assert_true(jnum(j, "link.h2d_bytes_per_s") == rate);
     assert_true(jnum(j, "link.d2h_bytes_per_s") == rate);
