@@ -20,15 +20,16 @@
  *
  * Time: on a virtual-time target the model's clock (kmrig_runtime_now_ns); one emulated processor
  * makes the runs deterministic. On a wall-time target (a board, sim:fidelity=stream) the host's
- * clock never times anything: a clock query is a READ_REGISTER_ULONG of sysid TS_LO (the device's
+ * clock never times a figure: a clock query is a READ_REGISTER_ULONG of sysid TS_LO (the device's
  * cycle counter at the cycle the read reached the device; 32 bits, extended across wraps, which
- * needs a query every 2^32 cycles, 85 s at 50 MHz), the ISR's entry is such a read less half the
- * query cost (the read's trip to the device), and edges are the interrupt controller's
- * timestamps. Either way, the cost of one clock query (the shortest interval between two
- * back-to-back queries: on a wall-time target one read round trip as the device sees it, the
- * answer's way out plus the next request's way in) is taken off every bracketed sample. Waits on
- * a wall-time target are bounded by a watchdog (--timeout): a target that stops answering ends
- * the run with exit 4.
+ * needs a query every 2^32 cycles, 85 s at 50 MHz), the ISR's entry is such a read (its trip to
+ * the device included: the device sees no earlier sign of the ISR), and edges are the interrupt
+ * controller's timestamps. Either way, the cost of one clock query (the shortest interval between
+ * two back-to-back queries: on a wall-time target one read round trip as the device sees it, the
+ * answer's way out plus the next request's way in) is taken off every bracketed sample. The
+ * host's clock serves only to bound each phase in wall time, as the watchdog (--timeout: a target
+ * that stops answering ends the run with exit 4), and to check the device's clock against it over
+ * each phase (reported, and a rate probe on a slow device clock counts as lossy).
  */
 #define _GNU_SOURCE
 #include <ntddk.h>
@@ -96,8 +97,8 @@ void bench_results_free(struct bench_results *r)
     r->isr_samples = NULL;
 }
 
-/* The host's monotonic clock: only for the watchdog and the search's wall-time bound, never for a
- * figure. */
+/* The host's monotonic clock: only for the watchdog, the wall-time bounds and the clock check,
+ * never for a figure. */
 static uint64_t bench_wall_ns(void)
 {
     struct timespec ts;
