@@ -669,12 +669,18 @@ static int bench_rate_search(struct bench_ctx *c, const struct bench_options *o,
      * confirmations 25% apart, then no figure. */
     unsigned tries = wall ? 4 : 16;
     for (unsigned k = 0;; k++) {
-        if (!bench_timer_run(t, hi, o->iterations, NULL, 0))
+        /* wall time: a run of at most the search's bound */
+        unsigned n = o->iterations;
+        uint64_t fit = o->rate_search_wall_ns / kmrig_link_cycles_to_ns(c->link, hi);
+        if (wall && fit < n)
+            n = fit > o->probe_interrupts ? (unsigned)fit : o->probe_interrupts;
+        r->rate_verify_interrupts = n;
+        if (!bench_timer_run(t, hi, n, NULL, 0))
             break;
-        if (k + 1 == tries) {
+        if (k + 1 == tries || (wall && bench_wall_ns() - start > 2 * o->rate_search_wall_ns)) {
             snprintf(r->rate_not_measured, sizeof r->rate_not_measured,
                      "no period near %.1f us held for %u interrupts in %u confirmation runs%s",
-                     (double)hi * 1e6 / (double)hz, o->iterations, tries,
+                     (double)hi * 1e6 / (double)hz, n, k + 1,
                      wall ? " (the host may be too loaded to keep up steadily)" : "");
             return -1;
         }
@@ -734,7 +740,6 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
         goto disconnect;
     }
     if (r->rate_measured) {
-        r->rate_verify_interrupts = o->iterations;
         r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
         r->rate_first_lossy_period_ns =
             r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
@@ -756,6 +761,10 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     uint64_t start = bench_wall_ns();
     while (got < o->iterations) {
         unsigned want = o->iterations - got;
+        /* wall time: one run lasts at most the search's bound (one interrupt at least) */
+        uint64_t fit = o->rate_search_wall_ns / kmrig_link_cycles_to_ns(c->link, period);
+        if (c->sysid && fit < want)
+            want = fit ? (unsigned)fit : 1;
         ULONG l = bench_timer_run(&t, period, want, r->isr_samples + got, want);
         unsigned calls = t.Calls < want ? t.Calls : want;
         got += calls;
