@@ -42,11 +42,14 @@ struct kmrig_pipe *kmrig_pipe_fault_inner(struct kmrig_pipe *p);
 
 /* ---- the model (pipe_model.c, kmrig::sim) ----------------------------------------------------
  * The bridge of a model opened with struct kmrig_simsoc_config.bridge set, fed byte by byte
- * (kmrig_simsoc_phy_send/recv). Free-running: recv() runs the model until the bridge sends
- * something or timeout_us worth of model cycles passed (idle stretches are skipped), so the
- * model moves while the engine's reader waits, as a board's clock does. Thread-safe: send and
- * recv may overlap (a mutex around the model, released between short runs). Takes ownership of
- * the model (destroyed with the pipe, also on failure). */
+ * (kmrig_simsoc_phy_send/recv). Paced to wall time, as a board's clock runs by itself: the
+ * model's cycle count follows the host's monotonic clock at its nominal rate (send, recv and
+ * kmrig_pipe_model_call first run it up to the cycle of "now", never beyond; idle stretches are
+ * skipped), so host bytes reach the bridge at the cycle of the wall time they were sent. A model
+ * the CPU cannot keep up with lags and catches up; a lag beyond 200 ms, or beyond 4 ms where the
+ * host and the bridge exchange bytes, is dropped (pipe_model.c).
+ * Thread-safe: send and recv may overlap (a mutex around the model, released between short
+ * runs). Takes ownership of the model (destroyed with the pipe, also on failure). */
 struct kmrig_simsoc;
 int kmrig_pipe_model_open(struct kmrig_simsoc *model, struct kmrig_pipe **out);
 /* Calls fn(ctx, model) with the model's lock held: for harness code that plays the world

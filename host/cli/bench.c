@@ -17,7 +17,7 @@
 
 static const char bench_help[] =
     "usage: kmrig bench [--target URI] [--link-profile P] [--sizes LIST] [--iterations N]\n"
-    "                   [--json FILE] [--plot FILE.svg] [--quick]\n"
+    "                   [--json FILE] [--plot FILE.svg] [--timeout S] [--quick]\n"
     "\n"
     "Measures what a driver gets from the target, through the runtime and real drivers (the\n"
     "dmaeng driver on the DMA engine, a timer driver's ISR), every time on the device's clock:\n"
@@ -34,7 +34,10 @@ static const char bench_help[] =
     "                   with the next, found by binary search over the timer's period\n"
     "\n"
     "On the model (sim) time is the model's virtual clock, so the same command gives the same\n"
-    "figures on every run; a link profile predicts what a board on that link would show.\n"
+    "figures on every run; a link profile predicts what a board on that link would show. On a\n"
+    "board (a wall-time target; sim:fidelity=stream is the model driven as one) every figure is\n"
+    "timed with the device's own timestamp counter, read over the link (docs/cli.md says what\n"
+    "each figure then includes); the figures vary from run to run.\n"
     "\n"
     "  --target URI        sim (default; or $KMRIG_TARGET), sim:profile=ft245, ...\n"
     "  --link-profile P    give a model target the timing of a link: ideal, pcie, ft245, uart\n"
@@ -48,11 +51,13 @@ static const char bench_help[] =
     "  --json FILE         write every figure as JSON (schema in docs/cli.md)\n"
     "  --plot FILE.svg     write a plot: throughput against size per direction, and the ISR\n"
     "                      latency distribution with p50 and p99 marked (SVG only)\n"
+    "  --timeout S         on a board: end with exit 4 when it does not answer for S seconds\n"
+    "                      (default 30)\n"
     "  --quick             fewer sizes and samples: a few seconds on the model\n"
     "\n"
-    "exit status: 0 measured, 2 usage error (an unknown option or profile, a bad size), 3 the\n"
-    "target runs on wall time (not implemented yet), 4 a measurement failed or a file could not\n"
-    "be written, 77 the target did not open\n";
+    "exit status: 0 measured, 2 usage error (an unknown option or profile, a bad size), 4 a\n"
+    "measurement failed, the board stopped answering or a file could not be written, 77 the\n"
+    "target did not open\n";
 
 static const char *const bench_profiles[] = {"ideal", "pcie", "ft245", "uart"};
 
@@ -165,13 +170,14 @@ int kmrig_cli_bench(int argc, char **argv)
 {
     const char *target = getenv("KMRIG_TARGET");
     const char *profile = NULL, *json = NULL, *plot = NULL, *sizes = NULL;
-    long iterations = 0;
+    long iterations = 0, timeout = 30;
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
         static const char *const with_value[] = {"--target",     "--link-profile", "--sizes",
-                                                 "--iterations", "--json",         "--plot"};
+                                                 "--iterations", "--json",         "--plot",
+                                                 "--timeout"};
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strncmp(a, with_value[k], n) && (a[n] == '=' || !a[n])) {
@@ -203,6 +209,12 @@ int kmrig_cli_bench(int argc, char **argv)
             json = v;
         } else if (!strcmp(a, "--plot")) {
             plot = v;
+        } else if (!strcmp(a, "--timeout")) {
+            char *end;
+            errno = 0;
+            timeout = strtol(v, &end, 10);
+            if (end == v || *end || errno || timeout < 1 || timeout > 86400)
+                return bench_usage("--timeout: '%s' is not a number of seconds from 1 to 86400", v);
         } else { /* --iterations */
             char *end;
             errno = 0;
@@ -218,6 +230,9 @@ int kmrig_cli_bench(int argc, char **argv)
     o.iterations = iterations ? (unsigned)iterations : quick ? 32 : 200;
     o.probe_interrupts = quick ? 16 : 64;
     o.dma_bytes_per_size = quick ? 256u << 10 : 4u << 20;
+    o.timeout_s = (unsigned)timeout;
+    o.rate_search_wall_ns = (quick ? 3ull : 15ull) * 1000000000ull;
+    o.step_wall_ns = (quick ? 1ull : 5ull) * 1000000000ull;
     int rc;
     if (sizes) {
         if ((rc = bench_parse_sizes(sizes, &o)))

@@ -18,9 +18,18 @@
  *              expiry reached the ISR (consecutive edge timestamps exactly one period apart and
  *              as many ISR calls as expiries); binary search for the shortest such period.
  *
- * Time: the model's clock (kmrig_runtime_now_ns on a virtual-time target), from which the cost of
- * one clock query (measured: the shortest interval between two back-to-back queries) is taken
- * off every sample. One emulated processor: the runs are deterministic.
+ * Time: on a virtual-time target the model's clock (kmrig_runtime_now_ns); one emulated processor
+ * makes the runs deterministic. On a wall-time target (a board, sim:fidelity=stream) the host's
+ * clock never times a figure: a clock query is a READ_REGISTER_ULONG of sysid TS_LO (the device's
+ * cycle counter at the cycle the read reached the device; 32 bits, extended across wraps, which
+ * needs a query every 2^32 cycles, 85 s at 50 MHz), the ISR's entry is such a read (its trip to
+ * the device included: the device sees no earlier sign of the ISR), and edges are the interrupt
+ * controller's timestamps. Either way, the cost of one clock query (the shortest interval between
+ * two back-to-back queries: on a wall-time target one read round trip as the device sees it, the
+ * answer's way out plus the next request's way in) is taken off every bracketed sample. The
+ * host's clock serves only to bound each phase in wall time, as the watchdog (--timeout: a target
+ * that stops answering ends the run with exit 4), and to check the device's clock against it over
+ * each phase (reported, and a rate probe on a slow device clock counts as lossy).
  */
 #define _GNU_SOURCE
 #include <ntddk.h>
@@ -36,8 +45,12 @@
 #include <kmrig/rig.h>
 #include <kmrig/runtime.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- statistics ---- */
 
@@ -84,6 +97,15 @@ void bench_results_free(struct bench_results *r)
     r->isr_samples = NULL;
 }
 
+/* The host's monotonic clock: only for the watchdog, the wall-time bounds and the clock check,
+ * never for a figure. */
+static uint64_t bench_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- the timer driver ---- */
 
 typedef struct _BENCH_TIMER {
@@ -94,6 +116,10 @@ typedef struct _BENCH_TIMER {
     PKINTERRUPT Interrupt;
     kmrig_runtime *Runtime;
     const struct kmrig_link *Link;
+    volatile ULONG *Sysid;       /* wall time: the entry is a read of its TS_LO/TS_HI */
+    _Atomic uint64_t *Heartbeat; /* wall time: the watchdog's progress mark */
+    ULONG Runs;                  /* timer runs so far */
+    ULONG SlowRuns;              /* wall time: runs with the device's clock below 3/4 rate */
     /* one run, written by the ISR under the interrupt's lock */
     ULONG Period;   /* cycles */
     ULONG Calls;    /* ISR calls that claimed the interrupt */
@@ -107,7 +133,16 @@ typedef struct _BENCH_TIMER {
 static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
 {
     BENCH_TIMER *t = Context;
-    ULONGLONG entry = kmrig_runtime_now_ns(kmrig_runtime_current());
+    ULONGLONG entry;
+    if (t->Sysid) {
+        /* first thing: the device's time when this read reaches it (its trip there included:
+         * the device cannot see the ISR start, only its first access) */
+        ULONG elo = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_LO / 4);
+        ULONG ehi = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_HI / 4);
+        entry = kmrig_link_cycles_to_ns(t->Link, (ULONGLONG)ehi << 32 | elo);
+    } else {
+        entry = kmrig_runtime_now_ns(kmrig_runtime_current());
+    }
     if (!(READ_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4) & KMRIG_TIMER_STATUS_PENDING)) {
         t->Spurious++;
         return FALSE;
@@ -123,6 +158,8 @@ static BOOLEAN NTAPI BenchTimerIsr(PKINTERRUPT Interrupt, PVOID Context)
     if (t->Calls < t->MaxSamples)
         t->Samples[t->Calls] = entry > edge_ns ? entry - edge_ns : 0;
     t->Calls++;
+    if (t->Heartbeat)
+        atomic_store(t->Heartbeat, bench_wall_ns());
     return TRUE;
 }
 
@@ -133,10 +170,54 @@ static VOID bench_delay_ns(ULONGLONG ns)
     KeDelayExecutionThread(KernelMode, FALSE, &d);
 }
 
+/* The device's timestamp counter, 64 bits (TS_LO latches TS_HI). */
+static ULONGLONG bench_timer_ts(BENCH_TIMER *t)
+{
+    ULONG lo = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_LO / 4);
+    ULONG hi = READ_REGISTER_ULONG(t->Sysid + KMRIG_SYSID_TS_HI / 4);
+    return (ULONGLONG)hi << 32 | lo;
+}
+
+/* Wall time: the device's clock and the host's at (about) the same instant: the host's taken
+ * either side of the read, halved. */
+static VOID bench_timer_mark(BENCH_TIMER *t, ULONGLONG *dev, ULONGLONG *host)
+{
+    uint64_t h0 = bench_wall_ns();
+    *dev = bench_timer_ts(t);
+    *host = h0 + (bench_wall_ns() - h0) / 2;
+}
+
+/* Wall time: waits until the device's own clock has covered n periods and a half (the device
+ * need not run at its nominal rate: a model driven as a board runs slower), then up to 50 ms of
+ * real time more for the last ISRs on their way. The device answering is progress for the
+ * watchdog, which bounds the whole wait. */
+static VOID bench_timer_wait_device(BENCH_TIMER *t, ULONG period, ULONG n)
+{
+    ULONGLONG end = bench_timer_ts(t) + (ULONGLONG)period * n + period / 2;
+    ULONGLONG last = 0;
+    for (;;) {
+        ULONGLONG now = bench_timer_ts(t);
+        if (now >= end)
+            break;
+        if (now != last) {
+            last = now;
+            atomic_store(t->Heartbeat, bench_wall_ns());
+        }
+        ULONGLONG left = kmrig_link_cycles_to_ns(t->Link, end - now);
+        bench_delay_ns(left < 1000000ull ? left : 1000000ull);
+    }
+    for (int i = 0; i < 50 && t->Calls < n; i++)
+        bench_delay_ns(1000000ull);
+}
+
 /* Runs the timer periodically for n expiries of `period` cycles; returns the interrupts lost
  * (0: every expiry reached the ISR). With samples, the first max latencies go there. */
 static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *samples, ULONG max)
 {
+    t->Runs++;
+    ULONGLONG dev0 = 0, host0 = 0;
+    if (t->Sysid)
+        bench_timer_mark(t, &dev0, &host0);
     t->Period = period;
     t->Calls = t->Lost = t->Spurious = 0;
     t->LastEdge = 0;
@@ -147,23 +228,45 @@ static ULONG bench_timer_run(BENCH_TIMER *t, ULONG period, ULONG n, uint64_t *sa
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_LOAD / 4, period);
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4,
                          KMRIG_TIMER_CTRL_EN | KMRIG_TIMER_CTRL_PERIODIC | KMRIG_TIMER_CTRL_IRQ_EN);
-    bench_delay_ns(period_ns * n + period_ns / 2);
-    /* the last expiry's ISR may still be on its way (a slow link): up to two more periods */
-    for (int i = 0; i < 8 && t->Calls < n; i++)
-        bench_delay_ns(period_ns / 4 + 1);
+    if (t->Sysid) {
+        bench_timer_wait_device(t, period, n);
+    } else {
+        bench_delay_ns(period_ns * n + period_ns / 2);
+        /* the last expiry's ISR may still be on its way (a slow link): up to two more periods */
+        for (int i = 0; i < 8 && t->Calls < n; i++)
+            bench_delay_ns(period_ns / 4 + 1);
+    }
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_CTRL / 4, 0);
     WRITE_REGISTER_ULONG(t->Timer + KMRIG_TIMER_STATUS / 4, KMRIG_TIMER_STATUS_PENDING);
-    bench_delay_ns(period_ns); /* let a last delivery in flight land before the next run */
+    /* let a last delivery in flight land before the next run */
+    bench_delay_ns(t->Sysid && period_ns < 5000000ull ? 5000000ull : period_ns);
     ULONG calls = t->Calls;
     t->MaxSamples = 0;
-    return t->Lost + (calls < n ? n - calls : 0);
+    ULONG lost = t->Lost + (calls < n ? n - calls : 0);
+    if (t->Sysid) {
+        /* A device whose clock ran slow against the host's (a model that could not keep up
+         * with this period) proves nothing about the period: counted as lossy. */
+        ULONGLONG dev1, host1;
+        bench_timer_mark(t, &dev1, &host1);
+        ULONGLONG dev_ns = kmrig_link_cycles_to_ns(t->Link, dev1 - dev0);
+        if (host1 > host0 && dev_ns * 4 < (host1 - host0) * 3) {
+            t->SlowRuns++;
+            lost = lost ? lost : 1;
+        }
+    }
+    return lost;
 }
 
 /* One step of the rate search: nonzero when interrupts were lost at this period. */
 static ULONG bench_probe(BENCH_TIMER *t, ULONG period, ULONG n, unsigned *probes)
 {
     ++*probes;
-    return bench_timer_run(t, period, n, NULL, 0);
+    ULONG lost = bench_timer_run(t, period, n, NULL, 0);
+    /* wall time: a loss may be the host's scheduling, not the period: lossy only if a second
+     * run loses too */
+    if (lost && t->Sysid)
+        lost = bench_timer_run(t, period, n, NULL, 0);
+    return lost;
 }
 
 /* ---- the target ---- */
@@ -173,11 +276,76 @@ struct bench_ctx {
     kmrig_runtime *rt;
     struct kmrig_link *link;
     uint64_t overhead_ns;
+    /* wall time: the device's timestamp counter */
+    volatile ULONG *sysid; /* NULL on a virtual-time target */
+    ULONG sysid_length;
+    uint64_t cycles; /* the last TS_LO read, extended to 64 bits */
+    ULONG last_lo;
+    /* wall time: the watchdog */
+    _Atomic uint64_t heartbeat; /* bench_wall_ns() of the last progress */
+    _Atomic int done;
+    uint64_t timeout_ns;
+    pthread_t watchdog;
+    int watchdog_running;
 };
 
+/* Device time now, in ns: the model's clock, or a read of the device's timestamp counter. */
 static uint64_t bench_now(struct bench_ctx *c)
 {
-    return kmrig_runtime_now_ns(c->rt);
+    if (!c->sysid)
+        return kmrig_runtime_now_ns(c->rt);
+    ULONG lo = READ_REGISTER_ULONG(c->sysid + KMRIG_SYSID_TS_LO / 4);
+    c->cycles += (ULONG)(lo - c->last_lo);
+    c->last_lo = lo;
+    atomic_store(&c->heartbeat, bench_wall_ns());
+    return kmrig_link_cycles_to_ns(c->link, c->cycles);
+}
+
+/* Wall time: the device's time and the host's at (about) the same instant (the host's taken
+ * either side of the read, halved). For the clock check only: no figure comes from the host. */
+static void bench_mark(struct bench_ctx *c, uint64_t *dev, uint64_t *host)
+{
+    uint64_t h0 = bench_wall_ns();
+    *dev = bench_now(c);
+    *host = h0 + (bench_wall_ns() - h0) / 2;
+}
+
+/* Nonzero (and the reason printed) when a wall-time target has dropped its link. */
+static int bench_gone(struct bench_ctx *c)
+{
+    if (!c->sysid || !kmrig_link_gone(c->link))
+        return 0;
+    fprintf(stderr, "kmrig bench: the target's link dropped (the board stopped answering, was "
+                    "reset or unplugged); no figures\n");
+    return 1;
+}
+
+/* Wall time: ends the process (exit 4) when nothing progressed for timeout_ns or the link
+ * dropped: a board that stops answering mid-request would otherwise leave a driver waiting for
+ * an interrupt that never comes. */
+static void *bench_watchdog(void *arg)
+{
+    struct bench_ctx *c = arg;
+    while (!atomic_load(&c->done)) {
+        usleep(100000);
+        if (atomic_load(&c->done))
+            break;
+        int gone = kmrig_link_gone(c->link);
+        uint64_t idle = bench_wall_ns() - atomic_load(&c->heartbeat);
+        if (gone || idle > c->timeout_ns) {
+            if (gone)
+                fprintf(stderr, "kmrig bench: the target's link dropped (the board stopped "
+                                "answering, was reset or unplugged); no figures\n");
+            else
+                fprintf(stderr,
+                        "kmrig bench: the target did not answer for %llu s (--timeout); no "
+                        "figures\n",
+                        (unsigned long long)(c->timeout_ns / 1000000000ull));
+            fflush(stderr);
+            _exit(KMRIG_CLI_ERROR);
+        }
+    }
+    return NULL;
 }
 
 static uint64_t bench_since(struct bench_ctx *c, uint64_t t0)
@@ -275,6 +443,38 @@ static int bench_ioctl_failed(const char *what, uint32_t bytes, NTSTATUS s, ULON
     return KMRIG_CLI_ERROR;
 }
 
+/* Wall time: nonzero once a step that did `done` requests (at least one) has run for
+ * o->step_wall_ns. */
+static int bench_step_over(struct bench_ctx *c, const struct bench_options *o, uint64_t start,
+                           unsigned done)
+{
+    return c->sysid && done && bench_wall_ns() - start > o->step_wall_ns;
+}
+
+/* Wall time: nonzero (and the size noted as skipped) when one copy request of `bytes` would take
+ * longer than a step's bound, at the throughput of the largest copy measured so far: on a slow
+ * link a single request of a large size can take minutes, and a request cannot be cut short. */
+static int bench_dma_too_long(const struct bench_options *o, struct bench_results *r,
+                              uint32_t bytes)
+{
+    const struct bench_dma_series *cs = &r->dma[BENCH_COPY];
+    if (!cs->npoints)
+        return 0;
+    const struct bench_dma_point *p = &cs->points[cs->npoints - 1];
+    if (p->throughput_bytes_per_s <= 0)
+        return 0;
+    double est_s = (double)bytes / p->throughput_bytes_per_s;
+    if (est_s * 1e9 <= (double)o->step_wall_ns)
+        return 0;
+    unsigned n = r->dma_nskipped++;
+    r->dma_skipped[n].bytes = bytes;
+    snprintf(r->dma_skipped[n].reason, sizeof r->dma_skipped[n].reason,
+             "not measured: one copy request would take about %.1f s at the %.0f bytes/s of the "
+             "%u-byte copies (bound %.0f s per size)",
+             est_s, p->throughput_bytes_per_s, (unsigned)p->bytes, (double)o->step_wall_ns / 1e9);
+    return 1;
+}
+
 static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct bench_results *r,
                      PFILE_OBJECT f)
 {
@@ -297,8 +497,13 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
         unsigned reqs = fit < 1 ? 1 : fit < o->iterations ? (unsigned)fit : o->iterations;
         ULONG_PTR got = 0;
         NTSTATUS s;
+        if (c->sysid && bench_dma_too_long(o, r, bytes))
+            continue;
+        /* wall time: requests of one size stop after o->step_wall_ns (one at least) */
+        uint64_t size_start = bench_wall_ns();
         if (bytes <= r->fifo_bytes) {
-            for (unsigned k = 0; k < reqs; k++) {
+            unsigned k;
+            for (k = 0; k < reqs && !bench_step_over(c, o, size_start, k); k++) {
                 bench_fill(src, bytes, i * 7919 + k);
                 memset(dst, 0, bytes);
                 uint64_t t0 = bench_now(c);
@@ -325,10 +530,12 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
             }
             if (rc != KMRIG_CLI_OK)
                 break;
-            bench_point(&r->dma[BENCH_H2D], bytes, t[BENCH_H2D], reqs);
-            bench_point(&r->dma[BENCH_D2H], bytes, t[BENCH_D2H], reqs);
+            bench_point(&r->dma[BENCH_H2D], bytes, t[BENCH_H2D], k);
+            bench_point(&r->dma[BENCH_D2H], bytes, t[BENCH_D2H], k);
         }
-        for (unsigned k = 0; k < reqs; k++) {
+        size_start = bench_wall_ns();
+        unsigned k;
+        for (k = 0; k < reqs && !bench_step_over(c, o, size_start, k); k++) {
             bench_fill(src, bytes, i * 104729 + k);
             memset(dst, 0, bytes);
             uint64_t t0 = bench_now(c);
@@ -346,7 +553,7 @@ static int bench_dma(struct bench_ctx *c, const struct bench_options *o, struct 
             }
         }
         if (rc == KMRIG_CLI_OK)
-            bench_point(&r->dma[BENCH_COPY], bytes, t[BENCH_COPY], reqs);
+            bench_point(&r->dma[BENCH_COPY], bytes, t[BENCH_COPY], k);
     }
     if (rc == KMRIG_CLI_OK) {
         DMAENG_STATS st;
@@ -377,7 +584,9 @@ static int bench_registers(struct bench_ctx *c, const struct bench_options *o,
     }
     volatile ULONG *scratch = regs + KMRIG_SYSID_SCRATCH / 4;
     ULONG last = 0;
-    for (unsigned i = 0; i < o->iterations; i++) {
+    uint64_t start = bench_wall_ns();
+    unsigned i;
+    for (i = 0; i < o->iterations && !bench_step_over(c, o, start, i); i++) {
         last = 0x5A000000u ^ (i * 2654435761u);
         uint64_t t0 = bench_now(c);
         WRITE_REGISTER_ULONG(scratch, last);
@@ -395,14 +604,92 @@ static int bench_registers(struct bench_ctx *c, const struct bench_options *o,
         }
     }
     r->register_address = sysid->start + KMRIG_SYSID_SCRATCH;
-    bench_dist_of(rd, o->iterations, &r->reg_read);
-    bench_dist_of(wr, o->iterations, &r->reg_write);
+    bench_dist_of(rd, i, &r->reg_read);
+    bench_dist_of(wr, i, &r->reg_write);
 out:
     if (regs)
         MmUnmapIoSpace((PVOID)regs, sysid->length);
     free(rd);
     free(wr);
     return rc;
+}
+
+/* Virtual time: the rate search as a binary search over the period (deterministic). Wall time:
+ * the same search, made robust against a loaded host: a lossy probe is repeated once, a run on
+ * which the device's clock ran slow counts as lossy, the whole search is bounded by
+ * o->rate_search_wall_ns, and when no period can be confirmed the rate is reported as not
+ * measured (with the reason) instead of failing the run. Returns 0 with the search's bounds in
+ * *hi_out (lossless) and *lo_out (lossy), or the reason in r->rate_not_measured. */
+static int bench_rate_search(struct bench_ctx *c, const struct bench_options *o,
+                             struct bench_results *r, BENCH_TIMER *t, ULONG *hi_out, ULONG *lo_out)
+{
+    uint64_t hz = r->clock_hz;
+    int wall = c->sysid != NULL;
+    uint64_t start = bench_wall_ns();
+    /* the shortest period tried: the timer's 2 cycles on the model; 10 us on a wall-time target,
+     * where an interrupt's round trip through the host takes longer than that */
+    ULONG lo = wall && hz / 100000 > 2 ? (ULONG)(hz / 100000) : 2;
+    ULONG hi = (ULONG)(hz / 1000 > lo * 2ull ? hz / 1000 : lo * 2ull); /* 1 kHz */
+    unsigned probes = 0;
+    int lo_lossy = 0;
+    while (bench_probe(t, hi, o->probe_interrupts, &probes)) {
+        if ((uint64_t)hi * 4 > hz || (wall && bench_wall_ns() - start > o->rate_search_wall_ns)) {
+            r->rate_probes = probes;
+            snprintf(r->rate_not_measured, sizeof r->rate_not_measured,
+                     (uint64_t)hi * 4 > hz
+                         ? "timer interrupts were lost even %.0f ms apart: the interrupt path "
+                           "does not keep up at all"
+                         : "no period up to %.0f ms kept every interrupt before the search's "
+                           "wall-time bound",
+                     (double)hi * 1e3 / (double)hz);
+            return -1;
+        }
+        lo = hi;
+        lo_lossy = 1;
+        hi *= 4;
+    }
+    if (!lo_lossy && !bench_probe(t, lo, o->probe_interrupts, &probes)) {
+        hi = lo;
+        r->rate_at_search_floor = 1;
+    }
+    while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
+        if (wall && bench_wall_ns() - start > o->rate_search_wall_ns) {
+            r->rate_search_cut = 1; /* keep the bounds found so far */
+            break;
+        }
+        ULONG mid = lo + (hi - lo) / 2;
+        if (bench_probe(t, mid, o->probe_interrupts, &probes))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    r->rate_probes = probes;
+    /* Confirm with a longer run. Virtual time: a period that loses steps up 2% at a time (the
+     * search's probes were shorter). Wall time: a loss may be the host's scheduling, so up to 4
+     * confirmations 25% apart, then no figure. */
+    unsigned tries = wall ? 4 : 16;
+    for (unsigned k = 0;; k++) {
+        /* wall time: a run of at most the search's bound */
+        unsigned n = o->iterations;
+        uint64_t fit = o->rate_search_wall_ns / kmrig_link_cycles_to_ns(c->link, hi);
+        if (wall && fit < n)
+            n = fit > o->probe_interrupts ? (unsigned)fit : o->probe_interrupts;
+        r->rate_verify_interrupts = n;
+        if (!bench_timer_run(t, hi, n, NULL, 0))
+            break;
+        if (k + 1 == tries || (wall && bench_wall_ns() - start > 2 * o->rate_search_wall_ns)) {
+            snprintf(r->rate_not_measured, sizeof r->rate_not_measured,
+                     "no period near %.1f us held for %u interrupts in %u confirmation runs%s",
+                     (double)hi * 1e6 / (double)hz, n, k + 1,
+                     wall ? " (the host may be too loaded to keep up steadily)" : "");
+            return -1;
+        }
+        lo = hi;
+        hi += wall ? hi / 4 + 1 : hi / 50 + 1;
+    }
+    *hi_out = hi;
+    *lo_out = lo;
+    return 0;
 }
 
 /* The sustainable rate, then the ISR latency distribution at a quarter of it. */
@@ -414,6 +701,8 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     memset(&t, 0, sizeof t);
     t.Runtime = c->rt;
     t.Link = c->link;
+    t.Sysid = c->sysid;
+    t.Heartbeat = c->sysid ? &c->heartbeat : NULL;
     t.Line = line;
     t.Timer = bench_map(timer);
     t.TimerLength = timer->length;
@@ -439,75 +728,76 @@ static int bench_interrupts(struct bench_ctx *c, const struct bench_options *o,
     }
     r->timer_line = line;
 
-    /* Search: hi always sustainable, lo always lossy (or the floor). */
     uint64_t hz = r->clock_hz;
-    ULONG lo = 2; /* the shortest period the timer has */
-    ULONG hi = (ULONG)(hz / 1000 > lo * 2 ? hz / 1000 : lo * 2); /* 1 kHz */
-    unsigned probes = 0;
-    int lo_lossy = 0;
-    while (bench_probe(&t, hi, o->probe_interrupts, &probes)) {
-        if ((uint64_t)hi * 4 > hz) {
-            fprintf(stderr,
-                    "kmrig bench: timer interrupts are lost even 1/4 s apart: the interrupt "
-                    "path does not keep up at all\n");
-            rc = KMRIG_CLI_ERROR;
-            goto disconnect;
-        }
-        lo = hi;
-        lo_lossy = 1;
-        hi *= 4;
+    ULONG hi = 0, lo = 0;
+    r->rate_measured = bench_rate_search(c, o, r, &t, &hi, &lo) == 0;
+    r->rate_runs = t.Runs;
+    r->rate_slow_runs = t.SlowRuns;
+    if (!r->rate_measured && !c->sysid) {
+        /* the model is deterministic: no rate there is a broken interrupt path */
+        fprintf(stderr, "kmrig bench: %s\n", r->rate_not_measured);
+        rc = KMRIG_CLI_ERROR;
+        goto disconnect;
     }
-    if (!lo_lossy && !bench_probe(&t, lo, o->probe_interrupts, &probes)) {
-        hi = lo;
-        r->rate_at_search_floor = 1;
+    if (r->rate_measured) {
+        r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
+        r->rate_first_lossy_period_ns =
+            r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
+        r->rate_max_hz = (double)hz / hi;
     }
-    while (!r->rate_at_search_floor && hi - lo > 1 && hi - lo > hi / 200) {
-        ULONG mid = lo + (hi - lo) / 2;
-        if (bench_probe(&t, mid, o->probe_interrupts, &probes))
-            lo = mid;
-        else
-            hi = mid;
-    }
-    /* Confirm with a longer run; a period that loses some step up 2% at a time. */
-    for (int k = 0; k < 16; k++) {
-        if (!bench_timer_run(&t, hi, o->iterations, NULL, 0))
-            break;
-        lo = hi;
-        hi += hi / 50 + 1;
-        if (k == 15) {
-            fprintf(stderr, "kmrig bench: no period near %lu cycles holds for %u interrupts\n",
-                    (unsigned long)hi, o->iterations);
-            rc = KMRIG_CLI_ERROR;
-            goto disconnect;
-        }
-    }
-    r->rate_probes = probes;
-    r->rate_verify_interrupts = o->iterations;
-    r->rate_min_period_ns = kmrig_link_cycles_to_ns(c->link, hi);
-    r->rate_first_lossy_period_ns =
-        r->rate_at_search_floor ? 0 : kmrig_link_cycles_to_ns(c->link, lo);
-    r->rate_max_hz = (double)hz / hi;
 
-    /* Latency: a period that is at least 4 times the shortest sustainable one, a multiple of
-     * ~1.013 ms that no link's frame or microframe period divides, so edges fall at every phase. */
+    /* Latency: a period that is at least 4 times the shortest sustainable one (10 ms when there
+     * is none), a multiple of ~1.013 ms that no link's frame or microframe period divides, so
+     * edges fall at every phase. */
     ULONG base = (ULONG)((hz * 1013 / 1000000) | 1);
-    ULONG k = (ULONG)((4ull * hi + base - 1) / base);
+    ULONG k = r->rate_measured ? (ULONG)((4ull * hi + base - 1) / base) : 10;
     ULONG period = base * (k ? k : 1);
     r->isr_samples = calloc(o->iterations, sizeof(uint64_t));
     if (!r->isr_samples) {
         rc = KMRIG_CLI_ERROR;
         goto disconnect;
     }
-    ULONG lost = bench_timer_run(&t, period, o->iterations, r->isr_samples, o->iterations);
-    if (lost || t.Calls < o->iterations) {
+    unsigned got = 0, runs = 0, lost = 0;
+    uint64_t start = bench_wall_ns();
+    while (got < o->iterations) {
+        unsigned want = o->iterations - got;
+        /* wall time: one run lasts at most the search's bound (one interrupt at least) */
+        uint64_t fit = o->rate_search_wall_ns / kmrig_link_cycles_to_ns(c->link, period);
+        if (c->sysid && fit < want)
+            want = fit ? (unsigned)fit : 1;
+        ULONG l = bench_timer_run(&t, period, want, r->isr_samples + got, want);
+        unsigned calls = t.Calls < want ? t.Calls : want;
+        got += calls;
+        lost += l;
+        runs++;
+        if (!c->sysid && l) {
+            fprintf(stderr,
+                    "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu "
+                    "cycles\n",
+                    (unsigned long)l, want, (unsigned long)period);
+            rc = KMRIG_CLI_ERROR;
+            goto disconnect;
+        }
+        /* wall time: the host's scheduling made the ISR miss some: the samples it took are
+         * good (edge to entry of the interrupts that did reach it); run again for the rest,
+         * with a longer period after a loss, within the search's wall-time bound */
+        if (l && period < hz / 4)
+            period *= 2;
+        if (got < o->iterations && bench_wall_ns() - start > o->rate_search_wall_ns)
+            break;
+    }
+    r->isr_runs = runs;
+    r->isr_lost = lost;
+    if (!got) {
         fprintf(stderr,
-                "kmrig bench: %lu of %u timer interrupts were lost at a period of %lu cycles\n",
-                (unsigned long)lost, o->iterations, (unsigned long)period);
+                "kmrig bench: no timer interrupt reached the ISR in %u runs: the interrupt path "
+                "is broken\n",
+                runs);
         rc = KMRIG_CLI_ERROR;
         goto disconnect;
     }
     r->isr_period_ns = kmrig_link_cycles_to_ns(c->link, period);
-    bench_dist_of(r->isr_samples, o->iterations, &r->isr);
+    bench_dist_of(r->isr_samples, got, &r->isr);
 disconnect:
     IoDisconnectInterrupt(t.Interrupt);
 out:
@@ -553,15 +843,7 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
     r->soc_id = li->soc_id;
     r->soc_version = li->soc_version;
     bench_profile_rates(r);
-    if (!li->virtual_time) {
-        fprintf(stderr,
-                "kmrig bench: target '%s' runs on wall time; this version measures on a model's "
-                "clock only (timing from a board's own timestamps is not implemented yet)\n",
-                o->target);
-        kmrig_log(c.rt, KMRIG_LOG_ERROR, "kmrig bench: wall-time targets: not implemented");
-        rc = KMRIG_CLI_NOT_IMPLEMENTED;
-        goto out;
-    }
+    r->wall_time = !li->virtual_time;
 
     struct kmrig_device_desc descs[32];
     size_t count = 0;
@@ -591,9 +873,30 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         goto out;
     }
 
+    if (r->wall_time) {
+        /* the device's timestamp counter is the clock; a watchdog bounds every wait */
+        c.sysid = bench_map(sysid);
+        if (!c.sysid) {
+            fprintf(stderr, "kmrig bench: cannot map the sysid registers\n");
+            rc = KMRIG_CLI_ERROR;
+            goto out;
+        }
+        c.sysid_length = sysid->length;
+        c.last_lo = READ_REGISTER_ULONG(c.sysid + KMRIG_SYSID_TS_LO / 4);
+        c.cycles = (uint64_t)READ_REGISTER_ULONG(c.sysid + KMRIG_SYSID_TS_HI / 4) << 32 | c.last_lo;
+        c.timeout_ns = (uint64_t)o->timeout_s * 1000000000ull;
+        atomic_store(&c.heartbeat, bench_wall_ns());
+        if (pthread_create(&c.watchdog, NULL, bench_watchdog, &c) == 0)
+            c.watchdog_running = 1;
+        if (bench_gone(&c)) {
+            rc = KMRIG_CLI_ERROR;
+            goto out;
+        }
+    }
+
     /* the clock query's own cost */
     c.overhead_ns = ~0ull;
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < (r->wall_time ? 64 : 16); i++) {
         uint64_t t0 = bench_now(&c);
         uint64_t d = bench_now(&c) - t0;
         c.overhead_ns = d < c.overhead_ns ? d : c.overhead_ns;
@@ -624,12 +927,32 @@ int bench_measure(const struct bench_options *o, struct bench_results *r)
         rc = KMRIG_CLI_ERROR;
         goto out;
     }
-    rc = bench_dma(&c, o, r, file);
-    if (rc == KMRIG_CLI_OK)
-        rc = bench_registers(&c, o, r, sysid);
-    if (rc == KMRIG_CLI_OK)
-        rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
+    for (int ph = 0; ph < BENCH_PHASES && rc == KMRIG_CLI_OK; ph++) {
+        uint64_t dev0 = 0, host0 = 0;
+        if (r->wall_time)
+            bench_mark(&c, &dev0, &host0);
+        if (ph == BENCH_PHASE_DMA)
+            rc = bench_dma(&c, o, r, file);
+        else if (ph == BENCH_PHASE_REGISTERS)
+            rc = bench_registers(&c, o, r, sysid);
+        else
+            rc = bench_interrupts(&c, o, r, timer, bench_line_of(timer_desc), intc);
+        if (rc == KMRIG_CLI_OK && bench_gone(&c))
+            rc = KMRIG_CLI_ERROR;
+        if (rc == KMRIG_CLI_OK && r->wall_time) {
+            uint64_t dev1, host1;
+            bench_mark(&c, &dev1, &host1);
+            r->clock[ph].device_ns = dev1 - dev0;
+            r->clock[ph].host_ns = host1 - host0;
+        }
+    }
 out:
+    if (c.watchdog_running) {
+        atomic_store(&c.done, 1);
+        pthread_join(c.watchdog, NULL);
+    }
+    if (c.sysid)
+        MmUnmapIoSpace((PVOID)c.sysid, c.sysid_length);
     if (file)
         kmrig_rig_close_file(file);
     kmrig_rig_close(c.rig);

@@ -57,6 +57,12 @@ static void print_dist(FILE *out, const char *name, const struct bench_dist *d)
             fmt_ns(e, sizeof e, (double)d->max_ns));
 }
 
+/* Device time over host time for one phase (0 when not measured). */
+static double clock_ratio(const struct bench_clock_check *k)
+{
+    return k->host_ns ? (double)k->device_ns / (double)k->host_ns : 0.0;
+}
+
 void bench_print_table(FILE *out, const struct bench_options *o, const struct bench_results *r)
 {
     char a[32], b[32];
@@ -68,11 +74,30 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     else
         fprintf(out, " (no link timing)");
     fprintf(out, "\n  device   %s\n", r->device);
-    fprintf(
-        out,
-        "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the cost of "
-        "reading the clock\n\n",
-        (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
+    if (r->wall_time) {
+        fprintf(out,
+                "  time     the device's timestamp counter (%llu Hz, read over the link); each "
+                "sample less %llu ns, one read round trip as the device sees it\n",
+                (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
+        fprintf(out, "  clock    device time / host time:");
+        static const char *const phases[] = {"DMA", "registers", "interrupts"};
+        int slow = 0;
+        for (int ph = 0; ph < BENCH_PHASES; ph++) {
+            double q = clock_ratio(&r->clock[ph]);
+            fprintf(out, " %s %.3f%s", phases[ph], q, ph + 1 < BENCH_PHASES ? "," : "\n");
+            slow |= q < 0.95 || q > 1.05;
+        }
+        if (slow)
+            fprintf(out, "  NOTE     the device's clock did not keep its nominal rate against the "
+                         "host's: on a model driven as a board (sim:fidelity=stream) the host "
+                         "could not run it in real time; device-time figures there are shorter "
+                         "than a board's\n");
+        fputc('\n', out);
+    } else
+        fprintf(out,
+                "  time     the model's clock (%llu Hz, virtual); each sample less %llu ns, the "
+                "cost of reading the clock\n\n",
+                (unsigned long long)r->clock_hz, (unsigned long long)r->timer_overhead_ns);
 
     fprintf(out, "DMA throughput, one request at a time (dmaeng on the SGDMA engine; MB/s = 10^6 "
                  "bytes/s)\n");
@@ -92,8 +117,12 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     }
     fprintf(out,
             "  (h2d/d2h: into/out of the engine's %u-byte FIFO, so sizes up to that; copy: host "
-            "memory to host memory, chunks of %u bytes)\n\n",
+            "memory to host memory, chunks of %u bytes)\n",
             (unsigned)r->fifo_bytes, (unsigned)r->chunk_bytes);
+    for (unsigned i = 0; i < r->dma_nskipped; i++)
+        fprintf(out, "  %s: %s\n", fmt_size(a, sizeof a, r->dma_skipped[i].bytes),
+                r->dma_skipped[i].reason);
+    fputc('\n', out);
 
     fprintf(out, "Latency %14s %12s %12s %12s\n", "min", "p50", "p99", "max");
     print_dist(out, "read", &r->reg_read);
@@ -101,9 +130,21 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     print_dist(out, "ISR", &r->isr);
     fprintf(out,
             "  (read/write: READ_/WRITE_REGISTER_ULONG on sysid SCRATCH, %u each; ISR: timer edge "
-            "(interrupt controller timestamp) to ISR entry, %u interrupts %s apart)\n\n",
-            r->reg_read.count, r->isr.count, fmt_ns(a, sizeof a, (double)r->isr_period_ns));
+            "(interrupt controller timestamp) to %s, %u interrupts %s apart",
+            r->reg_read.count,
+            r->wall_time ? "the ISR's first read reaching the device" : "ISR entry", r->isr.count,
+            fmt_ns(a, sizeof a, (double)r->isr_period_ns));
+    if (r->wall_time)
+        fprintf(out, ", %u run%s, %u lost", r->isr_runs, r->isr_runs == 1 ? "" : "s", r->isr_lost);
+    fprintf(out, ")\n\n");
 
+    if (!r->rate_measured) {
+        fprintf(out,
+                "Sustainable interrupt rate: not measured: %s\n  (%u probes, %u timer runs, %u "
+                "of them with the device's clock slow)\n",
+                r->rate_not_measured, r->rate_probes, r->rate_runs, r->rate_slow_runs);
+        return;
+    }
     fprintf(out, "Sustainable interrupt rate: %.0f Hz (one every %s)", r->rate_max_hz,
             fmt_ns(a, sizeof a, (double)r->rate_min_period_ns));
     if (r->rate_at_search_floor)
@@ -112,9 +153,14 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
         fprintf(out, "; %s apart loses interrupts\n",
                 fmt_ns(b, sizeof b, (double)r->rate_first_lossy_period_ns));
     fprintf(out,
-            "  (binary search over the timer's period, %u runs of %u interrupts, confirmed by "
-            "one of %u)\n",
-            r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts);
+            "  (binary search over the timer's period, %u probes of %u interrupts, confirmed by "
+            "a run of %u; %u timer runs in all%s",
+            r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts, r->rate_runs,
+            r->rate_slow_runs ? ", some refused: the device's clock ran slow" : "");
+    fprintf(out, "%s)\n",
+            r->rate_search_cut ? "; the search hit its wall-time bound, so the bounds are wider "
+                                 "than 0.5%"
+                               : "");
 }
 
 /* ---- JSON ---- */
@@ -175,9 +221,19 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
     json_str(f, r->device);
     fprintf(f,
             ",\n  \"soc_id\": %u,\n  \"soc_version\": %u,\n  \"clock_hz\": %llu,\n"
-            "  \"time_base\": \"model\",\n  \"clock_query_overhead_ns\": %llu,\n",
+            "  \"time_base\": \"%s\",\n  \"clock_query_overhead_ns\": %llu,\n",
             (unsigned)r->soc_id, (unsigned)r->soc_version, (unsigned long long)r->clock_hz,
+            r->wall_time ? "device-timestamps" : "virtual",
             (unsigned long long)r->timer_overhead_ns);
+    if (r->wall_time) {
+        static const char *const phases[] = {"dma", "registers", "interrupts"};
+        fprintf(f, "  \"device_clock\": {");
+        for (int ph = 0; ph < BENCH_PHASES; ph++)
+            fprintf(f, "%s\"%s\": {\"device_ns\": %llu, \"host_ns\": %llu, \"ratio\": %.4f}",
+                    ph ? ", " : "", phases[ph], (unsigned long long)r->clock[ph].device_ns,
+                    (unsigned long long)r->clock[ph].host_ns, clock_ratio(&r->clock[ph]));
+        fprintf(f, "},\n");
+    }
     fprintf(f,
             "  \"link\": {\"h2d_bytes_per_s\": %llu, \"d2h_bytes_per_s\": %llu, \"half_duplex\": "
             "%s},\n",
@@ -210,7 +266,18 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
         }
         fprintf(f, "\n      ]%s\n", d + 1 < BENCH_DIRS ? "," : "");
     }
-    fprintf(f, "    }\n  },\n");
+    fprintf(f, "    }");
+    if (r->dma_nskipped) {
+        fprintf(f, ",\n    \"skipped\": [");
+        for (unsigned i = 0; i < r->dma_nskipped; i++) {
+            fprintf(f, "%s{\"bytes\": %u, \"reason\": ", i ? ", " : "",
+                    (unsigned)r->dma_skipped[i].bytes);
+            json_str(f, r->dma_skipped[i].reason);
+            fputc('}', f);
+        }
+        fputc(']', f);
+    }
+    fprintf(f, "\n  },\n");
 
     fprintf(f, "  \"registers\": {\"register\": \"sysid SCRATCH\", \"address\": %llu, \"read\": ",
             (unsigned long long)r->register_address);
@@ -222,8 +289,10 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
     unsigned counts[HIST_BINS];
     uint64_t width;
     unsigned bins = histogram(r, counts, &width);
-    fprintf(f, "  \"isr\": {\"timer_line\": %u, \"period_ns\": %llu, \"latency\": ", r->timer_line,
-            (unsigned long long)r->isr_period_ns);
+    fprintf(f,
+            "  \"isr\": {\"timer_line\": %u, \"period_ns\": %llu, \"runs\": %u, \"lost\": %u, "
+            "\"latency\": ",
+            r->timer_line, (unsigned long long)r->isr_period_ns, r->isr_runs, r->isr_lost);
     json_dist(f, &r->isr);
     fprintf(f,
             ",\n    \"histogram\": {\"first_bin_ns\": %llu, \"bin_width_ns\": %llu, \"counts\": [",
@@ -232,16 +301,27 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
         fprintf(f, "%s%u", i ? ", " : "", counts[i]);
     fprintf(f, "]}},\n");
 
-    fprintf(f,
-            "  \"interrupt_rate\": {\"max_hz\": %.1f, \"min_period_ns\": %llu, "
-            "\"first_lossy_period_ns\": %llu, \"search_floor_reached\": %s,\n"
-            "    \"method\": \"binary search over the timer period; a period is sustainable when "
-            "every expiry reaches the ISR with its edge timestamp one period after the last\",\n"
-            "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u}\n}\n",
-            r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
-            (unsigned long long)r->rate_first_lossy_period_ns,
-            r->rate_at_search_floor ? "true" : "false", r->rate_probes, o->probe_interrupts,
-            r->rate_verify_interrupts);
+    if (!r->rate_measured) {
+        fprintf(f, "  \"interrupt_rate\": {\"measured\": false, \"not_measured\": ");
+        json_str(f, r->rate_not_measured);
+        fprintf(f, ", \"probes\": %u, \"runs\": %u, \"slow_clock_runs\": %u}\n}\n", r->rate_probes,
+                r->rate_runs, r->rate_slow_runs);
+    } else {
+        fprintf(f,
+                "  \"interrupt_rate\": {\"measured\": true, \"max_hz\": %.6g, "
+                "\"min_period_ns\": %llu, \"first_lossy_period_ns\": %llu, "
+                "\"search_floor_reached\": %s, \"search_cut_short\": %s,\n"
+                "    \"method\": \"binary search over the timer period; a period is sustainable "
+                "when every expiry reaches the ISR with its edge timestamp one period after the "
+                "last\",\n"
+                "    \"probes\": %u, \"probe_interrupts\": %u, \"confirm_interrupts\": %u, "
+                "\"runs\": %u, \"slow_clock_runs\": %u}\n}\n",
+                r->rate_max_hz, (unsigned long long)r->rate_min_period_ns,
+                (unsigned long long)r->rate_first_lossy_period_ns,
+                r->rate_at_search_floor ? "true" : "false", r->rate_search_cut ? "true" : "false",
+                r->rate_probes, o->probe_interrupts, r->rate_verify_interrupts, r->rate_runs,
+                r->rate_slow_runs);
+    }
     int err = ferror(f);
     if (fclose(f) || err) {
         if (!errno)
@@ -494,11 +574,16 @@ int bench_write_svg(const char *path, const struct bench_options *o, const struc
     fprintf(f, ", %.0f MHz device clock)</text>\n", r->clock_hz / 1e6);
     fprintf(f,
             "<text id=\"subtitle\" x=\"500\" y=\"48\" text-anchor=\"middle\" font-size=\"12\">"
-            "register read p50 %s, write p50 %s; sustainable interrupt rate %.0f Hz (one every "
-            "%s); times on the device's clock</text>\n",
+            "register read p50 %s, write p50 %s; ",
             fmt_ns(a, sizeof a, (double)r->reg_read.p50_ns),
-            fmt_ns(b, sizeof b, (double)r->reg_write.p50_ns), r->rate_max_hz,
-            fmt_ns(c, sizeof c, (double)r->rate_min_period_ns));
+            fmt_ns(b, sizeof b, (double)r->reg_write.p50_ns));
+    if (r->rate_measured)
+        fprintf(f, "sustainable interrupt rate %.0f Hz (one every %s)", r->rate_max_hz,
+                fmt_ns(c, sizeof c, (double)r->rate_min_period_ns));
+    else
+        fprintf(f, "interrupt rate not measured");
+    fprintf(f, "; times on the device's %s</text>\n",
+            r->wall_time ? "timestamps" : "clock (virtual)");
     svg_throughput(f, o, r);
     svg_isr(f, r);
     fprintf(f, "</svg>\n");

@@ -240,6 +240,16 @@ static struct jv *jget(struct jv *v, const char *path)
     return v;
 }
 
+/* Nonzero when the object v has a member named key. */
+static int jhas(struct jv *v, const char *key)
+{
+    assert_int_equal(v->t, J_OBJ);
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->keys[i], key))
+            return 1;
+    return 0;
+}
+
 static double jnum(struct jv *v, const char *path)
 {
     struct jv *x = jget(v, path);
@@ -306,7 +316,8 @@ static void check_profile(const char *profile, double rate, int half_duplex)
     assert_string_equal(jstr(j, "target"), target);
     assert_string_equal(jstr(j, "transport"), "sim");
     assert_string_equal(jstr(j, "profile"), profile);
-    assert_string_equal(jstr(j, "time_base"), "model");
+    assert_string_equal(jstr(j, "time_base"), "virtual");
+    assert_false(jhas(j, "device_clock"));    /* the model's clock is the time base: no check */
     assert_true(jnum(j, "clock_hz") == 50e6); /* the reference SoC's clock */
     assert_true(jnum(j, "link.h2d_bytes_per_s") == rate);
     assert_true(jnum(j, "link.d2h_bytes_per_s") == rate);
@@ -362,8 +373,10 @@ static void check_profile(const char *profile, double rate, int half_duplex)
     if (!strcmp(profile, "uart"))
         assert_true(jnum(j, "registers.read.min_ns") >= 150000); /* ~48 bytes at 3.33 us */
 
-    /* ISR latency */
+    /* ISR latency: one run, nothing lost (virtual time) */
     assert_dist(jget(j, "isr.latency"), ITER);
+    assert_true(jnum(j, "isr.runs") == 1);
+    assert_true(jnum(j, "isr.lost") == 0);
     assert_true(jnum(j, "isr.latency.min_ns") > 0);
     struct jv *counts = jget(j, "isr.histogram.counts");
     double sum = 0;
@@ -374,9 +387,13 @@ static void check_profile(const char *profile, double rate, int half_duplex)
 
     /* the rate: the shortest lossless period, above the longest lossy one, and the ISR run at
      * a period of at least 4 times it */
+    assert_int_equal(jget(j, "interrupt_rate.measured")->t, J_BOOL);
+    assert_true(jget(j, "interrupt_rate.measured")->num == 1);
     double hz = jnum(j, "interrupt_rate.max_hz"), minp = jnum(j, "interrupt_rate.min_period_ns");
     assert_true(hz > 0 && minp > 0);
     assert_true(fabs(hz - 1e9 / minp) <= hz * 1e-3);
+    assert_true(jnum(j, "interrupt_rate.runs") > jnum(j, "interrupt_rate.probes"));
+    assert_true(jnum(j, "interrupt_rate.slow_clock_runs") == 0);
     assert_int_equal(jget(j, "interrupt_rate.search_floor_reached")->num, 0);
     assert_true(jnum(j, "interrupt_rate.first_lossy_period_ns") > 0);
     assert_true(jnum(j, "interrupt_rate.first_lossy_period_ns") < minp);
@@ -531,6 +548,165 @@ static void test_cli_bench_plot_is_well_formed_svg(void **state)
 #endif
 }
 
+/* ---- a wall-time target ---- */
+
+#ifdef HAVE_EXPAT
+/* Parses an SVG file with expat; fails the test when it is not well-formed. */
+static void parse_svg(const char *path, struct svg *s)
+{
+    size_t n;
+    char *text = slurp(path, &n);
+    memset(s, 0, sizeof *s);
+    XML_Parser p = XML_ParserCreate(NULL);
+    XML_SetUserData(p, s);
+    XML_SetElementHandler(p, s_start, s_end);
+    XML_SetCharacterDataHandler(p, s_text);
+    if (XML_Parse(p, text, (int)n, 1) != XML_STATUS_OK)
+        fail_msg("SVG is not well-formed XML: %s at line %lu", XML_ErrorString(XML_GetErrorCode(p)),
+                 (unsigned long)XML_GetCurrentLineNumber(p));
+    XML_ParserFree(p);
+    free(text);
+}
+#endif
+
+/* The samples of a distribution a wall-time run may have cut short: at least one, at most
+ * `most`, ordered. Returns the count. */
+static unsigned assert_dist_upto(struct jv *d, unsigned most)
+{
+    unsigned n = (unsigned)jnum(d, "count");
+    assert_true(n >= 1 && n <= most);
+    assert_dist(d, n);
+    return n;
+}
+
+/* sim:fidelity=stream is the model driven as a board is (wall time, the stream engine, the
+ * model's clock paced to the host's): every figure comes from the device's timestamps, varies
+ * from run to run (and with the machine's load), and must still be consistent. */
+static void test_cli_bench_wall_time_target_uses_device_timestamps(void **state)
+{
+    char json[128], svg[128];
+    tmp_path(json, sizeof json, "wall.json");
+    tmp_path(svg, sizeof svg, "wall.svg");
+    assert_int_equal(kmrig("bench", "--quick", "--target", "sim:fidelity=stream", "--sizes", SIZES,
+                           "--iterations", "16", "--json", json, "--plot", svg, NULL),
+                     0);
+    assert_non_null(strstr(g_out, "the device's timestamp counter"));
+    assert_non_null(strstr(g_out, "device time / host time"));
+    char *text = slurp(json, NULL);
+    struct jv *j = json_parse(text);
+    assert_filled(j, "root");
+    assert_string_equal(jstr(j, "time_base"), "device-timestamps");
+    assert_string_equal(jstr(j, "target"), "sim:fidelity=stream");
+    assert_true(jnum(j, "clock_hz") == 50e6);
+    assert_false(jhas(j, "isr_entry_correction_ns"));
+    /* the clock query is a register read over the link: a round trip, more than nothing */
+    double overhead = jnum(j, "clock_query_overhead_ns");
+    assert_true(overhead > 0);
+
+    /* the device's clock against the host's, per phase: the stand-in's model is paced to wall
+     * time, so over a phase long enough for the jitter of two reads not to matter it never runs
+     * ahead of the host's clock (a free-running model raced far ahead of it); it may run slower
+     * when the host cannot run it in real time (a loaded machine, device DMA) */
+    static const char *const phases[] = {"dma", "registers", "interrupts"};
+    for (int ph = 0; ph < 3; ph++) {
+        char path[64];
+        snprintf(path, sizeof path, "device_clock.%s", phases[ph]);
+        struct jv *k = jget(j, path);
+        double dev = jnum(k, "device_ns"), host = jnum(k, "host_ns"), q = jnum(k, "ratio");
+        assert_true(dev > 0 && host > 0);
+        assert_true(fabs(q - dev / host) <= 1e-3);
+        if (host >= 100e6)
+            assert_true(q > 0 && q < 1.25);
+    }
+
+    double fifo = jnum(j, "dma.fifo_bytes");
+    assert_true(fifo == 1024);
+    static const char *const dirs[] = {"h2d", "d2h", "copy"};
+    for (int d = 0; d < 3; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "dma.directions.%s", dirs[d]);
+        struct jv *s = jget(j, path);
+        size_t want = 0;
+        for (size_t i = 0; i < 4; i++)
+            want += d == 2 || sizes[i] <= fifo;
+        assert_int_equal(s->n, want); /* 4 KiB copies take well under the 1 s bound */
+        for (size_t i = 0; i < s->n; i++) {
+            struct jv *p = s->items[i];
+            unsigned bytes = (unsigned)jnum(p, "bytes");
+            assert_int_equal(bytes, sizes[i]);
+            unsigned n = (unsigned)jnum(p, "requests");
+            assert_true(n >= 1 && n <= ITER);
+            double total = jnum(p, "total_ns"), tp = jnum(p, "throughput_bytes_per_s");
+            assert_true(total > 0);
+            assert_true(tp > 0);
+            assert_true(fabs(tp - (double)bytes * n * 1e9 / total) <= tp * 1e-6 + 0.1);
+            assert_dist(jget(p, "request"), n);
+            /* a request waits for the engine's interrupt: more than one clock query */
+            assert_true(jnum(p, "request.min_ns") > 0);
+        }
+    }
+    assert_false(jhas(jget(j, "dma"), "skipped"));
+
+    unsigned nr = assert_dist_upto(jget(j, "registers.read"), ITER);
+    assert_int_equal(assert_dist_upto(jget(j, "registers.write"), ITER), nr);
+    assert_true(jnum(j, "registers.read.min_ns") > 0); /* a read waits for its answer */
+
+    /* ISR: edge to the ISR's first read at the device, never before the edge */
+    unsigned ni = assert_dist_upto(jget(j, "isr.latency"), ITER);
+    assert_true(jnum(j, "isr.latency.min_ns") >= 0);
+    assert_true(jnum(j, "isr.runs") >= 1);
+    struct jv *counts = jget(j, "isr.histogram.counts");
+    double sum = 0;
+    for (size_t i = 0; i < counts->n; i++)
+        sum += counts->items[i]->num;
+    assert_true(sum == ni);
+
+    /* the rate: a figure consistent with its own bounds, or a reason; never both */
+    struct jv *rate = jget(j, "interrupt_rate");
+    assert_int_equal(jget(rate, "measured")->t, J_BOOL);
+    assert_true(jnum(rate, "probes") >= 1);
+    assert_true(jnum(rate, "runs") >= jnum(rate, "probes"));
+    if (jget(rate, "measured")->num) {
+        assert_false(jhas(rate, "not_measured"));
+        double hz = jnum(rate, "max_hz"), minp = jnum(rate, "min_period_ns");
+        assert_true(hz > 0 && minp > 0);
+        assert_true(fabs(hz - 1e9 / minp) <= hz * 1e-3);
+        if (!jget(rate, "search_floor_reached")->num)
+            assert_true(jnum(rate, "first_lossy_period_ns") < minp);
+        assert_true(jnum(rate, "confirm_interrupts") == ITER);
+        assert_true(jnum(j, "isr.period_ns") >= 4 * minp);
+        assert_int_equal(jget(rate, "search_cut_short")->t, J_BOOL);
+    } else {
+        assert_false(jhas(rate, "max_hz"));
+        assert_true(strlen(jstr(rate, "not_measured")) > 10);
+        assert_non_null(strstr(g_out, "not measured: "));
+    }
+    free(text);
+    unlink(json);
+
+#ifdef HAVE_EXPAT
+    struct svg sv;
+    parse_svg(svg, &sv);
+    assert_true(sv.root_svg);
+    assert_true(sv.has_h2d && sv.has_d2h && sv.has_copy);
+    assert_true(sv.has_cdf && sv.has_p50 && sv.has_p99);
+    assert_non_null(strstr(sv.title, "sim:fidelity=stream"));
+#endif
+    unlink(svg);
+}
+
+/* A board whose link drops mid-run: no figures, exit 4, and the reason; never a hang. */
+static void test_cli_bench_wall_time_link_drop_exits_4(void **state)
+{
+    char json[128];
+    tmp_path(json, sizeof json, "drop.json");
+    assert_int_equal(kmrig("bench", "--quick", "--timeout", "5", "--target",
+                           "sim:fidelity=stream,fault_cut=20000", "--json", json, NULL),
+                     4);
+    assert_non_null(strstr(g_out, "link dropped"));
+    assert_int_equal(access(json, F_OK), -1); /* no figures written */
+}
+
 /* ---- usage errors ---- */
 
 static void test_cli_bench_bad_option_is_a_usage_error(void **state)
@@ -544,6 +720,8 @@ static void test_cli_bench_bad_option_is_a_usage_error(void **state)
     assert_int_equal(kmrig("bench", "--iterations", "0", NULL), 2);
     assert_int_equal(kmrig("bench", "--iterations", NULL), 2);
     assert_non_null(strstr(g_out, "needs a value"));
+    assert_int_equal(kmrig("bench", "--timeout", "0", NULL), 2);
+    assert_non_null(strstr(g_out, "--timeout"));
     assert_int_equal(kmrig("bench", "--plot", "/tmp/kmrig-bench.png", NULL), 2);
     assert_non_null(strstr(g_out, "SVG"));
     assert_int_equal(kmrig("bench", "--plot", "/tmp/kmrig-bench.pdf", NULL), 2);
@@ -573,8 +751,8 @@ static void test_cli_bench_no_target_exits_77(void **state)
 static void test_cli_bench_help(void **state)
 {
     assert_int_equal(kmrig("bench", "--help", NULL), 0);
-    static const char *const opts[] = {"--target", "--link-profile", "--sizes", "--iterations",
-                                       "--json",   "--plot",         "--quick"};
+    static const char *const opts[] = {"--target", "--link-profile", "--sizes",   "--iterations",
+                                       "--json",   "--plot",         "--timeout", "--quick"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         assert_non_null(strstr(g_out, opts[i]));
     assert_int_equal(kmrig("help", "bench", NULL), 0);
@@ -588,6 +766,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cli_bench_is_deterministic),
     cmocka_unit_test(test_cli_bench_profile_changes_the_figures),
     cmocka_unit_test(test_cli_bench_plot_is_well_formed_svg),
+    cmocka_unit_test(test_cli_bench_wall_time_target_uses_device_timestamps),
+    cmocka_unit_test(test_cli_bench_wall_time_link_drop_exits_4),
     cmocka_unit_test(test_cli_bench_bad_option_is_a_usage_error),
     cmocka_unit_test(test_cli_bench_unknown_profile_is_a_usage_error),
     cmocka_unit_test(test_cli_bench_no_target_exits_77),
