@@ -1,6 +1,6 @@
 /*
  * test_stream.c - the stream engine (bridge/link/stream.c, docs/protocol.md section 16) against
- * the bridge RTL: the reference SoC's Verilator model behind a free-running model pipe, opened
+ * the bridge RTL: the reference SoC's Verilator model behind the model pipe (paced to wall time), opened
  * as the wall-time target "sim:fidelity=stream" exactly as a board over USB would be. Reads,
  * posted writes, RMW, interrupt events with device timestamps, device DMA both ways, the hello
  * check, fault injection (dropped, corrupted, duplicated bytes: detected, recovered or
@@ -95,7 +95,7 @@ static void test_stream_open_describes_a_wall_time_target(void **state)
     assert_int_equal(i->soc_id, KMRIG_SOC_ID);
     assert_int_equal(i->soc_version, KMRIG_SOC_VERSION);
     /* the pipe's description whole, after the clock in MHz (it used to be cut at 24 chars) */
-    assert_non_null(strstr(i->description, "@ 50 MHz over model bridge PHY (free-running)"));
+    assert_non_null(strstr(i->description, "@ 50 MHz over model bridge PHY (paced to wall time)"));
     assert_int_equal(kmrig_link_now(l), 0);
     assert_null(kmrig_link_sim_model(l)); /* the reader thread owns the model */
     struct kmrig_stream_stats st;
