@@ -17,7 +17,8 @@
  *           pipe (pipes.h). The engine's arguments apply (KMRIG_STREAM_USAGE: timeout= is then
  *           its answer timeout in ms), and fault injection for tests: fault_seed=N,
  *           fault_drop=PPM, fault_corrupt=PPM, fault_dup=PPM, fault_dir=h2d|d2h|both,
- *           fault_cut=BYTES (the pipe is cut after that many bytes).
+ *           fault_cut=BYTES (the pipe is cut after that many bytes), fault_hold=MS (a
+ *           read of the pipe blocks up to MS until data comes, as a USB read can).
  *
  * URI arguments, comma-separated: model=NAME (a model linked into the program, kmrig/sim_model.h;
  * default kmrig_soc), waves=PATH (FST file), gap=N (idle cycles between bus cycles), hz=N (clock
@@ -271,6 +272,8 @@ static int sim_parse_stream(char *tok, char *val, char *eng, size_t n, struct km
         f->seed = v;
     else if (!strcmp(tok, "fault_cut"))
         f->cut_after = v;
+    else if (!strcmp(tok, "fault_hold") && v <= 60000u)
+        f->recv_hold_ms = (unsigned)v;
     else if (v > 1000000u)
         return KMRIG_LINK_EINVAL;
     else if (!strcmp(tok, "fault_drop"))

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fault_pipe {
     struct kmrig_pipe p; /* first: the pipe handed out */
@@ -116,6 +117,22 @@ static long fault_recv(struct kmrig_pipe *p, void *buf, size_t cap, unsigned tim
     if (!want)
         want = 1;
     long n = f->inner->ops->recv(f->inner, f->in, want, timeout_us);
+    if (n == 0 && f->cfg.recv_hold_ms) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            int64_t ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+            pthread_mutex_lock(&f->mu);
+            cut = f->cut;
+            pthread_mutex_unlock(&f->mu);
+            if (n != 0 || cut || ms >= (int64_t)f->cfg.recv_hold_ms)
+                break;
+            n = f->inner->ops->recv(f->inner, f->in, want, 1000);
+        }
+        if (cut)
+            return KMRIG_LINK_EGONE;
+    }
     if (n <= 0)
         return n;
     pthread_mutex_lock(&f->mu);

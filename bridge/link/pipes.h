@@ -23,6 +23,10 @@ struct kmrig_pipe_fault {
     unsigned drop_ppm, corrupt_ppm, dup_ppm;
     unsigned dirs; /* KMRIG_PIPE_FAULT_*; 0 means both */
     uint64_t cut_after;
+    /* recv() waits up to this long for data whatever timeout it is given (0: the caller's):
+       a transport whose reads block until data comes, so nothing may rely on recv()
+       returning to get something else done (test_stream's posted-write flush). */
+    unsigned recv_hold_ms;
 };
 struct kmrig_pipe_fault_stats {
     uint64_t bytes[2]; /* passed per direction: 0 h2d, 1 d2h */

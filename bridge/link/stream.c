@@ -7,6 +7,9 @@
  *   send_mu  the pipe's send(): taken before mu by whoever sends (a hook flushing the batch,
  *            the reader answering DMA or flushing on the timer), so batches leave in order.
  *   ev_mu    the notifier's queue of events.
+ * Threads: the reader (recv, answers, DMA), the notifier (events without the link's lock) and
+ * the flusher, which sends a batch of posted frames flush_us after its first frame went in, so
+ * a posted write never waits for the reader to come back from a recv() that blocks.
  * The hooks run with the link's lock held (one at a time); the reader and the notifier never
  * take it. A hook that waits for an answer sleeps on `cv` (under mu) and is woken by the reader
  * when its answer, a loss, or the link's end is known. */
@@ -100,9 +103,10 @@ struct kmrig_stream {
     struct kmrig_stream_stats st;
 
     /* threads */
-    pthread_t reader, notifier;
-    int reader_running, notifier_running;
-    int stop; /* under mu: the reader ends */
+    pthread_t reader, notifier, flusher;
+    int reader_running, notifier_running, flusher_running;
+    int stop;                  /* under mu: the reader and the flusher end */
+    pthread_cond_t flush_cv;   /* under mu: the batch got its first frame, or stop */
     pthread_mutex_t ev_mu;
     pthread_cond_t ev_cv;
     unsigned ev_pending; /* 1 << KMRIG_LINK_EV_* */
@@ -166,6 +170,7 @@ static void go_dead(struct kmrig_stream *s, int rc)
         return;
     s->dead = rc ? rc : KMRIG_LINK_EGONE;
     pthread_cond_broadcast(&s->cv);
+    pthread_cond_broadcast(&s->flush_cv);
     kmrig_link_log(s->link, LOG_ERR,
                    "%s: the pipe failed (%s): the link is gone, every access fails from now on",
                    s->pipe->description, kmrig_link_strerror(s->dead));
@@ -290,8 +295,10 @@ static int append(struct kmrig_stream *s, const uint8_t *f, int n, int hello, in
         if (s->dead)
             return KMRIG_LINK_EGONE;
     }
-    if (!s->batch_len)
+    if (!s->batch_len) {
         s->batch_since_ns = now_ns();
+        pthread_cond_signal(&s->flush_cv); /* the flusher times this batch */
+    }
     memcpy(s->batch + s->batch_len, f, (size_t)n);
     s->batch_len += (size_t)n;
     uint8_t tag = f[KMRIG_PROTO_HDR_TAG_OFF];
@@ -561,23 +568,39 @@ static void on_frame(struct kmrig_stream *s, const struct kmrig_proto_frame *f)
     pthread_cond_broadcast(&s->cv);
 }
 
+/* Sends each batch of posted frames flush_us after its first frame went in (a request that
+ * waits for its answer flushes at once, and a full batch is sent by whoever fills it). */
+static void *flusher_main(void *arg)
+{
+    struct kmrig_stream *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && !s->dead) {
+        if (!s->batch_len) {
+            pthread_cond_wait(&s->flush_cv, &s->mu);
+            continue;
+        }
+        uint64_t due = s->batch_since_ns + (uint64_t)s->flush_us * 1000u;
+        if (now_ns() < due) {
+            struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
+                                  .tv_nsec = (long)(due % 1000000000ull)};
+            pthread_cond_timedwait(&s->flush_cv, &s->mu, &ts);
+            continue; /* the batch may have gone, or be a new one, meanwhile */
+        }
+        pthread_mutex_unlock(&s->mu);
+        flush(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 static void *reader_main(void *arg)
 {
     struct kmrig_stream *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop && !s->dead) {
-        unsigned wait = ST_POLL_US;
-        if (s->batch_len) {
-            uint64_t age = (now_ns() - s->batch_since_ns) / 1000u;
-            wait = age >= s->flush_us ? 0 : (unsigned)(s->flush_us - age);
-        }
         pthread_mutex_unlock(&s->mu);
-        if (wait == 0) {
-            flush(s);
-            pthread_mutex_lock(&s->mu);
-            continue;
-        }
-        long n = s->pipe->ops->recv(s->pipe, s->rxbuf, sizeof s->rxbuf, wait);
+        long n = s->pipe->ops->recv(s->pipe, s->rxbuf, sizeof s->rxbuf, ST_POLL_US);
         pthread_mutex_lock(&s->mu);
         if (n < 0) {
             go_dead(s, (int)n);
@@ -1074,10 +1097,15 @@ static int parse_args(struct kmrig_stream *s, const char *args)
 
 static void stop_threads(struct kmrig_stream *s)
 {
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->flush_cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->flusher_running) {
+        pthread_join(s->flusher, NULL);
+        s->flusher_running = 0;
+    }
     if (s->reader_running) {
-        pthread_mutex_lock(&s->mu);
-        s->stop = 1;
-        pthread_mutex_unlock(&s->mu);
         pthread_join(s->reader, NULL);
         s->reader_running = 0;
     }
@@ -1100,6 +1128,7 @@ static void destroy(struct kmrig_stream *s)
     pthread_mutex_destroy(&s->ev_mu);
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->ev_cv);
+    pthread_cond_destroy(&s->flush_cv);
     free(s);
 }
 
@@ -1128,6 +1157,7 @@ int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const ch
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
+    pthread_cond_init(&s->flush_cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&s->ev_cv, NULL);
     kmrig_proto_decoder_init(&s->dec, 0);
@@ -1151,6 +1181,11 @@ int kmrig_stream_open(struct kmrig_link *link, struct kmrig_pipe *pipe, const ch
         return KMRIG_LINK_ENOMEM;
     }
     s->notifier_running = 1;
+    if (pthread_create(&s->flusher, NULL, flusher_main, s) != 0) {
+        destroy(s);
+        return KMRIG_LINK_ENOMEM;
+    }
+    s->flusher_running = 1;
     pthread_mutex_lock(&s->mu);
     rc = hello(s, 1);
     if (rc == KMRIG_LINK_ETIMEOUT)

@@ -517,6 +517,33 @@ static void test_stream_cut_after_n_bytes(void **state)
     kmrig_link_close(l);
 }
 
+/* A posted write leaves within the flush window even when the pipe's reads block: the batch is
+ * sent by the engine's flusher, not when the reader's recv() happens to return. Here a read of
+ * the pipe blocks up to 3 s until data comes (fault_hold), and an idle device sends nothing. */
+static void test_stream_posted_write_does_not_wait_for_a_blocked_reader(void **state)
+{
+    (void)state;
+    struct kmrig_link *l = open_uri("sim:fidelity=stream,fault_seed=1,fault_hold=3000");
+    struct kmrig_stream_stats st;
+    for (int i = 0; i < 3; i++) {
+        usleep(50000); /* the device has gone quiet; the reader sits in a blocking recv() */
+        assert_int_equal(kmrig_link_stream_stats(l, &st), KMRIG_LINK_OK);
+        uint64_t sent = st.bytes_tx, t0 = now_ms();
+        wr(l, MEM, SCRATCH, 4, 0x5a5a0000u + (uint32_t)i);
+        while (now_ms() - t0 < 2500) {
+            assert_int_equal(kmrig_link_stream_stats(l, &st), KMRIG_LINK_OK);
+            if (st.bytes_tx > sent)
+                break;
+            usleep(200);
+        }
+        /* sent long before the reader's recv() gives up (a flush on the reader's timer: 3 s) */
+        assert_true(st.bytes_tx > sent);
+        assert_true(now_ms() - t0 < 2500);
+    }
+    assert_int_equal(rd(l, MEM, SCRATCH, 4), 0x5a5a0002u); /* and it landed */
+    kmrig_link_close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_stream_faults_seed_4),
         cmocka_unit_test(test_stream_cut_pipe_releases_everyone_with_egone),
         cmocka_unit_test(test_stream_cut_after_n_bytes),
+        cmocka_unit_test(test_stream_posted_write_does_not_wait_for_a_blocked_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
