@@ -154,15 +154,23 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
         KmLog(rt, KMRIG_LOG_WARN, "interrupt on line %u: no ISR claimed it", (unsigned)ln->Line);
     if (run >= HALP_STORM_UNCLAIMED && mode == LevelSensitive)
         HalpStorm(rt, ln, first, chained, run, "no ISR claimed it");
-    /* As IRQL drops below the line's DIRQL, the line is presented again if it is pending: a
-     * level line still asserted, an edge latched during the ISRs (their link event's poll came
-     * while this service ran and requested nothing). */
-    uint32_t again = HalpPollLines(rt);
-    if (mode == LevelSensitive && first) {
-        ln->AssertedRun = (again & bit) ? ln->AssertedRun + 1 : 0;
+    if (!h->DeviceClock) {
+        /* A wall-time link reports a line by event, and an event that came while this service
+         * ran was polled and dropped (the line was in service): present the line again now if
+         * it is pending (an edge latched during the ISRs, a level line reported again after
+         * its EOI), as NT does when IRQL drops. Nothing else would poll it. */
+        HalpPollLines(rt);
+    } else if (mode == LevelSensitive && first) {
+        /* A virtual-time target polls again at the next access or when the processors idle,
+         * after the DPCs had their turn. Its device changes only as its time moves: services
+         * of a level line that all end at the same device time (nothing touched the device in
+         * or between them) will go on for ever. */
+        uint64_t now = kmrig_link_now(h->Link);
+        ln->AssertedRun = now == ln->LastEnd ? ln->AssertedRun + 1 : 0;
+        ln->LastEnd = now;
         if (ln->AssertedRun >= HALP_STORM_UNCLAIMED)
             HalpStorm(rt, ln, first, chained, ln->AssertedRun,
-                      "was still asserted after its ISRs");
+                      "its ISRs claimed it without the device's time moving");
     }
 }
 
@@ -245,6 +253,7 @@ NTSTATUS NTAPI IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTIN
             kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_EOI);
         kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_UNMASK);
         ln->AssertedRun = 0;
+        ln->LastEnd = UINT64_MAX;
         pthread_mutex_lock(&h->IrqLock);
         atomic_fetch_and(&h->Requested, ~(1u << line));
         atomic_fetch_or(&h->ConnectedLines, 1u << line);
