@@ -173,9 +173,9 @@ static void test_hal_poll_that_read_a_line_before_its_service_does_not_deliver_i
     /* delivered here, on this thread's processor: the ISR runs in the access below */
     PKINTERRUPT i = connect(2, waiting_isr, NULL, LevelSensitive, my_cpu());
     WRITE_REGISTER_ULONG(race_ctl, 1u << 2); /* the line rises; its ISR runs in this access */
-    assert_int_equal(isr_done, 1);
+    assert_int_equal(__atomic_load_n(&isr_done, __ATOMIC_ACQUIRE), 1);
     assert_true(wait_flag(&poller_held, 1)); /* the poller's held poll went on */
-    LONG polls = poller_polls;
+    LONG polls = __atomic_load_n(&poller_polls, __ATOMIC_ACQUIRE);
     assert_true(wait_flag(&poller_polls, polls + 2));
     for (int k = 0; k < 10; k++) /* delivery points on processor 0, where the line is requested */
         READ_PORT_UCHAR((PUCHAR)0x80);
@@ -250,13 +250,14 @@ static void connect_disconnect_cycles(void *arg)
             READ_PORT_UCHAR((PUCHAR)0x80);
         IoDisconnectInterrupt(i);
         stop_poller(th);
-        LONG calls = cycle_calls;
+        LONG calls = __atomic_load_n(&cycle_calls, __ATOMIC_ACQUIRE);
         LARGE_INTEGER d = {.QuadPart = -10}; /* 1 us, with both processors idle */
         KeDelayExecutionThread(KernelMode, FALSE, &d);
-        if (cycle_calls != calls)
+        if (__atomic_load_n(&cycle_calls, __ATOMIC_ACQUIRE) != calls)
             fail_msg("cycle %d: the ISR ran after its disconnect", k);
     }
-    assert_true(cycle_calls > 0); /* the line was serviced while connected */
+    /* the line was serviced while connected */
+    assert_true(__atomic_load_n(&cycle_calls, __ATOMIC_ACQUIRE) > 0);
     kmrig_runtime_destroy(rt);
 }
 
