@@ -23,8 +23,7 @@ VOID KiDisconnectVector(struct kmrig_runtime *rt, ULONG Vector)
     rt->Ke.Vectors[Vector].Context = NULL;
     rt->Ke.Vectors[Vector].Irql = 0;
     for (ULONG i = 0; i < rt->Ke.NumberProcessors; i++)
-        atomic_fetch_and(&rt->Ke.Prcb[i].InterruptRequest[Vector / 64],
-                         ~(1ull << (Vector % 64)));
+        atomic_fetch_and(&rt->Ke.Prcb[i].InterruptRequest[Vector / 64], ~(1ull << (Vector % 64)));
     KiReleaseDispatcherLock(rt);
 }
 

@@ -91,7 +91,7 @@ VOID KmpTraceRecord(struct kmrig_runtime *rt, KMP_TRACE_KIND Kind, ULONGLONG Ts,
 {
     KMP_TRACE *t = rt->Trace;
     PKTHREAD th = KiCurrentThreadOrNull();
-    ULONG cpu = Kind == KmTraceKindDma                           ? t->Buffers - 2
+    ULONG cpu = Kind == KmTraceKindDma                ? t->Buffers - 2
                 : th && th->Runtime == rt && th->Prcb ? th->Prcb->Number
                                                       : t->Buffers - 1;
     KMP_TRACE_BUFFER *b = &t->Buffer[cpu];

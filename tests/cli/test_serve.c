@@ -185,7 +185,8 @@ static void test_serve_trace_hash_matches_the_local_model(void **state)
      * ones (batch=1) */
     const char *tests[] = {"refsoc:refsoc_timer_interrupt_arrives_on_time",
                            "refsoc:refsoc_serial_loops_back_through_the_uart",
-                           "refsoc:refsoc_dma_copies_a_buffer", "refsoc:refsoc_dma_copies_a_buffer"};
+                           "refsoc:refsoc_dma_copies_a_buffer",
+                           "refsoc:refsoc_dma_copies_a_buffer"};
     char batched[300];
     snprintf(batched, sizeof batched, "%s,batch=1", s.uri);
     for (unsigned i = 0; i < sizeof tests / sizeof tests[0]; i++) {

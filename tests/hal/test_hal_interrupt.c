@@ -192,8 +192,8 @@ test_io_connect_interrupt_level_line_held_high_reruns_isr_without_starving_dpcs(
 /* A level ISR that claims but leaves the line asserted (it does not acknowledge its device) runs
  * again at the next poll (here each access), until it lowers the line; NT would run it again as
  * soon as it returned (docs/architecture.md, "Interrupts"). */
-static void test_io_connect_interrupt_level_isr_not_acknowledging_runs_again_at_the_next_poll(
-    void **state)
+static void
+test_io_connect_interrupt_level_isr_not_acknowledging_runs_again_at_the_next_poll(void **state)
 {
     kmrig_runtime *rt = hal_runtime_on("loop", 1);
     isr_ctx c = {.ctl = hal_map_loop_ctl(), .line = 1, .lower = TRUE, .lower_after = 5};

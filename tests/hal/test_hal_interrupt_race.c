@@ -163,7 +163,8 @@ static void hold_until_serviced(uint32_t lines)
     __atomic_store_n(&poller_held, 1, __ATOMIC_RELEASE);
 }
 
-static void test_hal_poll_that_read_a_line_before_its_service_does_not_deliver_it_again(void **state)
+static void
+test_hal_poll_that_read_a_line_before_its_service_does_not_deliver_it_again(void **state)
 {
     (void)state;
     kmrig_runtime *rt = hal_runtime_on("loop", 2);
@@ -274,8 +275,7 @@ static void test_io_disconnect_interrupt_races_a_request_from_another_processor(
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(
-        test_hal_poll_that_read_a_line_before_its_service_does_not_deliver_it_again),
+    cmocka_unit_test(test_hal_poll_that_read_a_line_before_its_service_does_not_deliver_it_again),
     cmocka_unit_test(test_io_disconnect_interrupt_races_a_request_from_another_processor),
 };
 

@@ -24,8 +24,8 @@ typedef struct {
     KDPC Dpc;
     KEVENT Done;
     ULONG Isr, Spurious, Dpcs;
-    ULONG Want;      /* Done is set at this many DPCs (0: TICKS) */
-    ULONG StallUs;   /* every other ISR run stays this long after acknowledging its tick */
+    ULONG Want;    /* Done is set at this many DPCs (0: TICKS) */
+    ULONG StallUs; /* every other ISR run stays this long after acknowledging its tick */
     KIRQL IsrIrql;
 } TIMER_DEV;
 
@@ -66,8 +66,8 @@ static void timer_connect(TIMER_DEV *d, KINTERRUPT_MODE mode)
     KIRQL irql;
     KAFFINITY aff;
     ULONG vector = HalGetInterruptVector(Internal, 0, KMRIG_SOC_TIMER0_IRQ, 0, &irql, &aff);
-    assert_int_equal(IoConnectInterrupt(&d->Interrupt, TimerIsr, d, NULL, vector, irql, irql,
-                                        mode, FALSE, aff, FALSE),
+    assert_int_equal(IoConnectInterrupt(&d->Interrupt, TimerIsr, d, NULL, vector, irql, irql, mode,
+                                        FALSE, aff, FALSE),
                      STATUS_SUCCESS);
 }
 
