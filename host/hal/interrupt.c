@@ -65,7 +65,7 @@ static uint32_t HalpPollLines(struct kmrig_runtime *rt)
         lines &= lines - 1;
         HALP_LINE *ln = &h->Lines[l];
         if ((epoch[l] & 1) || ln->Epoch != epoch[l])
-            continue; /* read while (or before) its service ran: that service polls again */
+            continue; /* read while (or before) its service ran: a later poll reads it anew */
         atomic_fetch_or(&h->Requested, 1u << l);
         KmTraceLine(rt, FALSE, l);
         KiRequestInterrupt(rt, ln->Processor, ln->Vector);
@@ -86,7 +86,7 @@ static DECLSPEC_NORETURN void HalpStorm(struct kmrig_runtime *rt, HALP_LINE *ln,
 {
     kmrig_link_irq_control(rt->Hal->Link, ln->Line, KMRIG_IRQ_MASK);
     KmLog(rt, KMRIG_LOG_ERROR,
-          "interrupt storm on line %u (vector 0x%x): the line stayed asserted and %s %u times "
+          "interrupt storm on line %u (vector 0x%x): the line stayed asserted, %s %u times "
           "in a row",
           (unsigned)ln->Line, (unsigned)ln->Vector, why, (unsigned)run);
     KeBugCheckEx(HARDWARE_INTERRUPT_STORM, (ULONG_PTR)(first ? first->ServiceRoutine : NULL),
