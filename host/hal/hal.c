@@ -36,6 +36,7 @@ static HALP_STATE *HalpAllocate(struct kmrig_runtime *rt)
         return NULL;
     h->Runtime = rt;
     pthread_mutex_init(&h->Lock, NULL);
+    pthread_mutex_init(&h->IrqLock, NULL);
     pthread_rwlock_init(&h->ChainLock, NULL);
     pthread_mutex_init(&h->DmaLock, NULL);
     for (ULONG i = 0; i < HALP_MAX_LINES; i++) {
@@ -204,6 +205,7 @@ VOID HalpCloseTarget(struct kmrig_runtime *rt)
     pthread_rwlock_destroy(&h->ChainLock);
     pthread_mutex_destroy(&h->DmaLock);
     free(h->Maps);
+    pthread_mutex_destroy(&h->IrqLock);
     pthread_mutex_destroy(&h->Lock);
     free(h);
     rt->Hal = NULL;

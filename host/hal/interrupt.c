@@ -34,27 +34,64 @@ ULONG NTAPI HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt)
+/* Polls the link and requests the vector of every connected line that is pending, not requested
+ * already and whose service did not start since before the link was read (host/internal/hal.h,
+ * "Races"). Returns the lines it requested. Any thread, no HAL lock held. */
+static uint32_t HalpPollLines(struct kmrig_runtime *rt)
 {
     HALP_STATE *h = rt->Hal;
-    if (!h || !h->Link || !atomic_load_explicit(&h->ConnectedLines, memory_order_acquire))
-        return FALSE;
+    if (!h || !h->Link)
+        return 0;
+    uint32_t connected = atomic_load_explicit(&h->ConnectedLines, memory_order_acquire);
+    if (!connected)
+        return 0;
+    ULONG epoch[HALP_MAX_LINES];
+    pthread_mutex_lock(&h->IrqLock);
+    for (uint32_t m = connected; m; m &= m - 1)
+        epoch[__builtin_ctz(m)] = h->Lines[__builtin_ctz(m)].Epoch;
+    pthread_mutex_unlock(&h->IrqLock);
     uint32_t lines;
     if (kmrig_link_irq_pending(h->Link, &lines) != KMRIG_LINK_OK)
-        return FALSE;
+        return 0;
     atomic_fetch_add_explicit(&h->Polls, 1, memory_order_relaxed);
-    lines &= atomic_load(&h->ConnectedLines) & ~atomic_load(&h->InService);
-    BOOLEAN any = FALSE;
+    lines &= connected;
+    if (!lines)
+        return 0;
+    uint32_t requested = 0;
+    pthread_mutex_lock(&h->IrqLock);
+    lines &= atomic_load(&h->ConnectedLines) & ~atomic_load(&h->Requested);
     while (lines) {
         unsigned l = (unsigned)__builtin_ctz(lines);
         lines &= lines - 1;
-        if (atomic_fetch_or(&h->Requested, 1u << l) & (1u << l))
-            continue; /* requested already, not serviced yet */
+        HALP_LINE *ln = &h->Lines[l];
+        if ((epoch[l] & 1) || ln->Epoch != epoch[l])
+            continue; /* read while (or before) its service ran: a later poll reads it anew */
+        atomic_fetch_or(&h->Requested, 1u << l);
         KmTraceLine(rt, FALSE, l);
-        KiRequestInterrupt(rt, h->Lines[l].Processor, h->Lines[l].Vector);
-        any = TRUE;
+        KiRequestInterrupt(rt, ln->Processor, ln->Vector);
+        requested |= 1u << l;
     }
-    return any;
+    pthread_mutex_unlock(&h->IrqLock);
+    return requested;
+}
+
+BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt)
+{
+    return HalpPollLines(rt) != 0;
+}
+
+/* An interrupt storm on a level line (HARDWARE_INTERRUPT_STORM): the line is masked first. */
+static DECLSPEC_NORETURN void HalpStorm(struct kmrig_runtime *rt, HALP_LINE *ln, PKINTERRUPT first,
+                                        BOOLEAN chained, ULONG run, const char *why)
+{
+    kmrig_link_irq_control(rt->Hal->Link, ln->Line, KMRIG_IRQ_MASK);
+    KmLog(rt, KMRIG_LOG_ERROR,
+          "interrupt storm on line %u (vector 0x%x): the line stayed asserted, %s %u times "
+          "in a row",
+          (unsigned)ln->Line, (unsigned)ln->Vector, why, (unsigned)run);
+    KeBugCheckEx(HARDWARE_INTERRUPT_STORM, (ULONG_PTR)(first ? first->ServiceRoutine : NULL),
+                 (ULONG_PTR)(first ? first->ServiceContext : NULL), (ULONG_PTR)first,
+                 chained ? 2 : 1);
 }
 
 /* The vector's service routine: called by the kernel at the line's DIRQL on the processor the
@@ -66,8 +103,10 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
     unsigned bit = 1u << ln->Line;
     PKTHREAD t = KiCurrentThread();
     (void)Vector;
-    atomic_fetch_or(&h->InService, bit);
+    pthread_mutex_lock(&h->IrqLock);
+    ln->Epoch++; /* odd: in service; a poll that read the line before this requests nothing */
     atomic_fetch_and(&h->Requested, ~bit);
+    pthread_mutex_unlock(&h->IrqLock);
     pthread_rwlock_rdlock(&h->ChainLock);
     if (ln->Mode == Latched) /* acknowledge first: an edge during the ISRs is latched again */
         kmrig_link_irq_control(h->Link, ln->Line, KMRIG_IRQ_EOI);
@@ -90,26 +129,48 @@ static void HalpInterruptService(struct kmrig_runtime *rt, ULONG Vector, PVOID C
                 break; /* NT: a level chain stops at the first ISR that claims */
         }
     }
-    if (ln->Mode == LevelSensitive) /* the level flow's EOI (a no-op without a link profile) */
-        kmrig_link_irq_ack(h->Link, ln->Line);
+    KINTERRUPT_MODE mode = ln->Mode;
+    if (mode == LevelSensitive) {
+        /* The level flow's EOI: a link that reports lines by event (a wall-time target) keeps
+         * the line as last reported until the device says otherwise, so it is EOIed: the line
+         * leaves the pending set, and the device reports it again if it is still high. On a
+         * virtual-time target the HAL reads the live line (with a profile, the EOI is posted
+         * and the line hidden until it arrives). */
+        if (h->DeviceClock)
+            kmrig_link_irq_ack(h->Link, ln->Line);
+        else
+            kmrig_link_irq_control(h->Link, ln->Line, KMRIG_IRQ_EOI);
+    }
     ln->Services++;
     ln->UnclaimedRun = claimed ? 0 : ln->UnclaimedRun + 1;
     ULONG run = ln->UnclaimedRun;
     BOOLEAN chained = first && first->InterruptListEntry.Flink != &ln->Chain;
     pthread_rwlock_unlock(&h->ChainLock);
     KmTraceLine(rt, TRUE, ln->Line);
-    atomic_fetch_and(&h->InService, ~bit);
-    if (!claimed && first && ln->Mode == Latched)
+    pthread_mutex_lock(&h->IrqLock);
+    ln->Epoch++; /* even: done */
+    pthread_mutex_unlock(&h->IrqLock);
+    if (!claimed && first && mode == Latched)
         KmLog(rt, KMRIG_LOG_WARN, "interrupt on line %u: no ISR claimed it", (unsigned)ln->Line);
-    if (run >= HALP_STORM_UNCLAIMED && ln->Mode == LevelSensitive) {
-        kmrig_link_irq_control(h->Link, ln->Line, KMRIG_IRQ_MASK);
-        KmLog(rt, KMRIG_LOG_ERROR,
-              "interrupt storm on line %u (vector 0x%x): the line stayed asserted and no ISR "
-              "claimed it %u times in a row",
-              (unsigned)ln->Line, (unsigned)ln->Vector, (unsigned)run);
-        KeBugCheckEx(HARDWARE_INTERRUPT_STORM, (ULONG_PTR)(first ? first->ServiceRoutine : NULL),
-                     (ULONG_PTR)(first ? first->ServiceContext : NULL), (ULONG_PTR)first,
-                     chained ? 2 : 1);
+    if (run >= HALP_STORM_UNCLAIMED && mode == LevelSensitive)
+        HalpStorm(rt, ln, first, chained, run, "no ISR claimed it");
+    if (!h->DeviceClock) {
+        /* A wall-time link reports a line by event, and an event that came while this service
+         * ran was polled and dropped (the line was in service): present the line again now if
+         * it is pending (an edge latched during the ISRs, a level line reported again after
+         * its EOI), as NT does when IRQL drops. Nothing else would poll it. */
+        HalpPollLines(rt);
+    } else if (mode == LevelSensitive && first) {
+        /* A virtual-time target polls again at the next access or when the processors idle,
+         * after the DPCs had their turn. Its device changes only as its time moves: services
+         * of a level line that all end at the same device time (nothing touched the device in
+         * or between them) will go on for ever. */
+        uint64_t now = kmrig_link_now(h->Link);
+        ln->AssertedRun = now == ln->LastEnd ? ln->AssertedRun + 1 : 0;
+        ln->LastEnd = now;
+        if (ln->AssertedRun >= HALP_STORM_UNCLAIMED)
+            HalpStorm(rt, ln, first, chained, ln->AssertedRun,
+                      "its ISRs claimed it without the device's time moving");
     }
 }
 
@@ -191,7 +252,12 @@ NTSTATUS NTAPI IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTIN
         if (InterruptMode == Latched) /* an edge latched before anyone listened is stale */
             kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_EOI);
         kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_UNMASK);
+        ln->AssertedRun = 0;
+        ln->LastEnd = UINT64_MAX;
+        pthread_mutex_lock(&h->IrqLock);
+        atomic_fetch_and(&h->Requested, ~(1u << line));
         atomic_fetch_or(&h->ConnectedLines, 1u << line);
+        pthread_mutex_unlock(&h->IrqLock);
     }
     pthread_mutex_unlock(&h->Lock);
     *InterruptObject = i;
@@ -216,7 +282,11 @@ VOID NTAPI IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
     pthread_mutex_lock(&h->Lock);
     BOOLEAN last = ln->Connected == 1;
     if (last) {
+        /* no poll requests the line from now on; one that requested it already is withdrawn by
+         * KiDisconnectVector below */
+        pthread_mutex_lock(&h->IrqLock);
         atomic_fetch_and(&h->ConnectedLines, ~(1u << i->Line));
+        pthread_mutex_unlock(&h->IrqLock);
         kmrig_link_irq_control(h->Link, i->Line, KMRIG_IRQ_MASK);
     }
     /* Taking the chain lock for writing waits for an ISR of this chain running elsewhere. */
@@ -225,8 +295,10 @@ VOID NTAPI IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
     ln->Connected--;
     pthread_rwlock_unlock(&h->ChainLock);
     if (last) {
-        KiDisconnectVector(rt, i->Vector);
+        KiDisconnectVector(rt, i->Vector); /* and its requests on every processor */
+        pthread_mutex_lock(&h->IrqLock);
         atomic_fetch_and(&h->Requested, ~(1u << i->Line));
+        pthread_mutex_unlock(&h->IrqLock);
     }
     pthread_mutex_unlock(&h->Lock);
     free(i);

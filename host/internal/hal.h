@@ -9,13 +9,29 @@
  *
  * Interrupts. Line n of the target's interrupt unit is vector HALP_VECTOR_BASE + n at DIRQL
  * HalpLineIrql(n). After anything that can change device state (an access, an advance of the
- * device clock) the HAL polls the link's pending lines and requests the vector of every
- * connected line that is pending, not in service and not already requested. The vector's
- * service routine (HalpInterruptService) runs the KINTERRUPT chain on the processor; a latched
- * (edge) line is EOIed before the ISRs run, so an edge during them is kept. A level line that is
- * still high after its ISRs is requested again at the next poll, i.e. after the DPCs and
- * threads of that processor had their chance: DPCs are not starved. A level line that no ISR
- * claims 1000 times in a row is an interrupt storm: bugcheck HARDWARE_INTERRUPT_STORM (0xF2).
+ * device clock, a wall-time link's interrupt event) the HAL polls the link's pending lines and
+ * requests the vector of every connected line that is pending, not in service and not already
+ * requested. The vector's service routine (HalpInterruptService) runs the KINTERRUPT chain on
+ * the processor; a latched (edge) line is EOIed before the ISRs run, so an edge during them is
+ * kept. On a virtual-time target a line still pending after its service (a level line still
+ * high, an edge latched during the ISRs) is requested again at the next poll, i.e. after the
+ * DPCs and threads of that processor had their chance: DPCs are not starved (NT would present
+ * it again as soon as IRQL drops below DIRQL; a device that interrupts faster than its ISR runs
+ * would then hold the processor for good, and `kmrig bench` probes exactly that). On a
+ * wall-time target, whose lines come by event, a level line is EOIed after its ISRs (the device
+ * reports it again if it is still high) and the service polls the lines when it ends: an event
+ * that came during the service was dropped, and nothing else would poll. A level line that no
+ * ISR claims 1000 times in a row, or (virtual time) whose services end 1000 times in a row at
+ * the same device time (nothing touches the device, so nothing can ever lower the line), is an
+ * interrupt storm: bugcheck HARDWARE_INTERRUPT_STORM (0xF2).
+ *
+ * Races. A poll reads the lines without any lock (the link may take a round trip) and then
+ * requests under IrqLock, against the line's Epoch: a poll whose reading may predate a service
+ * (the service started or ran meanwhile, and may have EOIed the edge or lowered the level the
+ * poll saw) requests nothing: a later poll reads the line afresh (on a wall-time target the
+ * service's own, at its end). A
+ * disconnect withdraws the vector's requests from every processor (KiDisconnectVector), so a
+ * request that raced it does not stay behind for a vector nobody serves.
  */
 #ifndef KMRIG_INTERNAL_HAL_H
 #define KMRIG_INTERNAL_HAL_H
@@ -62,7 +78,10 @@ typedef struct _HALP_LINE {
     LIST_ENTRY Chain;   /* KINTERRUPTs (HALP_STATE.ChainLock) */
     ULONG Connected;    /* KINTERRUPTs in Chain */
     ULONG UnclaimedRun; /* consecutive services no ISR claimed */
+    ULONG AssertedRun;  /* consecutive services that ended at one device time (virtual time) */
+    ULONGLONG LastEnd;  /* device cycles at the end of the last service (virtual time) */
     ULONGLONG Services; /* times the chain ran */
+    ULONG Epoch;        /* HALP_STATE.IrqLock: odd while the chain runs; +2 per service */
 } HALP_LINE;
 
 typedef struct _HALP_WINDOW {
@@ -142,9 +161,11 @@ typedef struct _HALP_STATE {
     pthread_mutex_t Lock;       /* connect/disconnect, window table appends */
     pthread_rwlock_t ChainLock; /* KINTERRUPT chains: read while ISRs run */
     HALP_LINE Lines[HALP_MAX_LINES];
-    atomic_uint ConnectedLines; /* lines with at least one KINTERRUPT, unmasked */
-    atomic_uint Requested;      /* lines whose vector is requested, not yet serviced */
-    atomic_uint InService;      /* lines whose chain is running */
+    /* A poll's requests against a service's start and a connect or disconnect (nothing else
+     * is taken inside it but the dispatcher lock, by KiRequestInterrupt). */
+    pthread_mutex_t IrqLock;
+    atomic_uint ConnectedLines; /* lines with at least one KINTERRUPT, unmasked (IrqLock) */
+    atomic_uint Requested;      /* lines whose vector is requested, not yet serviced (IrqLock) */
 
     HALP_WINDOW Windows[HALP_MAX_WINDOWS];
     atomic_uint WindowCount; /* entries published (release) */

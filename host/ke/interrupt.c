@@ -13,12 +13,17 @@ VOID KiConnectVector(struct kmrig_runtime *rt, ULONG Vector, KIRQL Irql,
     KiReleaseDispatcherLock(rt);
 }
 
+/* Also withdraws the vector's requests: one that a device source made just before (a link's
+ * thread polling while the driver disconnects) would otherwise stay pending for a vector with no
+ * service, and its processor would never be idle again. */
 VOID KiDisconnectVector(struct kmrig_runtime *rt, ULONG Vector)
 {
     KiAcquireDispatcherLock(rt);
     rt->Ke.Vectors[Vector].Service = NULL;
     rt->Ke.Vectors[Vector].Context = NULL;
     rt->Ke.Vectors[Vector].Irql = 0;
+    for (ULONG i = 0; i < rt->Ke.NumberProcessors; i++)
+        atomic_fetch_and(&rt->Ke.Prcb[i].InterruptRequest[Vector / 64], ~(1ull << (Vector % 64)));
     KiReleaseDispatcherLock(rt);
 }
 

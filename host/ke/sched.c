@@ -363,8 +363,9 @@ VOID KiLowerIrql(PKTHREAD t, KIRQL NewIrql)
     KiDeliver(t);
 }
 
-/* The highest requested vector whose IRQL is above Irql, cleared from the request set; -1 when
- * none. Leaves KI_PENDING_INTERRUPT set while requests remain. */
+/* Dispatcher lock held (the vector table). The highest requested vector whose IRQL is above
+ * Irql, cleared from the request set; -1 when none. A request for a vector with no service (it
+ * was disconnected) is dropped. Leaves KI_PENDING_INTERRUPT set while requests remain. */
 static int KiTakeInterrupt(struct kmrig_runtime *rt, PKPRCB p, KIRQL Irql)
 {
     atomic_fetch_and(&p->Pending, ~KI_PENDING_INTERRUPT);
@@ -377,6 +378,10 @@ static int KiTakeInterrupt(struct kmrig_runtime *rt, PKPRCB p, KIRQL Irql)
             int b = __builtin_ctzll(bits);
             bits &= bits - 1;
             int v = w * 64 + b;
+            if (!rt->Ke.Vectors[v].Service) {
+                atomic_fetch_and(&p->InterruptRequest[w], ~(1ull << b));
+                continue;
+            }
             any = TRUE;
             if (rt->Ke.Vectors[v].Irql > bestIrql) {
                 bestIrql = rt->Ke.Vectors[v].Irql;
@@ -422,9 +427,13 @@ VOID KiDeliverSlow(PKTHREAD t)
             continue;
         }
         if (pend & KI_PENDING_INTERRUPT) {
+            KI_VECTOR vec;
+            KiAcquireDispatcherLock(rt); /* against KiConnectVector / KiDisconnectVector */
             int v = KiTakeInterrupt(rt, p, p->Irql);
+            if (v >= 0)
+                vec = rt->Ke.Vectors[v];
+            KiReleaseDispatcherLock(rt);
             if (v >= 0) {
-                KI_VECTOR vec = rt->Ke.Vectors[v];
                 KIRQL old = KiRaiseIrql(t, vec.Irql);
                 p->InterruptCount++;
                 if (vec.Service)

@@ -17,7 +17,8 @@
 
 #define KMP_TRACE_TIMER_MARKS 64u
 #define KMP_TRACE_DEVICE_TID 1000u
-#define KMP_TRACE_NO_CPU 0xFFFFu /* recorded by no processor (the clock thread) */
+#define KMP_TRACE_DEVICE_CPU 0xFFFEu /* the device's own events (DMA), whoever served them */
+#define KMP_TRACE_NO_CPU 0xFFFFu     /* recorded by no processor (the clock thread) */
 
 typedef struct _KMP_TRACE_EVENT {
     ULONGLONG Ts, Dur; /* ns of device time */
@@ -40,7 +41,11 @@ typedef struct _KMP_TRACE {
     int StreamFd;               /* the file as it grows (-1: not streaming); see KmpStreamOpen */
     pthread_mutex_t StreamLock; /* one writer at a time: whole lines, one order */
     ULONG Cap;
-    ULONG Buffers; /* processors + 1 (events from no processor: the clock thread) */
+    /* processors + 2: one per processor, then the device's DMA (KMP_TRACE_DEVICE_CPU: the
+     * link serialises DMA, so the device's order, whichever host thread served a request: a
+     * processor's, the clock thread, a transport's reader), then events from no processor
+     * (the clock thread) */
+    ULONG Buffers;
     pthread_mutex_t MarkLock;
     PKDPC TimerMarks[KMP_TRACE_TIMER_MARKS];
     ULONG MarkCount;
@@ -55,7 +60,7 @@ NTSTATUS KmpTraceInitialize(struct kmrig_runtime *rt)
 {
     if (!rt->Config.trace_path || !*rt->Config.trace_path)
         return STATUS_SUCCESS;
-    ULONG n = rt->Config.processors + 1;
+    ULONG n = rt->Config.processors + 2;
     KMP_TRACE *t = calloc(1, sizeof *t + n * sizeof t->Buffer[0]);
     if (!t || !(t->Path = strdup(rt->Config.trace_path))) {
         free(t);
@@ -86,7 +91,9 @@ VOID KmpTraceRecord(struct kmrig_runtime *rt, KMP_TRACE_KIND Kind, ULONGLONG Ts,
 {
     KMP_TRACE *t = rt->Trace;
     PKTHREAD th = KiCurrentThreadOrNull();
-    ULONG cpu = th && th->Runtime == rt && th->Prcb ? th->Prcb->Number : t->Buffers - 1;
+    ULONG cpu = Kind == KmTraceKindDma                ? t->Buffers - 2
+                : th && th->Runtime == rt && th->Prcb ? th->Prcb->Number
+                                                      : t->Buffers - 1;
     KMP_TRACE_BUFFER *b = &t->Buffer[cpu];
     KMP_TRACE_EVENT copy;
     BOOLEAN stored = FALSE;
@@ -101,7 +108,9 @@ VOID KmpTraceRecord(struct kmrig_runtime *rt, KMP_TRACE_KIND Kind, ULONGLONG Ts,
         e->C = C;
         e->Seq = b->Count++;
         e->Kind = (USHORT)Kind;
-        e->Cpu = cpu + 1 == t->Buffers ? KMP_TRACE_NO_CPU : (USHORT)cpu;
+        e->Cpu = cpu + 1 == t->Buffers   ? KMP_TRACE_NO_CPU
+                 : cpu + 2 == t->Buffers ? KMP_TRACE_DEVICE_CPU
+                                         : (USHORT)cpu;
         copy = *e;
         stored = TRUE;
     } else {
@@ -145,6 +154,10 @@ ULONGLONG KmpTraceCyclesToNs(struct kmrig_runtime *rt, ULONGLONG Cycles)
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
+/* Time, then processor (the device's DMA after the processors, then the clock thread's), then
+ * the order in that buffer. Every key is the runtime's, none the host's (which thread served a
+ * device's request, when a transport's answer arrived), so the order is the same over any
+ * transport. */
 static int KmpCompare(const void *x, const void *y)
 {
     const KMP_TRACE_EVENT *a = x, *b = y;
@@ -378,7 +391,7 @@ static void KmpFormatHeader(KMP_TEXT *x, const KMP_TRACE *t)
     KmpPut(x, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
     KmpPut(x, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
               "\"kmrig (device time)\"}},\n");
-    for (ULONG i = 0; i + 1 < t->Buffers; i++)
+    for (ULONG i = 0; i + 2 < t->Buffers; i++)
         KmpPut(x,
                "{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\",\"args\":{"
                "\"name\":\"processor %u\"}},\n",

@@ -15,6 +15,8 @@ typedef struct {
     LONG calls;
     LONG claim_after; /* claim (and lower the line) from this call on; 0: at once */
     BOOLEAN lower;    /* lower the line when claiming */
+    LONG lower_after; /* with lower: lower it only from this call on (claiming before) */
+    LONG edges_again; /* make this many more edges on the line, one per call */
     BOOLEAN never_claim;
     KIRQL irql_seen;
     uint64_t at_ns[8];
@@ -39,8 +41,13 @@ static BOOLEAN NTAPI test_isr(PKINTERRUPT Interrupt, PVOID Context)
     if (c->dpc)
         KeInsertQueueDpc(c->dpc, NULL, NULL);
     BOOLEAN claim = !c->never_claim && n >= c->claim_after;
-    if (claim && c->lower)
+    if (claim && c->lower && n >= c->lower_after)
         WRITE_REGISTER_ULONG(c->ctl + 1, 1u << c->line);
+    if (c->edges_again > 0) {
+        c->edges_again--;
+        WRITE_REGISTER_ULONG(c->ctl + 1, 1u << c->line); /* LINES_CLR */
+        WRITE_REGISTER_ULONG(c->ctl, 1u << c->line);     /* LINES_SET: a new edge */
+    }
     __atomic_add_fetch(&c->done, 1, __ATOMIC_RELEASE);
     return claim;
 }
@@ -182,6 +189,24 @@ test_io_connect_interrupt_level_line_held_high_reruns_isr_without_starving_dpcs(
     kmrig_runtime_destroy(rt);
 }
 
+/* A level ISR that claims but leaves the line asserted (it does not acknowledge its device) runs
+ * again at the next poll (here each access), until it lowers the line; NT would run it again as
+ * soon as it returned (docs/architecture.md, "Interrupts"). */
+static void
+test_io_connect_interrupt_level_isr_not_acknowledging_runs_again_at_the_next_poll(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop", 1);
+    isr_ctx c = {.ctl = hal_map_loop_ctl(), .line = 1, .lower = TRUE, .lower_after = 5};
+    PKINTERRUPT i = connect_line(1, &c, LevelSensitive, FALSE);
+    raise_line(c.ctl, 1);
+    assert_int_equal(c.calls, 1);
+    for (int k = 0; k < 10; k++)
+        READ_PORT_UCHAR((PUCHAR)0x80);
+    assert_int_equal(c.calls, 5);
+    IoDisconnectInterrupt(i);
+    kmrig_runtime_destroy(rt);
+}
+
 static void test_io_connect_interrupt_latched_isr_runs_once_per_rising_edge(void **state)
 {
     kmrig_runtime *rt = hal_runtime_on("loop", 1);
@@ -199,6 +224,22 @@ static void test_io_connect_interrupt_latched_isr_runs_once_per_rising_edge(void
     assert_int_equal(c.calls, 1);
     raise_line(c.ctl, 4);
     assert_int_equal(c.calls, 2);
+    IoDisconnectInterrupt(i);
+    kmrig_runtime_destroy(rt);
+}
+
+/* An edge that comes while the ISR runs (after the line's EOI) is latched: the ISR runs again at
+ * the next poll, once per edge. */
+static void test_io_connect_interrupt_latched_edge_during_the_isr_runs_it_again(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop", 1);
+    isr_ctx c = {.ctl = hal_map_loop_ctl(), .line = 4, .edges_again = 2};
+    PKINTERRUPT i = connect_line(4, &c, Latched, FALSE);
+    raise_line(c.ctl, 4);
+    assert_int_equal(c.calls, 1);
+    for (int k = 0; k < 10; k++)
+        READ_PORT_UCHAR((PUCHAR)0x80);
+    assert_int_equal(c.calls, 3); /* the edge, and the two the ISR made */
     IoDisconnectInterrupt(i);
     kmrig_runtime_destroy(rt);
 }
@@ -303,6 +344,30 @@ static void test_hal_unclaimed_level_interrupt_is_an_interrupt_storm(void **stat
 {
     ULONG_PTR params[4];
     assert_int_equal(kmtest_bugcheck_of(storm, NULL, params), HARDWARE_INTERRUPT_STORM);
+    assert_int_equal(params[0], (ULONG_PTR)test_isr);
+    assert_int_equal(params[3], 1); /* not chained */
+}
+
+static void storm_claimed(void *arg)
+{
+    hal_runtime_on("loop", 1);
+    static isr_ctx c;
+    c.ctl = hal_map_loop_ctl();
+    c.line = 2; /* claims, never lowers the line, never touches the device */
+    connect_line(2, &c, LevelSensitive, FALSE);
+    raise_line(c.ctl, 2);
+    LARGE_INTEGER d = {.QuadPart = -10000}; /* 1 ms: the processor idles, the line is polled */
+    KeDelayExecutionThread(KernelMode, FALSE, &d);
+}
+
+/* NT: a level line that stays asserted although its ISR claims it (the driver does not tell its
+ * device to release it) is an interrupt storm too. Here the ISR does not touch the device, so on
+ * the virtual-time target nothing can ever lower the line, and time stands still while the idle
+ * processor services it again and again: without the bugcheck the run would never end. */
+static void test_hal_level_interrupt_claimed_but_never_released_is_an_interrupt_storm(void **state)
+{
+    ULONG_PTR params[4];
+    assert_int_equal(kmtest_bugcheck_of(storm_claimed, NULL, params), HARDWARE_INTERRUPT_STORM);
     assert_int_equal(params[0], (ULONG_PTR)test_isr);
     assert_int_equal(params[3], 1); /* not chained */
 }
@@ -485,12 +550,16 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_io_connect_interrupt_level_isr_runs_at_dirql_when_the_line_rises),
     cmocka_unit_test(
         test_io_connect_interrupt_level_line_held_high_reruns_isr_without_starving_dpcs),
+    cmocka_unit_test(
+        test_io_connect_interrupt_level_isr_not_acknowledging_runs_again_at_the_next_poll),
+    cmocka_unit_test(test_io_connect_interrupt_latched_edge_during_the_isr_runs_it_again),
     cmocka_unit_test(test_io_connect_interrupt_latched_isr_runs_once_per_rising_edge),
     cmocka_unit_test(test_io_connect_interrupt_shared_level_chain_stops_at_the_first_claim),
     cmocka_unit_test(test_io_connect_interrupt_shared_latched_chain_calls_every_isr),
     cmocka_unit_test(test_io_connect_interrupt_refuses_a_vector_in_use),
     cmocka_unit_test(test_io_disconnect_interrupt_stops_delivery),
     cmocka_unit_test(test_hal_unclaimed_level_interrupt_is_an_interrupt_storm),
+    cmocka_unit_test(test_hal_level_interrupt_claimed_but_never_released_is_an_interrupt_storm),
     cmocka_unit_test(test_ke_synchronize_execution_excludes_the_isr),
     cmocka_unit_test(test_ke_synchronize_execution_and_disconnect_check_their_caller),
     cmocka_unit_test(test_hal_device_interrupt_wakes_an_idle_machine_at_device_time),

@@ -5,9 +5,12 @@
  * timer whose ISR queues a DPC, plus a kernel timer's DPC. */
 #include "kmtest.h"
 
+#include <kmrig/link.h>
+#include <kmrig/rig.h>
 #include <kmrig/trace.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +201,8 @@ static void test_trace_buffers_are_bounded_and_count_what_they_drop(void **state
     snprintf(p, sizeof p, "/tmp/kmrig-trace-%d-d.json", (int)getpid());
     struct kmrig_trace_summary s;
     run(p, 8, &s);
-    assert_true(s.events <= 16); /* one processor buffer + the device buffer */
+    /* a processor's buffer, the device's DMA buffer, the buffer of events from no processor */
+    assert_true(s.events <= 3 * 8);
     assert_true(s.dropped > 0);
     size_t n;
     char *j = slurp(p, &n);
@@ -222,11 +226,88 @@ static void test_trace_off_records_nothing(void **state)
     kmrig_runtime_destroy(rt);
 }
 
+#ifndef TRACE_ON_SIM
+/* ---- the device's DMA is the device's, whoever served it -------------------------------- */
+
+struct dma_req {
+    struct kmrig_link *Link;
+    uint64_t Bus, Issue;
+    ULONG Data[16];
+    int Rc;
+};
+
+static void *dma_on_another_thread(void *arg)
+{
+    struct dma_req *r = arg;
+    uint64_t done;
+    r->Rc = kmrig_link_dma_at(r->Link, 1, r->Bus, r->Data, sizeof r->Data, r->Issue, &done);
+    return NULL;
+}
+
+/* A register read, a device DMA write issued in the cycle the read completed (equal times), and
+ * another read: the DMA served on this thread (emulated processor 0, as a local target serves it
+ * inside a link call) or on a thread of no processor (as a tcp:// or stream link's reader
+ * thread serves a request that comes while no call waits). Returns the trace's hash. */
+static ULONGLONG dma_trace_hash(BOOLEAN other_thread)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/kmrig-trace-%d-dma.json", (int)getpid());
+    kmrig_config cfg;
+    kmrig_config_init(&cfg);
+    cfg.trace_path = path;
+    struct kmrig_rig_options o;
+    kmrig_rig_options_init(&o);
+    o.target = "loop";
+    o.config = &cfg;
+    kmrig_rig *rig = NULL;
+    assert_int_equal(kmrig_rig_open(&o, &rig), STATUS_SUCCESS);
+    PHYSICAL_ADDRESS highest = {.QuadPart = 0xFFFFFFFF};
+    PVOID buf = MmAllocateContiguousMemory(PAGE_SIZE, highest);
+    assert_non_null(buf);
+    struct dma_req r = {.Link = kmrig_rig_link(rig), .Bus = MmGetPhysicalAddress(buf).QuadPart};
+    for (ULONG i = 0; i < 16; i++)
+        r.Data[i] = 0x5a000000u + i;
+    READ_PORT_UCHAR((PUCHAR)0x80);
+    r.Issue = kmrig_link_now(r.Link);
+    if (other_thread) {
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, dma_on_another_thread, &r), 0);
+        pthread_join(th, NULL);
+    } else {
+        dma_on_another_thread(&r);
+    }
+    assert_int_equal(r.Rc, KMRIG_LINK_OK);
+    assert_memory_equal(buf, r.Data, sizeof r.Data);
+    READ_PORT_UCHAR((PUCHAR)0x80);
+    struct kmrig_trace_summary s;
+    assert_int_equal(kmrig_trace_get_summary(kmrig_rig_runtime(rig), &s), 0);
+    assert_int_equal(s.events, 3);
+    MmFreeContiguousMemory(buf);
+    kmrig_rig_close(rig);
+    size_t n;
+    char *j = slurp(path, &n);
+    const char *dma = strstr(j, "\"DMA write\"");
+    assert_non_null(dma);
+    assert_true(dma > strstr(j, "\"read port\"")); /* after the read of its cycle */
+    free(j);
+    unlink(path);
+    return s.hash;
+}
+
+static void test_trace_dma_is_the_same_whichever_thread_served_it(void **state)
+{
+    assert_int_equal(dma_trace_hash(FALSE), dma_trace_hash(TRUE));
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_two_runs_give_the_same_file_and_hash),
     cmocka_unit_test(test_trace_records_routines_and_device_events),
     cmocka_unit_test(test_trace_buffers_are_bounded_and_count_what_they_drop),
     cmocka_unit_test(test_trace_off_records_nothing),
+#ifndef TRACE_ON_SIM
+    cmocka_unit_test(test_trace_dma_is_the_same_whichever_thread_served_it),
+#endif
 };
 
 KMTEST_MAIN(tests)

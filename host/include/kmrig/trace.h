@@ -9,9 +9,9 @@
  * events for routines, a "device" track with "i" events for device events and "C" counters for
  * interrupt lines. The format is described in docs/architecture.md, "Event trace".
  *
- * Memory is bounded: each processor (and the device, for events from no processor) has a buffer
- * of kmrig_config.trace_events events (0: KMRIG_TRACE_EVENTS_DEFAULT); events past it are counted
- * as dropped and reported. Off (no trace_path), each hook costs one branch.
+ * Memory is bounded: each processor, the device's DMA, and events from no processor each have a
+ * buffer of kmrig_config.trace_events events (0: KMRIG_TRACE_EVENTS_DEFAULT); events past it are
+ * counted as dropped and reported. Off (no trace_path), each hook costs one branch.
  *
  * The trace carries a 64-bit hash (FNV-1a) of its event stream in "otherData". With one
  * processor on a virtual-time target two runs of the same program give the same file and hash.
