@@ -41,13 +41,13 @@ static int run_argv(const char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* prog with `first` and the arguments after it up to NULL (at most 30). */
+/* prog with `first` and the arguments after it up to NULL (at most 46). */
 static int run_va(const char *prog, const char *first, va_list ap)
 {
-    const char *argv[32];
+    const char *argv[48];
     int n = 0;
     argv[n++] = prog;
-    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+    for (const char *a = first; a && n < 47; a = va_arg(ap, const char *))
         argv[n++] = a;
     argv[n] = NULL;
     return run_argv(argv);
@@ -75,8 +75,9 @@ static inline int kmrig(const char *arg0, ...)
 }
 #endif
 
-/* The whole file at path, NUL-terminated; free() it. Fails the test if it cannot be read. */
-static inline char *slurp(const char *path)
+/* The whole file at path, NUL-terminated, its size in *len (if len); free() it. Fails the test
+   if it cannot be read. */
+static inline char *slurp_len(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -89,7 +90,14 @@ static inline char *slurp(const char *path)
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     buf[n] = 0;
     fclose(f);
+    if (len)
+        *len = (size_t)n;
     return buf;
+}
+
+static inline char *slurp(const char *path)
+{
+    return slurp_len(path, NULL);
 }
 
 #endif

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "kmtest.h"
 
+#include "cli_run.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,67 +23,12 @@
 #include <expat.h>
 #endif
 
-/* ---- running kmrig ---- */
-
-static char g_out[1 << 16];
-
-/* Runs kmrig with args (NULL-terminated), stdout+stderr into g_out; returns the exit status. */
-static int kmrig(const char *arg0, ...)
-{
-    const char *argv[40];
-    int n = 0;
-    argv[n++] = KMRIG_EXE;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a && n < 39; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char path[] = "/tmp/kmrig-bench-out-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char **)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ssize_t got = pread(fd, g_out, sizeof g_out - 1, 0);
-    g_out[got > 0 ? got : 0] = 0;
-    close(fd);
-    unlink(path);
-    print_message("%s", g_out);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
+/* ---- running kmrig: cli_run.h ---- */
 
 static void tmp_path(char *out, size_t n, const char *what)
 {
     snprintf(out, n, "/tmp/kmrig-bench-%d-%s", (int)getpid(), what);
     unlink(out);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
 }
 
 /* ---- a small JSON reader (RFC 8259; enough for bench's file) ---- */
@@ -305,7 +252,7 @@ static void check_profile(const char *profile, double rate, int half_duplex)
                            "--iterations", "16", "--json", json, NULL),
                      0);
     assert_non_null(strstr(g_out, "json: "));
-    char *text = slurp(json, NULL);
+    char *text = slurp(json);
     struct jv *j = json_parse(text);
     assert_filled(j, "root");
 
@@ -430,7 +377,7 @@ static void test_cli_bench_is_deterministic(void **state)
     assert_int_equal(kmrig("bench", "--quick", "--link-profile", "ft245", "--json", a, NULL), 0);
     assert_int_equal(kmrig("bench", "--quick", "--link-profile", "ft245", "--json", b, NULL), 0);
     size_t na, nb;
-    char *ta = slurp(a, &na), *tb = slurp(b, &nb);
+    char *ta = slurp_len(a, &na), *tb = slurp_len(b, &nb);
     assert_true(na > 1000);
     assert_int_equal(na, nb);
     assert_memory_equal(ta, tb, na);
@@ -449,7 +396,7 @@ static void test_cli_bench_profile_changes_the_figures(void **state)
     assert_int_equal(kmrig("bench", "--quick", "--sizes", "4K", "--json", a, NULL), 0);
     assert_int_equal(
         kmrig("bench", "--quick", "--sizes", "4K", "--link-profile", "uart", "--json", b, NULL), 0);
-    char *ta = slurp(a, NULL), *tb = slurp(b, NULL);
+    char *ta = slurp(a), *tb = slurp(b);
     struct jv *ideal = json_parse(ta), *uart = json_parse(tb);
     assert_string_equal(jstr(ideal, "profile"), "ideal");
     assert_true(jnum(ideal, "link.h2d_bytes_per_s") == 0); /* no limit */
@@ -523,7 +470,7 @@ static void test_cli_bench_plot_is_well_formed_svg(void **state)
     assert_int_equal(kmrig("bench", "--quick", "--link-profile", "pcie", "--plot", svg, NULL), 0);
     assert_non_null(strstr(g_out, "plot: "));
     size_t n;
-    char *text = slurp(svg, &n);
+    char *text = slurp_len(svg, &n);
     struct svg s;
     memset(&s, 0, sizeof s);
     XML_Parser p = XML_ParserCreate(NULL);
@@ -555,7 +502,7 @@ static void test_cli_bench_plot_is_well_formed_svg(void **state)
 static void parse_svg(const char *path, struct svg *s)
 {
     size_t n;
-    char *text = slurp(path, &n);
+    char *text = slurp_len(path, &n);
     memset(s, 0, sizeof *s);
     XML_Parser p = XML_ParserCreate(NULL);
     XML_SetUserData(p, s);
@@ -592,7 +539,7 @@ static void test_cli_bench_wall_time_target_uses_device_timestamps(void **state)
                      0);
     assert_non_null(strstr(g_out, "the device's timestamp counter"));
     assert_non_null(strstr(g_out, "device time / host time"));
-    char *text = slurp(json, NULL);
+    char *text = slurp(json);
     struct jv *j = json_parse(text);
     assert_filled(j, "root");
     assert_string_equal(jstr(j, "time_base"), "device-timestamps");

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "kmtest.h"
 
+#include "cli_run.h"
+
 #include <kmrig/link.h>
 #include <kmrig/link_tcp.h>
 
@@ -108,39 +110,6 @@ static void server_stop(struct server *s)
     unlink(s->token);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static char g_out[1 << 16];
-
-/* Runs kmrig with args, stdout+stderr into g_out; returns the exit status. */
-static int kmrig(const char *a0, ...)
-{
-    const char *argv[32] = {KMRIG_EXE};
-    int n = 1;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    char path[] = "/tmp/kmrig-serve-out-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char **)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ssize_t got = pread(fd, g_out, sizeof g_out - 1, 0);
-    g_out[got > 0 ? got : 0] = 0;
-    close(fd);
-    unlink(path);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static struct kmrig_link *open_link(const char *uri)
