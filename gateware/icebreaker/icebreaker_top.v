@@ -3,8 +3,9 @@
 //   clock  the 12 MHz oscillator (pin 35) is the system clock (no PLL: see below)
 //   link   kmrig_phy_uart, 8N1 at 3 Mbaud (DIVISOR 4 at 12 MHz), no flow control (the board
 //          wires only RX and TX of channel B); the bridge requires the CRC-32 on every frame
-//   SoC    the reduced SoC of board_soc.json (see README.md: what is left out and why)
-//   LEDs   green: out of reset; red: an interrupt line is active
+//   SoC    the reduced SoC of board_soc.json: ROM, sysid, timer0 on line 0 (README.md: what is
+//          left out and why)
+//   LEDs   green: out of reset; red: an interrupt line is active (timer0's, or line 3)
 //   button BTN_N (user button) resets the bridge and the SoC while pressed
 module icebreaker_top #(
     parameter [31:0]  BUILD_ID = 32'h0,
@@ -17,9 +18,9 @@ module icebreaker_top #(
     output wire LEDR_N,
     output wire LEDG_N
 );
-    // The system clock is the 12 MHz oscillator itself. The bridge at 95 % of the UP5K reaches
-    // about 13.8 MHz here, and the PLL cannot make anything below 16 MHz (icepll), so there is
-    // no PLL in this build (docs/boards.md).
+    // The system clock is the 12 MHz oscillator itself. The design at 88.5 % of the UP5K
+    // reaches about 14 MHz here, and the PLL cannot make anything below 16 MHz (icepll), so
+    // there is no PLL in this build (docs/boards.md).
     wire clk_sys = CLK;
 
     // power-on reset: held for 15 cycles after configuration, and while BTN_N is pressed

@@ -255,8 +255,7 @@ module kmrig_bridge #(
     wire [7:0]   rsp_type;
     wire [7:0]   rsp_tag;
     wire [7:0]   rsp_status;
-    wire [15:0]  rsp_count;
-    wire [127:0] rsp_w;
+    wire [127:0] rsp_body;
     wire [63:0]  rsp_ts;
     wire [12:0]  rsp_dlen;
     wire         hello;
@@ -316,8 +315,7 @@ module kmrig_bridge #(
         .rsp_type_o        (rsp_type),
         .rsp_tag_o         (rsp_tag),
         .rsp_status_o      (rsp_status),
-        .rsp_count_o       (rsp_count),
-        .rsp_w_o           (rsp_w),
+        .rsp_body_o        (rsp_body),
         .rsp_ts_o          (rsp_ts),
         .rsp_dlen_o        (rsp_dlen),
         .hello_o           (hello),
@@ -450,51 +448,48 @@ module kmrig_bridge #(
     assign err_ready  = tx_idle && sel_err;
     assign crd_ready  = tx_idle && sel_crd;
 
+    // The descriptor of the frame to send: its type, tag, the body's fields before the
+    // timestamp exactly as they are sent (byte 0 in [7:0]; each source lays out its own, so this
+    // is the one multiplexer between the sources and the transmitter's shift register), the
+    // timestamp and the data. (HELLO_RSP's status is the only other field: it comes from the
+    // executor alone.)
     reg [7:0]   d_type;
     reg [7:0]   d_tag;
-    reg [7:0]   d_status;
-    reg [15:0]  d_count;
-    reg [127:0] d_w;
+    reg [127:0] d_body;
     reg [63:0]  d_ts;
     reg [12:0]  d_dlen;
     reg         d_dsrc;
     always @(*) begin
         d_type   = rsp_type;
         d_tag    = rsp_tag;
-        d_status = rsp_status;
-        d_count  = rsp_count;
-        d_w      = rsp_w;
+        d_body   = rsp_body;
         d_ts     = rsp_ts;
         d_dlen   = rsp_dlen;
         d_dsrc   = 1'b0;
         if (sel_dma) begin
+            // address, len, 2 zero bytes (ts), then w2: DMA_WR_REQ's data
             d_type   = dreq_wr ? KMRIG_PROTO_T_DMA_WR_REQ : KMRIG_PROTO_T_DMA_RD_REQ;
             d_tag    = 8'h00;
-            d_status = 8'h00;
-            d_count  = dreq_len;
-            d_w      = {32'h0, dreq_data, dreq_addr};
+            d_body   = {dreq_data, 16'h0, dreq_len, dreq_addr};
             d_ts     = dreq_ts;
             d_dlen   = dreq_wr ? dreq_len[12:0] : 13'd0;
             d_dsrc   = 1'b1;
         end else if (sel_evt) begin
+            // line, state, 2 zero bytes, active
             d_type   = KMRIG_PROTO_T_EVT_IRQ;
-            d_status = evt_state;
-            d_count  = 16'h0;
-            d_w      = {64'h0, evt_active, 24'h0, evt_line};
+            d_body   = {64'h0, evt_active, 16'h0, evt_state, evt_line};
             d_ts     = evt_ts;
             d_dlen   = 13'd0;
         end else if (sel_err) begin
+            // code, a zero byte, info, dropped
             d_type   = KMRIG_PROTO_T_EVT_ERROR;
-            d_status = err_code_q;
-            d_count  = err_info_q;
-            d_w      = {64'h0, dropped, 32'h0};
+            d_body   = {64'h0, dropped, err_info_q, 8'h0, err_code_q};
             d_ts     = err_ts_q;
             d_dlen   = 13'd0;
         end else if (sel_crd) begin
+            // credits
             d_type   = KMRIG_PROTO_T_EVT_CREDIT;
-            d_status = 8'h00;
-            d_count  = 16'h0;
-            d_w      = {64'h0, crd_amount, 32'h0};
+            d_body   = {96'h0, crd_amount};
             d_ts     = 64'h0;
             d_dlen   = 13'd0;
         end
@@ -525,9 +520,8 @@ module kmrig_bridge #(
         .load_i      (load),
         .d_type_i    (d_type),
         .d_tag_i     (d_tag),
-        .d_status_i  (d_status),
-        .d_count_i   (d_count),
-        .d_w_i       (d_w),
+        .d_status_i  (rsp_status),
+        .d_body_i    (d_body),
         .d_ts_i      (d_ts),
         .d_dlen_i    (d_dlen),
         .d_dsrc_i    (d_dsrc),

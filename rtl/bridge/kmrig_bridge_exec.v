@@ -77,8 +77,7 @@ module kmrig_bridge_exec #(
     output reg  [7:0]         rsp_type_o,
     output wire [7:0]         rsp_tag_o,
     output reg  [7:0]         rsp_status_o,
-    output reg  [15:0]        rsp_count_o,
-    output reg  [127:0]       rsp_w_o,       // w0 in [31:0] .. w3 in [127:96]
+    output wire [127:0]       rsp_body_o,    // the body's fields before its timestamp
     output reg  [63:0]        rsp_ts_o,
     output reg  [12:0]        rsp_dlen_o,    // data bytes from the transmit buffer
 
@@ -126,7 +125,8 @@ module kmrig_bridge_exec #(
     // bus sequencer
     reg [31:0]   addr_q, addr_d;
     reg [15:0]   done_q, done_d;        // elements done
-    reg [RING_AW-1:0] dptr_q, dptr_d;   // WRITE_BURST data in the ring
+    reg [RING_AW-1:0] dptr_q, dptr_d;   // the ring's read address: the frame's next word while
+                                        // it is fetched, then its data (WRITE_BURST, PING)
     reg [TXB_AW:0] toff_q, toff_d;      // read data written to the transmit buffer
     reg          rmw_w_q, rmw_w_d;      // RMW: in the write phase
     reg [31:0]   rd_q, rd_d;            // last read value (right-aligned)
@@ -134,6 +134,10 @@ module kmrig_bridge_exec #(
     reg [12:0]   tmo_q, tmo_d;
     reg [63:0]   bts_q, bts_d;          // when the last bus cycle ended
     reg [6:0]    pcnt_q, pcnt_d;        // PING bytes copied
+
+    // the response's fields (the body is built from them below)
+    reg [15:0]   rsp_count;
+    reg [127:0]  rsp_w;                 // w0 in [31:0] .. w3 in [127:96]
 
     // header and body fields
     wire [7:0]  f_type  = fb_q[15:8];
@@ -145,7 +149,7 @@ module kmrig_bridge_exec #(
     wire [7:0]  b_attr  = fb_q[71:64];
     wire [15:0] b_count = fb_q[95:80];
     wire [31:0] b_addr  = fb_q[127:96];
-    wire [31:0] b_w8    = fb_q[159:128];    // WRITE data, RMW mask, HELLO caps
+    wire [31:0] b_w8    = fb_q[159:128];    // RMW mask, HELLO caps (WRITE data: read again)
     wire [31:0] b_w12   = fb_q[191:160];    // RMW value
     wire [31:0] b_magic = fb_q[95:64];
     wire [7:0]  b_vmaj  = fb_q[103:96];
@@ -180,15 +184,19 @@ module kmrig_bridge_exec #(
     // (a_size is 1, 2 or 4: a shift by the log2 size, not a multiplier)
     wire [1:0]  a_shift = a_lsz[1] ? 2'd2 : a_lsz;
     wire [18:0] bytes   = {3'b000, elems} << a_shift;
-    wire [18:0] span    = a_fixed ? {16'h0, a_size} : bytes;
-    // the last byte touched: bit 32 is a wrap, bits 31:16 matter only in I/O space
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] last    = {1'b0, b_addr} + {14'h0, span} - 33'd1;
+    wire [18:0] span    = a_fixed ? {16'h0, a_size} : bytes;
+    // the last byte touched, addr + span - 1 (span <= 4096 whenever count_ok holds): only its
+    // low 16 bits are added; a carry out of them wraps the address space when addr[31:16] is
+    // all ones, and leaves the 64 KiB I/O space when it is zero (the only I/O addresses)
+    wire [16:0] last_lo = {1'b0, b_addr[15:0]} + {4'h0, span[12:0]} - 17'd1;
+    wire        hi_ones = b_addr[31:16] == 16'hFFFF;
+    wire        hi_zero = b_addr[31:16] == 16'h0000;
     /* verilator lint_on UNUSEDSIGNAL */
     wire        aligned = (a_size == 3'd1) | ((a_size == 3'd2) & ~b_addr[0]) |
                           ((a_size == 3'd4) & (b_addr[1:0] == 2'b00));
     wire        attr_ok = (b_attr[7:4] == 4'h0) && (a_lsz != 2'd3) && (!a_fixed || t_burst);
-    wire        range_ok = !last[32] && (!a_io || last[31:16] == 16'h0000);
+    wire        range_ok = !(hi_ones && last_lo[16]) && (!a_io || (hi_zero && !last_lo[16]));
     wire        count_ok = !t_burst || (b_count != 16'd0 && bytes <= 19'd4096);
     reg         len_ok;
     always @(*) begin
@@ -203,7 +211,6 @@ module kmrig_bridge_exec #(
     end
     wire bus_ok = attr_ok && aligned && range_ok && count_ok;
     wire req_ok = len_ok && (!t_bus || bus_ok) && (!t_ictl || b_op <= 8'd4);
-
     wire [1:0]  lane  = addr_q[1:0];
     wire [31:0] emask = (a_size == 3'd4) ? 32'hFFFFFFFF : (a_size == 3'd2) ? 32'h0000FFFF
                                                                        : 32'h000000FF;
@@ -237,10 +244,6 @@ module kmrig_bridge_exec #(
         end
     endtask
 
-    // (the wrap bit of the fetch address does not address the RAM)
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [RING_AW:0] fetch_at;
-    /* verilator lint_on UNUSEDSIGNAL */
     wire [2:0] fprev = fcnt_q - 3'd1;
     always @(*) begin
         st_d      = st_q;
@@ -260,8 +263,8 @@ module kmrig_bridge_exec #(
         tmo_d     = tmo_q;
         bts_d     = bts_q;
         pcnt_d    = pcnt_q;
-        fetch_at  = rptr_q + {{(RING_AW-4){1'b0}}, fcnt_q, 2'b00};
-        ring_raddr_o = fetch_at[RING_AW-1:0];
+        // (one read address register for every ring read: no adders in front of the RAM)
+        ring_raddr_o = dptr_q;
         txb_we_o  = 1'b0;
         txb_waddr_o = toff_q[TXB_AW-1:0];
         txb_wdata_o = rd_q;
@@ -273,8 +276,8 @@ module kmrig_bridge_exec #(
         rsp_valid_o = 1'b0;
         rsp_type_o  = f_type ^ 8'h40;
         rsp_status_o = status_q;
-        rsp_count_o = done_q;
-        rsp_w_o     = {96'h0, rd_q};
+        rsp_count = done_q;
+        rsp_w     = {96'h0, rd_q};
         rsp_ts_o    = bts_q;
         rsp_dlen_o  = 13'd0;
 
@@ -290,6 +293,7 @@ module kmrig_bridge_exec #(
             end else if (!ring_empty && !irq_evt_waiting_i && !ring_hold_i) begin
                 st_d   = S_FETCH;
                 fcnt_d = 3'd0;
+                dptr_d = rptr_q[RING_AW-1:0];
             end
         end
         S_FETCH: begin
@@ -298,6 +302,7 @@ module kmrig_bridge_exec #(
                 fb_d[32*fprev +: 32] = ring_rdata_i;
             end
             fcnt_d = fcnt_q + 3'd1;
+            dptr_d = dptr_q + 4;
             if (fcnt_q == 3'd7) begin
                 st_d = S_DECODE;
             end
@@ -305,7 +310,8 @@ module kmrig_bridge_exec #(
         S_DECODE: begin
             addr_d   = b_addr;
             done_d   = 16'd0;
-            dptr_d   = rptr_q[RING_AW-1:0] + 16;
+            // the data: WRITE / WRITE_BURST's after the 16 bytes of header and body, PING's after 8
+            dptr_d   = rptr_q[RING_AW-1:0] + {{(RING_AW-5){1'b0}}, !t_ping, t_ping, 3'b000};
             toff_d   = {(TXB_AW+1){1'b0}};
             rmw_w_d  = 1'b0;
             rd_d     = 32'h0;
@@ -359,8 +365,9 @@ module kmrig_bridge_exec #(
             end
         end
         S_ELEM: begin
-            if (t_wb) begin
-                ring_raddr_o = dptr_q;
+            // a write's data is read from the ring (WRITE's 4 bytes at offset 16 as
+            // WRITE_BURST's elements from there on): no register holds it
+            if (t_wr) begin
                 st_d         = ring_hold_i ? S_ELEM : S_WDAT;
             end else begin
                 st_d = S_BUS;
@@ -412,7 +419,6 @@ module kmrig_bridge_exec #(
         end
         S_PING: begin
             // copy the PING's data (at most 64 bytes) to the transmit buffer, 4 per cycle
-            ring_raddr_o = rptr_q[RING_AW-1:0] + 8 + {{(RING_AW-7){1'b0}}, pcnt_q};
             st_d = ({9'h0, pcnt_q} >= f_len) ? S_RSP : ring_hold_i ? S_PING : S_PINGW;
             rsp_type_o = KMRIG_PROTO_T_PING_RSP;
         end
@@ -422,6 +428,7 @@ module kmrig_bridge_exec #(
             txb_wdata_o = ring_rdata_i;
             txb_wlen_o  = 3'd4;
             pcnt_d      = pcnt_q + 7'd4;
+            dptr_d      = dptr_q + 4;
             st_d        = S_PING;
         end
         S_RSP: begin
@@ -433,7 +440,7 @@ module kmrig_bridge_exec #(
                 rsp_status_o = KMRIG_PROTO_ST_NO_HELLO;
             end
             if (t_iq) begin
-                rsp_w_o  = {irq_raw_i, irq_mode_i, irq_mask_i, irq_pending_i};
+                rsp_w  = {irq_raw_i, irq_mode_i, irq_mask_i, irq_pending_i};
                 rsp_ts_o = ts_i;
             end
             if (t_ping) begin
@@ -443,7 +450,7 @@ module kmrig_bridge_exec #(
                 rsp_dlen_o = toff_q[12:0];
             end
             if (t_ictl) begin
-                rsp_count_o = (status_q == KMRIG_PROTO_ST_OK) ? 16'd1 : 16'd0;
+                rsp_count = (status_q == KMRIG_PROTO_ST_OK) ? 16'd1 : 16'd0;
             end
             if (rsp_ready_i) begin
                 st_d = S_FREE;
@@ -459,12 +466,21 @@ module kmrig_bridge_exec #(
         endcase
     end
 
-    // The data of a write cycle (one shifter for its three sources): the RMW's new value, a
-    // WRITE_BURST element from the ring, or WRITE's data; 0 for a read.
-    wire        wr_cycle = (st_q == S_BDONE) || (st_q == S_WDAT) || t_wr;
+    // The response body as the transmitter sends it (fields before the timestamp, byte 0 in
+    // [7:0]): READ_RSP / RMW_RSP status, 3 zero bytes, w0; IRQ_QUERY_RSP w0..w3; every other
+    // response (WRITE_RSP, the bursts', IRQ_CTL_RSP) status, a zero byte, count. HELLO_RSP
+    // and PING_RSP have no such fields. (Built here, so the transmitter takes every frame
+    // source's body through one multiplexer in kmrig_bridge.)
+    wire t_rw_rsp = t_read | (f_type == KMRIG_PROTO_T_RMW);
+    assign rsp_body_o = t_iq ? rsp_w :
+                        t_rw_rsp ? {64'h0, rsp_w[31:0], 24'h0, rsp_status_o} :
+                        {96'h0, rsp_count, 8'h0, rsp_status_o};
+
+    // The data of a write cycle (one shifter for its two sources): the RMW's new value, or a
+    // WRITE / WRITE_BURST element from the ring; 0 for a read.
+    wire        wr_cycle = (st_q == S_BDONE) || (st_q == S_WDAT);
     wire [31:0] wr_src   = (st_q == S_BDONE) ? rmw_new :
-                           (st_q == S_WDAT) ? ring_rdata_i :
-                           t_wr ? b_w8 : 32'h0;
+                           (st_q == S_WDAT) ? ring_rdata_i : 32'h0;
 
     // Wishbone outputs are registered: they follow the sequencer's state.
     always @(posedge clk_i or negedge rst_ni) begin

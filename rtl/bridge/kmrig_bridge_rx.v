@@ -90,7 +90,6 @@ module kmrig_bridge_rx #(
     reg [12:0]  cnt_q, cnt_d;        // index in the current section
     reg [15:0]  crc16_q, crc16_d;
     reg [31:0]  crc32_q, crc32_d;
-    reg [31:0]  crcrx_q, crcrx_d;
     reg [55:0]  rp_q, rp_d;          // bytes to search again after a bad header
     reg [2:0]   rpn_q, rpn_d;
     reg         room_q, room_d;      // the ring had room for the header at SOF
@@ -111,6 +110,10 @@ module kmrig_bridge_rx #(
     reg         rpend_q, rpend_d;    // a ring byte read last cycle arrives now
     reg [RING_AW:0] base_q, base_d;  // where the current frame starts in the ring
     reg [RING_AW:0] rend_q, rend_d;  // the end of the bytes received into the ring
+    // where the frame's next byte goes in the ring: the frame's bytes are written one after
+    // the other from its start, so one incrementing address serves header, payload and CRC
+    // (no base + offset adders)
+    reg [RING_AW-1:0] wa_q, wa_d;
 
     // the list of gaps
     localparam [2:0]   SKIPS_FREE = SKIPS[2:0] - 3'd1; // room for the gap of a frame in progress
@@ -139,7 +142,9 @@ module kmrig_bridge_rx #(
     wire [7:0]  h_tag   = hdr_q[31:24];
     wire [15:0] h_len   = hdr_q[47:32];
     wire        h_pcrc  = h_flags[KMRIG_PROTO_FLAG_PCRC_BIT];
-    wire [RING_AW:0] used = base_q - ring_rptr_i;
+    // (without the read-back a frame always starts at the commit point: base_q is wptr_q, and
+    // the free space at SOF and for the whole frame are one subtraction)
+    wire [RING_AW:0] used = ((RESCAN != 0) ? base_q : wptr_q) - ring_rptr_i;
     wire [RING_AW:0] free = RING_SIZE - used;   // from the frame's start on
     // Where a frame that starts with this byte is in the ring: a read-back byte is where it
     // was read; a header byte searched again during a read-back is where its header was
@@ -185,7 +190,6 @@ module kmrig_bridge_rx #(
         cnt_d       = cnt_q;
         crc16_d     = crc16_q;
         crc32_d     = crc32_q;
-        crcrx_d     = crcrx_q;
         rp_d        = rp_q;
         rpn_d       = rpn_q;
         room_d      = room_q;
@@ -209,7 +213,8 @@ module kmrig_bridge_rx #(
         drop_add    = 32'd0;
         finish      = 1'b0;
         ring_we_o   = 1'b0;
-        ring_waddr_o = base_q[RING_AW-1:0] + cnt_q[RING_AW-1:0];
+        ring_waddr_o = wa_q;
+        wa_d        = wa_q;
         dans_valid_o = 1'b0;
         err_valid_o = 1'b0;
         err_code_o  = 8'h00;
@@ -234,6 +239,7 @@ module kmrig_bridge_rx #(
                     room_d  = sof_free >= 8;
                     ring_we_o    = sof_free >= 8;
                     ring_waddr_o = sof_at[RING_AW-1:0];
+                    wa_d         = sof_at[RING_AW-1:0] + 1;
                 end else begin
                     drop_add = 32'd1;
                 end
@@ -245,6 +251,7 @@ module kmrig_bridge_rx #(
                 end
                 crc32_d   = crc32_byte(crc32_q, in_b);
                 ring_we_o = room_q;
+                wa_d      = wa_q + 1;
                 cnt_d     = cnt_q + 13'd1;
                 if (cnt_q == 13'd7) begin
                     cnt_d = 13'd0;
@@ -299,8 +306,8 @@ module kmrig_bridge_rx #(
                         dans_d_data[8 + 8*(cnt_q[1:0]) +: 8] = in_b;
                     end
                 end
-                ring_we_o    = keep_q;
-                ring_waddr_o = base_q[RING_AW-1:0] + 8 + cnt_q[RING_AW-1:0];
+                ring_we_o = keep_q;
+                wa_d      = wa_q + 1;
                 cnt_d = cnt_q + 13'd1;
                 if ({3'b000, cnt_q} == h_len - 16'd1) begin
                     cnt_d = 13'd0;
@@ -313,14 +320,16 @@ module kmrig_bridge_rx #(
                 end
             end
             S_CRC: begin
-                crcrx_d = {in_b, crcrx_q[31:8]};
+                // the CRC-32 runs on over the received CRC: a frame is intact when the
+                // register then holds the CRC-32 residue (no register for the received CRC)
+                crc32_d = crc32_byte(crc32_q, in_b);
                 cnt_d   = cnt_q + 13'd1;
-                ring_we_o    = keep_q;
-                ring_waddr_o = base_q[RING_AW-1:0] + 8 + h_len[RING_AW-1:0] + cnt_q[RING_AW-1:0];
+                ring_we_o = keep_q;
+                wa_d      = wa_q + 1;
                 if (cnt_q == 13'd3) begin
                     cnt_d = 13'd0;
                     st_d  = S_HUNT;
-                    if ({in_b, crcrx_q[31:8]} == ~crc32_q) begin
+                    if (crc32_d == 32'hDEBB20E3) begin
                         finish = 1'b1;
                     end else begin
                         err_valid_o = 1'b1;
@@ -396,7 +405,6 @@ module kmrig_bridge_rx #(
             cnt_q       <= 13'd0;
             crc16_q     <= 16'hFFFF;
             crc32_q     <= 32'hFFFFFFFF;
-            crcrx_q     <= 32'h0;
             rp_q        <= 56'h0;
             rpn_q       <= 3'd0;
             room_q      <= 1'b0;
@@ -416,6 +424,7 @@ module kmrig_bridge_rx #(
             rpend_q     <= 1'b0;
             base_q      <= {(RING_AW+1){1'b0}};
             rend_q      <= {(RING_AW+1){1'b0}};
+            wa_q        <= {RING_AW{1'b0}};
             skl_q       <= {(2*(RING_AW+1)*SKIPS){1'b0}};
             skn_q       <= 3'd0;
         end else begin
@@ -424,7 +433,6 @@ module kmrig_bridge_rx #(
             cnt_q       <= cnt_d;
             crc16_q     <= crc16_d;
             crc32_q     <= crc32_d;
-            crcrx_q     <= crcrx_d;
             rp_q        <= rp_d;
             rpn_q       <= rpn_d;
             room_q      <= room_d;
@@ -442,6 +450,7 @@ module kmrig_bridge_rx #(
             rleft_q     <= rleft_d;
             rpend_q     <= (RESCAN != 0) && rpend_d;
             base_q      <= base_d;
+            wa_q        <= wa_d;
             rend_q      <= (st_d == S_HUNT && !rep_d) ? wptr_d : rend_d;
             // the gap list: pop the head, push {to = the frame's start, at = the old commit}
             if (skip_pop_i && skn_q != 3'd0) begin
