@@ -105,8 +105,8 @@ struct kmrig_stream {
     /* threads */
     pthread_t reader, notifier, flusher;
     int reader_running, notifier_running, flusher_running;
-    int stop;                  /* under mu: the reader and the flusher end */
-    pthread_cond_t flush_cv;   /* under mu: the batch got its first frame, or stop */
+    int stop;                /* under mu: the reader and the flusher end */
+    pthread_cond_t flush_cv; /* under mu: the batch got its first frame, or stop */
     pthread_mutex_t ev_mu;
     pthread_cond_t ev_cv;
     unsigned ev_pending; /* 1 << KMRIG_LINK_EV_* */

@@ -1,7 +1,7 @@
 /*
  * test_stream.c - the stream engine (bridge/link/stream.c, docs/protocol.md section 16) against
- * the bridge RTL: the reference SoC's Verilator model behind the model pipe (paced to wall time), opened
- * as the wall-time target "sim:fidelity=stream" exactly as a board over USB would be. Reads,
+ * the bridge RTL: the reference SoC's Verilator model behind the model pipe (paced to wall time),
+ * opened as the wall-time target "sim:fidelity=stream" exactly as a board over USB would be. Reads,
  * posted writes, RMW, interrupt events with device timestamps, device DMA both ways, the hello
  * check, fault injection (dropped, corrupted, duplicated bytes: detected, recovered or
  * reported), and a cut pipe (EGONE for everyone, at once).

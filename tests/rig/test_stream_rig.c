@@ -1,7 +1,7 @@
 /* The runtime on a wall-time target driven by the stream engine ("sim:fidelity=stream": the
- * reference SoC's bridge model behind the model pipe (paced to wall time), as a board over USB): a driver's
- * interrupt reaches its ISR with nobody polling the device (the link's event wakes the idle
- * processor), and when the link drops, accesses read all ones, the devices of the root bus are
+ * reference SoC's bridge model behind the model pipe (paced to wall time), as a board over USB): a
+ * driver's interrupt reaches its ISR with nobody polling the device (the link's event wakes the
+ * idle processor), and when the link drops, accesses read all ones, the devices of the root bus are
  * surprise-removed by the PnP manager, and the run goes on to a clean close. */
 #include "rig_drivers.h"
 #include "kmrig_soc_map.h"
