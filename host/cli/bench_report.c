@@ -69,7 +69,7 @@ void bench_print_table(FILE *out, const struct bench_options *o, const struct be
     fprintf(out, "kmrig bench on %s\n", o->target);
     fprintf(out, "  link     %s, profile %s", r->transport, r->profile);
     if (r->link_h2d_bytes_per_s)
-        fprintf(out, " (%.3g MB/s each way, %s duplex)", r->link_h2d_bytes_per_s / 1e6,
+        fprintf(out, " (%.4g MB/s each way, %s duplex)", r->link_h2d_bytes_per_s / 1e6,
                 r->half_duplex ? "half" : "full");
     else
         fprintf(out, " (no link timing)");

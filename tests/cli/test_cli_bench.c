@@ -360,7 +360,7 @@ static void test_cli_bench_json_pcie(void **state)
 
 static void test_cli_bench_json_ft245(void **state)
 {
-    check_profile("ft245", 60e6, 1);
+    check_profile("ft245", 40.96e6, 1); /* 10 packets of 512 bytes per 125 us microframe */
 }
 
 static void test_cli_bench_json_uart(void **state)
