@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,9 +24,14 @@ static int run_argv(const char **argv)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* dies with the test: a test killed by ctest's timeout leaves no kmrig behind */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         dup2(fd, 1);
         dup2(fd, 2);
         execv(argv[0], (char **)argv);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,7 @@ int kmtest_main(int argc, char **argv, const char *group, const struct CMUnitTes
             return 2;
         }
         if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* a runner killed by ctest takes its test along */
             setenv(KMRIG_BUGCHECK_REPORT_ENV, report, 1);
             alarm(timeout);
             /* Only this test's output is of interest: silence cmocka's per-group banner lines. */
