@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "bench.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -333,28 +334,6 @@ int bench_write_json(const char *path, const struct bench_options *o, const stru
 
 /* ---- SVG ---- */
 
-static void svg_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 /* A plot area in the picture. */
 struct panel {
     double x0, y0, w, h;           /* pixels: left, top, width, height */
@@ -378,15 +357,15 @@ static void svg_frame(FILE *f, const struct panel *p, const char *title, const c
             p->x0, p->y0, p->w, p->h);
     fprintf(f, "<text class=\"panel-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
             p->x0 + p->w / 2, p->y0 - 10);
-    svg_text(f, title);
+    kmrig_cli_xml_text(f, title);
     fprintf(f, "</text>\n<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
             p->x0 + p->w / 2, p->y0 + p->h + 38);
-    svg_text(f, xlabel);
+    kmrig_cli_xml_text(f, xlabel);
     fprintf(f,
             "</text>\n<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
             "transform=\"rotate(-90 %.1f %.1f)\">",
             p->x0 - 48, p->y0 + p->h / 2, p->x0 - 48, p->y0 + p->h / 2);
-    svg_text(f, ylabel);
+    kmrig_cli_xml_text(f, ylabel);
     fprintf(f, "</text>\n");
 }
 
@@ -565,12 +544,12 @@ int bench_write_svg(const char *path, const struct bench_options *o, const struc
             ".axis-label{font-size:12px;fill:#333}.panel-title{font-size:13px;font-weight:bold}"
             ".legend{font-size:11px}</style>\n"
             "<rect width=\"1000\" height=\"470\" fill=\"white\"/>\n<title>kmrig bench: ");
-    svg_text(f, o->target);
+    kmrig_cli_xml_text(f, o->target);
     fprintf(f, "</title>\n<text id=\"title\" x=\"500\" y=\"26\" text-anchor=\"middle\" "
                "font-size=\"16\" font-weight=\"bold\">kmrig bench on ");
-    svg_text(f, o->target);
+    kmrig_cli_xml_text(f, o->target);
     fprintf(f, " (profile ");
-    svg_text(f, r->profile);
+    kmrig_cli_xml_text(f, r->profile);
     fprintf(f, ", %.0f MHz device clock)</text>\n", r->clock_hz / 1e6);
     fprintf(f,
             "<text id=\"subtitle\" x=\"500\" y=\"48\" text-anchor=\"middle\" font-size=\"12\">"

@@ -30,4 +30,8 @@ const char *kmrig_cli_self(void);
  * arguments) / KMRIG_CLI_NO_TARGET (not built, not there), with the reason on stderr. */
 int kmrig_cli_probe_target(const char *uri);
 
+/* Writes s as XML text or attribute value (JUnit, SVG): & < > " escaped; bytes XML 1.0 cannot
+ * carry (control characters, invalid UTF-8) become '?'. junit.c. */
+void kmrig_cli_xml_text(FILE *f, const char *s);
+
 #endif

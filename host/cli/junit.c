@@ -9,6 +9,7 @@
  * as <rerunFailure>/<rerunError>.
  */
 #define _GNU_SOURCE
+#include "cli.h"
 #include "run.h"
 
 #include <errno.h>
@@ -29,9 +30,7 @@ static size_t junit_utf8(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Text or attribute value, escaped; bytes XML 1.0 cannot carry (control characters, invalid
- * UTF-8) become '?'. */
-static void junit_text(FILE *f, const char *s)
+void kmrig_cli_xml_text(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t n = strlen((const char *)p);
@@ -76,18 +75,18 @@ static void junit_text(FILE *f, const char *s)
 static void junit_attempt(FILE *f, const char *element, const struct run_attempt *a, int nested)
 {
     fprintf(f, "      <%s message=\"", element);
-    junit_text(f, a->message);
+    kmrig_cli_xml_text(f, a->message);
     fprintf(f, "\" type=\"");
-    junit_text(f, a->type);
+    kmrig_cli_xml_text(f, a->type);
     fprintf(f, "\">");
     if (nested) {
         fputs("<stackTrace>", f);
-        junit_text(f, a->details);
+        kmrig_cli_xml_text(f, a->details);
         fputs("</stackTrace><system-out>", f);
-        junit_text(f, a->output);
+        kmrig_cli_xml_text(f, a->output);
         fputs("</system-out>", f);
     } else {
-        junit_text(f, a->details);
+        kmrig_cli_xml_text(f, a->details);
     }
     fprintf(f, "</%s>\n", element);
 }
@@ -129,18 +128,18 @@ int run_write_junit(const struct run_report *r, const char *path)
             secs += r->tests[i].seconds;
         }
         fprintf(f, "  <testsuite name=\"");
-        junit_text(f, r->suites[s].name);
+        kmrig_cli_xml_text(f, r->suites[s].name);
         fprintf(f,
                 "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" "
                 "timestamp=\"%s\" hostname=\"",
                 st, sf, se, ss, secs, stamp);
-        junit_text(f, host);
+        kmrig_cli_xml_text(f, host);
         fprintf(f, "\">\n    <properties>\n      <property name=\"target\" value=\"");
-        junit_text(f, r->target);
+        kmrig_cli_xml_text(f, r->target);
         fprintf(f, "\"/>\n      <property name=\"seed\" value=\"%llu\"/>\n",
                 (unsigned long long)r->seed);
         fprintf(f, "      <property name=\"suite\" value=\"");
-        junit_text(f, r->suites[s].path);
+        kmrig_cli_xml_text(f, r->suites[s].path);
         fprintf(f, "\"/>\n    </properties>\n");
         for (size_t i = 0; i < r->ntests; i++) {
             const struct run_test *t = &r->tests[i];
@@ -148,9 +147,9 @@ int run_write_junit(const struct run_report *r, const char *path)
                 continue;
             const struct run_attempt *last = &t->tries[t->attempts - 1];
             fprintf(f, "    <testcase classname=\"");
-            junit_text(f, r->suites[s].name);
+            kmrig_cli_xml_text(f, r->suites[s].name);
             fprintf(f, "\" name=\"");
-            junit_text(f, t->name);
+            kmrig_cli_xml_text(f, t->name);
             fprintf(f, "\" time=\"%.3f\">\n", t->seconds);
             /* earlier attempts: flaky (then passed) or reruns (failed every time) */
             for (unsigned a = 0; a + 1 < t->attempts; a++) {
@@ -166,14 +165,14 @@ int run_write_junit(const struct run_report *r, const char *path)
                 junit_attempt(f, "error", last, 0);
             else if (t->outcome == RUN_SKIPPED) {
                 fprintf(f, "      <skipped message=\"");
-                junit_text(f, last->message);
+                kmrig_cli_xml_text(f, last->message);
                 fprintf(f, "\"/>\n");
             }
             fprintf(f, "      <system-out>");
             if (t->outcome == RUN_FLAKY)
                 fprintf(f, "kmrig: flaky: failed %u time(s), then passed on attempt %u\n",
                         t->attempts - 1, t->attempts);
-            junit_text(f, last->output);
+            kmrig_cli_xml_text(f, last->output);
             fprintf(f, "</system-out>\n    </testcase>\n");
         }
         fprintf(f, "  </testsuite>\n");
