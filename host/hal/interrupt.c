@@ -249,8 +249,11 @@ NTSTATUS NTAPI IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTIN
         KiConnectVector(rt, Vector, ln->Irql, HalpInterruptService, ln);
         kmrig_link_irq_control(h->Link, line,
                                InterruptMode == Latched ? KMRIG_IRQ_EDGE : KMRIG_IRQ_LEVEL);
-        if (InterruptMode == Latched) /* an edge latched before anyone listened is stale */
-            kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_EOI);
+        /* What the line reported before anyone listened is stale: an edge latched then, or a
+           report a previous connection never acknowledged (disconnected in between), after
+           which the device would not report the line again. EOI clears both; a level line
+           still high is reported again. */
+        kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_EOI);
         kmrig_link_irq_control(h->Link, line, KMRIG_IRQ_UNMASK);
         ln->AssertedRun = 0;
         ln->LastEnd = UINT64_MAX;
