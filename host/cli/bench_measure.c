@@ -395,9 +395,9 @@ static void bench_profile_rates(struct bench_results *r)
     } list[] = {
 /* A USB profile's rate per direction is its packets per microframe (protocol.md section 12:
    the chip's 10 x 512 bytes every 125 us, 40.96 MB/s), not its FIFO side's byte rate. */
-#define BENCH_RATE(rate, uframe, pkt, npkt)                                                       \
-    ((uframe) && (npkt) ? (uint64_t)(npkt) * (pkt) * 1000000000u / (uframe) : (rate))
-#define BENCH_PROFILE(NAME, duplex, h2d, d2h, lat, crc, uframe, pkt, st, npkt, ...)               \
+#define BENCH_RATE(rate, uframe, pkt, npkt)                                                        \
+    ((uframe) && (npkt) ? (uint64_t)(npkt) * (pkt)*1000000000u / (uframe) : (rate))
+#define BENCH_PROFILE(NAME, duplex, h2d, d2h, lat, crc, uframe, pkt, st, npkt, ...)                \
     {#NAME, duplex, BENCH_RATE(h2d, uframe, pkt, npkt), BENCH_RATE(d2h, uframe, pkt, npkt)},
         KMRIG_PROTO_PROFILE_LIST(BENCH_PROFILE)
 #undef BENCH_PROFILE
