@@ -95,7 +95,7 @@ struct tcp {
     uint8_t dma[KMRIG_TCP_MAX_DMA + 16]; /* a DMA answer (the reader's or the caller's) */
 };
 
-static int tcp_send_all(int fd, const uint8_t *p, size_t n)
+int kmrig_tcp_send_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
         ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
@@ -109,8 +109,7 @@ static int tcp_send_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* 1 read, 0 the peer closed, -1 error; with deadline_ms > 0, -2 when it passes. */
-static int tcp_recv_all(int fd, uint8_t *p, size_t n, int deadline_ms)
+int kmrig_tcp_recv_all(int fd, uint8_t *p, size_t n, int deadline_ms)
 {
     while (n) {
         if (deadline_ms > 0) {
@@ -155,7 +154,7 @@ static void tcp_die(struct tcp *t, int rc)
 static int tcp_send(struct tcp *t, const uint8_t *p, size_t n)
 {
     pthread_mutex_lock(&t->smu);
-    int rc = tcp_send_all(t->fd, p, n);
+    int rc = kmrig_tcp_send_all(t->fd, p, n);
     pthread_mutex_unlock(&t->smu);
     return rc;
 }
@@ -184,14 +183,14 @@ static void *tcp_reader(void *arg)
     int rc = KMRIG_LINK_EGONE;
     for (;;) {
         uint8_t hdr[4];
-        if (tcp_recv_all(t->fd, hdr, 4, 0) <= 0)
+        if (kmrig_tcp_recv_all(t->fd, hdr, 4, 0) <= 0)
             break;
         uint32_t len = kmrig_tcp_get32(hdr);
         if (len < 1 || len > KMRIG_TCP_MAX_MSG) {
             rc = KMRIG_LINK_EIO;
             break;
         }
-        if (tcp_recv_all(t->fd, t->rx, len, 0) <= 0)
+        if (kmrig_tcp_recv_all(t->fd, t->rx, len, 0) <= 0)
             break;
         uint8_t type = t->rx[0];
         const uint8_t *b = t->rx + 1;
@@ -615,17 +614,17 @@ static int tcp_handshake(struct kmrig_link *link, struct tcp *t, const char *tok
     kmrig_tcp_put16(m + at + 8, KMRIG_TCP_VERSION);
     kmrig_tcp_put16(m + at + 10, (uint16_t)tl);
     memcpy(m + at + 12, token, tl);
-    if (tcp_send_all(t->fd, m, at + 12 + tl) < 0) {
+    if (kmrig_tcp_send_all(t->fd, m, at + 12 + tl) < 0) {
         kmrig_link_set_open_error(link, "%s: the connection closed at once", t->where);
         return KMRIG_LINK_EIO;
     }
     uint8_t hdr[4];
-    int r = tcp_recv_all(t->fd, hdr, 4, (int)t->timeout_ms);
+    int r = kmrig_tcp_recv_all(t->fd, hdr, 4, (int)t->timeout_ms);
     uint32_t len = r == 1 ? kmrig_tcp_get32(hdr) : 0;
     if (r == 1 && (len < 1 || len > KMRIG_TCP_MAX_MSG))
         r = -1;
     if (r == 1)
-        r = tcp_recv_all(t->fd, t->rx, len, (int)t->timeout_ms);
+        r = kmrig_tcp_recv_all(t->fd, t->rx, len, (int)t->timeout_ms);
     if (r != 1) {
         kmrig_link_set_open_error(link, "%s: %s", t->where,
                                   r == -2  ? "no answer to the hello (is it `kmrig serve`?)"

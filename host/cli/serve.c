@@ -136,43 +136,6 @@ static void serve_log(const char *fmt, ...)
     fprintf(stderr, "kmrig serve: %s\n", line);
 }
 
-static int serve_send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* 1 read, 0 closed, -1 error, -2 deadline (ms > 0). */
-static int serve_recv_all(int fd, uint8_t *p, size_t n, int ms)
-{
-    while (n) {
-        if (ms > 0) {
-            struct pollfd pf = {.fd = fd, .events = POLLIN};
-            int r = poll(&pf, 1, ms);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r == 0)
-                return -2;
-        }
-        ssize_t k = recv(fd, p, n, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k == 0 ? 0 : -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 1;
-}
-
 static void serve_send_text(int fd, uint8_t type, int code, const char *text)
 {
     uint8_t m[5 + 4 + KMRIG_TCP_MAX_TEXT];
@@ -184,7 +147,7 @@ static void serve_send_text(int fd, uint8_t type, int code, const char *text)
     if (lead)
         kmrig_tcp_put32(m + at, (uint32_t)code);
     memcpy(m + at + lead, text, tl);
-    serve_send_all(fd, m, at + lead + tl);
+    kmrig_tcp_send_all(fd, m, at + lead + tl);
 }
 
 /* Compares the presented token with the server's in time that does not depend on where they
@@ -205,13 +168,13 @@ enum serve_hello { HELLO_OK, HELLO_BAD_TOKEN, HELLO_VERSION, HELLO_NOT_KMRIG, HE
 static enum serve_hello serve_read_hello(const struct serve *sv, int fd, unsigned *version)
 {
     uint8_t hdr[4], m[12 + KMRIG_TCP_MAX_TOKEN];
-    int r = serve_recv_all(fd, hdr, 4, SERVE_HELLO_MS);
+    int r = kmrig_tcp_recv_all(fd, hdr, 4, SERVE_HELLO_MS);
     if (r != 1)
         return HELLO_SILENT;
     uint32_t len = kmrig_tcp_get32(hdr);
     uint8_t type;
-    if (len < 13 || len > 1 + sizeof m || serve_recv_all(fd, &type, 1, SERVE_HELLO_MS) != 1 ||
-        type != KMRIG_TCP_HELLO || serve_recv_all(fd, m, len - 1, SERVE_HELLO_MS) != 1 ||
+    if (len < 13 || len > 1 + sizeof m || kmrig_tcp_recv_all(fd, &type, 1, SERVE_HELLO_MS) != 1 ||
+        type != KMRIG_TCP_HELLO || kmrig_tcp_recv_all(fd, m, len - 1, SERVE_HELLO_MS) != 1 ||
         memcmp(m, KMRIG_TCP_MAGIC, 8))
         return HELLO_NOT_KMRIG;
     *version = kmrig_tcp_get16(m + 8);
@@ -436,7 +399,7 @@ static void *serve_reader(void *arg)
     }
     for (;;) {
         uint8_t hdr[4];
-        int r = serve_recv_all(s->fd, hdr, 4, 0);
+        int r = kmrig_tcp_recv_all(s->fd, hdr, 4, 0);
         if (r != 1) {
             pthread_mutex_lock(&s->mu);
             serve_session_close_locked(s, r == 0 ? "connection closed" : "connection reset");
@@ -448,7 +411,7 @@ static void *serve_reader(void *arg)
             serve_malformed(s, "length out of range");
             break;
         }
-        if (serve_recv_all(s->fd, buf, len, 0) != 1) {
+        if (kmrig_tcp_recv_all(s->fd, buf, len, 0) != 1) {
             pthread_mutex_lock(&s->mu);
             serve_session_close_locked(s, "connection closed inside a message");
             pthread_mutex_unlock(&s->mu);
@@ -530,8 +493,8 @@ static int serve_dma(void *ctx, int write, uint64_t bus, void *data, size_t size
         int closed = s->closed;
         pthread_mutex_unlock(&s->mu);
         pthread_mutex_lock(&s->smu);
-        int bad = closed || serve_send_all(s->fd, hdr, at + KMRIG_TCP_DMA_REQ_HDR) < 0 ||
-                  (write && serve_send_all(s->fd, (const uint8_t *)data + off, k) < 0);
+        int bad = closed || kmrig_tcp_send_all(s->fd, hdr, at + KMRIG_TCP_DMA_REQ_HDR) < 0 ||
+                  (write && kmrig_tcp_send_all(s->fd, (const uint8_t *)data + off, k) < 0);
         pthread_mutex_unlock(&s->smu);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -582,7 +545,7 @@ static void serve_event(void *ctx, struct kmrig_link *link, enum kmrig_link_even
         kmrig_tcp_header(m, KMRIG_TCP_EVENT, 1);
         m[5] = (uint8_t)ev;
         pthread_mutex_lock(&s->smu);
-        serve_send_all(s->fd, m, sizeof m);
+        kmrig_tcp_send_all(s->fd, m, sizeof m);
         pthread_mutex_unlock(&s->smu);
     }
     pthread_mutex_unlock(&sv->mu);
@@ -649,7 +612,7 @@ static int serve_answer(struct serve *sv, struct serve_session *s, struct kmrig_
     size_t at = kmrig_tcp_header(m, KMRIG_TCP_RESULT, KMRIG_TCP_RESULT_LEN);
     kmrig_tcp_put_result(m + at, r);
     pthread_mutex_lock(&s->smu);
-    int rc = serve_send_all(s->fd, m, sizeof m);
+    int rc = kmrig_tcp_send_all(s->fd, m, sizeof m);
     pthread_mutex_unlock(&s->smu);
     return rc;
 }
@@ -743,7 +706,7 @@ static void serve_session(struct serve *sv, int fd, const char *peer)
     pthread_mutex_lock(&sv->mu);
     sv->session = s;
     pthread_mutex_unlock(&sv->mu);
-    int started = serve_send_all(fd, w, sizeof w) == 0 &&
+    int started = kmrig_tcp_send_all(fd, w, sizeof w) == 0 &&
                   pthread_create(&s->reader, NULL, serve_reader, s) == 0;
     serve_log("client %s connected", peer);
 
@@ -798,7 +761,7 @@ static void serve_session(struct serve *sv, int fd, const char *peer)
         kmrig_tcp_header(m, KMRIG_TCP_EVENT, 1);
         m[5] = (uint8_t)KMRIG_LINK_EV_GONE;
         pthread_mutex_lock(&s->smu);
-        serve_send_all(fd, m, sizeof m);
+        kmrig_tcp_send_all(fd, m, sizeof m);
         pthread_mutex_unlock(&s->smu);
     }
     shutdown(fd, SHUT_RDWR);

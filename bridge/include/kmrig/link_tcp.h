@@ -77,6 +77,12 @@ struct kmrig_tcp_result {
 #define KMRIG_TCP_WELCOME_LEN (4u + 8u + 4u + 4u + 4u + 4u + 96u)
 #define KMRIG_TCP_DMA_REQ_HDR 24u
 
+/* Socket I/O both ends use (link_tcp.c). send_all: 0, or -1 when the socket failed.
+ * recv_all: 1 read all n bytes, 0 the peer closed, -1 error; with deadline_ms > 0, -2 when no
+ * byte came for that long. EINTR is retried. */
+int kmrig_tcp_send_all(int fd, const uint8_t *p, size_t n);
+int kmrig_tcp_recv_all(int fd, uint8_t *p, size_t n, int deadline_ms);
+
 static inline void kmrig_tcp_put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
