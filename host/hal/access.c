@@ -92,47 +92,45 @@ static void HalpBusWrite(struct kmrig_runtime *rt, unsigned Space, ULONGLONG Add
 
 /* ---- registers: pointer -> window -> bus address ----------------------------------------- */
 
-/* The window containing [p, p + Size), or NULL when p is ordinary memory. A pointer into a
- * window that was unmapped is a page fault, as on NT. */
-static const HALP_WINDOW *HalpFindWindow(struct kmrig_runtime *rt, const volatile void *p,
-                                         unsigned Size, BOOLEAN Write)
+/* The window containing [p, p + Size) (a copy in *v), or FALSE when p is ordinary memory. A
+ * pointer into a window that was unmapped is a page fault, as on NT. */
+static BOOLEAN HalpFindWindow(struct kmrig_runtime *rt, const volatile void *p, unsigned Size,
+                              BOOLEAN Write, HALP_WINDOW_VIEW *v)
 {
     HALP_STATE *h = rt->Hal;
     ULONG_PTR a = (ULONG_PTR)p;
     unsigned n = atomic_load_explicit(&h->WindowCount, memory_order_acquire);
     for (unsigned i = n; i-- > 0;) {
-        const HALP_WINDOW *w = &h->Windows[i];
-        ULONG_PTR lo = (ULONG_PTR)w->Reserved, hi = lo + w->ReservedSize;
-        if (a < lo || a >= hi)
+        HalpWindowView(&h->Windows[i], v);
+        if (a < v->Lo || a >= v->Hi)
             continue;
-        if (atomic_load_explicit(&w->Dead, memory_order_acquire) || a < w->Va ||
-            a + Size > w->Va + w->Length) {
+        if (v->Dead || a < v->Va || a + Size > v->Va + v->Length) {
             KmLog(rt, KMRIG_LOG_ERROR, "register access at %p: %s", (void *)a,
-                  atomic_load(&w->Dead) ? "the mapping was released with MmUnmapIoSpace"
-                                        : "outside the range MmMapIoSpace mapped");
+                  v->Dead ? "the mapping was released with MmUnmapIoSpace"
+                          : "outside the range MmMapIoSpace mapped");
             KeBugCheckEx(PAGE_FAULT_IN_NONPAGED_AREA, a, Write, 0, 0);
         }
-        return w;
+        return TRUE;
     }
-    return NULL;
+    return FALSE;
 }
 
 static ULONG HalpRegRead(volatile void *Register, unsigned Size, const char *Routine)
 {
     struct kmrig_runtime *rt = HalpRuntime(Routine);
-    const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, FALSE);
-    if (!w) /* ordinary memory: as on NT, a plain load */
+    HALP_WINDOW_VIEW w;
+    if (!HalpFindWindow(rt, Register, Size, FALSE, &w)) /* ordinary memory: a plain load */
         return Size == 1   ? *(volatile UCHAR *)Register
                : Size == 2 ? *(volatile USHORT *)Register
                            : *(volatile ULONG *)Register;
-    return HalpBusRead(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Routine);
+    return HalpBusRead(rt, KMRIG_SPACE_MEM, w.Bus + ((ULONG_PTR)Register - w.Va), Size, Routine);
 }
 
 static void HalpRegWrite(volatile void *Register, unsigned Size, ULONG Value, const char *Routine)
 {
     struct kmrig_runtime *rt = HalpRuntime(Routine);
-    const HALP_WINDOW *w = HalpFindWindow(rt, Register, Size, TRUE);
-    if (!w) {
+    HALP_WINDOW_VIEW w;
+    if (!HalpFindWindow(rt, Register, Size, TRUE, &w)) {
         if (Size == 1)
             *(volatile UCHAR *)Register = (UCHAR)Value;
         else if (Size == 2)
@@ -141,7 +139,7 @@ static void HalpRegWrite(volatile void *Register, unsigned Size, ULONG Value, co
             *(volatile ULONG *)Register = Value;
         return;
     }
-    HalpBusWrite(rt, KMRIG_SPACE_MEM, w->Bus + ((ULONG_PTR)Register - w->Va), Size, Value, Routine);
+    HalpBusWrite(rt, KMRIG_SPACE_MEM, w.Bus + ((ULONG_PTR)Register - w.Va), Size, Value, Routine);
 }
 
 UCHAR NTAPI READ_REGISTER_UCHAR(volatile UCHAR *Register)

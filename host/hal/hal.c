@@ -201,7 +201,9 @@ VOID HalpCloseTarget(struct kmrig_runtime *rt)
     kmrig_link_close(h->Link);
     unsigned n = atomic_load(&h->WindowCount);
     for (unsigned i = 0; i < n; i++)
-        munmap(h->Windows[i].Reserved, h->Windows[i].ReservedSize);
+        if (atomic_load(&h->Windows[i].ReservedSize))
+            munmap((void *)atomic_load(&h->Windows[i].Reserved),
+                   atomic_load(&h->Windows[i].ReservedSize));
     pthread_rwlock_destroy(&h->ChainLock);
     pthread_mutex_destroy(&h->DmaLock);
     free(h->Maps);

@@ -84,14 +84,26 @@ typedef struct _HALP_LINE {
     ULONG Epoch;        /* HALP_STATE.IrqLock: odd while the chain runs; +2 per service */
 } HALP_LINE;
 
+/* One MmMapIoSpace window. Register accesses read the table without a lock: a slot is
+ * rewritten (HALP_STATE.Lock held) only inside its sequence count (odd while it changes), and a
+ * reader takes a copy that no rewrite overlapped (HalpWindowView). */
 typedef struct _HALP_WINDOW {
-    ULONG_PTR Va;   /* what MmMapIoSpace returned */
-    SIZE_T Length;  /* NumberOfBytes */
-    ULONGLONG Bus;  /* bus (physical) address of Va */
-    PVOID Reserved; /* the PROT_NONE reservation (page aligned) */
-    SIZE_T ReservedSize;
-    atomic_bool Dead; /* unmapped: touching it is a page fault */
+    atomic_uint Seq;
+    atomic_uintptr_t Va;       /* what MmMapIoSpace returned */
+    atomic_size_t Length;      /* NumberOfBytes */
+    atomic_ullong Bus;         /* bus (physical) address of Va */
+    atomic_uintptr_t Reserved; /* the PROT_NONE reservation (page aligned) */
+    atomic_size_t ReservedSize;
+    atomic_bool Dead;    /* unmapped: touching it is a page fault */
+    ULONGLONG DeadOrder; /* (HALP_STATE.Lock) when it was unmapped: the oldest is reused first */
 } HALP_WINDOW;
+
+typedef struct {
+    ULONG_PTR Va, Lo, Hi; /* Lo..Hi: the reservation */
+    SIZE_T Length;
+    ULONGLONG Bus;
+    BOOLEAN Dead;
+} HALP_WINDOW_VIEW;
 
 /* ---- DMA: the bus-address translation table (host memory as the device sees it) ----------
  * Bus addresses for host memory live in their own space (the device's DMA master port), from
@@ -167,8 +179,12 @@ typedef struct _HALP_STATE {
     atomic_uint ConnectedLines; /* lines with at least one KINTERRUPT, unmasked (IrqLock) */
     atomic_uint Requested;      /* lines whose vector is requested, not yet serviced (IrqLock) */
 
+    /* MmMapIoSpace windows, live and unmapped. An unmapped one stays reserved (a stale pointer
+     * is a page fault) until the table is full: then the one unmapped longest ago gives up its
+     * reservation and slot to the next mapping. */
     HALP_WINDOW Windows[HALP_MAX_WINDOWS];
-    atomic_uint WindowCount; /* entries published (release) */
+    atomic_uint WindowCount; /* slots in use (release; never shrinks) */
+    ULONGLONG WindowDeaths;  /* (Lock) unmaps so far: DeadOrder */
 
     pthread_mutex_t DmaLock; /* the translation table and every map register */
     HALP_BUSMAP *Maps;       /* sorted by Bus */
@@ -208,6 +224,8 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
 /* Requests the vectors of pending connected lines. Any thread, no lock held. TRUE when it
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
+/* A consistent copy of a window (any thread, no lock). */
+VOID HalpWindowView(const HALP_WINDOW *w, HALP_WINDOW_VIEW *v);
 /* The link dropped: counted once per instance for kmrig_rig_links_lost (any thread). */
 VOID HalpNoteLinkLost(HALP_STATE *h);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_hal_read_write_port_all_widths_reach_the_target(void **state)
 {
@@ -145,6 +146,132 @@ static void test_hal_register_access_outside_a_live_mapping_is_a_page_fault(void
                      PAGE_FAULT_IN_NONPAGED_AREA);
     assert_int_equal(params[1], 1); /* a write */
     assert_int_equal(params[0] & (PAGE_SIZE - 1), 16);
+}
+
+/* A driver that maps and unmaps for ever (per request, or a start/stop loop) never runs out:
+ * once the table is full, the window unmapped longest ago gives up its slot. The one unmapped
+ * last is still caught as a page fault after 1000 more map/unmap pairs. */
+static void stale_after_many_mappings(void *arg)
+{
+    hal_runtime_on("loop", 1);
+    PHYSICAL_ADDRESS pa = {.QuadPart = 0x3000};
+    volatile ULONG *stale = NULL;
+    for (ULONG k = 0; k < 3000; k++) {
+        volatile ULONG *p = MmMapIoSpace(pa, 16, MmNonCached);
+        if (!p)
+            _exit(10); /* (the parent sees no bug check) */
+        WRITE_REGISTER_ULONG(p + 1, k);
+        if (READ_REGISTER_ULONG(p + 1) != k)
+            _exit(11);
+        MmUnmapIoSpace((PVOID)p, 16);
+        stale = p;
+    }
+    for (ULONG k = 0; k < 1000; k++) {
+        PVOID p = MmMapIoSpace(pa, 16, MmNonCached);
+        if (!p)
+            _exit(12);
+        MmUnmapIoSpace(p, 16);
+    }
+    *(volatile ULONG_PTR *)arg = (ULONG_PTR)stale;
+    READ_REGISTER_ULONG(stale);
+}
+
+static void test_mm_map_io_space_reuses_the_slots_of_unmapped_windows(void **state)
+{
+    ULONG_PTR params[4], dummy = 0;
+    assert_int_equal(kmtest_bugcheck_of(stale_after_many_mappings, &dummy, params),
+                     PAGE_FAULT_IN_NONPAGED_AREA);
+    assert_int_equal(params[1], 0); /* a read */
+}
+
+/* At most 1024 windows are live at once: the next mapping fails (NULL, logged) and the run
+ * goes on; after an unmap, mapping works again. */
+static void test_mm_map_io_space_fails_beyond_the_live_window_limit(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop", 1);
+    enum { LIVE = 1024 };
+    static volatile UCHAR *w[LIVE];
+    for (ULONG i = 0; i < LIVE; i++) {
+        PHYSICAL_ADDRESS pa = {.QuadPart = 0x8000 + i};
+        w[i] = MmMapIoSpace(pa, 1, MmNonCached);
+        assert_non_null((void *)w[i]);
+        WRITE_REGISTER_UCHAR(w[i], (UCHAR)i);
+    }
+    PHYSICAL_ADDRESS extra = {.QuadPart = 0x9000};
+    assert_null(MmMapIoSpace(extra, 4, MmNonCached));
+    /* every window still reaches its own bus address */
+    for (ULONG i = 0; i < LIVE; i += 97)
+        assert_int_equal(READ_REGISTER_UCHAR(w[i]), (UCHAR)i);
+    MmUnmapIoSpace((PVOID)w[500], 1);
+    volatile ULONG *p = MmMapIoSpace(extra, 4, MmNonCached);
+    assert_non_null((void *)p);
+    WRITE_REGISTER_ULONG(p, 0xC0FFEE);
+    assert_int_equal(READ_REGISTER_UCHAR(w[501]), 501 & 0xFF);
+    assert_int_equal(READ_REGISTER_ULONG(p), 0xC0FFEE);
+    for (ULONG i = 0; i < LIVE; i++)
+        if (i != 500)
+            MmUnmapIoSpace((PVOID)w[i], 1);
+    MmUnmapIoSpace((PVOID)p, 4);
+    kmrig_runtime_destroy(rt);
+}
+
+/* Register accesses read the window table without a lock while another thread maps and
+ * unmaps (slots recycled all the while): every access reaches its own window's bus address. */
+static volatile LONG churn_stop, churn_rounds, churn_bad;
+
+static VOID NTAPI churn_thread(PVOID Context)
+{
+    (void)Context;
+    for (ULONG k = 0; !__atomic_load_n(&churn_stop, __ATOMIC_ACQUIRE); k++) {
+        PHYSICAL_ADDRESS pa = {.QuadPart = 0x4000 + (k % 64) * 16};
+        volatile ULONG *p = MmMapIoSpace(pa, 16, MmNonCached);
+        if (!p) {
+            __atomic_add_fetch(&churn_bad, 1, __ATOMIC_RELEASE);
+            break;
+        }
+        WRITE_REGISTER_ULONG(p, k);
+        if (READ_REGISTER_ULONG(p) != k)
+            __atomic_add_fetch(&churn_bad, 1, __ATOMIC_RELEASE);
+        MmUnmapIoSpace((PVOID)p, 16);
+        __atomic_add_fetch(&churn_rounds, 1, __ATOMIC_RELEASE);
+    }
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static void test_hal_register_access_while_windows_are_mapped_and_unmapped(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop", 2);
+    PHYSICAL_ADDRESS pa = {.QuadPart = 0x6000};
+    volatile ULONG *w = MmMapIoSpace(pa, 16, MmNonCached);
+    assert_non_null((void *)w);
+    __atomic_store_n(&churn_stop, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&churn_rounds, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&churn_bad, 0, __ATOMIC_RELEASE);
+    HANDLE th;
+    assert_int_equal(
+        PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, churn_thread, NULL),
+        STATUS_SUCCESS);
+    ULONG reads = 0;
+    /* until the churn has recycled every slot twice over (and at least 20000 accesses here) */
+    while (__atomic_load_n(&churn_rounds, __ATOMIC_ACQUIRE) < 3000 || reads < 20000) {
+        WRITE_REGISTER_ULONG(w + 1, reads);
+        assert_int_equal(READ_REGISTER_ULONG(w + 1), reads);
+        reads++;
+        if (__atomic_load_n(&churn_bad, __ATOMIC_ACQUIRE))
+            break;
+    }
+    __atomic_store_n(&churn_stop, 1, __ATOMIC_RELEASE);
+    PVOID thread;
+    assert_int_equal(
+        ObReferenceObjectByHandle(th, SYNCHRONIZE, *PsThreadType, KernelMode, &thread, NULL),
+        STATUS_SUCCESS);
+    assert_int_equal(KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, NULL),
+                     STATUS_SUCCESS);
+    ObDereferenceObject(thread);
+    ZwClose(th);
+    assert_int_equal(__atomic_load_n(&churn_bad, __ATOMIC_ACQUIRE), 0);
+    MmUnmapIoSpace((PVOID)w, 16);
+    kmrig_runtime_destroy(rt);
 }
 
 static void unmap_unknown(void *arg)
@@ -351,6 +478,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hal_register_routines_on_ordinary_memory_are_plain_accesses),
     cmocka_unit_test(test_hal_register_access_outside_a_live_mapping_is_a_page_fault),
     cmocka_unit_test(test_mm_unmap_io_space_of_no_mapping_bugchecks),
+    cmocka_unit_test(test_mm_map_io_space_reuses_the_slots_of_unmapped_windows),
+    cmocka_unit_test(test_mm_map_io_space_fails_beyond_the_live_window_limit),
+    cmocka_unit_test(test_hal_register_access_while_windows_are_mapped_and_unmapped),
     cmocka_unit_test(test_hal_port_outside_the_port_space_bugchecks),
     cmocka_unit_test(test_mm_map_io_space_refuses_what_is_not_device_bus),
     cmocka_unit_test(test_mm_map_io_space_above_dispatch_bugchecks),
