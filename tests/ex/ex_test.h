@@ -13,15 +13,6 @@ static inline HANDLE ex_start(PKSTART_ROUTINE Routine, PVOID Context)
     return h;
 }
 
-static inline void ex_join(HANDLE h)
-{
-    PVOID t = NULL;
-    assert_int_equal(ObReferenceObjectByHandle(h, 0, *PsThreadType, KernelMode, &t, NULL),
-                     STATUS_SUCCESS);
-    assert_int_equal(KeWaitForSingleObject(t, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
-    ObDereferenceObject(t);
-    ZwClose(h);
-}
 
 static inline void ex_sleep_ms(LONGLONG ms)
 {

@@ -56,7 +56,7 @@ static void test_ex_try_to_acquire_fast_mutex_fails_while_held(void **state)
     ExAcquireFastMutex(&M); /* waits for the holder */
     assert_ptr_equal(M.Owner, KeGetCurrentThread());
     ExReleaseFastMutex(&M);
-    ex_join(h);
+    kmtest_join(h);
     assert_true(ExTryToAcquireFastMutex(&M));
     assert_int_equal(KeGetCurrentIrql(), APC_LEVEL);
     ExReleaseFastMutex(&M);
@@ -217,7 +217,7 @@ static void test_ex_fast_mutex_stress_4_processors(void **state)
     for (int t = 0; t < THREADS; t++)
         h[t] = ex_start(contender, NULL);
     for (int t = 0; t < THREADS; t++)
-        ex_join(h[t]);
+        kmtest_join(h[t]);
     assert_int_equal(Violations, 0);
     assert_int_equal(Counter, THREADS * ROUNDS);
     assert_int_equal(M.Count, FM_LOCK_BIT); /* free, no waiter left */

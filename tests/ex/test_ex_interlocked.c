@@ -132,7 +132,7 @@ static void test_ex_interlocked_stress_4_processors(void **state)
     for (int t = 0; t < STRESS_THREADS; t++)
         h[t] = ex_start(stress_thread, S.Items[t]);
     for (int t = 0; t < STRESS_THREADS; t++)
-        ex_join(h[t]);
+        kmtest_join(h[t]);
     assert_int_equal(S.Counter, STRESS_THREADS * STRESS_OPS);
     assert_int_equal(S.Added, STRESS_THREADS * STRESS_OPS);
     assert_int_equal(S.Removed, STRESS_THREADS * STRESS_OPS);

@@ -263,7 +263,7 @@ static void test_ex_npaged_lookaside_concurrent_processors(void **state)
     for (ULONG t = 0; t < LA_THREADS; t++)
         h[t] = ex_start(stress_thread, (PVOID)(ULONG_PTR)t);
     for (ULONG t = 0; t < LA_THREADS; t++)
-        ex_join(h[t]);
+        kmtest_join(h[t]);
     PSLIST_ENTRY e;
     while ((e = InterlockedPopEntrySList(&Exchange)) != NULL)
         stress_free(CONTAINING_RECORD(e, LA_BLOCK, Entry));

@@ -123,14 +123,14 @@ static void test_ex_resource_shared_acquire_rules_with_exclusive_waiter(void **s
     BOOLEAN r[3] = {TRUE, TRUE, FALSE};
     HANDLE p = ex_start(shared_no_wait_probe, r);
     KeWaitForSingleObject(&Done, Executive, KernelMode, FALSE, NULL);
-    ex_join(p);
+    kmtest_join(p);
     assert_false(r[0]);
     assert_false(r[1]);
     assert_true(r[2]);
     assert_int_equal(LogLen, 0); /* X still waiting */
 
     ExReleaseResourceLite(&R);
-    ex_join(x);
+    kmtest_join(x);
     assert_string_equal(Log, "X");
     KeLeaveCriticalRegion();
     ExDeleteResourceLite(&R);
@@ -171,8 +171,8 @@ static void run_ordering(MODE_T mode, const char *expect)
         assert_int_equal(LogLen, 0);
     }
     ExReleaseResourceLite(&R);
-    ex_join(x);
-    ex_join(s);
+    kmtest_join(x);
+    kmtest_join(s);
     assert_string_equal(Log, expect);
     assert_int_equal(R.ActiveCount, 0);
     KeLeaveCriticalRegion();
@@ -228,9 +228,9 @@ static void test_ex_convert_exclusive_to_shared_lite_wakes_shared_waiters(void *
     KeWaitForSingleObject(&Done, Executive, KernelMode, FALSE, NULL);
     HANDLE s1 = ex_start(shared_waiter, NULL), s2 = ex_start(shared_waiter, NULL);
     wait_until(ExGetSharedWaiterCount, 2);
-    ex_join(e);
-    ex_join(s1);
-    ex_join(s2);
+    kmtest_join(e);
+    kmtest_join(s1);
+    kmtest_join(s2);
     assert_string_equal(Log, "EssR");
     ExDeleteResourceLite(&R);
     kmrig_runtime_destroy(rt);
@@ -252,7 +252,7 @@ static void test_ex_release_resource_for_thread_lite_releases_other_owner(void *
     ERESOURCE_THREAD owner = 0;
     HANDLE t = ex_start(acquire_shared_and_signal, &owner);
     KeWaitForSingleObject(&Done, Executive, KernelMode, FALSE, NULL);
-    ex_join(t);
+    kmtest_join(t);
     assert_true(owner != 0 && owner != ExGetCurrentResourceThread());
     assert_int_equal(R.ActiveCount, 1);
     assert_int_equal(ExIsResourceAcquiredSharedLite(&R), 0); /* not ours */
@@ -394,7 +394,7 @@ static void test_ex_resource_stress_4_processors(void **state)
     for (int t = 0; t < STRESS_THREADS; t++)
         h[t] = ex_start(stress_thread, (PVOID)(ULONG_PTR)(t * 7919 + 1));
     for (int t = 0; t < STRESS_THREADS; t++)
-        ex_join(h[t]);
+        kmtest_join(h[t]);
     assert_int_equal(Violations, 0);
     assert_int_equal(R.ActiveCount, 0);
     assert_int_equal(ExGetExclusiveWaiterCount(&R), 0);

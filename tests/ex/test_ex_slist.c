@@ -110,7 +110,7 @@ static void test_ex_slist_concurrent_depth_is_exact(void **state)
     for (int t = 0; t < THREADS; t++)
         h[t] = ex_start(slist_thread, NULL);
     for (int t = 0; t < THREADS; t++)
-        ex_join(h[t]);
+        kmtest_join(h[t]);
     assert_int_equal(Errors, 0);
     assert_int_equal(ExQueryDepthSList(&Head), THREADS * PER_THREAD);
     static UCHAR seen[THREADS * PER_THREAD];

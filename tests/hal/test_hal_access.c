@@ -261,14 +261,7 @@ static void test_hal_register_access_while_windows_are_mapped_and_unmapped(void 
             break;
     }
     __atomic_store_n(&churn_stop, 1, __ATOMIC_RELEASE);
-    PVOID thread;
-    assert_int_equal(
-        ObReferenceObjectByHandle(th, SYNCHRONIZE, *PsThreadType, KernelMode, &thread, NULL),
-        STATUS_SUCCESS);
-    assert_int_equal(KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, NULL),
-                     STATUS_SUCCESS);
-    ObDereferenceObject(thread);
-    ZwClose(th);
+    kmtest_join(th);
     assert_int_equal(__atomic_load_n(&churn_bad, __ATOMIC_ACQUIRE), 0);
     MmUnmapIoSpace((PVOID)w, 16);
     kmrig_runtime_destroy(rt);

@@ -530,14 +530,7 @@ static void test_ke_synchronize_execution_under_load_on_two_processors(void **st
         }
     }
     __atomic_store_n(&stress_stop, 1, __ATOMIC_RELEASE);
-    PVOID thread;
-    assert_int_equal(
-        ObReferenceObjectByHandle(th, SYNCHRONIZE, *PsThreadType, KernelMode, &thread, NULL),
-        STATUS_SUCCESS);
-    assert_int_equal(KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, NULL),
-                     STATUS_SUCCESS);
-    ObDereferenceObject(thread);
-    ZwClose(th);
+    kmtest_join(th);
     assert_int_equal(c.calls, 2000);
     assert_int_equal(shared_count, 2000 + syncs);
     IoDisconnectInterrupt(stress_interrupt);

@@ -97,14 +97,7 @@ static HANDLE start_poller(volatile ULONG *ctl, ULONG line, BOOLEAN edges)
 static void stop_poller(HANDLE th)
 {
     __atomic_store_n(&poller_stop, 1, __ATOMIC_RELEASE);
-    PVOID thread;
-    assert_int_equal(
-        ObReferenceObjectByHandle(th, SYNCHRONIZE, *PsThreadType, KernelMode, &thread, NULL),
-        STATUS_SUCCESS);
-    assert_int_equal(KeWaitForSingleObject(thread, Executive, KernelMode, FALSE, NULL),
-                     STATUS_SUCCESS);
-    ObDereferenceObject(thread);
-    ZwClose(th);
+    kmtest_join(th);
 }
 
 /* Connects the line, delivered on processor `cpu`. */

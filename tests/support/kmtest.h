@@ -48,6 +48,17 @@ ULONG kmtest_bugcheck_report_of(void (*fn)(void *), void *arg, ULONG_PTR params[
  * memory). */
 void kmtest_junk(void *p, size_t n);
 
+/* Waits for a system thread (PsCreateSystemThread's handle) to end, and closes the handle. */
+static inline void kmtest_join(HANDLE h)
+{
+    PVOID t = NULL;
+    assert_int_equal(ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode, &t, NULL),
+                     STATUS_SUCCESS);
+    assert_int_equal(KeWaitForSingleObject(t, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
+    ObDereferenceObject(t);
+    ZwClose(h);
+}
+
 /* Relative NT timeout of ms milliseconds (negative 100 ns units). */
 static inline LARGE_INTEGER kmtest_ms(LONGLONG ms)
 {
