@@ -31,8 +31,8 @@ VOID HalpWindowView(const HALP_WINDOW *w, HALP_WINDOW_VIEW *v)
 }
 
 /* h->Lock held. Rewrites a slot inside its sequence count. */
-static void HalpWindowSet(HALP_WINDOW *w, void *reserved, size_t size, ULONG_PTR va,
-                          SIZE_T length, ULONGLONG bus, bool dead)
+static void HalpWindowSet(HALP_WINDOW *w, void *reserved, size_t size, ULONG_PTR va, SIZE_T length,
+                          ULONGLONG bus, bool dead)
 {
     unsigned seq = atomic_load_explicit(&w->Seq, memory_order_relaxed);
     atomic_store_explicit(&w->Seq, seq + 1, memory_order_relaxed);
@@ -95,8 +95,8 @@ PVOID NTAPI MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
     if (!w) {
         pthread_mutex_unlock(&h->Lock);
         KmLog(rt, KMRIG_LOG_ERROR,
-              "MmMapIoSpace(0x%llx): %u mappings are live already, the most one runtime has",
-              bus, HALP_MAX_WINDOWS);
+              "MmMapIoSpace(0x%llx): %u mappings are live already, the most one runtime has", bus,
+              HALP_MAX_WINDOWS);
         return NULL;
     }
     void *r = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -13,7 +13,6 @@ static inline HANDLE ex_start(PKSTART_ROUTINE Routine, PVOID Context)
     return h;
 }
 
-
 static inline void ex_sleep_ms(LONGLONG ms)
 {
     LARGE_INTEGER d = kmtest_ms(ms);

@@ -47,9 +47,9 @@ static BOOLEAN NTAPI TimerIsr(PKINTERRUPT Interrupt, PVOID Context)
        reads set. The line stays stuck only if every acknowledgement of the run fell on an
        expiry edge (about 1 in 1000 each at a 20 us period); a bounded loop, since at that
        period a read can take longer than a tick and the status may never read clear. */
-    for (int n = 0; d->Mode == Latched && n < 2 &&
-                    (READ_REGISTER_ULONG(REG(d->Timer, KMRIG_TIMER_STATUS)) &
-                     KMRIG_TIMER_STATUS_PENDING);
+    for (int n = 0;
+         d->Mode == Latched && n < 2 &&
+         (READ_REGISTER_ULONG(REG(d->Timer, KMRIG_TIMER_STATUS)) & KMRIG_TIMER_STATUS_PENDING);
          n++) {
         WRITE_REGISTER_ULONG(REG(d->Timer, KMRIG_TIMER_STATUS), KMRIG_TIMER_STATUS_PENDING);
         d->Reacks++;
