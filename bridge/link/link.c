@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const struct kmrig_link_ops kmrig_link_loop_ops;
 extern const struct kmrig_link_ops kmrig_link_null_ops;
@@ -487,6 +488,27 @@ int kmrig_link_irq_timestamp(struct kmrig_link *l, unsigned line, uint64_t *ts)
         return KMRIG_LINK_ENOTSUP;
     pthread_mutex_lock(&l->lock);
     int rc = l->ops->irq_timestamp(l, line, ts);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int kmrig_link_irq_query(struct kmrig_link *l, struct kmrig_irq_state *state)
+{
+    memset(state, 0, sizeof *state);
+    if (!l->ops->irq_query)
+        return KMRIG_LINK_ENOTSUP;
+    if (atomic_load(&l->gone))
+        return KMRIG_LINK_EGONE;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 500000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    if (pthread_mutex_timedlock(&l->lock, &dl))
+        return KMRIG_LINK_ETIMEOUT;
+    int rc = l->ops->irq_query(l, state);
     pthread_mutex_unlock(&l->lock);
     return rc;
 }

@@ -49,10 +49,14 @@ struct loop {
     uint32_t dma_src, dma_dst, dma_len, dma_status;
 };
 
+static uint32_t loop_pending(const struct loop *s)
+{
+    return ((s->input & ~s->edge) | (s->latched & s->edge)) & ((1u << LOOP_LINES) - 1);
+}
+
 static uint32_t loop_active(const struct loop *s)
 {
-    uint32_t pending = (s->input & ~s->edge) | (s->latched & s->edge);
-    return pending & ~s->mask & ((1u << LOOP_LINES) - 1);
+    return loop_pending(s) & ~s->mask;
 }
 
 static void loop_set_input(struct loop *s, uint32_t input)
@@ -262,6 +266,19 @@ static int loop_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_i
     return KMRIG_LINK_OK;
 }
 
+static int loop_irq_query(struct kmrig_link *link, struct kmrig_irq_state *state)
+{
+    const struct loop *s = kmrig_link_priv(link);
+    uint32_t all = (1u << LOOP_LINES) - 1;
+    state->pending = loop_pending(s);
+    state->mask = s->mask & all;
+    state->mode = s->edge & all;
+    state->raw = s->input & all;
+    state->active = loop_active(s);
+    state->ts = s->now;
+    return KMRIG_LINK_OK;
+}
+
 static int loop_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts)
 {
     *ts = ((struct loop *)kmrig_link_priv(link))->ts[line];
@@ -306,6 +323,7 @@ const struct kmrig_link_ops kmrig_link_loop_ops = {
     .irq_pending = loop_irq_pending,
     .irq_control = loop_irq_control,
     .irq_timestamp = loop_irq_timestamp,
+    .irq_query = loop_irq_query,
     .now = loop_now,
     .advance = loop_advance,
     .next_event = loop_next_event,

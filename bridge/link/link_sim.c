@@ -725,6 +725,16 @@ static int sim_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_ir
     return KMRIG_LINK_EINVAL;
 }
 
+/* The stream fidelity asks the bridge (IRQ_QUERY); the others cannot without moving the
+ * model's time (the intc's registers are read by bus cycles). */
+static int sim_irq_query(struct kmrig_link *link, struct kmrig_irq_state *state)
+{
+    struct sim *s = kmrig_link_priv(link);
+    if (s->stream)
+        return kmrig_stream_irq_query(link, state);
+    return KMRIG_LINK_ENOTSUP;
+}
+
 static int sim_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts)
 {
     struct sim *s = kmrig_link_priv(link);
@@ -845,6 +855,7 @@ const struct kmrig_link_ops kmrig_link_sim_ops = {
     .irq_pending = sim_irq_pending,
     .irq_control = sim_irq_control,
     .irq_timestamp = sim_irq_timestamp,
+    .irq_query = sim_irq_query,
     .now = sim_now,
     .advance = sim_advance,
     .next_event = sim_next_event,

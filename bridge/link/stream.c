@@ -996,6 +996,27 @@ int kmrig_stream_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_
     return rc;
 }
 
+/* IRQ_QUERY: the device's view, next to the lines this engine has as pending (`active`). */
+int kmrig_stream_irq_query(struct kmrig_link *link, struct kmrig_irq_state *state)
+{
+    struct kmrig_stream *s = engine(link);
+    struct st_req r;
+    pthread_mutex_lock(&s->mu);
+    int rc = hook_enter(s);
+    if (rc == KMRIG_LINK_OK)
+        rc = call(s, build_irq_query, NULL, KMRIG_PROTO_T_IRQ_QUERY_RSP, 0, 0, 0, &r, 0);
+    if (rc == KMRIG_LINK_OK) {
+        state->pending = r.irq.pending;
+        state->mask = r.irq.mask;
+        state->mode = r.irq.mode;
+        state->raw = r.irq.raw;
+        state->ts = r.irq.ts;
+    }
+    state->active = s->active;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int kmrig_stream_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts)
 {
     struct kmrig_stream *s = engine(link);

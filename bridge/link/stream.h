@@ -98,13 +98,15 @@ int kmrig_stream_rmw(struct kmrig_link *link, unsigned space, uint64_t addr, uns
 int kmrig_stream_irq_pending(struct kmrig_link *link, uint32_t *lines);
 int kmrig_stream_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
 int kmrig_stream_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts);
+int kmrig_stream_irq_query(struct kmrig_link *link, struct kmrig_irq_state *state);
 int kmrig_stream_reset(struct kmrig_link *link);
 
 /* The hooks as designated initialisers, for a transport's struct kmrig_link_ops. */
 #define KMRIG_STREAM_HOOKS                                                                         \
     .read = kmrig_stream_read, .write = kmrig_stream_write, .rmw = kmrig_stream_rmw,               \
     .irq_pending = kmrig_stream_irq_pending, .irq_control = kmrig_stream_irq_control,              \
-    .irq_timestamp = kmrig_stream_irq_timestamp, .reset = kmrig_stream_reset
+    .irq_timestamp = kmrig_stream_irq_timestamp, .irq_query = kmrig_stream_irq_query,             \
+    .reset = kmrig_stream_reset
 
 #ifdef __cplusplus
 }

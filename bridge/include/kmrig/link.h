@@ -84,6 +84,16 @@ struct kmrig_link;
  * error; no host memory is touched). Called with the link's lock held. */
 typedef int (*kmrig_link_dma_fn)(void *ctx, int write, uint64_t bus_addr, void *data, size_t size);
 
+/* The interrupt unit's state (bit n = line n), as IRQ_QUERY_RSP carries it. */
+struct kmrig_irq_state {
+    uint32_t pending; /* latched (edge) or high (level) */
+    uint32_t mask;    /* 1 = masked */
+    uint32_t mode;    /* 1 = edge */
+    uint32_t raw;     /* input levels */
+    uint32_t active;  /* what the host side of the link has as pending and unmasked now */
+    uint64_t ts;      /* device time of the answer (cycles) */
+};
+
 /* The transport interface. Hooks marked optional may be NULL.
  * Lifecycle: close() is called if and only if open() succeeded. The core allocates priv_size
  * zeroed bytes for the transport's state before open() (kmrig_link_priv()).
@@ -115,6 +125,10 @@ struct kmrig_link_ops {
     int (*irq_control)(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
     /* Optional. Device timestamp (cycles) of the line's last rising edge. */
     int (*irq_timestamp)(struct kmrig_link *link, unsigned line, uint64_t *ts);
+    /* Optional. The interrupt unit's own state (IRQ_QUERY, docs/protocol.md section 7), for
+     * diagnosis: it may cost a round trip, and on a virtual-time target it must not move
+     * device time. */
+    int (*irq_query)(struct kmrig_link *link, struct kmrig_irq_state *state);
 
     /* Required for virtual_time targets, else NULL. Device time in cycles. */
     uint64_t (*now)(struct kmrig_link *link);
@@ -190,6 +204,10 @@ int kmrig_link_write(struct kmrig_link *link, unsigned space, uint64_t addr, uns
 int kmrig_link_irq_pending(struct kmrig_link *link, uint32_t *lines);
 int kmrig_link_irq_control(struct kmrig_link *link, unsigned line, enum kmrig_irq_op op);
 int kmrig_link_irq_timestamp(struct kmrig_link *link, unsigned line, uint64_t *ts);
+/* The interrupt unit's state as the device has it, for diagnosis (a hang report): any thread;
+ * it waits at most 500 ms for a link busy with another call (KMRIG_LINK_ETIMEOUT then).
+ * KMRIG_LINK_ENOTSUP when the target cannot tell. */
+int kmrig_link_irq_query(struct kmrig_link *link, struct kmrig_irq_state *state);
 /* The host has serviced the event that reported a line (docs/protocol.md, section 7: the level
  * flow's EOI after the ISR). With a link profile the line is hidden until the device reports it
  * again and an EOI goes to the device (posted), which reports the line again if it is still
