@@ -80,7 +80,7 @@ typedef struct _HALP_LINE {
     ULONG UnclaimedRun; /* consecutive services no ISR claimed */
     ULONG AssertedRun;  /* consecutive services that ended at one device time (virtual time) */
     ULONGLONG LastEnd;  /* device cycles at the end of the last service (virtual time) */
-    ULONGLONG Services; /* times the chain ran */
+    atomic_ullong Services; /* times the chain ran */
     ULONG Epoch;        /* HALP_STATE.IrqLock: odd while the chain runs; +2 per service */
 } HALP_LINE;
 
@@ -224,6 +224,9 @@ extern const struct kmrig_clock_ops HalpDeviceClockOps;
 /* Requests the vectors of pending connected lines. Any thread, no lock held. TRUE when it
  * requested at least one. */
 BOOLEAN HalpPollInterrupts(struct kmrig_runtime *rt);
+/* The interrupt lines' report (kmrig_runtime_irq_report): any thread, even while the instance
+ * is stuck; it waits at most a few hundred ms for a lock or the link. */
+size_t HalpIrqReport(struct kmrig_runtime *rt, char *buf, size_t n);
 /* A consistent copy of a window (any thread, no lock). */
 VOID HalpWindowView(const HALP_WINDOW *w, HALP_WINDOW_VIEW *v);
 /* The link dropped: counted once per instance for kmrig_rig_links_lost (any thread). */

@@ -32,6 +32,7 @@ struct kmrig_runtime {
     struct _CMP_STATE *Cm;              /* configuration manager: the registry hive */
     struct _MMP_STATE *Mm;              /* memory: MDL bookkeeping, sections, driver paging */
     struct _HALP_STATE *Hal;            /* HAL: the link, I/O windows, interrupt lines, DMA */
+    struct kmrig_runtime *NextLive;     /* the live instances (kmrig_runtime_report_all) */
     struct _IOP_STATE *Io;              /* I/O manager */
     struct _OBP_NAMESPACE *ObNamespace; /* object name space (host/ob/namespace.c, set up by Io) */
     struct _KMP_TRACE *Trace;           /* event trace (host/rig/trace.c); NULL: off */

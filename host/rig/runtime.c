@@ -9,6 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The live instances, for kmrig_runtime_report_all (a hang report from another thread). */
+static pthread_mutex_t KmpLiveLock = PTHREAD_MUTEX_INITIALIZER;
+static struct kmrig_runtime *KmpLive;
+
+static void KmpLiveAdd(struct kmrig_runtime *rt)
+{
+    pthread_mutex_lock(&KmpLiveLock);
+    rt->NextLive = KmpLive;
+    KmpLive = rt;
+    pthread_mutex_unlock(&KmpLiveLock);
+}
+
+/* Waits for a report in progress (it holds the lock). */
+static void KmpLiveRemove(struct kmrig_runtime *rt)
+{
+    pthread_mutex_lock(&KmpLiveLock);
+    for (struct kmrig_runtime **p = &KmpLive; *p; p = &(*p)->NextLive)
+        if (*p == rt) {
+            *p = rt->NextLive;
+            break;
+        }
+    pthread_mutex_unlock(&KmpLiveLock);
+}
 
 /* 2024-01-01T00:00:00Z in NT time (100 ns since 1601-01-01). */
 #define KMRIG_DEFAULT_EPOCH 133485408000000000LL
@@ -147,8 +172,41 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
         free(rt);
         return -ENOMEM;
     }
+    KmpLiveAdd(rt);
     *out = rt;
     return 0;
+}
+
+size_t kmrig_runtime_irq_report(kmrig_runtime *rt, char *buf, size_t n)
+{
+    return HalpIrqReport(rt, buf, n);
+}
+
+void kmrig_runtime_report_all(int fd)
+{
+    static char text[16384];
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER; /* one report at a time: text */
+    pthread_mutex_lock(&once);
+    pthread_mutex_lock(&KmpLiveLock);
+    unsigned k = 0;
+    for (struct kmrig_runtime *rt = KmpLive; rt; rt = rt->NextLive, k++) {
+        size_t len = HalpIrqReport(rt, text, sizeof text);
+        if (len >= sizeof text)
+            len = sizeof text - 1;
+        for (size_t off = 0; off < len;) {
+            ssize_t w = write(fd, text + off, len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+    }
+    if (!k) {
+        static const char none[] = "interrupt lines: no kmrig runtime is open\n";
+        ssize_t w = write(fd, none, sizeof none - 1);
+        (void)w;
+    }
+    pthread_mutex_unlock(&KmpLiveLock);
+    pthread_mutex_unlock(&once);
 }
 
 void kmrig_runtime_destroy(kmrig_runtime *rt)
@@ -159,6 +217,7 @@ void kmrig_runtime_destroy(kmrig_runtime *rt)
     if (t->Prcb->Irql != PASSIVE_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, t->Prcb->Irql, PASSIVE_LEVEL, 0,
                      (ULONG_PTR) "kmrig_runtime_destroy");
+    KmpLiveRemove(rt);
     HalpQuiesceLinkEvents(rt);
     KmpShutdownComponents(rt, KMP_COMPONENTS);
     KmpTraceShutdown(rt); /* the drivers have unloaded: the trace is complete */

@@ -228,6 +228,56 @@ static void test_io_connect_interrupt_latched_isr_runs_once_per_rising_edge(void
     kmrig_runtime_destroy(rt);
 }
 
+/* kmrig_runtime_irq_report: each connected line with the host's and the device's view and a
+ * diagnosis; a line asserted at the device with no ISR; the report cut to a small buffer. */
+static void test_irq_report_diagnoses_each_line(void **state)
+{
+    kmrig_runtime *rt = hal_runtime_on("loop", 1);
+    char r[4096];
+    kmrig_runtime_irq_report(rt, r, sizeof r);
+    assert_non_null(strstr(r, "no line is connected or asserted at the device"));
+    volatile ULONG *ctl = hal_map_loop_ctl();
+    isr_ctx e = {.ctl = ctl, .line = 4};              /* claims, leaves the input high */
+    isr_ctx q = {.ctl = ctl, .line = 5, .lower = TRUE}; /* never raised */
+    PKINTERRUPT ie = connect_line(4, &e, Latched, FALSE);
+    PKINTERRUPT iq = connect_line(5, &q, LevelSensitive, FALSE);
+    raise_line(ctl, 4); /* one edge, one ISR; the input stays high: no edge can come again */
+    assert_int_equal(e.calls, 1);
+    raise_line(ctl, 6); /* nobody connected */
+    size_t len = kmrig_runtime_irq_report(rt, r, sizeof r);
+    assert_true(len < sizeof r);
+    assert_int_equal(len, strlen(r));
+    assert_non_null(strstr(r, "interrupt lines of "));
+    const char *l4 = strstr(r, "  line 4 "), *l5 = strstr(r, "  line 5 ");
+    assert_non_null(l4);
+    assert_non_null(l5);
+    assert_true(l4 < l5);
+    assert_non_null(strstr(l4, "latched, 1 ISR(s), 1 service(s); host: idle"));
+    const char *lost = strstr(l4, "diagnosis: a lost edge");
+    assert_true(lost && lost < l5);
+    assert_non_null(strstr(l4, "device: input high, not pending, unmasked, edge mode"));
+    assert_non_null(strstr(l5, "level-sensitive, 1 ISR(s), 0 service(s); host: idle"));
+    assert_non_null(strstr(l5, "device: input low, not pending, unmasked, level mode"));
+    assert_non_null(strstr(l5, "diagnosis: the device does not assert it"));
+    assert_non_null(strstr(r, "  line 6: pending at the device, no ISR connected"));
+    /* the ISR that acknowledges (lowers the input) ends the lost edge's state: no diagnosis */
+    WRITE_REGISTER_ULONG(ctl + 1, 1u << 4);
+    kmrig_runtime_irq_report(rt, r, sizeof r);
+    l4 = strstr(r, "  line 4 ");
+    l5 = strstr(r, "  line 5 ");
+    assert_true(l4 && l5);
+    assert_true(!strstr(l4, "lost edge"));
+    /* cut to a small buffer: NUL-terminated, the length it needed returned */
+    char small[32];
+    size_t want = kmrig_runtime_irq_report(rt, small, sizeof small);
+    assert_int_equal(want, strlen(r));
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_memory_equal(small, r, sizeof small - 1);
+    IoDisconnectInterrupt(ie);
+    IoDisconnectInterrupt(iq);
+    kmrig_runtime_destroy(rt);
+}
+
 /* An edge that comes while the ISR runs (after the line's EOI) is latched: the ISR runs again at
  * the next poll, once per edge. */
 static void test_io_connect_interrupt_latched_edge_during_the_isr_runs_it_again(void **state)
@@ -547,6 +597,7 @@ static const struct CMUnitTest tests[] = {
         test_io_connect_interrupt_level_isr_not_acknowledging_runs_again_at_the_next_poll),
     cmocka_unit_test(test_io_connect_interrupt_latched_edge_during_the_isr_runs_it_again),
     cmocka_unit_test(test_io_connect_interrupt_latched_isr_runs_once_per_rising_edge),
+    cmocka_unit_test(test_irq_report_diagnoses_each_line),
     cmocka_unit_test(test_io_connect_interrupt_shared_level_chain_stops_at_the_first_claim),
     cmocka_unit_test(test_io_connect_interrupt_shared_latched_chain_calls_every_isr),
     cmocka_unit_test(test_io_connect_interrupt_refuses_a_vector_in_use),

@@ -11,6 +11,8 @@
 #include <kmrig/link_stream.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -206,6 +208,9 @@ static void stream_connect_cycles(void)
             STATUS_SUCCESS) {
             uint32_t active = 0;
             kmrig_link_irq_pending(kmrig_rig_link(rig), &active);
+            char report[4096];
+            kmrig_runtime_irq_report(kmrig_runtime_current(), report, sizeof report);
+            fputs(report, stderr);
             fail_msg("cycle %d (%s): %lu DPC(s) of 2 in 10 s (ISR runs %lu, spurious %lu, "
                      "re-acknowledged %lu); timer STATUS 0x%lx, lines the host sees 0x%x",
                      k, d.Mode == Latched ? "latched" : "level", (unsigned long)d.Dpcs,
@@ -241,6 +246,35 @@ static void test_stream_rig_disconnect_while_the_device_interrupts(void **state)
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
         fail_msg("connect/disconnect cycles hung (not done after 90 s)");
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* kmrig_runtime_irq_report on a wall-time target: the device's view comes from the bridge
+ * (IRQ_QUERY through the stream engine): a connected timer that is not running does not assert
+ * its line; masked behind the HAL's back, the line is diagnosed as masked. */
+static void test_stream_rig_irq_report_asks_the_device(void **state)
+{
+    (void)state;
+    kmrig_rig *rig = open_stream_rig();
+    TIMER_DEV d;
+    timer_connect(&d, Latched);
+    char r[4096];
+    kmrig_runtime_irq_report(kmrig_runtime_current(), r, sizeof r);
+    char want[64];
+    snprintf(want, sizeof want, "  line %u (vector", (unsigned)KMRIG_SOC_TIMER0_IRQ);
+    const char *l = strstr(r, want);
+    assert_non_null(l);
+    assert_non_null(strstr(r, "(device time "));
+    assert_non_null(strstr(l, "device: input low, not pending, unmasked, edge mode"));
+    assert_non_null(strstr(l, "diagnosis: the device does not assert it"));
+    assert_int_equal(kmrig_link_irq_control(kmrig_rig_link(rig), KMRIG_SOC_TIMER0_IRQ,
+                                            KMRIG_IRQ_MASK),
+                     KMRIG_LINK_OK);
+    kmrig_runtime_irq_report(kmrig_runtime_current(), r, sizeof r);
+    l = strstr(r, want);
+    assert_non_null(l);
+    assert_non_null(strstr(l, "diagnosis: masked at the device"));
+    timer_stop(&d);
+    kmrig_rig_close(rig);
 }
 
 static void sleep_ms(LONGLONG ms)
@@ -308,6 +342,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stream_rig_interrupt_reaches_the_isr_without_polling),
     cmocka_unit_test(test_stream_rig_tick_during_the_isr_is_serviced_after_it),
     cmocka_unit_test(test_stream_rig_disconnect_while_the_device_interrupts),
+    cmocka_unit_test(test_stream_rig_irq_report_asks_the_device),
     cmocka_unit_test(test_stream_rig_link_loss_surprise_removes_the_root_bus),
 };
 

@@ -124,6 +124,19 @@ uint64_t kmrig_runtime_now_ns(kmrig_runtime *rt);
  * before now + ns of simulated time; the attached thread waits at PASSIVE meanwhile. */
 void kmrig_runtime_run_for(kmrig_runtime *rt, uint64_t ns);
 
+/* A report of the instance's interrupt lines, for a test that waited in vain for an interrupt:
+ * per line the driver connected, what the host did (services, requested, in service) and, where
+ * the target can tell (a board, sim:fidelity=stream, loop), the device's own view of the line
+ * (input, pending, mask, mode) with a diagnosis such as a lost edge or a masked line. Written to
+ * buf (n bytes, NUL-terminated, cut short if needed); returns the length it needed. Any thread,
+ * even while the instance is stuck: it waits at most about a second for locks and the link. */
+size_t kmrig_runtime_irq_report(kmrig_runtime *rt, char *buf, size_t n);
+
+/* The interrupt report of every live instance of this process, written to fd. `kmrig run`
+ * asks a test for it (KMRIG_HANG_REPORT_ENV, below) before it kills it at --timeout, so the
+ * hang's report says what the interrupt lines were doing. */
+void kmrig_runtime_report_all(int fd);
+
 /* Log through the instance (library code never prints to stdout). */
 void kmrig_log(kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,6 +173,9 @@ void kmrig_log(kmrig_runtime *rt, enum kmrig_log_level level, const char *fmt, .
 #define KMRIG_EXIT_BUGCHECK 66
 /* If set, KeBugCheckEx also writes its report to this file (the test runner reads it). */
 #define KMRIG_BUGCHECK_REPORT_ENV "KMRIG_BUGCHECK_REPORT"
+/* Set (to 1) by `kmrig run` for a suite it runs: SIGUSR1 then asks the suite for its hang report
+ * (kmrig_runtime_report_all on stderr), after which the suite stops itself (SIGSTOP). */
+#define KMRIG_HANG_REPORT_ENV "KMRIG_HANG_REPORT"
 
 #ifdef __cplusplus
 }
