@@ -375,6 +375,7 @@ static int run_spawn(const struct run_opts *o, const struct run_report *r, const
             close(null);
         }
         setenv(KMRIG_BUGCHECK_REPORT_ENV, j->report, 1);
+        setenv(KMRIG_HANG_REPORT_ENV, "1", 1);
         setpgid(0, 0); /* a hang is killed with everything it started */
         execv(argv[0], argv);
         fprintf(stderr, "kmrig run: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -382,6 +383,24 @@ static int run_spawn(const struct run_opts *o, const struct run_report *r, const
     }
     setpgid(j->pid, j->pid); /* also here: a kill right after fork reaches the group */
     return 0;
+}
+
+/* A test at --timeout: asks it for its hang report (SIGUSR1: a kmrig suite writes the state of
+ * its interrupt lines to its output and stops itself, suite.c) and waits for it up to 3 s. */
+static void run_hang_report(pid_t pid)
+{
+    if (kill(pid, SIGUSR1) != 0)
+        return;
+    for (int i = 0; i < 300; i++) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG | WUNTRACED);
+        if (r == pid && WIFSTOPPED(status))
+            return;
+        if (r != 0) /* it ended (a program that is not a kmrig suite dies of SIGUSR1) */
+            return;
+        struct timespec nap = {0, 10000000};
+        nanosleep(&nap, NULL);
+    }
 }
 
 /* The text after "] --- " on the first line of out whose "[ ... ]" tag is `tag` (cmocka's
@@ -924,6 +943,7 @@ static int run_tests(struct run_opts o, struct run_report r)
         } else {
             for (unsigned k = 0; k < o.jobs && !j; k++)
                 if (jobs[k].pid > 0 && run_since(&jobs[k].start) > o.timeout) {
+                    run_hang_report(jobs[k].pid);
                     kill(-jobs[k].pid, SIGKILL);
                     kill(jobs[k].pid, SIGKILL);
                     while (waitpid(jobs[k].pid, &status, 0) < 0 && errno == EINTR)

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,41 @@ static int suite_selected(const char *name, char **names, int count)
     return 0;
 }
 
+/* `kmrig run` sends SIGUSR1 before it kills a test at --timeout: this thread answers with the
+ * interrupt report of every open runtime on stderr (the test's output), then stops the process
+ * (SIGSTOP), which tells kmrig the report is complete. */
+static void *suite_hang_reporter(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+    while (sigwait(set, &sig) == 0) {
+        static const char head[] = "\n[ HANG     ] killed by kmrig run at --timeout; the "
+                                   "interrupt lines at that moment:\n";
+        fflush(NULL);
+        ssize_t w = write(2, head, sizeof head - 1);
+        (void)w;
+        kmrig_runtime_report_all(2);
+        raise(SIGSTOP);
+    }
+    return NULL;
+}
+
+/* Before anything starts a thread (they inherit the blocked SIGUSR1); only for kmrig run. */
+static void suite_arm_hang_report(void)
+{
+    static sigset_t set;
+    const char *on = getenv(KMRIG_HANG_REPORT_ENV);
+    if (!on || strcmp(on, "1"))
+        return;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return;
+    pthread_t th;
+    if (pthread_create(&th, NULL, suite_hang_reporter, &set) == 0)
+        pthread_detach(th);
+}
+
 static int suite_run_one(const char *group, const struct CMUnitTest *test)
 {
     cmocka_set_test_filter(test->name);
@@ -316,8 +352,10 @@ int kmrig_suite_main(int argc, char **argv, const char *name, const struct CMUni
             return 2;
         }
         for (size_t i = 0; i < count; i++)
-            if (!strcmp(tests[i].name, names[0]))
+            if (!strcmp(tests[i].name, names[0])) {
+                suite_arm_hang_report();
                 return suite_run_one(group, &tests[i]);
+            }
         fprintf(stderr, "%s: no test named '%s' (--list shows them)\n", argv[0], names[0]);
         return 2;
     }

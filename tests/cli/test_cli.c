@@ -339,6 +339,13 @@ static void test_cli_run_timeout_kills_a_hung_test(void **state)
     unsetenv("KMRIG_CLI_HANG");
     assert_non_null(strstr(g_out, "ERROR cli_fail.cli_fail_hangs: hung: killed after 1 s"));
     assert_non_null(strstr(g_out, "1 passed, 0 failed, 1 error(s)"));
+    /* asked before the kill, the test reported its interrupt lines (kmrig_runtime_report_all) */
+    const char *hang = strstr(g_out, "[ HANG     ] killed by kmrig run at --timeout");
+    assert_non_null(hang);
+    const char *line = strstr(hang, "  line 2 (vector 0x42");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "level-sensitive, 1 ISR(s), 0 service(s); host: idle"));
+    assert_non_null(strstr(line, "diagnosis: the device does not assert it"));
 #ifdef HAVE_EXPAT
     struct junit j;
     junit_parse(junit, &j);

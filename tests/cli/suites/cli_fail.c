@@ -45,11 +45,28 @@ static void cli_fail_flaky(void **state)
     }
 }
 
-/* Hangs (a wait nothing will end, on the wall clock) when KMRIG_CLI_HANG is set; else skips. */
+static BOOLEAN NTAPI cli_fail_isr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    (void)Interrupt, (void)Context;
+    return TRUE;
+}
+
+/* Hangs (a wait nothing will end, on the wall clock) when KMRIG_CLI_HANG is set; else skips.
+ * Like a driver test waiting for an interrupt that never comes, it has an ISR connected to
+ * line 2, which kmrig run's hang report shows. */
 static void cli_fail_hangs(void **state)
 {
     if (!getenv("KMRIG_CLI_HANG"))
         kmrig_suite_skip("KMRIG_CLI_HANG is not set");
+    kmrig_rig *rig = kmrig_suite_rig_open();
+    assert_non_null(rig);
+    KIRQL irql;
+    KAFFINITY aff;
+    ULONG vector = HalGetInterruptVector(Internal, 0, 2, 0, &irql, &aff);
+    PKINTERRUPT interrupt = NULL;
+    assert_int_equal(IoConnectInterrupt(&interrupt, cli_fail_isr, NULL, NULL, vector, irql, irql,
+                                        LevelSensitive, FALSE, aff, FALSE),
+                     STATUS_SUCCESS);
     const char *dir = getenv("KMRIG_CLI_FLAKY_DIR");
     if (dir) { /* tell test_cli who hangs, so it can check that kmrig killed it */
         char path[512];
