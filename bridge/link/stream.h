@@ -105,7 +105,7 @@ int kmrig_stream_reset(struct kmrig_link *link);
 #define KMRIG_STREAM_HOOKS                                                                         \
     .read = kmrig_stream_read, .write = kmrig_stream_write, .rmw = kmrig_stream_rmw,               \
     .irq_pending = kmrig_stream_irq_pending, .irq_control = kmrig_stream_irq_control,              \
-    .irq_timestamp = kmrig_stream_irq_timestamp, .irq_query = kmrig_stream_irq_query,             \
+    .irq_timestamp = kmrig_stream_irq_timestamp, .irq_query = kmrig_stream_irq_query,              \
     .reset = kmrig_stream_reset
 
 #ifdef __cplusplus

@@ -338,7 +338,8 @@ struct HALP_TEXT {
     size_t Cap, Len; /* Len: what was wanted */
 };
 
-static void HalpSay(struct HALP_TEXT *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void HalpSay(struct HALP_TEXT *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void HalpSay(struct HALP_TEXT *t, const char *fmt, ...)
 {
     va_list ap;
@@ -434,17 +435,15 @@ size_t HalpIrqReport(struct kmrig_runtime *rt, char *buf, size_t n)
         }
         shown++;
         BOOLEAN busy = (epoch[l] & 1) != 0;
-        HalpSay(&t,
-                "  line %u (vector 0x%x, DIRQL %u): %s, %u ISR(s), %llu service(s); host: %s\n",
+        HalpSay(&t, "  line %u (vector 0x%x, DIRQL %u): %s, %u ISR(s), %llu service(s); host: %s\n",
                 l, (unsigned)ln->Vector, (unsigned)ln->Irql,
                 ln->Mode == Latched ? "latched" : "level-sensitive", (unsigned)connected,
                 (unsigned long long)atomic_load(&ln->Services),
-                busy                ? "in service"
-                : requested & bit   ? "requested, not serviced yet"
-                                    : "idle");
+                busy              ? "in service"
+                : requested & bit ? "requested, not serviced yet"
+                                  : "idle");
         if (qrc != KMRIG_LINK_OK) {
-            HalpSay(&t, "    device: its view is not available (%s)\n",
-                    kmrig_link_strerror(qrc));
+            HalpSay(&t, "    device: its view is not available (%s)\n", kmrig_link_strerror(qrc));
             continue;
         }
         HalpSay(&t, "    device: input %s, %s, %s, %s mode; the link has it %s\n",

@@ -74,14 +74,14 @@ typedef struct _HALP_LINE {
     ULONG Vector;
     KIRQL Irql;
     KINTERRUPT_MODE Mode;
-    ULONG Processor;    /* where it is delivered */
-    LIST_ENTRY Chain;   /* KINTERRUPTs (HALP_STATE.ChainLock) */
-    ULONG Connected;    /* KINTERRUPTs in Chain */
-    ULONG UnclaimedRun; /* consecutive services no ISR claimed */
-    ULONG AssertedRun;  /* consecutive services that ended at one device time (virtual time) */
-    ULONGLONG LastEnd;  /* device cycles at the end of the last service (virtual time) */
+    ULONG Processor;        /* where it is delivered */
+    LIST_ENTRY Chain;       /* KINTERRUPTs (HALP_STATE.ChainLock) */
+    ULONG Connected;        /* KINTERRUPTs in Chain */
+    ULONG UnclaimedRun;     /* consecutive services no ISR claimed */
+    ULONG AssertedRun;      /* consecutive services that ended at one device time (virtual time) */
+    ULONGLONG LastEnd;      /* device cycles at the end of the last service (virtual time) */
     atomic_ullong Services; /* times the chain ran */
-    ULONG Epoch;        /* HALP_STATE.IrqLock: odd while the chain runs; +2 per service */
+    ULONG Epoch;            /* HALP_STATE.IrqLock: odd while the chain runs; +2 per service */
 } HALP_LINE;
 
 /* One MmMapIoSpace window. Register accesses read the table without a lock: a slot is

@@ -237,7 +237,7 @@ static void test_irq_report_diagnoses_each_line(void **state)
     kmrig_runtime_irq_report(rt, r, sizeof r);
     assert_non_null(strstr(r, "no line is connected or asserted at the device"));
     volatile ULONG *ctl = hal_map_loop_ctl();
-    isr_ctx e = {.ctl = ctl, .line = 4};              /* claims, leaves the input high */
+    isr_ctx e = {.ctl = ctl, .line = 4};                /* claims, leaves the input high */
     isr_ctx q = {.ctl = ctl, .line = 5, .lower = TRUE}; /* never raised */
     PKINTERRUPT ie = connect_line(4, &e, Latched, FALSE);
     PKINTERRUPT iq = connect_line(5, &q, LevelSensitive, FALSE);

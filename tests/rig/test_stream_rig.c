@@ -266,9 +266,9 @@ static void test_stream_rig_irq_report_asks_the_device(void **state)
     assert_non_null(strstr(r, "(device time "));
     assert_non_null(strstr(l, "device: input low, not pending, unmasked, edge mode"));
     assert_non_null(strstr(l, "diagnosis: the device does not assert it"));
-    assert_int_equal(kmrig_link_irq_control(kmrig_rig_link(rig), KMRIG_SOC_TIMER0_IRQ,
-                                            KMRIG_IRQ_MASK),
-                     KMRIG_LINK_OK);
+    assert_int_equal(
+        kmrig_link_irq_control(kmrig_rig_link(rig), KMRIG_SOC_TIMER0_IRQ, KMRIG_IRQ_MASK),
+        KMRIG_LINK_OK);
     kmrig_runtime_irq_report(kmrig_runtime_current(), r, sizeof r);
     l = strstr(r, want);
     assert_non_null(l);
