@@ -93,6 +93,7 @@ NTSTATUS ExpInitializeWorkers(struct kmrig_runtime *rt)
                 ExpShutdownWorkers(rt);
                 return s;
             }
+            atomic_store(&((PKTHREAD)thread)->Role, "a system worker thread (ExQueueWorkItem)");
             KeSetPriorityThread(thread, q->Priority);
             q->ThreadObjects[q->Threads++] = thread;
         }

@@ -5,10 +5,7 @@
 #include "trace.h"
 #include "vf.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 ULONG NTAPI HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
                                   ULONG BusInterruptLevel, ULONG BusInterruptVector, PKIRQL Irql,
@@ -333,37 +330,6 @@ BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt,
 
 /* ---- the report ---------------------------------------------------------------------------- */
 
-struct HALP_TEXT {
-    char *Buf;
-    size_t Cap, Len; /* Len: what was wanted */
-};
-
-static void HalpSay(struct HALP_TEXT *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void HalpSay(struct HALP_TEXT *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = t->Len < t->Cap ? t->Cap - t->Len : 0;
-    int k = vsnprintf(room ? t->Buf + t->Len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        t->Len += (size_t)k;
-}
-
-/* A lock taken for at most 200 ms: the report must not hang on what it reports. */
-static BOOLEAN HalpLockBriefly(pthread_mutex_t *m)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_nsec += 200000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
-    return pthread_mutex_timedlock(m, &dl) == 0;
-}
-
 /* Why a connected line with this state is not being serviced, from the device's view `d` (the
  * first rule that applies), or NULL when it is serviced as it should be. */
 static const char *HalpDiagnose(unsigned bit, const struct kmrig_irq_state *d, BOOLEAN requested,
@@ -397,28 +363,28 @@ static const char *HalpDiagnose(unsigned bit, const struct kmrig_irq_state *d, B
 
 size_t HalpIrqReport(struct kmrig_runtime *rt, char *buf, size_t n)
 {
-    struct HALP_TEXT t = {buf, n, 0};
+    KM_TEXT t = {buf, n, 0};
     if (n)
         buf[0] = 0;
     HALP_STATE *h = rt->Hal;
     if (!h || !h->Link) {
-        HalpSay(&t, "interrupts: this instance has no target\n");
+        KmSay(&t, "interrupts: this instance has no target\n");
         return t.Len;
     }
     struct kmrig_irq_state d;
     int qrc = kmrig_link_irq_query(h->Link, &d);
-    HalpSay(&t, "interrupt lines of %s", h->Info.description);
+    KmSay(&t, "interrupt lines of %s", h->Info.description);
     if (qrc == KMRIG_LINK_OK && h->Info.clock_hz)
-        HalpSay(&t, " (device time %.6f s)", (double)d.ts / (double)h->Info.clock_hz);
-    HalpSay(&t, ":\n");
+        KmSay(&t, " (device time %.6f s)", (double)d.ts / (double)h->Info.clock_hz);
+    KmSay(&t, ":\n");
     uint32_t requested = atomic_load(&h->Requested);
     ULONG epoch[HALP_MAX_LINES];
-    BOOLEAN epochs = HalpLockBriefly(&h->IrqLock);
+    BOOLEAN epochs = KmLockBriefly(&h->IrqLock);
     for (unsigned l = 0; l < HALP_MAX_LINES; l++)
         epoch[l] = epochs ? h->Lines[l].Epoch : 0;
     if (epochs)
         pthread_mutex_unlock(&h->IrqLock);
-    BOOLEAN locked = HalpLockBriefly(&h->Lock);
+    BOOLEAN locked = KmLockBriefly(&h->Lock);
     unsigned lines = h->Info.irq_lines < HALP_MAX_LINES ? h->Info.irq_lines : HALP_MAX_LINES;
     unsigned shown = 0;
     for (unsigned l = 0; l < lines; l++) {
@@ -427,39 +393,39 @@ size_t HalpIrqReport(struct kmrig_runtime *rt, char *buf, size_t n)
         ULONG connected = locked ? ln->Connected : 0;
         if (!connected) {
             if (qrc == KMRIG_LINK_OK && ((d.raw | d.pending) & bit)) {
-                HalpSay(&t, "  line %u: %s at the device, no ISR connected\n", l,
-                        d.pending & bit ? "pending" : "input high");
+                KmSay(&t, "  line %u: %s at the device, no ISR connected\n", l,
+                      d.pending & bit ? "pending" : "input high");
                 shown++;
             }
             continue;
         }
         shown++;
         BOOLEAN busy = (epoch[l] & 1) != 0;
-        HalpSay(&t, "  line %u (vector 0x%x, DIRQL %u): %s, %u ISR(s), %llu service(s); host: %s\n",
-                l, (unsigned)ln->Vector, (unsigned)ln->Irql,
-                ln->Mode == Latched ? "latched" : "level-sensitive", (unsigned)connected,
-                (unsigned long long)atomic_load(&ln->Services),
-                busy              ? "in service"
-                : requested & bit ? "requested, not serviced yet"
-                                  : "idle");
+        KmSay(&t, "  line %u (vector 0x%x, DIRQL %u): %s, %u ISR(s), %llu service(s); host: %s\n",
+              l, (unsigned)ln->Vector, (unsigned)ln->Irql,
+              ln->Mode == Latched ? "latched" : "level-sensitive", (unsigned)connected,
+              (unsigned long long)atomic_load(&ln->Services),
+              busy              ? "in service"
+              : requested & bit ? "requested, not serviced yet"
+                                : "idle");
         if (qrc != KMRIG_LINK_OK) {
-            HalpSay(&t, "    device: its view is not available (%s)\n", kmrig_link_strerror(qrc));
+            KmSay(&t, "    device: its view is not available (%s)\n", kmrig_link_strerror(qrc));
             continue;
         }
-        HalpSay(&t, "    device: input %s, %s, %s, %s mode; the link has it %s\n",
-                d.raw & bit ? "high" : "low", d.pending & bit ? "pending" : "not pending",
-                d.mask & bit ? "masked" : "unmasked", d.mode & bit ? "edge" : "level",
-                d.active & bit ? "reported" : "not reported");
+        KmSay(&t, "    device: input %s, %s, %s, %s mode; the link has it %s\n",
+              d.raw & bit ? "high" : "low", d.pending & bit ? "pending" : "not pending",
+              d.mask & bit ? "masked" : "unmasked", d.mode & bit ? "edge" : "level",
+              d.active & bit ? "reported" : "not reported");
         const char *why = HalpDiagnose(bit, &d, (requested & bit) != 0, busy);
         if (why)
-            HalpSay(&t, "    diagnosis: %s\n", why);
+            KmSay(&t, "    diagnosis: %s\n", why);
     }
     if (locked)
         pthread_mutex_unlock(&h->Lock);
     else
-        HalpSay(&t, "  (the HAL's lock is held elsewhere: connections not shown)\n");
+        KmSay(&t, "  (the HAL's lock is held elsewhere: connections not shown)\n");
     if (!shown)
-        HalpSay(&t, "  no line is connected%s\n",
-                qrc == KMRIG_LINK_OK ? " or asserted at the device" : "");
+        KmSay(&t, "  no line is connected%s\n",
+              qrc == KMRIG_LINK_OK ? " or asserted at the device" : "");
     return t.Len;
 }

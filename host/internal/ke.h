@@ -104,6 +104,7 @@ typedef struct _KTHREAD {
     HANDLE UniqueThread;
     PVOID StartRoutine;
     PVOID StartContext;
+    _Atomic(const char *) Role; /* what the runtime started it for (reports), or NULL */
     NTSTATUS ExitStatus;
     LIST_ENTRY ThreadListEntry;        /* all threads of the instance */
     void (*Reaper)(struct _KTHREAD *); /* runs last when the thread ends (drops Ob's ref) */

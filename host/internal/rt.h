@@ -45,6 +45,19 @@ static inline struct kmrig_runtime *KiRuntime(void)
     return t ? t->Runtime : NULL;
 }
 
+/* Text built piecewise into a caller's buffer (the reports): Len counts what was wanted, so a
+ * short buffer gets a NUL-terminated prefix and the caller the length it needed. */
+typedef struct {
+    char *Buf;
+    size_t Cap, Len;
+} KM_TEXT;
+void KmSay(KM_TEXT *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A lock taken for at most 200 ms (TRUE when taken): a report must not hang on what it
+ * reports. */
+BOOLEAN KmLockBriefly(pthread_mutex_t *m);
+/* The threads of the instance and what each waits for (any thread; kmrig_runtime_report_all). */
+size_t KiThreadReport(struct kmrig_runtime *rt, char *buf, size_t n);
+
 /* Component lifecycle: called in this order by kmrig_runtime_create, Shutdown in reverse by
  * destroy. Shutdown is called if and only if Initialize succeeded. */
 NTSTATUS ExpInitialize(struct kmrig_runtime *rt);

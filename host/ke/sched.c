@@ -489,6 +489,86 @@ static void KiReportWaits(struct kmrig_runtime *rt, char *buf, size_t n)
     }
 }
 
+static const char *KiObjectName(UCHAR Type)
+{
+    switch (Type) {
+    case EventNotificationObject:
+        return "notification event";
+    case EventSynchronizationObject:
+        return "synchronization event";
+    case MutantObject:
+        return "mutex";
+    case QueueObject:
+        return "queue";
+    case SemaphoreObject:
+        return "semaphore";
+    case ThreadObject:
+        return "thread";
+    case GateObject:
+        return "gate";
+    case TimerNotificationObject:
+    case TimerSynchronizationObject:
+        return "timer";
+    default:
+        return "object";
+    }
+}
+
+size_t KiThreadReport(struct kmrig_runtime *rt, char *buf, size_t n)
+{
+    KM_TEXT t = {buf, n, 0};
+    if (n)
+        buf[0] = 0;
+    if (!KmLockBriefly(&rt->Ke.DispatcherLock)) {
+        KmSay(&t, "threads: the dispatcher lock is held elsewhere (not shown)\n");
+        return t.Len;
+    }
+    KmSay(&t, "threads (DPC threads not shown):\n");
+    for (PLIST_ENTRY e = rt->Ke.ThreadList.Flink; e != &rt->Ke.ThreadList; e = e->Flink) {
+        PKTHREAD th = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
+        if (th->IsDpcThread)
+            continue;
+        const char *role = atomic_load(&th->Role);
+        if (th->Adopted)
+            KmSay(&t, "  thread %p (a host thread attached to the runtime): ", (void *)th);
+        else if (role)
+            KmSay(&t, "  thread %p (%s): ", (void *)th, role);
+        else
+            KmSay(&t, "  thread %p (start routine %p): ", (void *)th, th->StartRoutine);
+        switch (th->State) {
+        case Running:
+            KmSay(&t, "running on processor %u\n", (unsigned)th->Prcb->Number);
+            break;
+        case Ready:
+        case Standby:
+            KmSay(&t, "ready, waiting for a processor\n");
+            break;
+        case Waiting:
+            if (!th->WaitCount) {
+                KmSay(&t, "waiting for time to pass (a delay)\n");
+                break;
+            }
+            KmSay(&t, "waiting%s for %s of", th->Alertable ? " (alertable)" : "",
+                  th->WaitType == WaitAll ? "all" : "any");
+            for (ULONG i = 0; i < th->WaitCount; i++) {
+                PDISPATCHER_HEADER h = th->WaitBlockList[i].Object;
+                KmSay(&t, "%s %s %p (%s)", i ? "," : "", KiObjectName(h->Type), (void *)h,
+                      h->SignalState > 0 ? "signalled" : "not signalled");
+            }
+            KmSay(&t, "\n");
+            break;
+        case Initialized:
+            KmSay(&t, "created, not started\n");
+            break;
+        case Terminated:
+            KmSay(&t, "ended\n");
+            break;
+        }
+    }
+    KiReleaseDispatcherLock(rt);
+    return t.Len;
+}
+
 static void *KiClockThreadMain(void *arg)
 {
     struct kmrig_runtime *rt = arg;

@@ -5,6 +5,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,29 @@ int kmrig_runtime_create(const kmrig_config *cfg_in, kmrig_runtime **out)
     return 0;
 }
 
+void KmSay(KM_TEXT *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = t->Len < t->Cap ? t->Cap - t->Len : 0;
+    int k = vsnprintf(room ? t->Buf + t->Len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        t->Len += (size_t)k;
+}
+
+BOOLEAN KmLockBriefly(pthread_mutex_t *m)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 200000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    return pthread_mutex_timedlock(m, &dl) == 0;
+}
+
 size_t kmrig_runtime_irq_report(kmrig_runtime *rt, char *buf, size_t n)
 {
     return HalpIrqReport(rt, buf, n);
@@ -190,14 +214,17 @@ void kmrig_runtime_report_all(int fd)
     pthread_mutex_lock(&KmpLiveLock);
     unsigned k = 0;
     for (struct kmrig_runtime *rt = KmpLive; rt; rt = rt->NextLive, k++) {
-        size_t len = HalpIrqReport(rt, text, sizeof text);
-        if (len >= sizeof text)
-            len = sizeof text - 1;
-        for (size_t off = 0; off < len;) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
+        for (int part = 0; part < 2; part++) {
+            size_t len =
+                part ? KiThreadReport(rt, text, sizeof text) : HalpIrqReport(rt, text, sizeof text);
+            if (len >= sizeof text)
+                len = sizeof text - 1;
+            for (size_t off = 0; off < len;) {
+                ssize_t w = write(fd, text + off, len - off);
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
         }
     }
     if (!k) {

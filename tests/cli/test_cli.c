@@ -346,6 +346,7 @@ static void test_cli_run_timeout_kills_a_hung_test(void **state)
     assert_non_null(line);
     assert_non_null(strstr(line, "level-sensitive, 1 ISR(s), 0 service(s); host: idle"));
     assert_non_null(strstr(line, "diagnosis: the device does not assert it"));
+    assert_non_null(strstr(hang, "(a host thread attached to the runtime): running on processor"));
 #ifdef HAVE_EXPAT
     struct junit j;
     junit_parse(junit, &j);

@@ -1,6 +1,10 @@
 /* System threads, handles and references (Ps, Ob), priorities and stacks. */
 #include "kmtest.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 static volatile LONG g_ran;
 static HANDLE g_tid;
 
@@ -225,6 +229,56 @@ static void test_initialize_object_attributes_macro_and_function(void **state)
     assert_memory_equal(&a, &b, sizeof a);
 }
 
+/* kmrig_runtime_report_all (the hang report kmrig run asks for): every thread and what it
+ * waits for; a runtime with no target says so for its interrupt lines. */
+static KEVENT report_event;
+
+static VOID NTAPI report_waiter(PVOID Context)
+{
+    (void)Context;
+    KeWaitForSingleObject(&report_event, Executive, KernelMode, FALSE, NULL);
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static void test_runtime_report_all_says_what_each_thread_waits_for(void **state)
+{
+    (void)state;
+    kmrig_runtime *rt = kmtest_runtime(2);
+    KeInitializeEvent(&report_event, NotificationEvent, FALSE);
+    HANDLE h;
+    assert_int_equal(
+        PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, report_waiter, NULL),
+        STATUS_SUCCESS);
+    char want[128];
+    snprintf(want, sizeof want, "waiting for any of notification event %p (not signalled)",
+             (void *)&report_event);
+    char text[16384];
+    int found = 0;
+    for (int tries = 0; tries < 500 && !found; tries++) { /* until the thread waits */
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        kmrig_runtime_report_all(fds[1]);
+        close(fds[1]);
+        ssize_t got = read(fds[0], text, sizeof text - 1);
+        close(fds[0]);
+        assert_true(got > 0);
+        text[got] = 0;
+        found = strstr(text, want) != NULL;
+        if (!found) {
+            LARGE_INTEGER d = kmtest_ms(1);
+            KeDelayExecutionThread(KernelMode, FALSE, &d);
+        }
+    }
+    assert_true(found);
+    assert_non_null(strstr(text, "interrupts: this instance has no target"));
+    assert_non_null(strstr(text, "(a host thread attached to the runtime): running on processor"));
+    assert_non_null(strstr(text, "(a system worker thread (ExQueueWorkItem)): waiting for any of "
+                                 "semaphore"));
+    KeSetEvent(&report_event, 0, FALSE);
+    kmtest_join(h);
+    kmrig_runtime_destroy(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ps_create_system_thread_handle_wait_and_close),
     cmocka_unit_test(test_ps_terminate_system_thread_from_non_system_thread_fails),
@@ -236,5 +290,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zw_set_information_thread),
     cmocka_unit_test(test_io_get_stack_limits_and_remaining_size),
     cmocka_unit_test(test_initialize_object_attributes_macro_and_function),
+    cmocka_unit_test(test_runtime_report_all_says_what_each_thread_waits_for),
 };
 KMTEST_MAIN(tests)

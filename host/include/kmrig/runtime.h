@@ -132,7 +132,8 @@ void kmrig_runtime_run_for(kmrig_runtime *rt, uint64_t ns);
  * even while the instance is stuck: it waits at most about a second for locks and the link. */
 size_t kmrig_runtime_irq_report(kmrig_runtime *rt, char *buf, size_t n);
 
-/* The interrupt report of every live instance of this process, written to fd. `kmrig run`
+/* The interrupt report of every live instance of this process, and its threads with what each
+ * waits for, written to fd. `kmrig run`
  * asks a test for it (KMRIG_HANG_REPORT_ENV, below) before it kills it at --timeout, so the
  * hang's report says what the interrupt lines were doing. */
 void kmrig_runtime_report_all(int fd);
