@@ -218,6 +218,7 @@ NTSTATUS HalpInitialize(struct kmrig_runtime *rt)
     if (!rt->Hal && !(rt->Hal = HalpAllocate(rt)))
         return STATUS_INSUFFICIENT_RESOURCES;
     HALP_STATE *h = rt->Hal;
+    rt->IrqReport = HalpIrqReport;
     if (h->Link && !h->DeviceClock) {
         KiConnectVector(rt, HALP_GONE_VECTOR, HalpLineIrql(HALP_MAX_LINES - 1), HalpGoneService, h);
         atomic_store(&h->GoneVector, TRUE);

@@ -23,16 +23,19 @@ struct _HALP_STATE;
 
 struct kmrig_runtime {
     kmrig_config Config;
-    unsigned Verify;                    /* effective KMRIG_VERIFY_* flags (0 when verify_off) */
-    KI_STATE Ke;                        /* processors, scheduler, clock, timers */
-    struct _EXP_STATE *Ex;              /* pool, lookasides, work queues, callbacks */
-    struct _OBP_STATE *Ob;              /* object headers, handle table */
-    struct _PSP_STATE *Ps;              /* thread ids, notify routines */
-    struct _SEP_STATE *Se;              /* security: the caller's token model */
-    struct _CMP_STATE *Cm;              /* configuration manager: the registry hive */
-    struct _MMP_STATE *Mm;              /* memory: MDL bookkeeping, sections, driver paging */
-    struct _HALP_STATE *Hal;            /* HAL: the link, I/O windows, interrupt lines, DMA */
-    struct kmrig_runtime *NextLive;     /* the live instances (kmrig_runtime_report_all) */
+    unsigned Verify;                /* effective KMRIG_VERIFY_* flags (0 when verify_off) */
+    KI_STATE Ke;                    /* processors, scheduler, clock, timers */
+    struct _EXP_STATE *Ex;          /* pool, lookasides, work queues, callbacks */
+    struct _OBP_STATE *Ob;          /* object headers, handle table */
+    struct _PSP_STATE *Ps;          /* thread ids, notify routines */
+    struct _SEP_STATE *Se;          /* security: the caller's token model */
+    struct _CMP_STATE *Cm;          /* configuration manager: the registry hive */
+    struct _MMP_STATE *Mm;          /* memory: MDL bookkeeping, sections, driver paging */
+    struct _HALP_STATE *Hal;        /* HAL: the link, I/O windows, interrupt lines, DMA */
+    struct kmrig_runtime *NextLive; /* the live instances (kmrig_runtime_report_all) */
+    /* The HAL's interrupt-line report (HalpIrqReport), set by HalpInitialize: a deadlock's or an
+     * exhausted time budget's bugcheck report includes it. NULL before. */
+    size_t (*IrqReport)(struct kmrig_runtime *rt, char *buf, size_t n);
     struct _IOP_STATE *Io;              /* I/O manager */
     struct _OBP_NAMESPACE *ObNamespace; /* object name space (host/ob/namespace.c, set up by Io) */
     struct _KMP_TRACE *Trace;           /* event trace (host/rig/trace.c); NULL: off */

@@ -142,6 +142,16 @@ VOID KiBugCheckRt(struct kmrig_runtime *rt, ULONG Code, ULONG_PTR P1, ULONG_PTR 
         m += snprintf(where + m, sizeof where - (size_t)m, "  routine: %s\n", (const char *)P4);
     }
     KiRunBugCheckCallbacks(rt);
+    /* Every thread waited for something that never came: say what the interrupt lines did (the
+     * clock thread reports these with no lock held). */
+    static char lines[8192];
+    size_t nl = 0;
+    if (rt && rt->IrqReport &&
+        (Code == KMRIG_BUGCHECK_DEADLOCK || Code == KMRIG_BUGCHECK_TIME_BUDGET)) {
+        nl = rt->IrqReport(rt, lines, sizeof lines);
+        if (nl >= sizeof lines)
+            nl = sizeof lines - 1;
+    }
     const char *path = getenv(KMRIG_BUGCHECK_REPORT_ENV);
     int fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
     void *frames[64];
@@ -154,6 +164,7 @@ VOID KiBugCheckRt(struct kmrig_runtime *rt, ULONG Code, ULONG_PTR P1, ULONG_PTR 
         KiWriteAll(out, "*** ", 4);
         KiWriteAll(out, head, (size_t)n);
         KiWriteAll(out, where, (size_t)m);
+        KiWriteAll(out, lines, nl);
         KiWriteAll(out, bt, strlen(bt));
         backtrace_symbols_fd(frames, nf, out);
     }

@@ -526,9 +526,29 @@ static void wait_for_nothing(void *arg)
     KeWaitForSingleObject(&never, Executive, KernelMode, FALSE, NULL);
 }
 
+/* The same wait with an ISR connected to a line the device never raises. */
+static void wait_for_an_interrupt(void *arg)
+{
+    hal_runtime_on("loop", 1);
+    static isr_ctx c = {.line = 3};
+    connect_line(3, &c, LevelSensitive, FALSE);
+    static KEVENT never;
+    KeInitializeEvent(&never, NotificationEvent, FALSE);
+    KeWaitForSingleObject(&never, Executive, KernelMode, FALSE, NULL);
+}
+
 static void test_hal_waiting_for_a_device_with_no_events_is_a_deadlock(void **state)
 {
     assert_bugcheck(wait_for_nothing, NULL, KMRIG_BUGCHECK_DEADLOCK);
+    /* its report says what the interrupt lines did: the one connected was never raised */
+    char text[8192];
+    assert_int_equal(
+        kmtest_bugcheck_report_of(wait_for_an_interrupt, NULL, NULL, text, sizeof text),
+        KMRIG_BUGCHECK_DEADLOCK);
+    const char *l = strstr(text, "  line 3 (vector 0x43");
+    assert_non_null(l);
+    assert_non_null(strstr(l, "level-sensitive, 1 ISR(s), 0 service(s); host: idle"));
+    assert_non_null(strstr(l, "diagnosis: the device does not assert it"));
 }
 
 /* Two processors: a system thread on each side of the ISR lock. The counter is a plain LONG:
