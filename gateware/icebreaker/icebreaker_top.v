@@ -86,8 +86,6 @@ module icebreaker_top #(
         .tx_ready_i (tx_ready),
         .uart_tx_o  (uart0_tx),
         .uart_rx_i  (1'b1),
-        .uart_mcr_o (),
-        .uart_msr_i (4'h0),
         .irq_ext_i  (3'b000),
         .irq_vec_o  (irq_vec)
     );
