@@ -84,6 +84,8 @@ module arty_top #(
         .tx_ready_i (tx_ready),
         .uart_tx_o  (ja1),
         .uart_rx_i  (ja2),
+        .uart_mcr_o (),
+        .uart_msr_i (4'h0),
         .irq_ext_i  (3'b000),
         .irq_vec_o  (irq_vec)
     );

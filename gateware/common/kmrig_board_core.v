@@ -29,6 +29,8 @@ module kmrig_board_core #(
     input  wire       tx_ready_i,
     output wire       uart_tx_o,     // uart0's pins, if the board's SoC has it (idle 1 if not)
     input  wire       uart_rx_i,
+    output wire [3:0] uart_mcr_o,    // uart0's modem outputs {OUT2, OUT1, RTS, DTR}, 1 = asserted
+    input  wire [3:0] uart_msr_i,    // uart0's modem inputs {DCD, RI, DSR, CTS}, 1 = asserted
     input  wire [2:0] irq_ext_i,     // the SoC's external lines, from its first (unused: 0)
     output wire [7:0] irq_vec_o      // the intc's vector, zero-extended to 8 lines
 );
@@ -42,12 +44,12 @@ module kmrig_board_core #(
     wire [3:0]  b_sel;
     wire        h_ack, h_err;
     wire [63:0] ts;
-    // outputs a board does not use: the SoC's DMA port (no DMA master), uart/sdma pins (tied
+    // outputs a board does not use: the SoC's DMA port (no DMA master), the sdma pins (tied
     // off by the generated top), the skip distance and the bridge's DMA slave data
     /* verilator lint_off UNUSEDSIGNAL */
     wire        irq, d_cyc, d_stb, d_we, sdma1_dack, sdma1_dack_wr;
     wire [63:0] d_adr;
-    wire [3:0]  d_sel, uart_mcr;
+    wire [3:0]  d_sel;
     wire [31:0] d_wdat, soc_next, br_next, bd_rdat;
     wire [7:0]  sdma1_dat;
     wire        bd_ack, bd_err;
@@ -81,8 +83,8 @@ module kmrig_board_core #(
         .wb_err_o        (h_err),
         .uart_tx_o       (uart_tx_o),
         .uart_rx_i       (uart_rx_i),
-        .uart_mcr_o      (uart_mcr),
-        .uart_msr_i      (4'h0),
+        .uart_mcr_o      (uart_mcr_o),
+        .uart_msr_i      (uart_msr_i),
         .dma_cyc_o       (d_cyc),
         .dma_stb_o       (d_stb),
         .dma_we_o        (d_we),

@@ -6,7 +6,7 @@
 //          FT232H's CLKOUT on a global buffer pin (H16). board-ft245.json states both.
 //   link   kmrig_phy_ft245 (async FIFOs between ft_clk and clk_sys, SI/WU after urgent frames);
 //          the CRC-32 is optional on this link (USB has its own)
-//   SoC    the same reduced SoC as the UART build (board_soc.json)
+//   SoC    the same reduced SoC as the UART build (board_soc.json), uart0 on the same pins
 module hx8k_ft245_top #(
     parameter [31:0]  BUILD_ID = 32'h0,
     parameter [255:0] BUILD    = "kmrig-hx8k-ft245"
@@ -20,6 +20,14 @@ module hx8k_ft245_top #(
     output wire       FT_WR_N,   // ACBUS3
     output wire       FT_SIWU_N, // ACBUS4
     output wire       FT_OE_N,   // ACBUS6
+    output wire       U0_TX,     // uart0 (16550, I/O 0x3F8, line 2) on the header: TXD out
+    input  wire       U0_RX,     // RXD in (pulled up: idle when nothing is wired)
+    output wire       U0_RTS_N,  // modem outputs, active low as on a 16550's pins
+    output wire       U0_DTR_N,
+    input  wire       U0_CTS_N,  // modem inputs, active low, pulled up (deasserted) in the .pcf
+    input  wire       U0_DSR_N,
+    input  wire       U0_DCD_N,
+    input  wire       U0_RI_N,
     output wire [7:0] LED
 );
     wire clk_sys;
@@ -49,9 +57,12 @@ module hx8k_ft245_top #(
 
     wire       rx_valid, rx_ready, tx_valid, tx_ready;
     wire [7:0] rx_data, tx_data;
+    // uart0's modem lines: the core's are active high, the pins active low (OUT1/OUT2 have no pin)
     /* verilator lint_off UNUSEDSIGNAL */
-    wire       uart0_tx;        // (this SoC has no uart0)
+    wire [3:0] uart0_mcr;       // {OUT2, OUT1, RTS, DTR}
     /* verilator lint_on UNUSEDSIGNAL */
+    assign U0_RTS_N = ~uart0_mcr[1];
+    assign U0_DTR_N = ~uart0_mcr[0];
     wire [7:0] ft_dout;
     wire       ft_doe;
 
@@ -96,8 +107,10 @@ module hx8k_ft245_top #(
         .tx_valid_o (tx_valid),
         .tx_data_o  (tx_data),
         .tx_ready_i (tx_ready),
-        .uart_tx_o  (uart0_tx),
-        .uart_rx_i  (1'b1),
+        .uart_tx_o  (U0_TX),
+        .uart_rx_i  (U0_RX),
+        .uart_mcr_o (uart0_mcr),
+        .uart_msr_i (~{U0_DCD_N, U0_RI_N, U0_DSR_N, U0_CTS_N}),
         .irq_ext_i  (3'b000),
         .irq_vec_o  (LED)
     );

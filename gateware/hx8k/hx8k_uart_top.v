@@ -3,7 +3,8 @@
 //   clock  12 MHz oscillator (J3) -> PLL -> clk_sys 30 MHz (board.json, board_soc.json)
 //   link   kmrig_phy_uart, 8N1 at 3 Mbaud (DIVISOR 10 at 30 MHz), no flow control (README.md);
 //          the bridge requires the CRC-32 on every frame
-//   SoC    the reduced SoC of board_soc.json: the core and the two timers (README.md)
+//   SoC    the reduced SoC of board_soc.json: the core, the two timers and uart0, whose pins
+//          (TX, RX, RTS#, CTS#, DTR#, DSR#, DCD#, RI#) are on the J2 header (README.md)
 //   LEDs   D2..D9 = the interrupt vector (irq_vec_o: pending and unmasked lines)
 module hx8k_uart_top #(
     parameter [31:0]  BUILD_ID = 32'h0,
@@ -12,6 +13,14 @@ module hx8k_uart_top #(
     input  wire       CLK,
     input  wire       RX,        // FT2232H channel B TXD -> FPGA
     output wire       TX,        // FPGA -> FT2232H channel B RXD
+    output wire       U0_TX,     // uart0 (16550, I/O 0x3F8, line 2) on the header: TXD out
+    input  wire       U0_RX,     // RXD in (pulled up: idle when nothing is wired)
+    output wire       U0_RTS_N,  // modem outputs, active low as on a 16550's pins
+    output wire       U0_DTR_N,
+    input  wire       U0_CTS_N,  // modem inputs, active low, pulled up (deasserted) in the .pcf
+    input  wire       U0_DSR_N,
+    input  wire       U0_DCD_N,
+    input  wire       U0_RI_N,
     output wire [7:0] LED
 );
     wire clk_sys;
@@ -41,9 +50,12 @@ module hx8k_uart_top #(
 
     wire       rx_valid, rx_ready, tx_valid, tx_ready;
     wire [7:0] rx_data, tx_data;
+    // uart0's modem lines: the core's are active high, the pins active low (OUT1/OUT2 have no pin)
     /* verilator lint_off UNUSEDSIGNAL */
-    wire       uart0_tx;        // (this SoC has no uart0)
+    wire [3:0] uart0_mcr;       // {OUT2, OUT1, RTS, DTR}
     /* verilator lint_on UNUSEDSIGNAL */
+    assign U0_RTS_N = ~uart0_mcr[1];
+    assign U0_DTR_N = ~uart0_mcr[0];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0] frame_errors, overruns;
     wire        rts_n;
@@ -86,8 +98,10 @@ module hx8k_uart_top #(
         .tx_valid_o (tx_valid),
         .tx_data_o  (tx_data),
         .tx_ready_i (tx_ready),
-        .uart_tx_o  (uart0_tx),
-        .uart_rx_i  (1'b1),
+        .uart_tx_o  (U0_TX),
+        .uart_rx_i  (U0_RX),
+        .uart_mcr_o (uart0_mcr),
+        .uart_msr_i (~{U0_DCD_N, U0_RI_N, U0_DSR_N, U0_CTS_N}),
         .irq_ext_i  (3'b000),
         .irq_vec_o  (LED)
     );
