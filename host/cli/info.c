@@ -245,6 +245,12 @@ static void info_link(kmrig_rig *rig, const char *uri)
     printf("clock       %llu Hz, %s\n", (unsigned long long)li->clock_hz,
            li->virtual_time ? "virtual time (the target's clock is the time base)" : "wall time");
     printf("irq lines   %u\n", li->irq_lines);
+    /* the interrupt unit as the device has it (a board: IRQ_QUERY), before anything connects:
+     * is a peripheral asserting its line? */
+    struct kmrig_irq_state st;
+    if (kmrig_link_irq_query(link, &st) == KMRIG_LINK_OK)
+        printf("irq state   inputs high 0x%X, pending 0x%X, masked 0x%X, edge 0x%X\n", st.raw,
+               st.pending, st.mask, st.mode);
     printf("soc         id 0x%08X, version 0x%08X\n", li->soc_id, li->soc_version);
 }
 

@@ -805,6 +805,13 @@ static void test_cli_info_lists_the_reference_soc(void **state)
     assert_int_equal(kmrig("info", "--target", "sim:profile=ft245", NULL), 0);
     assert_non_null(strstr(g_out, "profile     ft245"));
     assert_int_equal(kmrig("info", "--target", "nosuchlink", NULL), 2);
+    /* the interrupt unit's own state where the target can tell it (not the transaction-level
+     * model: reading its intc would move its time) */
+    assert_int_equal(kmrig("info", "--target", "sim", NULL), 0);
+    assert_null(strstr(g_out, "irq state"));
+    assert_int_equal(kmrig("info", "--target", "loop", NULL), 4); /* (no ROM) */
+    assert_non_null(
+        strstr(g_out, "irq state   inputs high 0x0, pending 0x0, masked 0xFF, edge 0x0\n"));
 }
 
 static void test_cli_run_default_suite_passes_on_the_model(void **state)
