@@ -30,6 +30,7 @@ typedef struct {
     ULONG StallUs; /* every other ISR run stays this long after acknowledging its tick */
     KIRQL IsrIrql;
     KINTERRUPT_MODE Mode;
+    KIRQL Irql;   /* the line's DIRQL (HalGetInterruptVector) */
     ULONG Reacks; /* latched: acknowledgements repeated because PENDING read set again */
 } TIMER_DEV;
 
@@ -85,6 +86,7 @@ static void timer_connect(TIMER_DEV *d, KINTERRUPT_MODE mode)
     KIRQL irql;
     KAFFINITY aff;
     ULONG vector = HalGetInterruptVector(Internal, 0, KMRIG_SOC_TIMER0_IRQ, 0, &irql, &aff);
+    d->Irql = irql;
     assert_int_equal(IoConnectInterrupt(&d->Interrupt, TimerIsr, d, NULL, vector, irql, irql, mode,
                                         FALSE, aff, FALSE),
                      STATUS_SUCCESS);
@@ -120,40 +122,19 @@ static void test_stream_rig_interrupt_reaches_the_isr_without_polling(void **sta
     (void)state;
     static const KINTERRUPT_MODE modes[] = {LevelSensitive, Latched};
     for (size_t m = 0; m < 2; m++) {
-        struct kmrig_rig_options o;
-        kmrig_rig_options_init(&o);
-        o.target = "sim:fidelity=stream";
-        kmrig_rig *rig = NULL;
-        assert_int_equal(kmrig_rig_open(&o, &rig), STATUS_SUCCESS);
+        kmrig_rig *rig = open_stream_rig();
         TIMER_DEV d;
-        memset(&d, 0, sizeof d);
-        d.Mode = modes[m];
-        PHYSICAL_ADDRESS pa = {.QuadPart = KMRIG_SOC_TIMER0_BASE};
-        d.Timer = MmMapIoSpace(pa, KMRIG_SOC_TIMER0_SIZE, MmNonCached);
-        assert_non_null((void *)d.Timer);
-        KeInitializeDpc(&d.Dpc, TimerDpc, &d);
-        KeInitializeEvent(&d.Done, NotificationEvent, FALSE);
-        KIRQL irql;
-        KAFFINITY aff;
-        ULONG vector = HalGetInterruptVector(Internal, 0, KMRIG_SOC_TIMER0_IRQ, 0, &irql, &aff);
-        assert_int_equal(IoConnectInterrupt(&d.Interrupt, TimerIsr, &d, NULL, vector, irql, irql,
-                                            modes[m], FALSE, aff, FALSE),
-                         STATUS_SUCCESS);
+        timer_connect(&d, modes[m]);
         /* 1 ms of device time per tick; the waiting thread makes no runtime call meanwhile */
-        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_LOAD), KMRIG_SOC_CLOCK_HZ / 1000);
-        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_CTRL), KMRIG_TIMER_CTRL_EN |
-                                                                 KMRIG_TIMER_CTRL_PERIODIC |
-                                                                 KMRIG_TIMER_CTRL_IRQ_EN);
+        timer_start(&d, KMRIG_SOC_CLOCK_HZ / 1000);
         LARGE_INTEGER timeout = kmtest_ms(20000); /* wall time */
         assert_int_equal(KeWaitForSingleObject(&d.Done, Executive, KernelMode, FALSE, &timeout),
                          STATUS_SUCCESS);
-        WRITE_REGISTER_ULONG(REG(d.Timer, KMRIG_TIMER_CTRL), 0);
-        IoDisconnectInterrupt(d.Interrupt);
-        MmUnmapIoSpace((PVOID)d.Timer, KMRIG_SOC_TIMER0_SIZE);
-        /* the timer runs on until the CTRL write above, so a tick or two more may have come */
+        timer_stop(&d);
+        /* the timer runs on until timer_stop's CTRL write, so a tick or two more may have come */
         assert_true(d.Dpcs >= TICKS);
         assert_true(d.Isr >= d.Dpcs);
-        assert_int_equal(d.IsrIrql, irql);
+        assert_int_equal(d.IsrIrql, d.Irql);
         struct kmrig_stream_stats st;
         assert_int_equal(kmrig_link_stream_stats(kmrig_rig_link(rig), &st), KMRIG_LINK_OK);
         assert_true(st.irq_events >= TICKS);
